@@ -1,0 +1,105 @@
+/**
+ * The one place the wasm core is loaded. A typed interface for its flat
+ * extern "C" exports (core-rs/src/abi.rs), buffers allocated in wasm memory,
+ * and views made fresh after every call that may grow memory.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { RuntimeFailure } from "./errors.js";
+
+export const ABI_VERSION = 1;
+export const RNG_WORDS = 6;
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  stoopt_abi_version(): number;
+  stoopt_alloc(bytes: number): number;
+  stoopt_free(ptr: number, bytes: number): void;
+  stoopt_last_error_len(): number;
+  stoopt_last_error_ptr(): number;
+  stoopt_rng_init(seed: bigint, firstStream: bigint, n: number, out: number): number;
+  stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
+  stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
+}
+
+/** Path of the committed module, relative to this file (dist/cli/ or cli/). */
+export function wasmPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, "../wasm/stoopt_core.wasm"), path.resolve(here, "../../wasm/stoopt_core.wasm")];
+  for (const c of candidates) {
+    try {
+      readFileSync(c, { flag: "r" }).length;
+      return c;
+    } catch {
+      /* try next */
+    }
+  }
+  throw new RuntimeFailure(`wasm core not found (looked in ${candidates.join(", ")}); run 'npm run build:wasm'`);
+}
+
+let cachedModule: WebAssembly.Module | undefined;
+
+export function wasmModule(): WebAssembly.Module {
+  if (!cachedModule) cachedModule = new WebAssembly.Module(readFileSync(wasmPath()));
+  return cachedModule;
+}
+
+/** A wasm-memory buffer of f64 or u64; `view()` is always a fresh view. */
+export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array> {
+  constructor(
+    private readonly core: Core,
+    readonly ptr: number,
+    readonly length: number,
+    private readonly make: (b: ArrayBuffer, off: number, n: number) => T,
+    private readonly bytesPer: number,
+  ) {}
+  view(): T {
+    return this.make(this.core.exports.memory.buffer, this.ptr, this.length);
+  }
+  get bytes(): number {
+    return this.length * this.bytesPer;
+  }
+  free(): void {
+    this.core.exports.stoopt_free(this.ptr, Math.max(this.bytes, 1));
+  }
+}
+
+export class Core {
+  readonly exports: CoreExports;
+  constructor(module: WebAssembly.Module = wasmModule()) {
+    const instance = new WebAssembly.Instance(module, {});
+    this.exports = instance.exports as unknown as CoreExports;
+    const v = this.exports.stoopt_abi_version();
+    if (v !== ABI_VERSION) throw new RuntimeFailure(`wasm core ABI version ${v}, CLI expects ${ABI_VERSION}; rebuild with 'npm run build:wasm'`);
+  }
+
+  f64(n: number): Buf<Float64Array> {
+    return new Buf(this, this.exports.stoopt_alloc(Math.max(8 * n, 1)), n, (b, o, k) => new Float64Array(b, o, k), 8);
+  }
+  f32(n: number): Buf<Float32Array> {
+    return new Buf(this, this.exports.stoopt_alloc(Math.max(4 * n, 1)), n, (b, o, k) => new Float32Array(b, o, k), 4);
+  }
+  u64(n: number): Buf<BigUint64Array> {
+    return new Buf(this, this.exports.stoopt_alloc(Math.max(8 * n, 1)), n, (b, o, k) => new BigUint64Array(b, o, k), 8);
+  }
+  i32(n: number): Buf<Int32Array> {
+    return new Buf(this, this.exports.stoopt_alloc(Math.max(4 * n, 1)), n, (b, o, k) => new Int32Array(b, o, k), 4);
+  }
+
+  /** Throw the core's last error if `status` is not 0. */
+  check(status: number, what: string): void {
+    if (status === 0) return;
+    const len = this.exports.stoopt_last_error_len();
+    const ptr = this.exports.stoopt_last_error_ptr();
+    const msg = new TextDecoder().decode(new Uint8Array(this.exports.memory.buffer, ptr, len));
+    throw new RuntimeFailure(`${what}: ${msg}`);
+  }
+}
+
+let shared: Core | undefined;
+/** The process-wide core instance (workers make their own). */
+export function core(): Core {
+  if (!shared) shared = new Core();
+  return shared;
+}

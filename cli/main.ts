@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/** stoopt: the entry file only wires commands and the one error handler. */
+import { Command, CommanderError } from "commander";
+import { describe, EXIT_OK } from "./errors.js";
+import { errorLine, setQuiet } from "./log.js";
+import { simulateCommand } from "./commands/simulate.js";
+
+export function buildProgram(): Command {
+  const program = new Command("stoopt")
+    .description("Gradient-based optimization of spin-torque oscillators (macrospin LLG, Imai et al.)")
+    .version("0.1.0")
+    .option("-q, --quiet", "silence stderr except errors")
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .showSuggestionAfterError(true);
+  program.hook("preAction", (thisCommand) => {
+    setQuiet(Boolean(thisCommand.optsWithGlobals().quiet));
+  });
+  program.addHelpText(
+    "after",
+    `
+Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 130 interrupted.
+stdout carries data only; notes, summaries and progress go to stderr.
+
+Examples:
+  stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns > teacher.csv
+  stoopt simulate --help`,
+  );
+  program.addCommand(simulateCommand());
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
+    const { message, exitCode } = describe(err);
+    if (message) errorLine(message);
+    return exitCode;
+  }
+}
+
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+});
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

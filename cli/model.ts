@@ -1,0 +1,90 @@
+/**
+ * The scalar model parameters (paper Table I), in the core's ABI order
+ * (core-rs/src/params.rs PARAM_NAMES). Internal units are CGS, current in A.
+ */
+import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Quantity, parseQuantity } from "./units.js";
+import { UsageError } from "./errors.js";
+
+export interface ParamSpec {
+  name: string;
+  /** index in the core's parameter array */
+  index: number;
+  quantity: Quantity;
+  /** unit a bare number on the command line is read in */
+  bareUnit: string;
+  /** unit values are reported in */
+  unit: string;
+  defaultValue: number;
+  description: string;
+  /** physical bounds (open interval), internal units */
+  lower: number;
+  upper: number;
+  /** default fitting range for sysid (paper's ranges where it gives them) */
+  range?: [number, number];
+}
+
+export const PARAMS: ParamSpec[] = [
+  { name: "gamma", index: 0, quantity: GYROMAGNETIC, bareUnit: "rad/(Oe s)", unit: "rad/(Oe s)", defaultValue: 1.764e7, description: "gyromagnetic ratio", lower: 0, upper: Infinity },
+  { name: "H_appl", index: 1, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1750, description: "applied field along z", lower: -Infinity, upper: Infinity, range: [1500, 2000] },
+  { name: "M", index: 2, quantity: MAGNETIZATION, bareUnit: "emu/cm3", unit: "emu/cm3", defaultValue: 1448.3, description: "saturation magnetization", lower: 0, upper: Infinity },
+  { name: "H_K", index: 3, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1.8616e4, description: "interfacial anisotropy field", lower: -Infinity, upper: Infinity },
+  { name: "d", index: 4, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 2.0e-7, description: "free-layer thickness", lower: 0, upper: Infinity },
+  { name: "R", index: 5, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 60.0e-7, description: "free-layer radius", lower: 0, upper: Infinity },
+  { name: "eta", index: 6, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.537, description: "spin polarization", lower: -Infinity, upper: Infinity },
+  { name: "lambda", index: 7, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.288, description: "spin-transfer torque asymmetry", lower: -1, upper: 1 },
+  { name: "j_DC", index: 8, quantity: CURRENT, bareUnit: "A", unit: "A", defaultValue: 5e-3, description: "current", lower: -Infinity, upper: Infinity, range: [2.5e-3, 7.5e-3] },
+  { name: "alpha", index: 9, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.0055, description: "Gilbert damping", lower: 0, upper: Infinity, range: [0.001, 0.01] },
+];
+
+export const N_PARAMS = PARAMS.length;
+
+export function paramByName(name: string, where: string): ParamSpec {
+  const p = PARAMS.find((q) => q.name === name);
+  if (!p) throw new UsageError(`${where}: unknown parameter '${name}' (known: ${PARAMS.map((q) => q.name).join(", ")})`);
+  return p;
+}
+
+export function defaultParams(): Float64Array {
+  return Float64Array.from(PARAMS.map((p) => p.defaultValue));
+}
+
+/** Check a value against the parameter's physical bounds. */
+export function checkBounds(p: ParamSpec, v: number, where: string): void {
+  if (!(v > p.lower && v < p.upper)) {
+    const lo = Number.isFinite(p.lower) ? `> ${p.lower}` : "";
+    const hi = Number.isFinite(p.upper) ? `< ${p.upper}` : "";
+    throw new UsageError(`${where}: ${p.name} = ${v} is outside its physical bounds (${[lo, hi].filter(Boolean).join(" and ")} ${p.unit})`.replace(/ \)$/, ")"));
+  }
+}
+
+export function parseParamValue(p: ParamSpec, text: string, where: string, notes?: string[]): number {
+  const r = parseQuantity(text, p.quantity, p.bareUnit, where);
+  if (r.assumed !== undefined && notes) notes.push(`${where} ${text} read as ${text} ${r.assumed}`);
+  checkBounds(p, r.value, where);
+  return r.value;
+}
+
+/** Commander option flag for a parameter, e.g. `--H_appl <value>`. */
+export function paramFlag(p: ParamSpec): string {
+  return `--${p.name} <value>`;
+}
+
+/** The options object key commander uses for a parameter flag. */
+export function paramOptionKey(p: ParamSpec): string {
+  return p.name;
+}
+
+export function paramHelp(p: ParamSpec): string {
+  const u = p.unit ? ` [${p.unit}]` : "";
+  return `${p.description}${u} (default ${p.defaultValue}${p.unit ? " " + p.unit : ""})`;
+}
+
+/** Read every parameter flag present in `opts` over the defaults. */
+export function paramsFromOptions(opts: Record<string, unknown>, notes: string[]): Float64Array {
+  const values = defaultParams();
+  for (const p of PARAMS) {
+    const v = opts[paramOptionKey(p)];
+    if (typeof v === "string") values[p.index] = parseParamValue(p, v, `--${p.name}`, notes);
+  }
+  return values;
+}

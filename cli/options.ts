@@ -1,0 +1,51 @@
+/** Parsers shared by the commands' flags. */
+import { UsageError } from "./errors.js";
+import { parseQuantity, Quantity, TIME, TEMPERATURE } from "./units.js";
+
+/** A quantity flag: bare numbers in `bareUnit`; records the assumption in `notes`. */
+export function quantityFlag(text: string, q: Quantity, bareUnit: string, flag: string, notes: string[]): number {
+  const r = parseQuantity(text, q, bareUnit, flag);
+  if (r.assumed !== undefined) notes.push(`${flag} ${text} read as ${text} ${r.assumed}`);
+  return r.value;
+}
+
+export function timeFlag(text: string, flag: string, notes: string[], positive = true): number {
+  const v = quantityFlag(text, TIME, "ns", flag, notes);
+  if (positive ? !(v > 0) : !(v >= 0)) throw new UsageError(`${flag}: must be ${positive ? "> 0" : ">= 0"} (got ${text})`);
+  return v;
+}
+
+export function temperatureFlag(text: string, flag: string, notes: string[]): number {
+  const v = quantityFlag(text, TEMPERATURE, "K", flag, notes);
+  if (!(v >= 0)) throw new UsageError(`${flag}: temperature must be >= 0 K (got ${text})`);
+  return v;
+}
+
+export function intFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
+  const v = Number(text);
+  if (v < min || v > max) throw new UsageError(`${flag}: ${v} is out of range (${min} to ${max})`);
+  return v;
+}
+
+export function seedFlag(text: string, flag: string): bigint {
+  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag}: '${text}' is not a whole number from 0 to 2^64-1`);
+  const v = BigInt(text.trim());
+  if (v >= 1n << 64n) throw new UsageError(`${flag}: ${text} is larger than 2^64-1`);
+  return v;
+}
+
+export function choiceFlag<T extends string>(text: string, flag: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`${flag}: '${text}' is not one of ${choices.join(", ")}`);
+  return text as T;
+}
+
+/** `mx,my,mz`, normalized. */
+export function vectorFlag(text: string, flag: string): [number, number, number] {
+  const parts = text.split(",").map((s) => s.trim());
+  const v = parts.map(Number);
+  if (parts.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new UsageError(`${flag}: expected three numbers 'mx,my,mz' (got '${text}')`);
+  const n = Math.hypot(v[0], v[1], v[2]);
+  if (!(n > 0)) throw new UsageError(`${flag}: the zero vector has no direction`);
+  return [v[0] / n, v[1] / n, v[2] / n];
+}

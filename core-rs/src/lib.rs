@@ -1,0 +1,19 @@
+//! stoopt-core: macrospin spin-torque-oscillator numerics (paper eq. 1-8).
+//!
+//! One file per concern: `scalar`/`simd`/`dual` (number types), `vec3`,
+//! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
+//! (integrators), `noise` (thermal field), `simulate` (batched trials).
+//! `abi` is the flat extern "C" layer used by the TypeScript CLI.
+
+pub mod dual;
+pub mod heun;
+pub mod noise;
+pub mod params;
+pub mod rk4;
+pub mod scalar;
+pub mod simd;
+pub mod simulate;
+pub mod torque;
+pub mod vec3;
+
+pub mod abi;

@@ -1,0 +1,275 @@
+//! SIMD lane types: `F64x2` (two trials per wasm simd128 register) and `F32x4`.
+//!
+//! On wasm32 with `+simd128` they wrap `v128` and use the wasm SIMD
+//! instructions; elsewhere they are plain arrays (which LLVM vectorizes with
+//! SSE2 on x86_64). Both paths perform the same IEEE operations lane by lane,
+//! so results are bit-identical across builds.
+
+use crate::scalar::{Lanes, Scalar};
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub struct F64x2(pub v128);
+    #[derive(Clone, Copy)]
+    pub struct F32x4(pub v128);
+
+    impl F64x2 {
+        #[inline(always)]
+        pub fn splat(x: f64) -> Self {
+            F64x2(f64x2_splat(x))
+        }
+        #[inline(always)]
+        pub fn new(a: f64, b: f64) -> Self {
+            F64x2(f64x2(a, b))
+        }
+        #[inline(always)]
+        pub fn get(self, i: usize) -> f64 {
+            if i == 0 {
+                f64x2_extract_lane::<0>(self.0)
+            } else {
+                f64x2_extract_lane::<1>(self.0)
+            }
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            F64x2(f64x2_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            F64x2(f64x2_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            F64x2(f64x2_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            F64x2(f64x2_div(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            F64x2(f64x2_neg(self.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            F64x2(f64x2_sqrt(self.0))
+        }
+    }
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            F32x4(f32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn new(a: f32, b: f32, c: f32, d: f32) -> Self {
+            F32x4(f32x4(a, b, c, d))
+        }
+        #[inline(always)]
+        pub fn get(self, i: usize) -> f32 {
+            match i {
+                0 => f32x4_extract_lane::<0>(self.0),
+                1 => f32x4_extract_lane::<1>(self.0),
+                2 => f32x4_extract_lane::<2>(self.0),
+                _ => f32x4_extract_lane::<3>(self.0),
+            }
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            F32x4(f32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            F32x4(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            F32x4(f32x4_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            F32x4(f32x4_div(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            F32x4(f32x4_neg(self.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            F32x4(f32x4_sqrt(self.0))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[derive(Clone, Copy)]
+    pub struct F64x2(pub [f64; 2]);
+    #[derive(Clone, Copy)]
+    pub struct F32x4(pub [f32; 4]);
+
+    macro_rules! lanewise {
+        ($t:ident, $e:ty, $n:expr) => {
+            impl $t {
+                #[inline(always)]
+                pub fn splat(x: $e) -> Self {
+                    $t([x; $n])
+                }
+                #[inline(always)]
+                pub fn get(self, i: usize) -> $e {
+                    self.0[i]
+                }
+                #[inline(always)]
+                pub fn add(self, o: Self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] += o.0[i];
+                    }
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn sub(self, o: Self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] -= o.0[i];
+                    }
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn mul(self, o: Self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] *= o.0[i];
+                    }
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn div(self, o: Self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] /= o.0[i];
+                    }
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn neg(self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] = -r[i];
+                    }
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn sqrt(self) -> Self {
+                    let mut r = self.0;
+                    for i in 0..$n {
+                        r[i] = r[i].sqrt();
+                    }
+                    $t(r)
+                }
+            }
+        };
+    }
+    lanewise!(F64x2, f64, 2);
+    lanewise!(F32x4, f32, 4);
+
+    impl F64x2 {
+        #[inline(always)]
+        pub fn new(a: f64, b: f64) -> Self {
+            F64x2([a, b])
+        }
+    }
+    impl F32x4 {
+        #[inline(always)]
+        pub fn new(a: f32, b: f32, c: f32, d: f32) -> Self {
+            F32x4([a, b, c, d])
+        }
+    }
+}
+
+pub use imp::{F32x4, F64x2};
+
+macro_rules! ops {
+    ($t:ident, $e:ty, $n:expr) => {
+        impl Add for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn add(self, o: $t) -> $t {
+                $t::add(self, o)
+            }
+        }
+        impl Sub for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn sub(self, o: $t) -> $t {
+                $t::sub(self, o)
+            }
+        }
+        impl Mul for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn mul(self, o: $t) -> $t {
+                $t::mul(self, o)
+            }
+        }
+        impl Div for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn div(self, o: $t) -> $t {
+                $t::div(self, o)
+            }
+        }
+        impl Neg for $t {
+            type Output = $t;
+            #[inline(always)]
+            fn neg(self) -> $t {
+                $t::neg(self)
+            }
+        }
+        impl Scalar for $t {
+            #[inline(always)]
+            fn cst(x: f64) -> Self {
+                $t::splat(x as $e)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $t::sqrt(self)
+            }
+        }
+        impl Lanes for $t {
+            type Elem = $e;
+            const N: usize = $n;
+            #[inline(always)]
+            fn lane(self, i: usize) -> $e {
+                self.get(i)
+            }
+            #[inline(always)]
+            fn from_fn<F: FnMut(usize) -> $e>(mut f: F) -> Self {
+                let mut a = [0 as $e; $n];
+                for (i, v) in a.iter_mut().enumerate() {
+                    *v = f(i);
+                }
+                Self::from_array(a)
+            }
+        }
+    };
+}
+ops!(F64x2, f64, 2);
+ops!(F32x4, f32, 4);
+
+impl F64x2 {
+    #[inline(always)]
+    pub fn from_array(a: [f64; 2]) -> Self {
+        F64x2::new(a[0], a[1])
+    }
+}
+impl F32x4 {
+    #[inline(always)]
+    pub fn from_array(a: [f32; 4]) -> Self {
+        F32x4::new(a[0], a[1], a[2], a[3])
+    }
+}
