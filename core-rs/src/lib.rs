@@ -5,6 +5,7 @@
 //! (integrators), `noise` (thermal field), `simulate` (batched trials).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
+pub mod adjoint;
 pub mod dual;
 pub mod heun;
 pub mod noise;
@@ -13,6 +14,7 @@ pub mod rk4;
 pub mod scalar;
 pub mod simd;
 pub mod simulate;
+pub mod sysid;
 pub mod torque;
 pub mod vec3;
 
