@@ -216,7 +216,7 @@ async function scanToHeaderLine(source: AsyncGenerator<Buffer>): Promise<{ head:
     head.push(next.value);
     bytes += next.value.length;
     partial += next.value.toString("latin1");
-    if (head.length === 1) partial = partial.replace(/^\xef\xbb\xbf/, "");
+    if (partial.length === bytes) partial = partial.replace(/^\xef\xbb\xbf/, ""); // still on the first line: drop a BOM
     const lines = partial.split(/\r\n|\r|\n/);
     partial = lines.pop() ?? "";
     const found = lines.find(isContent);
@@ -312,7 +312,7 @@ function layoutOf(row: Row, file: string): Layout {
   const { trial, time, mx, my, mz } = found;
   if (time === undefined && mx === undefined) throw new TeacherError(`${at(file, line)}: no header: the first line names neither a time column nor mx; ${HEADER_HELP}`);
   if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header; ${HEADER_HELP}`);
-  if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header (accepted: ${ACCEPTED_TIME_NAMES}); ${HEADER_HELP}`);
+  if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; ${HEADER_HELP}`);
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
 }
 
@@ -368,7 +368,7 @@ class TrialReader {
   /** Take one data row; false when maxTrials trials are complete and this row begins another. */
   add(row: Row): boolean {
     if (row.fields.length !== this.layout.width) {
-      throw new TeacherError(`${at(this.file, firstLine(row))}: ${row.fields.length} field(s), but the header has ${this.layout.width}`);
+      throw new TeacherError(`${at(this.file, firstLine(row))}: the row has ${row.fields.length} fields, but the header has ${this.layout.width}`);
     }
     const label = this.layout.trial === undefined ? "0" : row.fields[this.layout.trial];
     let open = this.open;

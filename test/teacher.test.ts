@@ -210,8 +210,8 @@ describe("parseTeacherText: good variants", () => {
     expect(d.sha256).toBe(createHash("sha256").update(Buffer.from(text)).digest("hex"));
   });
 
-  it("chunk boundaries anywhere (one byte per chunk, BOM split) give the same result", async () => {
-    const bytes = Buffer.from(`\ufeff# c\r\n${GOOD.replace(/\n/g, "\r\n")}`);
+  it("chunk boundaries anywhere (one byte per chunk, BOM split) give the same result, separator detection included", async () => {
+    const bytes = Buffer.from(`\ufeff# a, b, c\r\n${GOOD.replace(/,/g, ";").replace(/\n/g, "\r\n")}`);
     const chunks = [...bytes].map((b) => Buffer.of(b));
     const d = plain(await readTeacherFromStream(streamOf(chunks), "in.csv"));
     expect(d).toEqual({ ...GOOD_PLAIN, trials: GOOD_PLAIN.trials.map((t) => ({ ...t, line: t.line + 1 })) });
@@ -285,7 +285,7 @@ describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
     ["no header: numeric first field", "0,0,0.1\n0,1,0.2\n", undefined, "in.csv:1: no header: the first line starts with the number \"0\"; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
     ["no header: none of the names", "a,b,c\n0,0,0.1\n", undefined, "in.csv:1: no header: the first line names neither a time column nor mx; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
     ["no mx column", "trial,t,my\n0,0,0.1\n", undefined, "in.csv:1: no mx column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["no time column", "trial,mx\n0,0.1\n", undefined, "in.csv:1: no time column in the header (accepted: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs); expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
+    ["no time column", "trial,mx\n0,0.1\n", undefined, "in.csv:1: no time column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
     ["unknown time unit", "trial,t_min,mx\n0,0,0.1\n", undefined, "in.csv:1:2: time column \"t_min\" has an unknown unit \"min\"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs"],
     ["time suffix is case-sensitive", "t_NS,mx\n0,0.1\n", undefined, "in.csv:1:1: time column \"t_NS\" has an unknown unit \"NS\"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs"],
     ["two time columns", "t_ns,mx,t\n0,0.1,0\n", undefined, "in.csv:1:3: column \"t\" is a second time column (the first is \"t_ns\", column 1); keep one"],
@@ -298,8 +298,8 @@ describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
     ["hex is not a number here", "t,mx\n0,0.1\n0x1,0.1\n", undefined, "in.csv:3:1: t: expected a finite number, got \"0x1\""],
     ["empty cell", "t,mx,mz\n0,0.1,0\n1,0.1,\n", undefined, "in.csv:3:3: mz: expected a finite number, got an empty cell"],
     ["a long cell is cut short", `t,mx\n0,0.1\n1,${"x".repeat(100)}\n`, undefined, "in.csv:3:2: mx: expected a finite number, got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\""],
-    ["too few fields", "trial,t,mx\n0,0,0.1\n0,1\n", undefined, "in.csv:3: 2 field(s), but the header has 3"],
-    ["too many fields", "trial,t,mx\n0,0,0.1\n0,1,0.1,7\n", undefined, "in.csv:3: 4 field(s), but the header has 3"],
+    ["too few fields", "trial,t,mx\n0,0,0.1\n0,1\n", undefined, "in.csv:3: the row has 2 fields, but the header has 3"],
+    ["too many fields", "trial,t,mx\n0,0,0.1\n0,1,0.1,7\n", undefined, "in.csv:3: the row has 4 fields, but the header has 3"],
     ["trial with one sample", "trial,t,mx\n0,0,0.1\n0,1,0.1\n1,0,0.1\n", undefined, "in.csv:4: trial \"1\" has 1 sample; at least 2 are needed"],
     ["file with one sample", "t_ns,mx\n# c\n0,0.1\n", undefined, "in.csv:3: the trial has 1 sample; at least 2 are needed"],
     ["time decreasing", "trial,t,mx\n0,0,0.1\n0,2,0.1\n0,1,0.1\n", undefined, "in.csv:4:2: t = \"1\" is not after the previous sample's 2; time must increase strictly within trial \"0\""],
@@ -328,7 +328,7 @@ describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
     );
     expect(await messageOf("t,mx\n0,0.1\n1,abc\n")).toBe('in.csv:3:2: mx: expected a finite number, got "abc"');
     expect(await messageOf("t,mx\n0,0.1\n1,\n")).toBe("in.csv:3:2: mx: expected a finite number, got an empty cell");
-    expect(await messageOf("trial,t,mx\n0,0,0.1\n0,1\n")).toBe("in.csv:3: 2 field(s), but the header has 3");
+    expect(await messageOf("trial,t,mx\n0,0,0.1\n0,1\n")).toBe("in.csv:3: the row has 2 fields, but the header has 3");
     expect(await messageOf("trial,t_min,mx\n")).toBe('in.csv:1:2: time column "t_min" has an unknown unit "min"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs');
     expect(await messageOf("trial,t,mx\n0,0,0.1\n0,2,0.1\n0,1,0.1\n")).toBe(
       "in.csv:4:2: t = \"1\" is not after the previous sample's 2; time must increase strictly within trial \"0\"",
