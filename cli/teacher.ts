@@ -157,10 +157,12 @@ function echo(text: string): string {
   return JSON.stringify(cut);
 }
 
+const TEXT_AFTER_CLOSING_QUOTE = 'malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as "")';
+/** csv-parse's error codes in words; other codes keep csv-parse's message */
 const CSV_PROBLEMS: Partial<Record<string, string>> = {
   CSV_QUOTE_NOT_CLOSED: "malformed quoting: a quoted field is still open at the end of the file",
-  CSV_INVALID_CLOSING_QUOTE: "malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as \"\")",
-  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: "malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as \"\")",
+  CSV_INVALID_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
   INVALID_OPENING_QUOTE: "malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as \"\")",
 };
 
@@ -190,7 +192,7 @@ class StreamHash {
 async function* bytesOf(stream: NodeJS.ReadableStream, file: string, hash: StreamHash): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of stream) {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string | Uint8Array);
       hash.update(bytes);
       yield bytes;
     }

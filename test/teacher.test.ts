@@ -222,6 +222,17 @@ describe("parseTeacherText: good variants", () => {
     expect(d.trials[0].label).toBe("ä");
   });
 
+  it("a stream of plain Uint8Arrays is read as bytes", async () => {
+    const bytes = new TextEncoder().encode(GOOD);
+    const d = await readTeacherFromStream(Readable.from([bytes.subarray(0, 7), bytes.subarray(7)], { objectMode: true }), "in.csv");
+    expect(plain(d)).toEqual(GOOD_PLAIN);
+  });
+
+  it("a stream of things that are not bytes is a TeacherError", async () => {
+    const e = await errorOf(readTeacherFromStream(Readable.from([42]), "in.csv"));
+    expect(e.message).toMatch(/^in\.csv: cannot read: /);
+  });
+
   it("reads stdin for '-'", async () => {
     const original = Object.getOwnPropertyDescriptor(process, "stdin")!;
     Object.defineProperty(process, "stdin", { value: streamOf([GOOD]), configurable: true });
