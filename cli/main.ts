@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
+import { sysidCommand } from "./commands/sysid.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -24,9 +25,11 @@ stdout carries data only; notes, summaries and progress go to stderr.
 
 Examples:
   stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns > teacher.csv
+  stoopt sysid teacher.csv --fit H_appl,j_DC --json
   stoopt simulate --help`,
   );
   program.addCommand(simulateCommand());
+  program.addCommand(sysidCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }
@@ -34,7 +37,7 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return EXIT_OK;
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
     const { message, exitCode } = describe(err);
