@@ -5,6 +5,7 @@ import { describe, EXIT_OK } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
 import { sysidCommand } from "./commands/sysid.js";
+import { landscapeCommand } from "./commands/landscape.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -30,6 +31,7 @@ Examples:
   );
   program.addCommand(simulateCommand());
   program.addCommand(sysidCommand());
+  program.addCommand(landscapeCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }

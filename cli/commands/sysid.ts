@@ -1,32 +1,15 @@
 /** `stoopt sysid`: fit model parameters to teacher trajectories (paper eq. 4, Fig. 2-3). */
 import { Command } from "commander";
 import fs from "node:fs";
-import os from "node:os";
-import { N_PARAMS, PARAMS, ParamSpec, checkBounds, paramByName, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, timeFlag } from "../options.js";
+import { PARAMS, ParamSpec, paramByName } from "../model.js";
+import { choiceFlag, intFlag } from "../options.js";
 import { parseQuantity } from "../units.js";
 import { EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
-import { readTeacher, TeacherData } from "../teacher.js";
-import { checkIdentifiable, CoreEvaluator, EpochRecord, FitEvent, FitParam, fitOnce, GradientMode, Stage, StartResult, startPoints, TeacherArrays, uncertainty, UNCERTAINTY_METHOD, Evaluator } from "../sysid.js";
-import { PoolEvaluator } from "../pool.js";
+import { checkIdentifiable, EpochRecord, FitEvent, FitParam, fitOnce, GradientMode, Stage, StartResult, startPoints, uncertainty, UNCERTAINTY_METHOD } from "../sysid.js";
+import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEvaluator, optionReader, rangesFor } from "./common.js";
 import { info, note, paint, progress } from "../log.js";
 import { csv, num, table, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** `name=lo:hi`, values with units. */
-function parseRange(text: string, flag: string): [ParamSpec, [number, number]] {
-  const m = /^([^=]+)=([^:]+):(.+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: expected NAME=MIN:MAX (e.g. alpha=0.001:0.01), got '${text}'`);
-  const p = paramByName(m[1].trim(), flag);
-  const lo = parseQuantity(m[2], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
-  const hi = parseQuantity(m[3], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
-  if (!(lo < hi)) throw new UsageError(`${flag}: empty range for ${p.name}: min ${m[2]} must be below max ${m[3]}`);
-  checkBounds(p, lo, `${flag} ${p.name}`);
-  checkBounds(p, hi, `${flag} ${p.name}`);
-  return [p, [lo, hi]];
-}
 
 /** `name=value`, value with units. */
 function parseAssign(text: string, flag: string): [ParamSpec, number] {
@@ -54,29 +37,6 @@ function parseStage(text: string, fitted: Set<string>, flag: string): Stage {
     else throw new UsageError(`${flag}: unknown stage condition '${c}' (accepted: loss<X, epochs=N)`);
   }
   return stage;
-}
-
-/** Flatten the teacher for the core; the student needs the full state at each trial's first row. */
-export function teacherArrays(d: TeacherData): TeacherArrays {
-  if (!d.hasMy || !d.hasMz) {
-    throw new UsageError(`${d.file}: the student starts from the teacher's full state (mx, my, mz) at each trial's first row, so the teacher needs columns my and mz (found: mx${d.hasMy ? ", my" : ""}${d.hasMz ? ", mz" : ""})`);
-  }
-  const n = d.trials.reduce((s, t) => s + t.t_s.length, 0);
-  const offsets = new Uint32Array(d.trials.length + 1);
-  const t = new Float64Array(n);
-  const mx = new Float64Array(n);
-  const m0 = new Float64Array(3 * d.trials.length);
-  let k = 0;
-  d.trials.forEach((tr, i) => {
-    t.set(tr.t_s, k);
-    mx.set(tr.mx, k);
-    m0.set([tr.mx[0], tr.my![0], tr.mz![0]], 3 * i);
-    const norm = Math.hypot(tr.mx[0], tr.my![0], tr.mz![0]);
-    if (!(norm > 0.5)) throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} starts at |m| = ${norm.toPrecision(3)}; the student needs a magnetization direction`);
-    k += tr.t_s.length;
-    offsets[i + 1] = k;
-  });
-  return { offsets, t_s: t, mx, m0, labels: d.trials.map((tr) => tr.label) };
 }
 
 /** True parameter values from a `stoopt simulate` sidecar (FILE.json), if there is one. */
@@ -107,17 +67,12 @@ export function sysidCommand(): Command {
     .option("--gradient <mode>", "dual: forward-mode dual numbers (one tangent per fitted parameter; gives the Gauss-Newton uncertainty); adjoint: discrete adjoint of RK4 (cost independent of the number of parameters)", "dual")
     .option("--starts <k>", "run K starts (the first at --init or the middle, the others spread over the ranges by a seeded Latin hypercube) and keep the lowest loss", "1")
     .option("--seed <n>", "seed for mini-batch shuffling and start placement", "1")
-    .option("--dt <time>", "student integration step (bare number: ns)", "0.5ps")
-    .option("--washout <time>", "samples earlier than this after each trial's first row are not compared (bare number: ns)", "0.5ns")
-    .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
-    .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
-    .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
     .option("--max-failures <n>", "stop after this many consecutive non-finite steps (exit 1, best parameters kept)", "8")
-    .option("--threads <n>", "worker threads that split the trials (default: number of cores, at most 2)")
     .option("-o, --out <file>", "write the full result as JSON (atomically)")
     .option("--history <file>", "write the per-epoch history as CSV (atomically)")
     .option("--json", "print the result as JSON on stdout");
-  for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; value of a parameter that is not fitted`);
+  addTeacherOptions(cmd);
+  addFixedParamOptions(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -132,35 +87,26 @@ Examples:
   );
   cmd.action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
     const t0 = Date.now();
-    const notes: string[] = [];
-    const key = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    const str = (k: string) => opts[key(k)] as string | undefined;
-    const list = (k: string) => (opts[key(k)] as string[] | undefined) ?? [];
+    const { str, list } = optionReader(opts);
     // ---- settings
     const names = str("fit")!.split(",").map((s) => s.trim()).filter(Boolean);
     if (names.length === 0) throw new UsageError("--fit: name at least one parameter");
     const specs = names.map((n) => paramByName(n, "--fit"));
     if (new Set(names).size !== names.length) throw new UsageError("--fit: a parameter is named twice");
     checkIdentifiable(names);
-    const ranges = new Map<string, [number, number]>();
-    for (const r of list("range")) {
-      const [p, rg] = parseRange(r, "--range");
-      ranges.set(p.name, rg);
-    }
+    const ranges = rangesFor(names, list("range"));
     const inits = new Map<string, number>();
     for (const r of list("init")) {
       const [p, v] = parseAssign(r, "--init");
       inits.set(p.name, v);
     }
     const params: FitParam[] = specs.map((p) => {
-      const range = ranges.get(p.name) ?? p.range;
-      if (!range) throw new UsageError(`--range: ${p.name} has no default range; give one, e.g. --range ${p.name}=MIN:MAX`);
+      const range = ranges.get(p.name)!;
       const start = inits.get(p.name) ?? (range[0] + range[1]) / 2;
       if (!(start >= range[0] && start <= range[1])) throw new UsageError(`--init: ${p.name} = ${start} lies outside its range ${range[0]}:${range[1]}`);
       return { spec: p, range, start };
     });
-    for (const n of [...ranges.keys(), ...inits.keys()]) if (!names.includes(n)) throw new UsageError(`--range/--init: ${n} is not in --fit`);
-    const base = paramsFromOptions(opts as Record<string, unknown>, notes);
+    for (const n of inits.keys()) if (!names.includes(n)) throw new UsageError(`--init: ${n} is not in --fit`);
     for (const n of names) if (opts[n] !== undefined) throw new UsageError(`--${n}: ${n} is fitted; give its start with --init ${n}=VALUE`);
     const epochs = intFlag(str("epochs")!, "--epochs", 1);
     const lrScale = Number(str("lr-scale"));
@@ -180,21 +126,15 @@ Examples:
     const mode = choiceFlag<GradientMode>(str("gradient")!, "--gradient", ["dual", "adjoint"]);
     const starts = intFlag(str("starts")!, "--starts", 1, 10000);
     const seed = intFlag(str("seed")!, "--seed", 0, 2 ** 32 - 1);
-    const dtS = timeFlag(str("dt")!, "--dt", notes);
-    const washoutS = timeFlag(str("washout")!, "--washout", notes, false);
     const maxFailures = intFlag(str("max-failures")!, "--max-failures", 1);
-    const scale = Number(str("scale"));
-    if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
-    const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
-    const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
-    // ---- data
-    const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
-    const arrays = teacherArrays(data);
-    const nTrials = arrays.labels.length;
     const batchText = str("batch")!;
-    const batch = batchText === "all" ? nTrials : Math.min(intFlag(batchText, "--batch", 1), nTrials);
-    for (const n of notes) note(n);
-    const ev: Evaluator = threads > 1 && nTrials > 1 ? new PoolEvaluator(arrays, dtS, washoutS, Math.min(threads, nTrials)) : new CoreEvaluator(arrays, dtS, washoutS);
+    const batchFlag = batchText === "all" ? Infinity : intFlag(batchText, "--batch", 1);
+    // ---- data
+    const loaded = await loadTeacher(file, opts);
+    const { data, arrays, base, dtS, washoutS, threads } = loaded;
+    const nTrials = arrays.labels.length;
+    const batch = Math.min(batchFlag, nTrials);
+    const ev = makeEvaluator(loaded);
     // SIGINT: finish the current step, write what there is, exit 130
     let interrupted = false;
     const onSigint = () => {
@@ -239,7 +179,7 @@ Examples:
           lr_scale: lrScale,
           max_failures: maxFailures,
           threads,
-          scale,
+          scale: Number(str("scale")),
           stages,
           fixed: Object.fromEntries(PARAMS.filter((p) => !fitted.has(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
         },
@@ -286,4 +226,3 @@ Examples:
   return cmd;
 }
 
-export const _forTests = { parseStage, parseRange, N_PARAMS };
