@@ -6,6 +6,7 @@ import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
 import { sysidCommand } from "./commands/sysid.js";
 import { landscapeCommand } from "./commands/landscape.js";
+import { plotCommand } from "./commands/plot.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -32,6 +33,7 @@ Examples:
   program.addCommand(simulateCommand());
   program.addCommand(sysidCommand());
   program.addCommand(landscapeCommand());
+  program.addCommand(plotCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }

@@ -10,6 +10,7 @@ import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEval
 import { info, note, paint, progress } from "../log.js";
 import { csv, num, table, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
+import { plotSysid } from "./plot.js";
 
 /** `name=value`, value with units. */
 function parseAssign(text: string, flag: string): [ParamSpec, number] {
@@ -70,7 +71,8 @@ export function sysidCommand(): Command {
     .option("--max-failures <n>", "stop after this many consecutive non-finite steps (exit 1, best parameters kept)", "8")
     .option("-o, --out <file>", "write the full result as JSON (atomically)")
     .option("--history <file>", "write the per-epoch history as CSV (atomically)")
-    .option("--json", "print the result as JSON on stdout");
+    .option("--json", "print the result as JSON on stdout")
+    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR");
   addTeacherOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
@@ -216,6 +218,10 @@ Examples:
           (status !== "ok" ? ` | ${c.yellow(status)}` : ""),
       );
       if (opts.json) process.stdout.write(toJson(result));
+      if (str("plot") !== undefined) {
+        const files = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
+        info(`wrote ${files.join(", ")}`);
+      }
       if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
       else if (status === "failed") process.exitCode = EXIT_RUNTIME;
     } finally {
