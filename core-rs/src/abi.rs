@@ -79,7 +79,7 @@ unsafe fn slice_mut<'a, T>(p: *mut T, n: usize) -> &'a mut [T] {
 }
 
 unsafe fn params_at(p: *const f64) -> Result<Params<f64>, String> {
-    let params = Params::from_array(slice(p, N_PARAMS));
+    let params = Params::from_slice(slice(p, N_PARAMS));
     params.check()?;
     Ok(params)
 }

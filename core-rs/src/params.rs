@@ -62,34 +62,11 @@ impl Params<f64> {
         }
     }
 
-    pub fn from_array(a: &[f64]) -> Self {
-        Params {
-            gamma: a[0],
-            h_appl_oe: a[1],
-            m_s: a[2],
-            h_k_oe: a[3],
-            d_cm: a[4],
-            r_cm: a[5],
-            eta: a[6],
-            lambda: a[7],
-            j_dc_a: a[8],
-            alpha: a[9],
-        }
-    }
-
-    pub fn to_array(&self) -> [f64; N_PARAMS] {
-        [
-            self.gamma,
-            self.h_appl_oe,
-            self.m_s,
-            self.h_k_oe,
-            self.d_cm,
-            self.r_cm,
-            self.eta,
-            self.lambda,
-            self.j_dc_a,
-            self.alpha,
-        ]
+    /// From a slice in `PARAM_NAMES` order.
+    pub fn from_slice(a: &[f64]) -> Self {
+        let mut v = [0.0; N_PARAMS];
+        v.copy_from_slice(&a[..N_PARAMS]);
+        Params::from_array(v)
     }
 
     /// Free-layer volume V = pi R^2 d [cm^3].
@@ -152,7 +129,8 @@ impl<S: Scalar> Params<S> {
         }
     }
 
-    pub fn to_dual_array(&self) -> [S; N_PARAMS] {
+    /// The parameters in `PARAM_NAMES` order.
+    pub fn to_array(&self) -> [S; N_PARAMS] {
         [
             self.gamma,
             self.h_appl_oe,
@@ -167,7 +145,7 @@ impl<S: Scalar> Params<S> {
         ]
     }
 
-    pub fn from_dual_array(a: [S; N_PARAMS]) -> Self {
+    pub fn from_array(a: [S; N_PARAMS]) -> Self {
         Params {
             gamma: a[0],
             h_appl_oe: a[1],

@@ -212,11 +212,11 @@ impl<'a> Problem<'a> {
 
     /// Forward mode: one tangent per fitted parameter through every step.
     fn forward<L: Lanes<Elem = f64>, const K: usize>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc) {
-        let mut pd = self.params.map(|v| Dual::<L, K>::constant(L::cst(v))).to_dual_array();
+        let mut pd = self.params.map(|v| Dual::<L, K>::constant(L::cst(v))).to_array();
         for (k, &j) in self.fit.iter().enumerate() {
             pd[j].eps[k] = L::one();
         }
-        let d = Params::from_dual_array(pd).derive();
+        let d = Params::from_array(pd).derive();
         let t = self.grid(group[0]);
         let m0 = self.m0::<L>(group);
         let mut m = V3::new(Dual::constant(m0.x), Dual::constant(m0.y), Dual::constant(m0.z));
@@ -309,11 +309,11 @@ impl<'a> Problem<'a> {
 
 /// d(derived_i)/d(param_j), by forward mode through `Params::derive`.
 pub fn derived_jacobian(p: &Params<f64>) -> [[f64; N_PARAMS]; N_DERIVED] {
-    let mut pd = p.map(Dual::<f64, N_PARAMS>::constant).to_dual_array();
+    let mut pd = p.map(Dual::<f64, N_PARAMS>::constant).to_array();
     for (j, v) in pd.iter_mut().enumerate() {
         v.eps[j] = 1.0;
     }
-    let d = Params::from_dual_array(pd).derive().to_array();
+    let d = Params::from_array(pd).derive().to_array();
     let mut jac = [[0.0; N_PARAMS]; N_DERIVED];
     for i in 0..N_DERIVED {
         jac[i] = d[i].eps;

@@ -63,7 +63,7 @@ fn eval(p: &Params<f64>, fit: &[usize], d: &Data, mode: Mode) -> (f64, Vec<f64>)
 fn with(p: &Params<f64>, j: usize, v: f64) -> Params<f64> {
     let mut a = p.to_array();
     a[j] = v;
-    Params::from_array(&a)
+    Params::from_slice(&a)
 }
 
 #[test]
