@@ -6,7 +6,7 @@
 import { Core, core, Buf } from "./core.js";
 import { Adam } from "./adam.js";
 import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
-import { RuntimeFailure, UsageError } from "./errors.js";
+import { UsageError } from "./errors.js";
 
 export type GradientMode = "dual" | "adjoint";
 const MODE_CODE = { loss: 0, dual: 1, adjoint: 2 } as const;
@@ -209,6 +209,8 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
     const fit = active.map((p) => p.spec.index);
     const lr = active.map((p) => stage.lr[p.spec.name]);
     const adam = new Adam(active.length);
+    // the point and optimizer state before the last step, to undo a step that led to a non-finite loss
+    let undo: { values: Float64Array; adam: ReturnType<Adam["snapshot"]> } | undefined;
     let prevLoss = Infinity;
     let failures = 0;
     for (let e = 0; e < (stage.epochs ?? 0); e++) {
@@ -222,7 +224,12 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
         if (!finite(parts)) {
           failures += 1;
           lr.forEach((_, i) => (lr[i] *= 0.5));
-          events.push({ start: startIndex, epoch: epochTotal + 1, kind: "nonfinite_step_rejected", detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; learning rates halved` });
+          events.push({ start: startIndex, epoch: epochTotal + 1, kind: "nonfinite_step_rejected", detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; step undone, learning rates halved` });
+          if (undo) {
+            values.set(undo.values);
+            adam.restore(undo.adam);
+            undo = undefined;
+          }
           if (failures >= opts.maxFailures) {
             events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
             status = "failed";
@@ -234,6 +241,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
         sumAbs += parts.sumAbs;
         count += parts.count;
         if (opts.batch >= nTrials && parts.sumAbs / parts.count < best.loss) best = { loss: parts.sumAbs / parts.count, values: before };
+        undo = { values: before, adam: adam.snapshot() };
         const delta = adam.step(parts.grad.map((g) => g / parts.count), lr);
         active.forEach((p, i) => {
           const v = values[p.spec.index] + delta[i];
@@ -263,7 +271,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
   const final = await ev.evaluate(values, [], "loss", all);
   const finalLoss = final.sumAbs / final.count;
   if (Number.isFinite(finalLoss) && finalLoss <= best.loss) best = { loss: finalLoss, values: Float64Array.from(values) };
-  if (!Number.isFinite(best.loss)) throw new RuntimeFailure(`start ${startIndex}: no finite loss was reached`);
+  if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
   return { start: startIndex, startValues: Object.fromEntries(opts.params.map((p, i) => [p.spec.name, startValues[i]])), values: named(best.values), loss: best.loss, epochs: epochTotal, status };
 }
 

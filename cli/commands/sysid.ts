@@ -158,10 +158,10 @@ Examples:
         results.push(r);
       }
       bar.stop();
-      const ok = results.filter((r) => Number.isFinite(r.loss));
-      const best = ok.reduce<StartResult | undefined>((b, r) => (!b || r.loss < b.loss ? r : b), undefined);
-      if (!best) throw new UsageError("no start produced a finite loss");
-      const sigma = await uncertainty(ev, nTrials, base, params, best.values).catch(() => params.map(() => NaN));
+      // the lowest finite loss; if every start failed, the first start's values are reported
+      const best = results.reduce<StartResult | undefined>((b, r) => (!b || (Number.isFinite(r.loss) && !(r.loss >= b.loss)) ? r : b), undefined);
+      if (!best) throw new UsageError("interrupted before the first epoch finished");
+      const sigma = Number.isFinite(best.loss) ? await uncertainty(ev, nTrials, base, params, best.values).catch(() => params.map(() => NaN)) : params.map(() => NaN);
       const truth = sidecarTruth(file);
       const status = interrupted ? "interrupted" : results.every((r) => r.status === "failed") ? "failed" : "ok";
       const result = {

@@ -1,0 +1,89 @@
+/** The optimizer's handling of numerical faults, with an evaluator that fails on purpose. */
+import { describe, expect, it } from "vitest";
+import { Evaluator, FitEvent, fitOnce, Parts, startPoints, invert } from "../cli/sysid.js";
+import { PARAMS, defaultParams } from "../cli/model.js";
+
+const H = PARAMS.find((p) => p.name === "H_appl")!;
+
+/** loss |H - 1800| / 100 per sample; NaN wherever `bad(H)` holds. */
+function fake(bad: (h: number) => boolean): Evaluator {
+  return {
+    async evaluate(values: Float64Array, fit: number[], _mode: string, sel: number[]): Promise<Parts> {
+      const h = values[H.index];
+      const n = sel.length;
+      if (bad(h)) return { sumAbs: NaN, count: n, sumSq: NaN, grad: fit.map(() => NaN), jtj: fit.map(() => fit.map(() => NaN)) };
+      const l = Math.abs(h - 1800) / 100;
+      return { sumAbs: n * l, count: n, sumSq: n * l * l, grad: fit.map(() => (n * Math.sign(h - 1800)) / 100), jtj: fit.map(() => fit.map(() => n / 1e4)) };
+    },
+    async close() {},
+  };
+}
+
+const opts = (maxFailures: number) => ({
+  base: defaultParams(),
+  params: [{ spec: H, range: [1500, 2000] as [number, number], start: 1750 }],
+  stages: [{ lr: { H_appl: 50 }, epochs: 20 }],
+  mode: "dual" as const,
+  batch: 10,
+  seed: 1,
+  maxFailures,
+});
+
+describe("fitOnce", () => {
+  it("converges on a clean problem and never leaves the range", async () => {
+    const events: FitEvent[] = [];
+    const hist: { values: Record<string, number> }[] = [];
+    const r = await fitOnce(fake(() => false), 10, opts(3), 0, [1750], events, hist as never);
+    expect(Math.abs(r.values.H_appl - 1800)).toBeLessThan(2);
+    expect(r.status).toBe("ok");
+    for (const h of hist) expect(h.values.H_appl).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("rejects a non-finite step, halves the learning rate, reports it, and goes on", async () => {
+    // NaN in a narrow band that the fourth step (1600 -> 1650 -> 1700 -> 1750) lands in
+    const events: FitEvent[] = [];
+    const r = await fitOnce(fake((h) => h > 1749 && h < 1751), 100, opts(50), 0, [1600], events, []);
+    expect(events.some((e) => e.kind === "nonfinite_step_rejected")).toBe(true);
+    expect(r.status).toBe("ok");
+    expect(r.loss).toBeLessThan(0.6); // better than the start (loss 2 at 1600)
+  });
+
+  it("keeps to the finite side of a region where the loss is not finite", async () => {
+    const events: FitEvent[] = [];
+    const r = await fitOnce(fake((h) => h > 1760), 100, opts(4), 0, [1700], events, []);
+    expect(events.some((e) => e.kind === "nonfinite_step_rejected")).toBe(true);
+    expect(r.values.H_appl).toBeLessThanOrEqual(1760);
+    expect(Number.isFinite(r.loss)).toBe(true);
+  });
+
+  it("stops after the set number of consecutive failures", async () => {
+    const events: FitEvent[] = [];
+    const r = await fitOnce(fake((h) => h > 1760), 100, opts(4), 0, [1770], events, []);
+    expect(r.status).toBe("failed");
+    expect(events.filter((e) => e.kind === "nonfinite_step_rejected").length).toBe(4);
+    expect(events.filter((e) => e.kind === "stopped_after_failures").length).toBe(1);
+  });
+
+  it("reports a start that never saw a finite loss as failed, with its start values", async () => {
+    const r = await fitOnce(fake(() => true), 10, opts(2), 0, [1750], [], []);
+    expect(r.status).toBe("failed");
+    expect(r.values.H_appl).toBe(1750);
+    expect(Number.isFinite(r.loss)).toBe(false); // written as null in JSON, never NaN
+  });
+});
+
+describe("helpers", () => {
+  it("places starts: the first at the given start, the rest spread over the range", () => {
+    const pts = startPoints([{ spec: H, range: [1500, 2000], start: 1750 }], 5, 3);
+    expect(pts[0]).toEqual([1750]);
+    const rest = pts.slice(1).map((p) => Math.floor((p[0] - 1500) / 125)).sort();
+    expect(rest).toEqual([0, 1, 2, 3]); // one per stratum (Latin hypercube)
+  });
+
+  it("inverts a small matrix and detects a singular one", () => {
+    const inv = invert([[4, 2], [2, 3]])!;
+    expect(inv[0][0]).toBeCloseTo(3 / 8, 14);
+    expect(inv[0][1]).toBeCloseTo(-2 / 8, 14);
+    expect(invert([[1, 2], [2, 4]])).toBeNull();
+  });
+});
