@@ -9,6 +9,7 @@ import { defaultParams, PARAMS } from "../model.js";
 import { info } from "../log.js";
 import { writeSvg, Spec } from "../plots/render.js";
 import { landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
+import { accuracyFigure, MnistEpoch, physicsFigures } from "../plots/mnist.js";
 import { intFlag } from "../options.js";
 import { teacherArrays, optionReader } from "./common.js";
 import { readSysidPath } from "./landscape.js";
@@ -65,6 +66,18 @@ export async function plotSysid(r: SysidResult, dir: string, opts: { trial: numb
   return writeAll(dir, figures);
 }
 
+interface MnistResult {
+  command: "mnist";
+  config: { tune: string; cmOe: number };
+  history: MnistEpoch[];
+}
+
+/** Fig. 4 (b-f): accuracy, and the physical parameters' statistics, against epoch. */
+export async function plotMnistHistory(r: MnistResult, dir: string): Promise<string[]> {
+  if (!Array.isArray(r.history) || r.history.length === 0) throw new UsageError("the mnist result has no finished epoch to plot");
+  return writeAll(dir, [["accuracy.svg", accuracyFigure(r.history, `tune ${r.config.tune}, CM ${r.config.cmOe} Oe`)], ...physicsFigures(r.history)]);
+}
+
 export function plotCommand(): Command {
   const cmd = new Command("plot")
     .description("Render a result file as SVG figures: sysid (Fig. 2), landscape (Fig. 3), mnist (Fig. 4, 8)")
@@ -98,6 +111,8 @@ Examples:
     let files: string[];
     if (r.command === "sysid") {
       files = await plotSysid(r as SysidResult, dir, { trial: intFlag(str("trial")!, "--trial", 0), teacher: str("teacher") });
+    } else if (r.command === "mnist") {
+      files = await plotMnistHistory(r as MnistResult, dir);
     } else if (r.command === "landscape") {
       const l = r as unknown as Parameters<typeof landscapeFigure>[0];
       const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;

@@ -5,7 +5,7 @@
 import type { Spec } from "./render.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
-const FONT = { config: { font: "DejaVu Sans, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 11 }, title: { fontSize: 13 } } };
+const FONT = { config: { font: "DejaVu Sans, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 400 }, title: { fontSize: 13 } } };
 
 export interface Series {
   name: string;
