@@ -4,6 +4,8 @@ import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
+import { mnistCommand } from "./commands/mnist.js";
+import { evalCommand } from "./commands/eval.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -27,6 +29,8 @@ Examples:
   stoopt simulate --help`,
   );
   program.addCommand(simulateCommand());
+  program.addCommand(mnistCommand());
+  program.addCommand(evalCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }
