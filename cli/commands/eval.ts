@@ -1,6 +1,6 @@
 /** `stoopt eval CHECKPOINT`: test accuracy of a saved STO network. */
 import { Command } from "commander";
-import { defaultDataDir, loadDataset } from "../idx.js";
+import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { note } from "../log.js";
 import { intFlag } from "../options.js";
 import { loadCheckpoint } from "../network/checkpoint.js";
@@ -18,7 +18,7 @@ export function evalCommand(): Command {
     .action(async (file: string, opts: { data?: string; threads: string; json?: boolean }) => {
       const ck = loadCheckpoint(file);
       const cfg = ck.header.config;
-      const dir = opts.data ?? ck.header.data.dir ?? defaultDataDir();
+      const dir = opts.data ?? ck.header.data.dir ?? DEFAULT_DATA;
       const data = loadDataset(dir);
       if (data.fingerprint !== ck.header.data.fingerprint) note(`${dir} is not the data this checkpoint was trained on; evaluating anyway`);
       cfg.testLimit = data.test.count;

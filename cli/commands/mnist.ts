@@ -3,7 +3,7 @@ import { Command } from "commander";
 import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { defaultDataDir, loadDataset } from "../idx.js";
+import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
@@ -135,7 +135,7 @@ export function mnistCommand(): Command {
     inRange(hAppl0, RANGES.happl, "--H_appl");
     inRange(jDc0, RANGES.jdc, "--j_DC");
     inRange(alpha0, RANGES.alpha, "--alpha");
-    dataDir = opts.data !== undefined ? str("data") : defaultDataDir();
+    dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
     const data = loadDataset(dataDir);
     const cfg: NetConfig = {
       n: intFlag(str("n"), "--n", 1, 5000),

@@ -9,11 +9,12 @@ import path from "node:path";
 import { core } from "../core.js";
 import { writeFileAtomic } from "../output.js";
 import { Dataset } from "../idx.js";
-import { adamRange, Vec } from "./adam.js";
+import { Optimizer, Vec } from "./adam.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
 import { Pool, shares } from "./pool.js";
+import type { WorkerReply } from "./worker.js";
 
 export interface RunState {
   cfg: NetConfig;
@@ -46,14 +47,19 @@ export class Session {
   readonly theta: Vec;
   private readonly order: Int32Array;
   private version = 0;
+  /** accumulated time spent in the core and in worker requests [ms], summed over workers */
+  coreMs = 0;
+  workerMs = 0;
   readonly trainCount: number;
   readonly testCount: number;
+  private readonly opt: Optimizer;
 
   constructor(readonly state: RunState, readonly data: Dataset, threads: number) {
     const cfg = state.cfg;
     this.L = layout(cfg.n, cfg.nIn, cfg.nOut);
     const f32 = cfg.precision === "f32";
     this.theta = shared(state.theta, f32);
+    this.opt = new Optimizer(core(), cfg.precision, state.theta, state.adamM, state.adamV, threads);
     this.trainCount = Math.min(cfg.trainLimit, data.train.count);
     this.testCount = Math.min(cfg.testLimit, data.test.count);
     const orderSab = new SharedArrayBuffer(4 * Math.max(this.trainCount, 1));
@@ -94,7 +100,8 @@ export class Session {
   /** Test loss and accuracy over the first `testCount` test images. */
   async evaluate(): Promise<{ loss: number; accuracy: number; correct: number; count: number }> {
     const parts = shares(this.testCount, this.pool.size);
-    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", start: s, end: s + k, version: this.version }) : Promise.resolve({ loss: 0, correct: 0, count: 0 }))));
+    const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
+    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", start: s, end: s + k, version: this.version }) : Promise.resolve(none))));
     const loss = rs.reduce((a, r) => a + r.loss, 0);
     const correct = rs.reduce((a, r) => a + r.correct, 0);
     return { loss: loss / this.testCount, accuracy: correct / this.testCount, correct, count: this.testCount };
@@ -117,28 +124,33 @@ export class Session {
     for (let start = 0; start < this.trainCount; start += cfg.batch) {
       const count = Math.min(cfg.batch, this.trainCount - start);
       const parts = shares(count, this.pool.size);
-      const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count }) : Promise.resolve({ loss: 0, correct: 0, count: 0 }))));
+      const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
+      const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count }) : Promise.resolve(none))));
       for (const r of rs) {
         lossSum += r.loss;
         correct += r.correct;
+        this.coreMs += r.coreMs ?? 0;
+        this.workerMs += r.totalMs ?? 0;
       }
       const used = grads.filter((_, i) => parts[i][1] > 0);
       st.adamStep += 1;
       const t = st.adamStep;
-      if (cfg.groups.includes("win")) adamRange(th, st.adamM, st.adamV, used, L.win[0], L.win[1], cfg.lr.win * scale, t);
-      if (cfg.groups.includes("wout")) adamRange(th, st.adamM, st.adamV, used, L.wout[0], L.wout[1], cfg.lr.wout * scale, t);
-      if (cfg.groups.includes("phys")) {
-        adamRange(th, st.adamM, st.adamV, used, L.happl[0], L.happl[1], cfg.lr.happl * scale, t);
-        adamRange(th, st.adamM, st.adamV, used, L.jdc, L.jdc + 1, cfg.lr.jdc * scale, t);
-        adamRange(th, st.adamM, st.adamV, used, L.alpha, L.alpha + 1, cfg.lr.alpha * scale, t);
+      const g = cfg.groups;
+      const ranges: [number, number][] = [];
+      if (g.includes("win")) ranges.push(L.win);
+      if (g.includes("wout")) ranges.push(L.wout);
+      if (g.includes("phys")) ranges.push([L.happl[0], L.alpha + 1]);
+      this.opt.loadGradients(used, ranges);
+      if (g.includes("win")) this.opt.step(L.win[0], L.win[1], cfg.lr.win * scale, t);
+      if (g.includes("wout")) this.opt.step(L.wout[0], L.wout[1], cfg.lr.wout * scale, t);
+      if (g.includes("phys")) {
         // physical parameters stay in their ranges
-        const clamp = (i: number, [lo, hi]: [number, number]) => {
-          th[i] = Math.min(hi, Math.max(lo, th[i]));
-        };
-        for (let i = L.happl[0]; i < L.happl[1]; i++) clamp(i, RANGES.happl);
-        clamp(L.jdc, RANGES.jdc);
-        clamp(L.alpha, RANGES.alpha);
+        this.opt.step(L.happl[0], L.happl[1], cfg.lr.happl * scale, t, ...RANGES.happl);
+        this.opt.step(L.jdc, L.jdc + 1, cfg.lr.jdc * scale, t, ...RANGES.jdc);
+        this.opt.step(L.alpha, L.alpha + 1, cfg.lr.alpha * scale, t, ...RANGES.alpha);
       }
+      const tv = this.opt.theta.view();
+      for (const [lo, hi] of ranges) th.set(tv.subarray(lo, hi), lo);
       this.version++;
       onBatch(start + count);
     }
@@ -158,6 +170,10 @@ export class Session {
 
   checkpoint(): Checkpoint {
     const st = this.state;
+    const snap = this.opt.snapshot();
+    st.theta = snap.theta;
+    st.adamM = snap.m;
+    st.adamV = snap.v;
     return {
       header: {
         config: st.cfg,
@@ -166,7 +182,7 @@ export class Session {
         adam_step: st.adamStep,
         history: st.history,
       },
-      theta: this.theta,
+      theta: snap.theta,
       adamM: st.adamM,
       adamV: st.adamV,
       wcp: st.wcp,
@@ -174,6 +190,7 @@ export class Session {
   }
 
   async close(): Promise<void> {
+    this.opt.free();
     await this.pool.close();
   }
 }

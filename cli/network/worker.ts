@@ -39,6 +39,9 @@ export interface WorkerReply {
   loss: number;
   correct: number;
   count: number;
+  /** milliseconds spent in the core / in the whole request */
+  coreMs?: number;
+  totalMs?: number;
   error?: string;
 }
 
@@ -122,6 +125,7 @@ class Worker {
   }
 
   train(start: number, count: number, version: number, want: number, gradScale: number): WorkerReply {
+    const t0 = performance.now();
     this.sync(version);
     const nIn = this.d.nIn;
     const im = this.images.view();
@@ -131,7 +135,9 @@ class Worker {
       im.set(this.trainImages.subarray(k * nIn, (k + 1) * nIn), b * nIn);
       lb[b] = this.trainLabels[k];
     }
+    const t1 = performance.now();
     const r = this.run(count, want, gradScale);
+    const coreMs = performance.now() - t1;
     const L = this.d.layout;
     if (want & 1) this.grad.set(this.gwin.view(), L.win[0]);
     if (want & 2) this.grad.set(this.gwout.view(), L.wout[0]);
@@ -141,7 +147,7 @@ class Worker {
       this.grad[L.jdc] = gp[0];
       this.grad[L.alpha] = gp[1];
     }
-    return { ...r, count };
+    return { ...r, count, coreMs, totalMs: performance.now() - t0 };
   }
 
   evaluate(start: number, end: number, version: number): WorkerReply {

@@ -323,3 +323,38 @@ pub unsafe extern "C" fn stoopt_peak_flops(precision: u32, iters: usize, out: *m
     }
     0
 }
+
+/// Adam step (adam.rs) on `n` parameters of `precision` (0 f32, 1 f64): the
+/// gradient is g0 + g1 (g1 may be null); theta is clipped to [lo, hi].
+/// `hyper` = [lr, beta1, beta2, eps, t, lo, hi].
+///
+/// # Safety
+/// theta, m, v, g0 (and g1 unless null) hold `n` numbers of the precision; `hyper` 7 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam(precision: u32, n: usize, theta: *mut u8, m: *mut u8, v: *mut u8, g0: *const u8, g1: *const u8, hyper: *const f64) -> i32 {
+    let h = slice(hyper, 7);
+    let s = crate::adam::AdamStep { lr: h[0], beta1: h[1], beta2: h[2], eps: h[3], t: h[4], lo: h[5], hi: h[6] };
+    if !(s.t >= 1.0) {
+        return fail(format!("Adam step counter must be >= 1 (got {})", s.t));
+    }
+    match precision {
+        0 => crate::adam::adam_update::<f32>(
+            slice_mut(theta as *mut f32, n),
+            slice_mut(m as *mut f32, n),
+            slice_mut(v as *mut f32, n),
+            slice(g0 as *const f32, n),
+            if g1.is_null() { None } else { Some(slice(g1 as *const f32, n)) },
+            &s,
+        ),
+        1 => crate::adam::adam_update::<f64>(
+            slice_mut(theta as *mut f64, n),
+            slice_mut(m as *mut f64, n),
+            slice_mut(v as *mut f64, n),
+            slice(g0 as *const f64, n),
+            if g1.is_null() { None } else { Some(slice(g1 as *const f64, n)) },
+            &s,
+        ),
+        p => return fail(format!("unknown precision code {}", p)),
+    }
+    0
+}

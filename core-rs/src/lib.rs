@@ -7,6 +7,7 @@
 //! network of eq. 5-8 with its discrete adjoint).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
+pub mod adam;
 pub mod dual;
 pub mod gemm;
 pub mod heun;
