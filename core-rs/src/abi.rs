@@ -358,3 +358,18 @@ pub unsafe extern "C" fn stoopt_adam(precision: u32, n: usize, theta: *mut u8, m
     }
     0
 }
+
+/// Floating-point operations per image of one `stoopt_net_step` with `want`
+/// (network.rs `flops_per_image`), written to `out`.
+///
+/// # Safety
+/// `out` must hold 1 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_net_flops(n: usize, n_in: usize, n_out: usize, steps: usize, want: u32, out: *mut f64) -> i32 {
+    let sh = Shape { n, n_in, n_out, steps, max_batch: 1 };
+    if let Err(m) = sh.check() {
+        return fail(m);
+    }
+    slice_mut(out, 1)[0] = crate::network::flops_per_image(&sh, Want::from_bits(want));
+    0
+}

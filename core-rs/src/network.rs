@@ -105,7 +105,7 @@ impl Want {
     pub fn from_bits(b: u32) -> Want {
         Want { w_in: b & 1 != 0, w_out: b & 2 != 0, phys: b & 4 != 0 }
     }
-    fn backward_through_dynamics(&self) -> bool {
+    pub fn backward_through_dynamics(&self) -> bool {
         self.w_in || self.phys
     }
 }
@@ -160,6 +160,40 @@ pub fn rhs_vjp<S: Scalar>(m: V3<S>, hx: S, d: &Derived<S>, lam: V3<S>) -> (V3<S>
     // gamma_ll = gamma / (1 + alpha^2): d/dalpha = -2 alpha gamma_ll / (1 + alpha^2)
     let dg_dalpha = -(two * d.alpha * g) / (one + d.alpha * d.alpha);
     (l_m, l_h.x, l_h.z, l_as, l_alpha_direct + l_g * dg_dalpha)
+}
+
+/// Floating-point operations (+, -, *, /, sqrt, negation) of one `llg_rhs`
+/// evaluation with h_ext = (hx, 0, 0) and of one `rhs_vjp`; pinned by a
+/// counting-scalar test in tests/network.rs.
+pub const RHS_FLOPS: usize = 51;
+pub const RHS_VJP_FLOPS: usize = 147;
+
+/// Floating-point operations per image of `Net::step` as written (dense
+/// products 2 per multiply-add; the per-STO work from the constants above
+/// and the stage arithmetic in `step`; exp/log of the softmax counted as 1).
+pub fn flops_per_image(sh: &Shape, want: Want) -> f64 {
+    let (n, f, n_in, n_out, steps) = (sh.n as f64, sh.f() as f64, sh.n_in as f64, sh.n_out as f64, sh.steps as f64);
+    let normalize = 10.0; // dot 5, sqrt, div, scale 3
+    let mut fl = 2.0 * f * n_in + normalize * n;
+    // per step: 4 stages of coupling (2N^2 + N scaling) and RHS; stage
+    // arithmetic 6 + 12 + 12 + 12 and the renormalization
+    fl += steps * (4.0 * ((2.0 * n * n + n) + RHS_FLOPS as f64 * n) + (42.0 + normalize) * n);
+    fl += 2.0 * n_out * f + n_out + 4.0 * n_out; // readout, bias, softmax
+    if want.w_out {
+        fl += 2.0 * n_out * f + n_out;
+    }
+    if want.backward_through_dynamics() {
+        fl += 2.0 * f * n_out;
+        // per step: projection (18 per STO), 4 stages of VJP, transposed
+        // coupling (2N^2 + 2N), accumulations (3 + 3 per STO) and 3 stage
+        // combinations (9 per STO)
+        fl += steps * (18.0 * n + 4.0 * ((RHS_VJP_FLOPS as f64 + 6.0) * n + 2.0 * n * n + 2.0 * n) + 3.0 * 9.0 * n);
+        fl += 22.0 * n; // initial normalization
+        if want.w_in {
+            fl += 2.0 * f * n_in;
+        }
+    }
+    fl
 }
 
 /// RK4 weights: stage input s_{q+1} = m + C[q] k_q, and m~ = m + dt/6 sum B[q] k_q.

@@ -204,3 +204,46 @@ fn rhs_vjp_matches_dual_numbers() {
         }
     }
 }
+
+mod counting {
+    //! A scalar that counts its arithmetic operations.
+    use std::cell::Cell;
+    use std::ops::{Add, Div, Mul, Neg, Sub};
+    use stoopt_core::scalar::Scalar;
+    thread_local!(pub static OPS: Cell<usize> = Cell::new(0));
+    fn tick() {
+        OPS.with(|c| c.set(c.get() + 1));
+    }
+    #[derive(Clone, Copy)]
+    pub struct C(pub f64);
+    impl Add for C { type Output = C; fn add(self, o: C) -> C { tick(); C(self.0 + o.0) } }
+    impl Sub for C { type Output = C; fn sub(self, o: C) -> C { tick(); C(self.0 - o.0) } }
+    impl Mul for C { type Output = C; fn mul(self, o: C) -> C { tick(); C(self.0 * o.0) } }
+    impl Div for C { type Output = C; fn div(self, o: C) -> C { tick(); C(self.0 / o.0) } }
+    impl Neg for C { type Output = C; fn neg(self) -> C { tick(); C(-self.0) } }
+    impl Scalar for C {
+        fn cst(x: f64) -> C { C(x) }
+        fn sqrt(self) -> C { tick(); C(self.0.sqrt()) }
+    }
+    pub fn count<F: FnOnce()>(f: F) -> usize {
+        OPS.with(|c| c.set(0));
+        f();
+        OPS.with(|c| c.get())
+    }
+}
+
+/// The work count the bench reports: pinned operation counts of the RHS and its VJP.
+#[test]
+fn rhs_and_vjp_operation_counts_are_pinned() {
+    use counting::{count, C};
+    use stoopt_core::network::{RHS_FLOPS, RHS_VJP_FLOPS};
+    let d = Params::paper().map(C).derive();
+    let m = V3::new(C(0.6), C(0.0), C(0.8));
+    let fwd = count(|| {
+        let _ = llg_rhs(m, &d, V3::new(C(3.0), C(0.0), C(0.0)));
+    });
+    let bwd = count(|| {
+        let _ = rhs_vjp(m, C(3.0), &d, V3::new(C(1.0), C(2.0), C(3.0)));
+    });
+    assert_eq!((fwd, bwd), (RHS_FLOPS, RHS_VJP_FLOPS), "update RHS_FLOPS / RHS_VJP_FLOPS in network.rs");
+}
