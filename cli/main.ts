@@ -4,6 +4,9 @@ import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
+import { sysidCommand } from "./commands/sysid.js";
+import { landscapeCommand } from "./commands/landscape.js";
+import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
 
@@ -26,9 +29,13 @@ stdout carries data only; notes, summaries and progress go to stderr.
 
 Examples:
   stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns > teacher.csv
+  stoopt sysid teacher.csv --fit H_appl,j_DC --json
   stoopt simulate --help`,
   );
   program.addCommand(simulateCommand());
+  program.addCommand(sysidCommand());
+  program.addCommand(landscapeCommand());
+  program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
@@ -38,7 +45,7 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return EXIT_OK;
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
     const { message, exitCode } = describe(err);

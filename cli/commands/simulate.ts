@@ -16,7 +16,7 @@ export function simulateCommand(): Command {
     .option("--sample <time>", "sampling interval, a whole number of steps (bare number: ns)", "50ps")
     .option("--duration <time>", "recorded duration after the washout; rows at 0, sample, ..., duration (bare number: ns)", "1ns")
     .option("--temperature <T>", "temperature for the thermal field of eq. (3); 0 turns noise off (bare number: K)", "0K")
-    .option("--scheme <name>", "rk4: classic RK4, noise held through the step (the paper's; use for noise-free runs and to reproduce it). heun: stochastic Heun, converges to the Stratonovich solution that thermal statistics need (use with --temperature > 0)", "rk4")
+    .option("--scheme <name>", "rk4: classic RK4 (4 evaluations/step), thermal field held through the step: the paper's scheme, 4th order without noise; use it to reproduce the paper. heun: stochastic Heun (2 evaluations/step), the standard scheme for the Stratonovich thermal LLG; use it for thermal statistics (with noise both are strong order 1/2; the equipartition test in core-rs/tests/physics.rs measures both)", "rk4")
     .option("--seed <n>", "seed of the random initial states and the thermal noise (0 to 2^64-1)", "1")
     .option("--m0 <mx,my,mz>", "initial magnetization for every trial (normalized); default: random on the sphere per trial")
     .option("-o, --output <file>", "write the CSV atomically to FILE (default: stdout) and its settings to FILE.json");
@@ -47,7 +47,7 @@ Examples:
     };
     const p = plan(spec);
     for (const n of notes) note(n);
-    if (spec.temperatureK > 0 && spec.scheme === "rk4") note("thermal noise with --scheme rk4 reproduces the paper but is not the Stratonovich solution; use --scheme heun for thermal statistics");
+    if (spec.temperatureK > 0 && spec.scheme === "rk4") note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
     const sink = sinkFor(opts.output, "--output");
     const bar = progress(p.totalSteps, "simulate");
     await sink.write("trial,t,mx,my,mz\n");

@@ -158,6 +158,97 @@ pub unsafe extern "C" fn stoopt_simulate(
     })())
 }
 
+// ---- system identification (sysid.rs) ----
+
+/// Loss parts and gradient of eq. (4) over the selected trials.
+/// `mode`: 0 loss only, 1 forward-mode duals, 2 discrete adjoint.
+/// `out` receives [sum_abs, count, sum_sq, grad[n_fit], jtj[n_fit * n_fit]]
+/// (sums over compared samples; jtj only in mode 1). If `student` is not
+/// null (mode 0), it receives the student's state at every teacher sample of
+/// the selected trials (3 per sample, at the sample's global index).
+///
+/// # Safety
+/// `params` holds N_PARAMS f64, `fit` n_fit u32, `offsets` n_trials + 1 u32,
+/// `t_s`/`mx` offsets[n_trials] f64, `m0` 3 n_trials f64, `sel` n_sel u32,
+/// `out` 3 + n_fit + n_fit^2 f64, `student` 3 offsets[n_trials] f64 or null.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_sysid_eval(
+    params: *const f64,
+    fit: *const u32,
+    n_fit: usize,
+    mode: u32,
+    dt_s: f64,
+    washout_s: f64,
+    n_trials: usize,
+    offsets: *const u32,
+    t_s: *const f64,
+    mx: *const f64,
+    m0: *const f64,
+    sel: *const u32,
+    n_sel: usize,
+    out: *mut f64,
+    student: *mut f64,
+) -> i32 {
+    use crate::sysid::{Acc, Mode, Problem, Setup, Teacher};
+    status((|| {
+        let params = params_at(params)?;
+        let mode = match mode {
+            0 => Mode::LossOnly,
+            1 => Mode::Forward,
+            2 => Mode::Adjoint,
+            _ => return Err(format!("unknown sysid mode {}", mode)),
+        };
+        let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
+        if fit.is_empty() && mode != Mode::LossOnly {
+            return Err("no parameter to fit".into());
+        }
+        for (a, &j) in fit.iter().enumerate() {
+            if j >= N_PARAMS || fit[..a].contains(&j) {
+                return Err(format!("bad or repeated fitted-parameter index {}", j));
+            }
+        }
+        if !(dt_s > 0.0 && dt_s.is_finite()) {
+            return Err(format!("time step must be positive (got {} s)", dt_s));
+        }
+        let offsets = slice(offsets, n_trials + 1);
+        let total = offsets[n_trials] as usize;
+        let t = slice(t_s, total);
+        for i in 0..n_trials {
+            let (a, b) = (offsets[i] as usize, offsets[i + 1] as usize);
+            if b < a + 2 || b > total {
+                return Err(format!("trial {} has fewer than two samples", i));
+            }
+            if (a + 1..b).any(|k| !(t[k] > t[k - 1])) {
+                return Err(format!("trial {}: sample times must increase", i));
+            }
+        }
+        let sel: Vec<usize> = slice(sel, n_sel).iter().map(|&i| i as usize).collect();
+        if let Some(&bad) = sel.iter().find(|&&i| i >= n_trials) {
+            return Err(format!("selected trial {} out of range", bad));
+        }
+        let prob = Problem {
+            params,
+            fit: &fit,
+            teacher: Teacher { offsets, t_s: t, mx: slice(mx, total), m0: slice(m0, 3 * n_trials) },
+            setup: Setup { dt_s, washout_s },
+        };
+        let student = if student.is_null() || mode != Mode::LossOnly { None } else { Some(slice_mut(student, 3 * total)) };
+        let mut acc = Acc::new();
+        prob.eval(mode, &sel, student, &mut acc);
+        let out = slice_mut(out, 3 + n_fit + n_fit * n_fit);
+        out[0] = acc.sum_abs;
+        out[1] = acc.count;
+        out[2] = acc.sum_sq;
+        for a in 0..n_fit {
+            out[3 + a] = acc.grad[a];
+            for b in 0..n_fit {
+                out[3 + n_fit + a * n_fit + b] = acc.jtj[a][b];
+            }
+        }
+        Ok(())
+    })())
+}
+
 // ===================================================================
 // STO network (paper eq. 5-8): stoopt_net_*
 // A network object owns its workspace (aligned SIMD buffers); the

@@ -8,6 +8,7 @@
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
 pub mod adam;
+pub mod adjoint;
 pub mod dual;
 pub mod gemm;
 pub mod heun;
@@ -18,6 +19,7 @@ pub mod rk4;
 pub mod scalar;
 pub mod simd;
 pub mod simulate;
+pub mod sysid;
 pub mod torque;
 pub mod vec3;
 

@@ -152,6 +152,36 @@ impl<S: Scalar> Params<S> {
         }
     }
 
+    pub fn to_dual_array(&self) -> [S; N_PARAMS] {
+        [
+            self.gamma,
+            self.h_appl_oe,
+            self.m_s,
+            self.h_k_oe,
+            self.d_cm,
+            self.r_cm,
+            self.eta,
+            self.lambda,
+            self.j_dc_a,
+            self.alpha,
+        ]
+    }
+
+    pub fn from_dual_array(a: [S; N_PARAMS]) -> Self {
+        Params {
+            gamma: a[0],
+            h_appl_oe: a[1],
+            m_s: a[2],
+            h_k_oe: a[3],
+            d_cm: a[4],
+            r_cm: a[5],
+            eta: a[6],
+            lambda: a[7],
+            j_dc_a: a[8],
+            alpha: a[9],
+        }
+    }
+
     /// The combinations of parameters that enter the right-hand side,
     /// computed once per integration (outside the time loop).
     pub fn derive(&self) -> Derived<S> {

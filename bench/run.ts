@@ -1,0 +1,49 @@
+/**
+ * `npm run bench`: figures and ratios measured in one run (never asserted in
+ * tests: these machines are shared and noisy).
+ */
+import os from "node:os";
+import { wasmStepsPerSecond } from "./simulate.js";
+import { nativeBench } from "./native.js";
+import { sysidBench } from "./sysid.js";
+import { mnistBench, mnistBenchTable } from "./mnist.js";
+
+function fmt(x: number | undefined, unit = ""): string {
+  if (x === undefined || !Number.isFinite(x)) return "n/a";
+  return x >= 1e6 ? `${(x / 1e6).toFixed(2)} M${unit}` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k${unit}` : `${x.toFixed(3)} ${unit}`;
+}
+
+function table(title: string, head: string[], rows: (string | number)[][]): void {
+  console.log(`\n## ${title}\n`);
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}
+
+async function main(): Promise<void> {
+  console.log(`# stoopt bench (${new Date().toISOString()}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version})`);
+  const w1 = wasmStepsPerSecond(1, 2_000_000);
+  const w100 = wasmStepsPerSecond(100, 40_000);
+  const native = nativeBench("bench");
+  const n1 = native?.rk4_steps_per_s_1_trial;
+  const n100 = native?.rk4_steps_per_s_100_trials;
+  table(
+    "simulate: RK4 steps per second (no noise, dt 0.5 ps)",
+    ["trials", "wasm (simd128)", "native", "wasm / native"],
+    [
+      [1, fmt(w1, "steps/s"), fmt(n1, "steps/s"), n1 ? (w1 / n1).toFixed(2) : "n/a"],
+      [100, fmt(w100, "steps/s"), fmt(n100, "steps/s"), n100 ? (w100 / n100).toFixed(2) : "n/a"],
+    ],
+  );
+  table(
+    "sysid: one epoch (100 trials x 1 ns at 0.5 ps = 2000 RK4 steps each, mini-batches of 10, gradient included); target <= 100 ms for one parameter",
+    ["threads", "gradient", "fitted parameters", "ms per epoch", "speed-up vs PyTorch 1.13 CPU (5.4 s/epoch)"],
+    await sysidBench(),
+  );
+  console.log(mnistBenchTable(await mnistBench()));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

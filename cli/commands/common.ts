@@ -1,0 +1,123 @@
+/** Options and set-up shared by the commands that read teacher data (sysid, landscape). */
+import { Command } from "commander";
+import os from "node:os";
+import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec } from "../model.js";
+import { intFlag, timeFlag } from "../options.js";
+import { parseQuantity } from "../units.js";
+import { UsageError } from "../errors.js";
+import { readTeacher, TeacherData } from "../teacher.js";
+import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
+import { PoolEvaluator } from "../pool.js";
+import { note } from "../log.js";
+
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Read commander's option values by their flag names (kebab-case to camelCase). */
+export function optionReader(opts: Record<string, unknown>) {
+  const key = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return {
+    str: (k: string) => opts[key(k)] as string | undefined,
+    list: (k: string) => (opts[key(k)] as string[] | undefined) ?? [],
+    flag: (k: string) => Boolean(opts[key(k)]),
+  };
+}
+
+export function addTeacherOptions(cmd: Command): Command {
+  cmd
+    .option("--dt <time>", "student integration step (bare number: ns)", "0.5ps")
+    .option("--washout <time>", "samples earlier than this after each trial's first row are not compared (bare number: ns)", "0.5ns")
+    .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
+    .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
+    .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
+    .option("--threads <n>", "worker threads that split the trials (default: number of cores, at most 2)");
+  return cmd;
+}
+
+export function addFixedParamOptions(cmd: Command): Command {
+  for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; value of a parameter that is not fitted`);
+  return cmd;
+}
+
+export interface LoadedTeacher {
+  data: TeacherData;
+  arrays: TeacherArrays;
+  base: Float64Array;
+  dtS: number;
+  washoutS: number;
+  threads: number;
+  notes: string[];
+}
+
+/** Parse the shared options and read the teacher. */
+export async function loadTeacher(file: string, opts: Record<string, unknown>): Promise<LoadedTeacher> {
+  const { str } = optionReader(opts);
+  const notes: string[] = [];
+  const base = paramsFromOptions(opts, notes);
+  const dtS = timeFlag(str("dt")!, "--dt", notes);
+  const washoutS = timeFlag(str("washout")!, "--washout", notes, false);
+  const scale = Number(str("scale"));
+  if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
+  const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
+  const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
+  for (const n of notes) note(n);
+  return { data, arrays: teacherArrays(data), base, dtS, washoutS, threads, notes };
+}
+
+export function makeEvaluator(t: LoadedTeacher): Evaluator {
+  const n = t.arrays.labels.length;
+  return t.threads > 1 && n > 1 ? new PoolEvaluator(t.arrays, t.dtS, t.washoutS, Math.min(t.threads, n)) : new CoreEvaluator(t.arrays, t.dtS, t.washoutS);
+}
+
+/** Flatten the teacher for the core; the student needs the full state at each trial's first row. */
+export function teacherArrays(d: TeacherData): TeacherArrays {
+  if (!d.hasMy || !d.hasMz) {
+    throw new UsageError(`${d.file}: the student starts from the teacher's full state (mx, my, mz) at each trial's first row, so the teacher needs columns my and mz (found: mx${d.hasMy ? ", my" : ""}${d.hasMz ? ", mz" : ""})`);
+  }
+  const n = d.trials.reduce((s, t) => s + t.t_s.length, 0);
+  const offsets = new Uint32Array(d.trials.length + 1);
+  const t = new Float64Array(n);
+  const mx = new Float64Array(n);
+  const m0 = new Float64Array(3 * d.trials.length);
+  let k = 0;
+  d.trials.forEach((tr, i) => {
+    t.set(tr.t_s, k);
+    mx.set(tr.mx, k);
+    m0.set([tr.mx[0], tr.my![0], tr.mz![0]], 3 * i);
+    const norm = Math.hypot(tr.mx[0], tr.my![0], tr.mz![0]);
+    if (!(norm > 0.5)) throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} starts at |m| = ${norm.toPrecision(3)}; the student needs a magnetization direction`);
+    k += tr.t_s.length;
+    offsets[i + 1] = k;
+  });
+  return { offsets, t_s: t, mx, m0, labels: d.trials.map((tr) => tr.label) };
+}
+
+/** `name=lo:hi`, values with units. */
+export function parseRange(text: string, flag: string): [ParamSpec, [number, number]] {
+  const m = /^([^=]+)=([^:]+):(.+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: expected NAME=MIN:MAX (e.g. alpha=0.001:0.01), got '${text}'`);
+  const p = paramByName(m[1].trim(), flag);
+  const lo = parseQuantity(m[2], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
+  const hi = parseQuantity(m[3], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
+  if (!(lo < hi)) throw new UsageError(`${flag}: empty range for ${p.name}: min ${m[2]} must be below max ${m[3]}`);
+  checkBounds(p, lo, `${flag} ${p.name}`);
+  checkBounds(p, hi, `${flag} ${p.name}`);
+  return [p, [lo, hi]];
+}
+
+/** The range of each named parameter: --range where given, else the default. */
+export function rangesFor(names: string[], rangeFlags: string[]): Map<string, [number, number]> {
+  const given = new Map<string, [number, number]>();
+  for (const r of rangeFlags) {
+    const [p, rg] = parseRange(r, "--range");
+    if (!names.includes(p.name)) throw new UsageError(`--range: ${p.name} is not one of ${names.join(", ")}`);
+    given.set(p.name, rg);
+  }
+  const out = new Map<string, [number, number]>();
+  for (const n of names) {
+    const rg = given.get(n) ?? paramByName(n, "--fit").range;
+    if (!rg) throw new UsageError(`--range: ${n} has no default range; give one, e.g. --range ${n}=MIN:MAX`);
+    out.set(n, rg);
+  }
+  return out;
+}

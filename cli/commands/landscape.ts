@@ -1,0 +1,114 @@
+/** `stoopt landscape`: the loss on a grid of two parameters, as CSV and a heatmap (Fig. 3 a-b). */
+import { Command } from "commander";
+import fs from "node:fs";
+import path from "node:path";
+import { paramByName } from "../model.js";
+import { UsageError } from "../errors.js";
+import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.js";
+import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
+import { info, progress } from "../log.js";
+import { csv, num, toJson, writeJson } from "../render.js";
+import { writeFileAtomic } from "../output.js";
+import { landscapeFigure } from "../plots/sysid.js";
+import { writeSvg } from "../plots/render.js";
+
+export function landscapeCsv(l: Landscape): string {
+  const rows: Record<string, number>[] = [];
+  for (let j = 0; j < l.y.n; j++) for (let i = 0; i < l.x.n; i++) rows.push({ [l.x.spec.name]: gridValue(l.x, i), [l.y.spec.name]: gridValue(l.y, j), loss: l.loss[j * l.x.n + i] });
+  return csv([l.x.spec.name, l.y.spec.name, "loss"], rows);
+}
+
+export function landscapeCommand(): Command {
+  const cmd = new Command("landscape")
+    .description("Evaluate the loss (eq. 4) on a grid of two parameters and draw it as a heatmap (paper Fig. 3 a-b)")
+    .usage("<teacher.csv|-> --x NAME --y NAME [options]")
+    .argument("<teacher>", "teacher CSV, or - for stdin")
+    .requiredOption("--x <name>", "parameter on the horizontal axis")
+    .requiredOption("--y <name>", "parameter on the vertical axis")
+    .option("--grid <NxM>", "grid points along x and y", "41x41")
+    .option("--range <name=min:max>", "axis range (repeatable; default: the sysid ranges, e.g. H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA)", collect)
+    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start and end")
+    .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and landscape.svg", ".")
+    .option("--csv", "also print the grid as CSV on stdout")
+    .option("--json", "print a summary (minimum, settings) as JSON on stdout");
+  addTeacherOptions(cmd);
+  addFixedParamOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Outputs: DIR/landscape.csv (x, y, loss), DIR/landscape.json (settings, grid, minimum) and
+DIR/landscape.svg (heatmap; with --result, the sysid path from start to end).
+
+Examples:
+  stoopt simulate --H_appl 1800 --j_DC 5mA --trials 100 --washout 100ns -o teacher.csv
+  stoopt landscape teacher.csv --x H_appl --y j_DC --grid 41x41 -o fig3/
+  stoopt landscape teacher.csv --x H_appl --y j_DC --result fit.json -o fig3/`,
+  );
+  cmd.action(async (file: string, opts: Record<string, unknown>) => {
+    const t0 = Date.now();
+    const { str, list, flag } = optionReader(opts);
+    const xs = paramByName(str("x")!, "--x");
+    const ys = paramByName(str("y")!, "--y");
+    if (xs === ys) throw new UsageError("--x and --y name the same parameter");
+    const g = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(str("grid")!);
+    if (!g || Number(g[1]) < 2 || Number(g[2]) < 2 || Number(g[1]) * Number(g[2]) > 1e6) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
+    const ranges = rangesFor([xs.name, ys.name], list("range"));
+    const outDir = str("out")!;
+    if (!fs.existsSync(outDir)) fs.mkdirSync(outDir, { recursive: true });
+    const overlay = str("result") !== undefined ? readSysidPath(str("result")!, xs.name, ys.name) : undefined;
+    const loaded = await loadTeacher(file, opts);
+    const ev = makeEvaluator(loaded);
+    const x = { spec: xs, range: ranges.get(xs.name)!, n: Number(g[1]) };
+    const y = { spec: ys, range: ranges.get(ys.name)!, n: Number(g[2]) };
+    const bar = progress(x.n * y.n, "landscape");
+    let l: Landscape;
+    try {
+      l = await evaluateLandscape(ev, loaded.arrays.labels.length, loaded.base, x, y, (d) => bar.update(d));
+    } finally {
+      bar.stop();
+      await ev.close();
+    }
+    const min = minimum(l);
+    const grid = landscapeCsv(l);
+    const summary = {
+      stoopt: "0.1.0",
+      command: "landscape",
+      input: { file, sha256: loaded.data.sha256, trials: loaded.arrays.labels.length },
+      x: { name: xs.name, unit: xs.unit, range: x.range, n: x.n },
+      y: { name: ys.name, unit: ys.unit, range: y.range, n: y.n },
+      minimum: { [xs.name]: min.x, [ys.name]: min.y, loss: min.loss },
+      settings: { dt_s: loaded.dtS, washout_s: loaded.washoutS, fixed: Object.fromEntries([...loaded.base].map((v, i) => [i, v])) },
+      loss: Array.from(l.loss),
+      time_s: (Date.now() - t0) / 1000,
+    };
+    writeFileAtomic(path.join(outDir, "landscape.csv"), grid, "--out");
+    writeJson(path.join(outDir, "landscape.json"), summary, "--out");
+    await writeSvg(path.join(outDir, "landscape.svg"), landscapeFigure(summary, overlay), "--out");
+    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, "landscape.{csv,json,svg}")}`);
+    if (flag("csv")) process.stdout.write(grid);
+    if (flag("json")) process.stdout.write(toJson({ ...summary, loss: undefined }));
+  });
+  return cmd;
+}
+
+export interface SysidPath {
+  path: [number, number][];
+  start: [number, number];
+  end: [number, number];
+}
+
+/** The best start's path (start point, then the values after each epoch) from a sysid result. */
+export function readSysidPath(file: string, xName: string, yName: string): SysidPath {
+  let res: { fit?: Record<string, { value: number; start: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
+  try {
+    res = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--result: cannot read '${file}' as a sysid result JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+  const fx = res.fit?.[xName];
+  const fy = res.fit?.[yName];
+  if (!fx || !fy || !Array.isArray(res.history)) throw new UsageError(`--result: '${file}' is not a sysid result that fitted both ${xName} and ${yName}`);
+  const hist = res.history.filter((h) => h.start === (res.best_start ?? 0));
+  const start: [number, number] = [fx.start, fy.start];
+  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value] };
+}

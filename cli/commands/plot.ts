@@ -1,0 +1,111 @@
+/** `stoopt plot`: render what a result file holds as SVG figures (the paper's figure kinds). */
+import { Command } from "commander";
+import fs from "node:fs";
+import path from "node:path";
+import { UsageError } from "../errors.js";
+import { readTeacher } from "../teacher.js";
+import { CoreEvaluator } from "../sysid.js";
+import { defaultParams, PARAMS } from "../model.js";
+import { info } from "../log.js";
+import { writeSvg, Spec } from "../plots/render.js";
+import { landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
+import { intFlag } from "../options.js";
+import { teacherArrays, optionReader } from "./common.js";
+import { readSysidPath } from "./landscape.js";
+
+interface SysidResult extends SysidResultLike {
+  command: "sysid";
+  input: { file: string };
+  settings: { dt_s: number; washout_s: number; scale?: number; fixed: Record<string, { value: number }> };
+}
+
+/** Write figures; returns the files written. */
+async function writeAll(dir: string, figures: [string, Spec][]): Promise<string[]> {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const [name, spec] of figures) {
+    const f = path.join(dir, name);
+    await writeSvg(f, spec, "--out");
+    files.push(f);
+  }
+  return files;
+}
+
+/** Fig. 2: loss and parameters against epoch, and teacher vs student for one trial before and after the fit. */
+export async function plotSysid(r: SysidResult, dir: string, opts: { trial: number; teacher?: string }): Promise<string[]> {
+  const figures: [string, Spec][] = [["loss.svg", lossFigure(r)]];
+  for (const name of Object.keys(r.fit)) figures.push([`${name}.svg`, parameterFigure(r, name)]);
+  const file = opts.teacher ?? r.input.file;
+  if (file === "-") {
+    info("stoopt: the teacher was read from stdin: give it with --teacher FILE to plot the trajectories");
+  } else {
+    const data = await readTeacher(file, { maxTrials: opts.trial + 1, scale: r.settings.scale ?? 1 });
+    if (data.trials.length <= opts.trial) throw new UsageError(`--trial: the teacher has ${data.trials.length} trials (counting from 0)`);
+    const arrays = teacherArrays(data);
+    const ev = new CoreEvaluator(arrays, r.settings.dt_s, r.settings.washout_s);
+    const base = defaultParams();
+    for (const p of PARAMS) if (r.settings.fixed[p.name]) base[p.index] = r.settings.fixed[p.name].value;
+    const tr = data.trials[opts.trial];
+    const off = arrays.offsets[opts.trial];
+    const n = tr.t_s.length;
+    const studentAt = (which: "start" | "value") => {
+      const v = Float64Array.from(base);
+      for (const [name, f] of Object.entries(r.fit)) v[PARAMS.find((p) => p.name === name)!.index] = f[which];
+      const out = new Float64Array(3 * ev.totalSamples);
+      ev.evaluateSync(v, [], "loss", [opts.trial], out);
+      const comp = (c: number) => Float64Array.from({ length: n }, (_, k) => out[3 * (off + k) + c]);
+      return { mx: comp(0), my: comp(1), mz: comp(2) };
+    };
+    const t = Float64Array.from(tr.t_s, (x) => x - tr.t_s[0]);
+    const teacher = { mx: tr.mx, my: tr.my, mz: tr.mz };
+    figures.push([`trajectory-before.svg`, trajectoryFigure(`Trial ${tr.label}: teacher and student before the fit`, t, teacher, studentAt("start"))]);
+    figures.push([`trajectory-after.svg`, trajectoryFigure(`Trial ${tr.label}: teacher and student after the fit`, t, teacher, studentAt("value"))]);
+    await ev.close();
+  }
+  return writeAll(dir, figures);
+}
+
+export function plotCommand(): Command {
+  const cmd = new Command("plot")
+    .description("Render a result file as SVG figures: sysid (Fig. 2), landscape (Fig. 3), mnist (Fig. 4, 8)")
+    .usage("<result.json> [options]")
+    .argument("<result>", "a result JSON written by 'stoopt sysid -o', 'stoopt landscape' (landscape.json) or 'stoopt mnist --out' (result.json)")
+    .option("-o, --out <dir>", "folder for the SVG files", "plots")
+    .option("--trial <k>", "sysid: the trial (0-based) whose trajectories are drawn", "0")
+    .option("--teacher <file>", "sysid: the teacher file, if it is not where the result says (e.g. it came from stdin)")
+    .option("--result <sysid.json>", "landscape: overlay this sysid result's path");
+  cmd.addHelpText(
+    "after",
+    `
+Figures (SVG; axis titles carry units):
+  sysid:     loss.svg, <parameter>.svg (with the true value when the teacher's sidecar gives it),
+             trajectory-before.svg, trajectory-after.svg (teacher vs student m_x, m_y, m_z)
+  landscape: landscape.svg (heatmap; with --result, the optimization path, start and end)
+
+Examples:
+  stoopt sysid teacher.csv --fit alpha -o fit.json && stoopt plot fit.json -o fig2/
+  stoopt plot fig3/landscape.json --result fit.json -o fig3/`,
+  );
+  cmd.action(async (file: string, opts: Record<string, unknown>) => {
+    const { str } = optionReader(opts);
+    let r: { command?: string };
+    try {
+      r = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new UsageError(`${file}: cannot read as a result JSON (${(e as Error).message.split("\n")[0]})`);
+    }
+    const dir = str("out")!;
+    let files: string[];
+    if (r.command === "sysid") {
+      files = await plotSysid(r as SysidResult, dir, { trial: intFlag(str("trial")!, "--trial", 0), teacher: str("teacher") });
+    } else if (r.command === "landscape") {
+      const l = r as unknown as Parameters<typeof landscapeFigure>[0];
+      const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;
+      files = await writeAll(dir, [["landscape.svg", landscapeFigure(l, overlay)]]);
+    } else {
+      throw new UsageError(`${file}: not a stoopt result (its "command" is ${JSON.stringify(r.command)}; expected sysid, landscape or mnist)`);
+    }
+    info(`wrote ${files.join(", ")}`);
+  });
+  return cmd;
+}

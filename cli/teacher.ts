@@ -1,0 +1,477 @@
+/**
+ * Teacher data for `stoopt sysid`: the CSV that `stoopt simulate` writes
+ * (header `trial,t,mx,my,mz`), read as a stream into one set of Float64Arrays
+ * per trial.
+ *
+ * Format. Columns are found by header name (case-sensitive); extra columns are
+ * ignored. `trial` is optional (absent: one trial); a trial's rows must be
+ * contiguous. Time is `t` (seconds) or `t_<unit>` with unit s, ms, us, ns, ps
+ * or fs, converted to seconds and strictly increasing within a trial. `mx` is
+ * required, `my` and `mz` optional; every component lies in [-1, 1] after
+ * multiplying by `scale`. UTF-8 with or without BOM, LF or CRLF, `,`, tab or
+ * `;` separated (the one that splits the header line into the most fields),
+ * whole-line `#` comments and blank lines skipped, quoted fields allowed.
+ *
+ * Every problem with the input, I/O included, is a TeacherError (exit code 2)
+ * with a one-line message `FILE:LINE:COLUMN: what is wrong` (COLUMN is the
+ * 1-based field index; `FILE:LINE:` or `FILE:` when no column or line applies).
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { pipeline, Readable } from "node:stream";
+import { CsvError, parse } from "csv-parse";
+import type { Info } from "csv-parse";
+import { UsageError } from "./errors.js";
+import { TIME } from "./units.js";
+
+export interface TeacherTrial {
+  label: string;
+  t_s: Float64Array;
+  mx: Float64Array;
+  my?: Float64Array;
+  mz?: Float64Array;
+  /** 1-based line of the trial's first row */
+  line: number;
+}
+
+export interface TeacherData {
+  file: string;
+  trials: TeacherTrial[];
+  hasMy: boolean;
+  hasMz: boolean;
+  /** sha256 of the bytes read (hex); with `truncated`, that is more than the rows used */
+  sha256: string;
+  /** data rows stored in `trials` */
+  rowsRead: number;
+  /** stopped early due to maxTrials */
+  truncated: boolean;
+}
+
+export interface TeacherOptions {
+  /** field separator; default: detected from the header line */
+  delimiter?: string;
+  /** stop after this many complete trials, without reading the rest of the input */
+  maxTrials?: number;
+  /** factor applied to mx, my, mz (for voltage data); default 1 */
+  scale?: number;
+}
+
+/** Anything wrong with a teacher file: exit code 2, one line. */
+export class TeacherError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TeacherError";
+  }
+}
+
+const EXPECTED_HEADER = "trial,t,mx,my,mz";
+const TIME_UNITS = ["s", "ms", "us", "ns", "ps", "fs"] as const;
+const ACCEPTED_TIME_NAMES = ["t", ...TIME_UNITS.map((u) => `t_${u}`)].join(", ");
+const HEADER_HELP = `expected a header line such as ${EXPECTED_HEADER} (trial optional; time as ${ACCEPTED_TIME_NAMES}; mx required; my, mz optional)`;
+/** |m| components may exceed 1 by this much (rounding in the writer) */
+const M_TOLERANCE = 1e-6;
+const DELIMITERS = [",", "\t", ";"] as const;
+/** the separator is detected within this many leading bytes (comments included); beyond, it is `,` */
+const HEADER_SCAN_LIMIT = 1024 * 1024;
+/** a cell in a longer message is cut to this many characters */
+const CELL_ECHO_LIMIT = 40;
+const NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+/** Read teacher data from a file, or from stdin when `file` is `-`. */
+export async function readTeacher(file: string, opts: TeacherOptions = {}): Promise<TeacherData> {
+  if (file === "-") return readTeacherFromStream(process.stdin, "stdin", opts);
+  return readTeacherFromStream(fs.createReadStream(file), file, opts);
+}
+
+/** Convenience for tests: read teacher data from a string. */
+export function parseTeacherText(text: string, name: string, opts: TeacherOptions = {}): Promise<TeacherData> {
+  return readTeacherFromStream(Readable.from([Buffer.from(text, "utf8")]), name, opts);
+}
+
+/**
+ * Read teacher data from a byte stream named `name` in messages. The stream is
+ * destroyed when this returns or throws, so `maxTrials` stops reading early.
+ */
+export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions = {}): Promise<TeacherData> {
+  const options = checkOptions(opts);
+  const hash = new StreamHash();
+  const source = bytesOf(stream, name, hash);
+  try {
+    const { head, headerLine } = await scanToHeaderLine(source);
+    const parser = parse({
+      bom: true,
+      comment: "#",
+      comment_no_infix: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_quotes: false,
+      relax_column_count: true,
+      info: true,
+      delimiter: options.delimiter ?? detectDelimiter(headerLine),
+    });
+    pipeline(Readable.from(replay(head, source)), parser, () => undefined);
+    let reader: TrialReader | undefined;
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
+      const row = { fields: record, endLine: info.lines };
+      if (reader === undefined) reader = new TrialReader(name, layoutOf(row, name), options);
+      else if (!reader.add(row)) break;
+    }
+    if (reader === undefined) throw new TeacherError(`${name}: empty file: no header and no data; ${HEADER_HELP}`);
+    return reader.finish(hash.digest());
+  } catch (err) {
+    throw err instanceof CsvError ? fromCsvError(err, name) : err;
+  } finally {
+    destroy(stream);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Options and messages
+
+interface CheckedOptions {
+  delimiter?: string;
+  maxTrials: number;
+  scale: number;
+}
+
+function checkOptions(opts: TeacherOptions): CheckedOptions {
+  const { delimiter, maxTrials = Infinity, scale = 1 } = opts;
+  if (delimiter !== undefined && (delimiter.length !== 1 || `"#\r\n`.includes(delimiter))) {
+    throw new TeacherError(`teacher delimiter must be one character other than a quote, '#' or a line break, got ${echo(delimiter)}`);
+  }
+  if (maxTrials !== Infinity && !(Number.isInteger(maxTrials) && maxTrials >= 1)) {
+    throw new TeacherError(`teacher maxTrials must be a whole number >= 1, got ${maxTrials}`);
+  }
+  if (!(Number.isFinite(scale) && scale !== 0)) throw new TeacherError(`teacher scale must be a finite non-zero number, got ${scale}`);
+  return { delimiter, maxTrials, scale };
+}
+
+/** `FILE:LINE:COLUMN` (COLUMN 1-based, from the 0-based `field`), `FILE:LINE` or `FILE`. */
+function at(file: string, line?: number, field?: number): string {
+  return [file, line, field === undefined ? undefined : field + 1].filter((p) => p !== undefined).join(":");
+}
+
+/** A cell or header name quoted for a one-line message. */
+function echo(text: string): string {
+  const cut = text.length > CELL_ECHO_LIMIT ? `${text.slice(0, CELL_ECHO_LIMIT)}...` : text;
+  return JSON.stringify(cut);
+}
+
+const TEXT_AFTER_CLOSING_QUOTE = 'malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as "")';
+/** csv-parse's error codes in words; other codes keep csv-parse's message */
+const CSV_PROBLEMS: Partial<Record<string, string>> = {
+  CSV_QUOTE_NOT_CLOSED: "malformed quoting: a quoted field is still open at the end of the file",
+  CSV_INVALID_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
+  INVALID_OPENING_QUOTE: "malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as \"\")",
+};
+
+function fromCsvError(err: CsvError, file: string): TeacherError {
+  const line = typeof err.lines === "number" ? err.lines : undefined;
+  const what = CSV_PROBLEMS[err.code] ?? `cannot parse the CSV: ${err.message.replace(/\s+/g, " ")}`;
+  return new TeacherError(`${at(file, line)}: ${what}`);
+}
+
+// ---------------------------------------------------------------------------
+// Bytes: hashing, the header line, the separator
+
+/** sha256 of everything read; updates after the digest (a destroyed stream's last chunk) are ignored. */
+class StreamHash {
+  private readonly hash = createHash("sha256");
+  private done = false;
+  update(chunk: Buffer): void {
+    if (!this.done) this.hash.update(chunk);
+  }
+  digest(): string {
+    this.done = true;
+    return this.hash.digest("hex");
+  }
+}
+
+/** The stream's chunks as Buffers, hashed; a read failure becomes a TeacherError. */
+async function* bytesOf(stream: NodeJS.ReadableStream, file: string, hash: StreamHash): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string | Uint8Array);
+      hash.update(bytes);
+      yield bytes;
+    }
+  } catch (err) {
+    throw new TeacherError(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * Read chunks until the first line that is neither blank nor a `#` comment is
+ * complete. Returns the chunks read (to be parsed again) and that line, or
+ * undefined if there is none in the input or its first HEADER_SCAN_LIMIT bytes
+ * (then a very long header line is returned cut short).
+ */
+async function scanToHeaderLine(source: AsyncGenerator<Buffer>): Promise<{ head: Buffer[]; headerLine: string | undefined }> {
+  const head: Buffer[] = [];
+  // latin1 keeps every ASCII byte (separators, '#', line breaks) as itself
+  let partial = "";
+  let bytes = 0;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return { head, headerLine: isContent(partial) ? partial : undefined };
+    head.push(next.value);
+    bytes += next.value.length;
+    partial += next.value.toString("latin1");
+    if (partial.length === bytes) partial = partial.replace(/^\xef\xbb\xbf/, ""); // still on the first line: drop a BOM
+    const lines = partial.split(/\r\n|\r|\n/);
+    partial = lines.pop() ?? "";
+    const found = lines.find(isContent);
+    if (found !== undefined) return { head, headerLine: found };
+    if (bytes > HEADER_SCAN_LIMIT) return { head, headerLine: isContent(partial) ? partial : undefined };
+  }
+}
+
+function isContent(line: string): boolean {
+  const s = line.trim();
+  return s !== "" && !s.startsWith("#");
+}
+
+/** The separator among `,` tab `;` that splits the header line into the most fields (`,` on ties). */
+function detectDelimiter(headerLine: string | undefined): string {
+  const line = headerLine ?? "";
+  let best: string = DELIMITERS[0];
+  for (const d of DELIMITERS) if (line.split(d).length > line.split(best).length) best = d;
+  return best;
+}
+
+async function* replay(head: Buffer[], rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  yield* rest;
+}
+
+function destroy(stream: NodeJS.ReadableStream): void {
+  const s = stream as NodeJS.ReadableStream & { destroy?: () => void };
+  s.destroy?.();
+}
+
+// ---------------------------------------------------------------------------
+// Records: header, rows, trials
+
+/** A parsed record and the line it ends on (later than its first line if a quoted field spans lines). */
+interface Row {
+  fields: string[];
+  endLine: number;
+}
+
+/** The 1-based line a record starts on. */
+function firstLine(row: Row): number {
+  let breaks = 0;
+  for (const f of row.fields) breaks += f.match(/\r\n|\r|\n/g)?.length ?? 0;
+  return row.endLine - breaks;
+}
+
+/** Where the used columns are (0-based field indices). */
+interface Layout {
+  width: number;
+  trial?: number;
+  time: number;
+  /** time header name, for messages */
+  timeName: string;
+  /** factor from the time column's unit to seconds */
+  toSeconds: number;
+  mx: number;
+  my?: number;
+  mz?: number;
+}
+
+type Role = "trial" | "time" | "mx" | "my" | "mz";
+
+/** The role of a header name, or undefined for an ignored column; throws on `t_<unknown unit>`. */
+function roleOf(name: string, where: string): { role: Role; toSeconds?: number } | undefined {
+  if (name === "trial" || name === "mx" || name === "my" || name === "mz") return { role: name };
+  if (name === "t") return { role: "time", toSeconds: 1 };
+  if (!name.startsWith("t_")) return undefined;
+  const unit = name.slice(2);
+  if (!(TIME_UNITS as readonly string[]).includes(unit)) {
+    throw new TeacherError(`${where}: time column ${echo(name)} has an unknown unit ${echo(unit)}; accepted time columns: ${ACCEPTED_TIME_NAMES}`);
+  }
+  return { role: "time", toSeconds: TIME.suffixes[unit] };
+}
+
+function layoutOf(row: Row, file: string): Layout {
+  const line = firstLine(row);
+  const names = row.fields;
+  if (NUMBER.test(names[0])) throw new TeacherError(`${at(file, line)}: no header: the first line starts with the number ${echo(names[0])}; ${HEADER_HELP}`);
+  const found: Partial<Record<Role, number>> = {};
+  let toSeconds = 1;
+  names.forEach((name, i) => {
+    const where = at(file, line, i);
+    const r = roleOf(name, where);
+    if (r === undefined) return;
+    const previous = found[r.role];
+    if (previous !== undefined) {
+      throw new TeacherError(`${where}: column ${echo(name)} is a second ${r.role} column (the first is ${echo(names[previous])}, column ${previous + 1}); keep one`);
+    }
+    found[r.role] = i;
+    if (r.toSeconds !== undefined) toSeconds = r.toSeconds;
+  });
+  const { trial, time, mx, my, mz } = found;
+  if (time === undefined && mx === undefined) throw new TeacherError(`${at(file, line)}: no header: the first line names neither a time column nor mx; ${HEADER_HELP}`);
+  if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header; ${HEADER_HELP}`);
+  if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; ${HEADER_HELP}`);
+  return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
+}
+
+/** A growable Float64Array; `take` returns a trimmed copy and empties it for reuse. */
+class Column {
+  private data = new Float64Array(1024);
+  private length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(2 * this.data.length);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+  get size(): number {
+    return this.length;
+  }
+  take(): Float64Array {
+    const out = this.data.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+/** The trial being read. */
+interface OpenTrial {
+  label: string;
+  line: number;
+  /** the previous sample's time in the file's unit */
+  lastTime: number;
+}
+
+/** Takes the data rows after the header, checks them, and collects the trials. */
+class TrialReader {
+  private readonly t = new Column();
+  private readonly mx = new Column();
+  private readonly my = new Column();
+  private readonly mz = new Column();
+  private open?: OpenTrial;
+  private readonly trials: TeacherTrial[] = [];
+  /** label -> line of the trial's first row, for every trial begun */
+  private readonly seen = new Map<string, number>();
+  private rows = 0;
+  private truncated = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly layout: Layout,
+    private readonly options: CheckedOptions,
+  ) {}
+
+  /** Take one data row; false when maxTrials trials are complete and this row begins another. */
+  add(row: Row): boolean {
+    if (row.fields.length !== this.layout.width) {
+      throw new TeacherError(`${at(this.file, firstLine(row))}: the row has ${row.fields.length} fields, but the header has ${this.layout.width}`);
+    }
+    const label = this.layout.trial === undefined ? "0" : row.fields[this.layout.trial];
+    let open = this.open;
+    if (open === undefined || label !== open.label) {
+      if (open !== undefined) this.closeTrial(open);
+      if (this.trials.length >= this.options.maxTrials) {
+        this.truncated = true;
+        return false;
+      }
+      open = this.openTrial(label, row, open);
+    }
+    this.addSample(row, open);
+    return true;
+  }
+
+  finish(sha256: string): TeacherData {
+    if (this.open !== undefined) this.closeTrial(this.open);
+    if (this.trials.length === 0) throw new TeacherError(`${this.file}: no data rows after the header`);
+    return {
+      file: this.file,
+      trials: this.trials,
+      hasMy: this.layout.my !== undefined,
+      hasMz: this.layout.mz !== undefined,
+      sha256,
+      rowsRead: this.rows,
+      truncated: this.truncated,
+    };
+  }
+
+  private trialName(label: string): string {
+    return this.layout.trial === undefined ? "the trial" : `trial ${echo(label)}`;
+  }
+
+  private openTrial(label: string, row: Row, previous: OpenTrial | undefined): OpenTrial {
+    const line = firstLine(row);
+    const earlier = this.seen.get(label);
+    if (earlier !== undefined && previous !== undefined) {
+      throw new TeacherError(
+        `${at(this.file, line, this.layout.trial)}: ${this.trialName(label)} appears again after ${this.trialName(previous.label)}; it began on line ${earlier} and a trial's rows must be contiguous`,
+      );
+    }
+    this.seen.set(label, line);
+    this.open = { label, line, lastTime: -Infinity };
+    return this.open;
+  }
+
+  private closeTrial(open: OpenTrial): void {
+    const n = this.t.size;
+    if (n < 2) throw new TeacherError(`${at(this.file, open.line)}: ${this.trialName(open.label)} has ${n} sample; at least 2 are needed`);
+    this.trials.push({
+      label: open.label,
+      t_s: this.t.take(),
+      mx: this.mx.take(),
+      my: this.layout.my === undefined ? undefined : this.my.take(),
+      mz: this.layout.mz === undefined ? undefined : this.mz.take(),
+      line: open.line,
+    });
+    this.open = undefined;
+  }
+
+  private addSample(row: Row, open: OpenTrial): void {
+    const { time, toSeconds, timeName, mx, my, mz } = this.layout;
+    const t = this.cell(row, time);
+    if (!(t > open.lastTime)) {
+      throw new TeacherError(
+        `${at(this.file, firstLine(row), time)}: ${timeName} = ${echo(row.fields[time])} is not after the previous sample's ${open.lastTime}; time must increase strictly within ${this.trialName(open.label)}`,
+      );
+    }
+    open.lastTime = t;
+    this.t.push(t * toSeconds);
+    this.mx.push(this.component(row, mx));
+    if (my !== undefined) this.my.push(this.component(row, my));
+    if (mz !== undefined) this.mz.push(this.component(row, mz));
+    this.rows++;
+  }
+
+  /** A magnetization component after scaling, within [-1, 1] up to M_TOLERANCE. */
+  private component(row: Row, index: number): number {
+    const v = this.cell(row, index) * this.options.scale;
+    if (Math.abs(v) > 1 + M_TOLERANCE) {
+      const scaled = this.options.scale === 1 ? "" : ` after scaling by ${this.options.scale}`;
+      throw new TeacherError(
+        `${at(this.file, firstLine(row), index)}: ${this.columnName(index)} = ${v}${scaled} is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])`,
+      );
+    }
+    return v;
+  }
+
+  /** A finite number from a used cell. */
+  private cell(row: Row, index: number): number {
+    const text = row.fields[index];
+    const v = NUMBER.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(v)) {
+      const got = text.trim() === "" ? "an empty cell" : echo(text);
+      throw new TeacherError(`${at(this.file, firstLine(row), index)}: ${this.columnName(index)}: expected a finite number, got ${got}`);
+    }
+    return v;
+  }
+
+  private columnName(index: number): string {
+    const { time, timeName, mx, my } = this.layout;
+    return index === time ? timeName : index === mx ? "mx" : index === my ? "my" : "mz";
+  }
+}
