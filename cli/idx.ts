@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import { UsageError } from "./errors.js";
 
 export interface Idx {
@@ -14,7 +15,7 @@ export interface Idx {
   data: Uint8Array;
 }
 
-/** Read an unsigned-byte IDX file with `ndim` dimensions. */
+/** Read an unsigned-byte IDX file with `ndim` dimensions (gzip-compressed files are unpacked). */
 export function readIdx(file: string, ndim: number): Idx {
   let buf: Buffer;
   try {
@@ -22,6 +23,13 @@ export function readIdx(file: string, ndim: number): Idx {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${file}: cannot read data file (${code === "ENOENT" ? "no such file" : code ?? String(e)})`);
+  }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (e) {
+      throw new UsageError(`${file}: corrupt gzip data (${e instanceof Error ? e.message : String(e)})`);
+    }
   }
   if (buf.length < 4) throw new UsageError(`${file}: truncated IDX file (${buf.length} bytes, no header)`);
   const magic = buf.readUInt32BE(0);
@@ -81,9 +89,15 @@ export function defaultDataDir(): string {
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
 }
 
+/** `dir/name`, or `dir/name.gz` if only that exists (Debian's dataset packages ship gzipped IDX files). */
+function idxPath(dir: string, name: string): string {
+  const plain = path.join(dir, name);
+  return !fs.existsSync(plain) && fs.existsSync(plain + ".gz") ? plain + ".gz" : plain;
+}
+
 function split(dir: string, imagesName: string, labelsName: string, nClasses: number): { split: Split; rows: number; cols: number; hash: Buffer[] } {
-  const fi = path.join(dir, imagesName);
-  const fl = path.join(dir, labelsName);
+  const fi = idxPath(dir, imagesName);
+  const fl = idxPath(dir, labelsName);
   const im = readIdx(fi, 3);
   const lb = readIdx(fl, 1);
   if (im.dims[0] !== lb.dims[0]) throw new UsageError(`${fl}: ${lb.dims[0]} labels for ${im.dims[0]} images in ${fi}`);
@@ -105,7 +119,7 @@ export function loadDataset(recorded: string, nClasses = 10): Dataset {
   const tr = split(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels, nClasses);
   const te = split(dir, IDX_FILES.testImages, IDX_FILES.testLabels, nClasses);
   if (tr.rows !== te.rows || tr.cols !== te.cols) {
-    throw new UsageError(`${path.join(dir, IDX_FILES.testImages)}: images are ${te.rows}x${te.cols}, the training images ${tr.rows}x${tr.cols}`);
+    throw new UsageError(`${idxPath(dir, IDX_FILES.testImages)}: images are ${te.rows}x${te.cols}, the training images ${tr.rows}x${tr.cols}`);
   }
   const h = createHash("sha256");
   for (const b of [...tr.hash, ...te.hash]) h.update(b);

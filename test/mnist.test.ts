@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { Core } from "../cli/core.js";
 import { encodeIdx, IDX_FILES, loadDataset, DEFAULT_DATA } from "../cli/idx.js";
 import { defaultParams } from "../cli/model.js";
@@ -181,6 +182,23 @@ describe("IDX data errors: one line naming the file, exit 2", () => {
       expect(r.stdout).toBe("");
     });
   }
+  it("corrupt gzip", () => {
+    const dir = tmp("gz");
+    for (const f of Object.values(IDX_FILES)) fs.copyFileSync(path.join(good, f), path.join(dir, f));
+    fs.unlinkSync(path.join(dir, IDX_FILES.trainLabels));
+    fs.writeFileSync(path.join(dir, IDX_FILES.trainLabels + ".gz"), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    const r = cli(["mnist", "--data", dir, "--n", "4", "--epochs", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(dir, IDX_FILES.trainLabels)}.gz: corrupt gzip data`);
+  });
+  it("gzipped IDX files (as Debian's dataset packages ship them) read like plain ones", () => {
+    const dir = tmp("gzok");
+    for (const f of Object.values(IDX_FILES)) fs.writeFileSync(path.join(dir, f + ".gz"), gzipSync(fs.readFileSync(path.join(good, f))));
+    const a = loadDataset(dir);
+    const b = loadDataset(good);
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(a.train.count).toBe(40);
+  });
   it("test images of another size", () => {
     const dir = tmp("size");
     for (const f of Object.values(IDX_FILES)) fs.copyFileSync(path.join(good, f), path.join(dir, f));
@@ -251,6 +269,18 @@ describe("training runs, checkpoints, resume, eval (N = 8, subsets)", () => {
     r = cli(["eval", path.join(other, IDX_FILES.trainLabels)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not a valid stoopt checkpoint/);
+  });
+
+  it("--precision f64 trains and evaluates", () => {
+    const dir = tmp("f64");
+    const r = cli(["mnist", "--n", "8", "--train-limit", "200", "--test-limit", "100", "--batch", "50", "--epochs", "1", "--precision", "f64", "--tune", "win,phys", "--out", dir, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.config.precision).toBe("f64");
+    expect(res.config.tune).toBe("win,phys");
+    const e = cli(["eval", path.join(dir, "checkpoint.bin"), "--json"]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).precision).toBe("f64");
   });
 
   it("a run killed with SIGKILL mid-epoch resumes, losing at most that epoch", async () => {
