@@ -3,9 +3,10 @@
 import fs from "node:fs";
 import path from "node:path";
 const here = path.dirname(new URL(import.meta.url).pathname);
-// Table II of the paper, CM = 10.0 column
+// Table II of the paper, CM = 10.0 column (and CM = 100 for full-cm100)
 const cases = [
   ["(1)", "full", "W_in, physics, W_out", 98.42],
+  ["(1)", "full-cm100", "W_in, physics, W_out", 98.49],
   ["(2)", "win-wout", "W_in, W_out", 98.35],
   ["(3)", "win-phys", "W_in, physics", 97.66],
   ["(4)", "win", "W_in", 97.57],
@@ -17,9 +18,9 @@ const out = [
   "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 for (const [id, dir, what, paper] of cases) {
-  const f = path.join(here, `${dir}-cm10`, "result.json");
+  const f = path.join(here, dir.endsWith("cm100") ? dir : `${dir}-cm10`, "result.json");
   if (!fs.existsSync(f)) {
-    out.push(`| ${id} | ${what} | 10 | not run | | ${paper.toFixed(2)} | | | | | | |`);
+    out.push(`| ${id} | ${what} | ${dir.endsWith("cm100") ? 100 : 10} | not run | | ${paper.toFixed(2)} | | | | | | |`);
     continue;
   }
   const r = JSON.parse(fs.readFileSync(f, "utf8"));
