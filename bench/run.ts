@@ -6,6 +6,7 @@ import os from "node:os";
 import { wasmStepsPerSecond } from "./simulate.js";
 import { nativeBench } from "./native.js";
 import { sysidBench } from "./sysid.js";
+import { mnistBench, mnistBenchTable } from "./mnist.js";
 
 function fmt(x: number | undefined, unit = ""): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     ["threads", "gradient", "fitted parameters", "ms per epoch", "speed-up vs PyTorch 1.13 CPU (5.4 s/epoch)"],
     await sysidBench(),
   );
+  console.log(mnistBenchTable(await mnistBench()));
 }
 
 main().catch((e) => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -22,6 +22,33 @@ export interface CoreExports {
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
   stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
   stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
+  // STO network (core-rs/src/abi.rs, section stoopt_net_*)
+  stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number): number;
+  stoopt_net_free(net: number): void;
+  stoopt_net_step(
+    net: number,
+    params: number,
+    dtS: number,
+    cmOe: number,
+    wCp: number,
+    wIn: number,
+    wOut: number,
+    hAppl: number,
+    images: number,
+    labels: number,
+    batch: number,
+    gradScale: number,
+    want: number,
+    gWIn: number,
+    gWOut: number,
+    gHAppl: number,
+    gPhys: number,
+    stats: number,
+  ): number;
+  stoopt_rng_fill(seed: bigint, stream: bigint, kind: number, lo: number, hi: number, n: number, out: number): number;
+  stoopt_peak_flops(precision: number, iters: number, out: number): number;
+  stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, out: number): number;
+  stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
 }
 
 /** Path of the committed module, relative to this file (dist/cli/ or cli/). */
@@ -47,7 +74,7 @@ export function wasmModule(): WebAssembly.Module {
 }
 
 /** A wasm-memory buffer of f64 or u64; `view()` is always a fresh view. */
-export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array> {
+export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array = Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array> {
   constructor(
     private readonly core: Core,
     readonly ptr: number,
@@ -83,6 +110,9 @@ export class Core {
   }
   u64(n: number): Buf<BigUint64Array> {
     return new Buf(this, this.exports.stoopt_alloc(Math.max(8 * n, 1)), n, (b, o, k) => new BigUint64Array(b, o, k), 8);
+  }
+  u8(n: number): Buf<Uint8Array> {
+    return new Buf(this, this.exports.stoopt_alloc(Math.max(n, 1)), n, (b, o, k) => new Uint8Array(b, o, k), 1);
   }
   i32(n: number): Buf<Int32Array> {
     return new Buf(this, this.exports.stoopt_alloc(Math.max(4 * n, 1)), n, (b, o, k) => new Int32Array(b, o, k), 4);

@@ -7,6 +7,8 @@ import { simulateCommand } from "./commands/simulate.js";
 import { sysidCommand } from "./commands/sysid.js";
 import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
+import { mnistCommand } from "./commands/mnist.js";
+import { evalCommand } from "./commands/eval.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -34,6 +36,8 @@ Examples:
   program.addCommand(sysidCommand());
   program.addCommand(landscapeCommand());
   program.addCommand(plotCommand());
+  program.addCommand(mnistCommand());
+  program.addCommand(evalCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }

@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -247,4 +247,220 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
         }
         Ok(())
     })())
+}
+
+// ===================================================================
+// STO network (paper eq. 5-8): stoopt_net_*
+// A network object owns its workspace (aligned SIMD buffers); the
+// TypeScript side holds its address. Precision 0 = f32 (F32x4 lanes),
+// 1 = f64 (F64x2 lanes); weight and gradient buffers are of that type.
+// ===================================================================
+
+use crate::gemm::{peak_kernel, peak_kernel_flops};
+use crate::network::{Grads, Model, Net, Physics, Shape, Want};
+use crate::simd::{F32x4, F64x2};
+
+pub enum AnyNet {
+    F32(Net<F32x4>),
+    F64(Net<F64x2>),
+}
+
+/// Create a network for `precision` (0 f32, 1 f64); null on error.
+#[no_mangle]
+pub extern "C" fn stoopt_net_new(precision: u32, n: usize, n_in: usize, n_out: usize, steps: usize, max_batch: usize) -> *mut AnyNet {
+    let shape = Shape { n, n_in, n_out, steps, max_batch };
+    let r = match precision {
+        0 => Net::<F32x4>::new(shape).map(AnyNet::F32),
+        1 => Net::<F64x2>::new(shape).map(AnyNet::F64),
+        p => Err(format!("unknown precision code {}", p)),
+    };
+    match r {
+        Ok(net) => Box::into_raw(Box::new(net)),
+        Err(m) => {
+            fail(m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// `net` must come from `stoopt_net_new` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_net_free(net: *mut AnyNet) {
+    if !net.is_null() {
+        drop(Box::from_raw(net));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn net_step_typed<S: crate::scalar::Lanes>(
+    net: &mut Net<S>,
+    phys: &Physics,
+    w_cp: *const u8,
+    w_in: *const u8,
+    w_out: *const u8,
+    h_appl: *const u8,
+    images: *const u8,
+    labels: *const u8,
+    batch: usize,
+    grad_scale: f64,
+    want: u32,
+    g_w_in: *mut u8,
+    g_w_out: *mut u8,
+    g_h_appl: *mut u8,
+    g_phys: *mut f64,
+    stats: *mut f64,
+) -> Result<(), String>
+where
+    S::Elem: crate::scalar::Scalar + Into<f64>,
+{
+    let sh = net.shape();
+    if batch == 0 || batch > sh.max_batch {
+        return Err(format!("batch {} outside 1..={}", batch, sh.max_batch));
+    }
+    let (n, f1) = (sh.n, sh.f1());
+    let e = |p: *const u8, k: usize| slice(p as *const S::Elem, k);
+    let model = Model { w_cp: e(w_cp, n * n), w_in: e(w_in, sh.f() * sh.n_in), w_out: e(w_out, sh.n_out * f1), h_appl: e(h_appl, n) };
+    let em = |p: *mut u8, k: usize| slice_mut(p as *mut S::Elem, k);
+    let mut grads = Grads { w_in: em(g_w_in, sh.f() * sh.n_in), w_out: em(g_w_out, sh.n_out * f1), h_appl: em(g_h_appl, n), j_dc: 0.0, alpha: 0.0 };
+    let st = net.step(phys, &model, slice(images, batch * sh.n_in), slice(labels, batch), batch, grad_scale, Want::from_bits(want), &mut grads)?;
+    let gp = slice_mut(g_phys, 2);
+    gp[0] = grads.j_dc;
+    gp[1] = grads.alpha;
+    let so = slice_mut(stats, 2);
+    so[0] = st.loss_sum;
+    so[1] = st.correct as f64;
+    Ok(())
+}
+
+/// One forward pass (and backward, as `want` asks: bit 0 W_in, bit 1 W_out,
+/// bit 2 H_appl/j_DC/alpha) over `batch` images.
+/// `params` holds N_PARAMS f64 (Table I order; its H_appl is ignored),
+/// weights are row-major in the network's precision: w_cp N x N, w_in 3N x n_in,
+/// w_out n_out x (3N+1), h_appl N. images: batch x n_in bytes (pixel/255),
+/// labels: batch bytes. Gradients (of grad_scale x summed loss) are
+/// overwritten: g_w_in, g_w_out, g_h_appl in the network's precision,
+/// g_phys = [d/dj_DC, d/dalpha] f64. stats = [summed loss, correct] f64.
+///
+/// # Safety
+/// `net` from `stoopt_net_new`; every pointer holds the sizes above.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_net_step(
+    net: *mut AnyNet,
+    params: *const f64,
+    dt_s: f64,
+    cm_oe: f64,
+    w_cp: *const u8,
+    w_in: *const u8,
+    w_out: *const u8,
+    h_appl: *const u8,
+    images: *const u8,
+    labels: *const u8,
+    batch: usize,
+    grad_scale: f64,
+    want: u32,
+    g_w_in: *mut u8,
+    g_w_out: *mut u8,
+    g_h_appl: *mut u8,
+    g_phys: *mut f64,
+    stats: *mut f64,
+) -> i32 {
+    if net.is_null() {
+        return fail("network handle is null".into());
+    }
+    status((|| {
+        let phys = Physics { params: params_at(params)?, dt_s, cm_oe };
+        match &mut *net {
+            AnyNet::F32(nn) => net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
+            AnyNet::F64(nn) => net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
+        }
+    })())
+}
+
+/// Fill `out` with `n` numbers from generator (seed, stream): kind 0 uniform
+/// in [lo, hi), kind 1 normal with mean lo and standard deviation hi.
+///
+/// # Safety
+/// `out` must hold `n` f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_rng_fill(seed: u64, stream: u64, kind: u32, lo: f64, hi: f64, n: usize, out: *mut f64) -> i32 {
+    let out = slice_mut(out, n);
+    let mut r = Rng::new(seed, stream);
+    match kind {
+        0 => out.iter_mut().for_each(|v| *v = lo + (hi - lo) * r.uniform()),
+        1 => out.iter_mut().for_each(|v| *v = lo + hi * r.normal()),
+        k => return fail(format!("unknown distribution code {}", k)),
+    }
+    0
+}
+
+/// The SIMD peak kernel (gemm.rs) for `precision`; writes [flops, checksum].
+///
+/// # Safety
+/// `out` must hold 2 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_peak_flops(precision: u32, iters: usize, out: *mut f64) -> i32 {
+    let out = slice_mut(out, 2);
+    match precision {
+        0 => {
+            out[1] = peak_kernel::<F32x4>(iters, 0.999_999) as f64;
+            out[0] = peak_kernel_flops::<F32x4>(iters);
+        }
+        1 => {
+            out[1] = peak_kernel::<F64x2>(iters, 0.999_999);
+            out[0] = peak_kernel_flops::<F64x2>(iters);
+        }
+        p => return fail(format!("unknown precision code {}", p)),
+    }
+    0
+}
+
+/// Adam step (adam.rs) on `n` parameters of `precision` (0 f32, 1 f64): the
+/// gradient is g0 + g1 (g1 may be null); theta is clipped to [lo, hi].
+/// `hyper` = [lr, beta1, beta2, eps, t, lo, hi].
+///
+/// # Safety
+/// theta, m, v, g0 (and g1 unless null) hold `n` numbers of the precision; `hyper` 7 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam(precision: u32, n: usize, theta: *mut u8, m: *mut u8, v: *mut u8, g0: *const u8, g1: *const u8, hyper: *const f64) -> i32 {
+    let h = slice(hyper, 7);
+    let s = crate::adam::AdamStep { lr: h[0], beta1: h[1], beta2: h[2], eps: h[3], t: h[4], lo: h[5], hi: h[6] };
+    if !(s.t >= 1.0) {
+        return fail(format!("Adam step counter must be >= 1 (got {})", s.t));
+    }
+    match precision {
+        0 => crate::adam::adam_update::<f32>(
+            slice_mut(theta as *mut f32, n),
+            slice_mut(m as *mut f32, n),
+            slice_mut(v as *mut f32, n),
+            slice(g0 as *const f32, n),
+            if g1.is_null() { None } else { Some(slice(g1 as *const f32, n)) },
+            &s,
+        ),
+        1 => crate::adam::adam_update::<f64>(
+            slice_mut(theta as *mut f64, n),
+            slice_mut(m as *mut f64, n),
+            slice_mut(v as *mut f64, n),
+            slice(g0 as *const f64, n),
+            if g1.is_null() { None } else { Some(slice(g1 as *const f64, n)) },
+            &s,
+        ),
+        p => return fail(format!("unknown precision code {}", p)),
+    }
+    0
+}
+
+/// Floating-point operations per image of one `stoopt_net_step` with `want`
+/// (network.rs `flops_per_image`), written to `out`.
+///
+/// # Safety
+/// `out` must hold 1 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_net_flops(n: usize, n_in: usize, n_out: usize, steps: usize, want: u32, out: *mut f64) -> i32 {
+    let sh = Shape { n, n_in, n_out, steps, max_batch: 1 };
+    if let Err(m) = sh.check() {
+        return fail(m);
+    }
+    slice_mut(out, 1)[0] = crate::network::flops_per_image(&sh, Want::from_bits(want));
+    0
 }

@@ -2,12 +2,17 @@
 //!
 //! One file per concern: `scalar`/`simd`/`dual` (number types), `vec3`,
 //! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
-//! (integrators), `noise` (thermal field), `simulate` (batched trials).
+//! (integrators), `noise` (thermal field), `simulate` (batched trials),
+//! `gemm` (lane-major dense products) and `network` (the coupled-STO
+//! network of eq. 5-8 with its discrete adjoint).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
+pub mod adam;
 pub mod adjoint;
 pub mod dual;
+pub mod gemm;
 pub mod heun;
+pub mod network;
 pub mod noise;
 pub mod params;
 pub mod rk4;

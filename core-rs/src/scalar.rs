@@ -59,6 +59,8 @@ pub trait Lanes: Scalar {
     const N: usize;
     fn lane(self, i: usize) -> Self::Elem;
     fn from_fn<F: FnMut(usize) -> Self::Elem>(f: F) -> Self;
+    /// Every lane set to `e`.
+    fn splat(e: Self::Elem) -> Self;
 }
 
 impl Lanes for f64 {
@@ -72,6 +74,10 @@ impl Lanes for f64 {
     fn from_fn<F: FnMut(usize) -> f64>(mut f: F) -> Self {
         f(0)
     }
+    #[inline(always)]
+    fn splat(e: f64) -> Self {
+        e
+    }
 }
 
 impl Lanes for f32 {
@@ -84,5 +90,9 @@ impl Lanes for f32 {
     #[inline(always)]
     fn from_fn<F: FnMut(usize) -> f32>(mut f: F) -> Self {
         f(0)
+    }
+    #[inline(always)]
+    fn splat(e: f32) -> Self {
+        e
     }
 }

@@ -255,6 +255,10 @@ macro_rules! ops {
                 }
                 Self::from_array(a)
             }
+            #[inline(always)]
+            fn splat(e: $e) -> Self {
+                $t::splat(e)
+            }
         }
     };
 }

@@ -1,0 +1,163 @@
+/** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
+import { Command } from "commander";
+import path from "node:path";
+import { UsageError } from "../errors.js";
+import { DEFAULT_DATA, loadDataset } from "../idx.js";
+import { info, note, progress } from "../log.js";
+import { defaultParams, PARAMS, parseParamValue } from "../model.js";
+import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
+import { core } from "../core.js";
+import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
+import { NetConfig, parseTune, Precision, RANGES } from "./config.js";
+import { couplingMatrix, initialTheta } from "./init.js";
+import { integerRatio } from "../simulator.js";
+import { RunState, Session, writeOutputs } from "./trainer.js";
+
+function numberFlag(text: string, flag: string, min = 0): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
+  return v;
+}
+
+export async function mnistAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
+    const notes: string[] = [];
+    const str = (k: string) => opts[k] as string;
+    const explicit = (k: string) => cmd.getOptionValueSource(k) === "cli";
+    const threads = intFlag(str("threads"), "--threads", 1, 64);
+    const c = core();
+    let state: RunState;
+    let dataDir: string;
+    let outDir: string | undefined = opts.out as string | undefined;
+    if (opts.resume !== undefined) {
+      const dir = str("resume");
+      const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+      const cfg = ck.header.config;
+      // refuse settings that contradict the checkpoint
+      if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
+      if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
+      if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe) throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
+      if (explicit("precision") && str("precision") !== cfg.precision) throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
+      if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
+      dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
+      outDir = outDir ?? dir;
+      state = { cfg, theta: ck.theta, adamM: ck.adamM, adamV: ck.adamV, wcp: ck.wcp, adamStep: ck.header.adam_step, epochsDone: ck.header.epochs_done, history: ck.header.history };
+      const data = loadDataset(dataDir);
+      if (data.fingerprint !== ck.header.data.fingerprint) throw new UsageError(`--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`);
+      note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
+      await run(state, data, threads, outDir, Boolean(opts.json));
+      return;
+    }
+    const tune = parseTune(str("tune"));
+    const dtS = timeFlag(str("dt"), "--dt", notes);
+    const durationS = timeFlag(str("duration"), "--duration", notes);
+    const steps = integerRatio(durationS, dtS, "--duration");
+    const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
+    const p = (name: string) => PARAMS.find((q) => q.name === name)!;
+    const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
+    const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
+    const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
+    const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
+      if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
+    };
+    inRange(hAppl0, RANGES.happl, "--H_appl");
+    inRange(jDc0, RANGES.jdc, "--j_DC");
+    inRange(alpha0, RANGES.alpha, "--alpha");
+    dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
+    const data = loadDataset(dataDir);
+    const cfg: NetConfig = {
+      n: intFlag(str("n"), "--n", 1, 5000),
+      nIn: data.rows * data.cols,
+      nOut: 10,
+      cmOe: numberFlag(str("cm"), "--cm"),
+      dtS,
+      steps,
+      tune: tune.name,
+      groups: tune.groups,
+      precision,
+      seed: seedFlag(str("seed"), "--seed"),
+      batch: intFlag(str("batch"), "--batch", 1, 100000),
+      epochs: intFlag(str("epochs"), "--epochs", 1),
+      lr: {
+        win: numberFlag(str("lrWin"), "--lr-win"),
+        wout: numberFlag(str("lrWout"), "--lr-wout"),
+        happl: numberFlag(str("lrHappl"), "--lr-happl"),
+        jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
+        alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
+        decay: numberFlag(str("lrDecay"), "--lr-decay"),
+      },
+      hAppl0,
+      jDc0,
+      alpha0,
+      params: Array.from(defaultParams()),
+      trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
+      testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
+    };
+    for (const n of notes) note(n);
+    const theta0 = initialTheta(c, cfg);
+    const f32 = precision === "f32";
+    const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
+    state = { cfg, theta: f32 ? Float32Array.from(theta0) : theta0, adamM: mk(theta0.length), adamV: mk(theta0.length), wcp: couplingMatrix(c, cfg.seed, cfg.n), adamStep: 0, epochsDone: 0, history: [] };
+    await run(state, data, threads, outDir, Boolean(opts.json));
+  }
+
+function resultObject(s: Session, wallS: number): unknown {
+  const st = s.state;
+  const cfg = st.cfg;
+  const last = st.history[st.history.length - 1];
+  return {
+    command: "mnist",
+    config: { ...cfg, seed: cfg.seed.toString(), dt_s: cfg.dtS, duration_s: cfg.dtS * cfg.steps },
+    data: { dir: s.data.dir, fingerprint: s.data.fingerprint, train_images: s.trainCount, test_images: s.testCount },
+    epochs_done: st.epochsDone,
+    test_accuracy: last?.test_accuracy ?? null,
+    test_accuracy_note: "fraction of the test images classified correctly after the last finished epoch",
+    wall_s: wallS,
+    history: st.history,
+  };
+}
+
+async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean): Promise<void> {
+  const cfg = state.cfg;
+  if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
+  const s = new Session(state, data, threads);
+  try {
+    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test images`);
+    let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
+    for (let e = state.epochsDone; e < cfg.epochs; e++) {
+      const t0 = performance.now();
+      const bar = progress(s.trainCount, `epoch ${e + 1}/${cfg.epochs}`);
+      const tr = await s.trainEpoch(e, (d) => bar.update(d));
+      bar.stop();
+      const te0 = performance.now();
+      const ev = await s.evaluate();
+      const evalS = (performance.now() - te0) / 1000;
+      const ph = s.physicsSummary();
+      state.epochsDone = e + 1;
+      wall += (performance.now() - t0) / 1000;
+      state.history.push({
+        epoch: e + 1,
+        train_loss: tr.loss,
+        train_accuracy: tr.accuracy,
+        test_loss: ev.loss,
+        test_accuracy: ev.accuracy,
+        h_appl_mean_oe: ph.mean,
+        h_appl_var_oe2: ph.variance,
+        j_dc_a: ph.jdc,
+        alpha: ph.alpha,
+        images_per_s: s.trainCount / tr.seconds,
+        train_s: tr.seconds,
+        eval_s: evalS,
+        wall_s: wall,
+      });
+      if (outDir !== undefined) writeOutputs(outDir, s, resultObject(s, wall));
+      info(
+        `epoch ${e + 1}/${cfg.epochs}: train loss ${tr.loss.toFixed(4)} acc ${(100 * tr.accuracy).toFixed(2)} %, test acc ${(100 * ev.accuracy).toFixed(2)} %, ` +
+          `H_appl ${ph.mean.toFixed(1)} Oe (var ${ph.variance.toFixed(2)} Oe^2), j_DC ${(ph.jdc * 1e3).toFixed(4)} mA, alpha ${ph.alpha.toFixed(6)}, ` +
+          `${(s.trainCount / tr.seconds).toFixed(0)} img/s, ${tr.seconds.toFixed(1)} s`,
+      );
+    }
+    if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
+  } finally {
+    await s.close();
+  }
+}

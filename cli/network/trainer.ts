@@ -1,0 +1,210 @@
+/**
+ * Training and evaluation of the coupled-STO network (mirrors
+ * core-rs/src/network.rs): batches split over the worker pool, the
+ * gradients summed and applied with Adam here, physical parameters kept in
+ * their ranges, one checkpoint + metrics.csv + result.json per epoch.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { core } from "../core.js";
+import { writeFileAtomic } from "../output.js";
+import { Dataset } from "../idx.js";
+import { Optimizer, Vec } from "./adam.js";
+import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
+import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
+import { epochOrder } from "./init.js";
+import { Pool, shares } from "./pool.js";
+import type { WorkerReply } from "./worker.js";
+
+export interface RunState {
+  cfg: NetConfig;
+  theta: Vec;
+  adamM: Vec;
+  adamV: Vec;
+  wcp: Float64Array;
+  adamStep: number;
+  epochsDone: number;
+  history: EpochRow[];
+}
+
+/** A SharedArrayBuffer-backed copy of `src` of the run's precision. */
+function shared(src: ArrayLike<number>, f32: boolean): Vec {
+  const n = src.length;
+  const a = f32 ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float64Array(new SharedArrayBuffer(8 * n));
+  a.set(src);
+  return a;
+}
+
+function sharedBytes(src: Uint8Array): SharedArrayBuffer {
+  const s = new SharedArrayBuffer(Math.max(src.length, 1));
+  new Uint8Array(s).set(src);
+  return s;
+}
+
+export class Session {
+  readonly L: Layout;
+  readonly pool: Pool;
+  readonly theta: Vec;
+  private readonly order: Int32Array;
+  private version = 0;
+  /** accumulated time spent in the core and in worker requests [ms], summed over workers */
+  coreMs = 0;
+  workerMs = 0;
+  readonly trainCount: number;
+  readonly testCount: number;
+  private readonly opt: Optimizer;
+
+  constructor(readonly state: RunState, readonly data: Dataset, threads: number) {
+    const cfg = state.cfg;
+    this.L = layout(cfg.n, cfg.nIn, cfg.nOut);
+    const f32 = cfg.precision === "f32";
+    this.theta = shared(state.theta, f32);
+    this.opt = new Optimizer(core(), cfg.precision, state.theta, state.adamM, state.adamV, threads);
+    this.trainCount = Math.min(cfg.trainLimit, data.train.count);
+    this.testCount = Math.min(cfg.testLimit, data.test.count);
+    const orderSab = new SharedArrayBuffer(4 * Math.max(this.trainCount, 1));
+    this.order = new Int32Array(orderSab);
+    const wcpSab = new SharedArrayBuffer(8 * state.wcp.length);
+    new Float64Array(wcpSab).set(state.wcp);
+    const maxBatch = Math.max(1, Math.ceil(cfg.batch / threads));
+    this.pool = new Pool(
+      {
+        n: cfg.n,
+        nIn: cfg.nIn,
+        nOut: cfg.nOut,
+        steps: cfg.steps,
+        maxBatch,
+        precision: cfg.precision,
+        params: cfg.params,
+        dtS: cfg.dtS,
+        cmOe: cfg.cmOe,
+        layout: this.L,
+        trainImages: sharedBytes(data.train.images.subarray(0, this.trainCount * cfg.nIn)),
+        trainLabels: sharedBytes(data.train.labels.subarray(0, this.trainCount)),
+        testImages: sharedBytes(data.test.images.subarray(0, this.testCount * cfg.nIn)),
+        testLabels: sharedBytes(data.test.labels.subarray(0, this.testCount)),
+        order: orderSab,
+        theta: this.theta.buffer as SharedArrayBuffer,
+        wcp: wcpSab,
+      },
+      threads,
+      this.L.total * (f32 ? 4 : 8),
+    );
+  }
+
+  private gradViews(): Vec[] {
+    const f32 = this.state.cfg.precision === "f32";
+    return this.pool.grads.map((g) => (f32 ? new Float32Array(g) : new Float64Array(g)));
+  }
+
+  /** Test loss and accuracy over the first `testCount` test images. */
+  async evaluate(): Promise<{ loss: number; accuracy: number; correct: number; count: number }> {
+    const parts = shares(this.testCount, this.pool.size);
+    const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
+    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", start: s, end: s + k, version: this.version }) : Promise.resolve(none))));
+    const loss = rs.reduce((a, r) => a + r.loss, 0);
+    const correct = rs.reduce((a, r) => a + r.correct, 0);
+    return { loss: loss / this.testCount, accuracy: correct / this.testCount, correct, count: this.testCount };
+  }
+
+  /** One epoch of training; `onBatch(imagesDone)` after every batch. */
+  async trainEpoch(epoch: number, onBatch: (done: number) => void): Promise<{ loss: number; accuracy: number; seconds: number }> {
+    const st = this.state;
+    const cfg = st.cfg;
+    const c = core();
+    this.order.set(epochOrder(c, cfg.seed, epoch, this.trainCount));
+    const want = wantBits(cfg.groups);
+    const grads = this.gradViews();
+    const scale = Math.pow(cfg.lr.decay, epoch);
+    const L = this.L;
+    const th = this.theta;
+    let lossSum = 0;
+    let correct = 0;
+    const t0 = performance.now();
+    for (let start = 0; start < this.trainCount; start += cfg.batch) {
+      const count = Math.min(cfg.batch, this.trainCount - start);
+      const parts = shares(count, this.pool.size);
+      const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
+      const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count }) : Promise.resolve(none))));
+      for (const r of rs) {
+        lossSum += r.loss;
+        correct += r.correct;
+        this.coreMs += r.coreMs ?? 0;
+        this.workerMs += r.totalMs ?? 0;
+      }
+      const used = grads.filter((_, i) => parts[i][1] > 0);
+      st.adamStep += 1;
+      const t = st.adamStep;
+      const g = cfg.groups;
+      const ranges: [number, number][] = [];
+      if (g.includes("win")) ranges.push(L.win);
+      if (g.includes("wout")) ranges.push(L.wout);
+      if (g.includes("phys")) ranges.push([L.happl[0], L.alpha + 1]);
+      this.opt.loadGradients(used, ranges);
+      if (g.includes("win")) this.opt.step(L.win[0], L.win[1], cfg.lr.win * scale, t);
+      if (g.includes("wout")) this.opt.step(L.wout[0], L.wout[1], cfg.lr.wout * scale, t);
+      if (g.includes("phys")) {
+        // physical parameters stay in their ranges
+        this.opt.step(L.happl[0], L.happl[1], cfg.lr.happl * scale, t, ...RANGES.happl);
+        this.opt.step(L.jdc, L.jdc + 1, cfg.lr.jdc * scale, t, ...RANGES.jdc);
+        this.opt.step(L.alpha, L.alpha + 1, cfg.lr.alpha * scale, t, ...RANGES.alpha);
+      }
+      const tv = this.opt.theta.view();
+      for (const [lo, hi] of ranges) th.set(tv.subarray(lo, hi), lo);
+      this.version++;
+      onBatch(start + count);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { loss: lossSum / this.trainCount, accuracy: correct / this.trainCount, seconds };
+  }
+
+  physicsSummary(): { mean: number; variance: number; jdc: number; alpha: number } {
+    const [a, b] = this.L.happl;
+    let s = 0;
+    for (let i = a; i < b; i++) s += this.theta[i];
+    const mean = s / (b - a);
+    let v = 0;
+    for (let i = a; i < b; i++) v += (this.theta[i] - mean) ** 2;
+    return { mean, variance: v / (b - a), jdc: this.theta[this.L.jdc], alpha: this.theta[this.L.alpha] };
+  }
+
+  checkpoint(): Checkpoint {
+    const st = this.state;
+    const snap = this.opt.snapshot();
+    st.theta = snap.theta;
+    st.adamM = snap.m;
+    st.adamV = snap.v;
+    return {
+      header: {
+        config: st.cfg,
+        data: { dir: this.data.dir, fingerprint: this.data.fingerprint, train_images: this.trainCount, test_images: this.testCount },
+        epochs_done: st.epochsDone,
+        adam_step: st.adamStep,
+        history: st.history,
+      },
+      theta: snap.theta,
+      adamM: st.adamM,
+      adamV: st.adamV,
+      wcp: st.wcp,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.opt.free();
+    await this.pool.close();
+  }
+}
+
+export const METRICS_COLUMNS: (keyof EpochRow)[] = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "h_appl_mean_oe", "h_appl_var_oe2", "j_dc_a", "alpha", "images_per_s", "train_s", "eval_s", "wall_s"];
+
+export function metricsCsv(rows: EpochRow[]): string {
+  return [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => String(r[k])).join(","))].join("\n") + "\n";
+}
+
+/** Write checkpoint, metrics.csv and result.json into `dir`, each atomically. */
+export function writeOutputs(dir: string, s: Session, result: unknown): void {
+  fs.mkdirSync(dir, { recursive: true });
+  saveCheckpoint(path.join(dir, CHECKPOINT_FILE), s.checkpoint());
+  writeFileAtomic(path.join(dir, "metrics.csv"), metricsCsv(s.state.history), "--out");
+  writeFileAtomic(path.join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n", "--out");
+}

@@ -1,0 +1,191 @@
+/**
+ * A training worker: its own wasm instance and network workspace. It reads
+ * images and the current parameters from shared memory, runs
+ * stoopt_net_step on its share of a batch, and writes its gradient into its
+ * own shared slot. Protocol: see WorkerRequest / WorkerReply.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Buf, Core, wasmModule } from "../core.js";
+import type { Layout, Precision } from "./config.js";
+import { PRECISION_CODE } from "./config.js";
+
+export interface WorkerInit {
+  n: number;
+  nIn: number;
+  nOut: number;
+  steps: number;
+  maxBatch: number;
+  precision: Precision;
+  params: number[];
+  dtS: number;
+  cmOe: number;
+  layout: Layout;
+  trainImages: SharedArrayBuffer;
+  trainLabels: SharedArrayBuffer;
+  testImages: SharedArrayBuffer;
+  testLabels: SharedArrayBuffer;
+  order: SharedArrayBuffer;
+  theta: SharedArrayBuffer;
+  wcp: SharedArrayBuffer;
+  grad: SharedArrayBuffer;
+}
+
+export type WorkerRequest =
+  | { kind: "train"; start: number; count: number; version: number; want: number; gradScale: number }
+  | { kind: "eval"; start: number; end: number; version: number }
+  | { kind: "close" };
+
+export interface WorkerReply {
+  loss: number;
+  correct: number;
+  count: number;
+  /** milliseconds spent in the core / in the whole request */
+  coreMs?: number;
+  totalMs?: number;
+  error?: string;
+}
+
+type Elem = Float32Array | Float64Array;
+
+class Worker {
+  private readonly c = new Core(wasmModule());
+  private readonly net: number;
+  private readonly make: (n: number) => Buf<Elem>;
+  private readonly wcp: Buf<Elem>;
+  private readonly win: Buf<Elem>;
+  private readonly wout: Buf<Elem>;
+  private readonly happl: Buf<Elem>;
+  private readonly gwin: Buf<Elem>;
+  private readonly gwout: Buf<Elem>;
+  private readonly ghappl: Buf<Elem>;
+  private readonly images: Buf<Uint8Array>;
+  private readonly labels: Buf<Uint8Array>;
+  private readonly params: Buf<Float64Array>;
+  private readonly gphys: Buf<Float64Array>;
+  private readonly stats: Buf<Float64Array>;
+  private readonly theta: Elem;
+  private readonly grad: Elem;
+  private readonly order: Int32Array;
+  private readonly trainImages: Uint8Array;
+  private readonly trainLabels: Uint8Array;
+  private readonly testImages: Uint8Array;
+  private readonly testLabels: Uint8Array;
+  private version = -1;
+
+  constructor(private readonly d: WorkerInit) {
+    const c = this.c;
+    this.make = d.precision === "f32" ? (n) => c.f32(n) : (n) => c.f64(n);
+    const L = d.layout;
+    this.net = c.exports.stoopt_net_new(PRECISION_CODE[d.precision], d.n, d.nIn, d.nOut, d.steps, d.maxBatch);
+    if (this.net === 0) c.check(1, "network");
+    this.wcp = this.make(d.n * d.n);
+    this.win = this.make(L.win[1] - L.win[0]);
+    this.wout = this.make(L.wout[1] - L.wout[0]);
+    this.happl = this.make(d.n);
+    this.gwin = this.make(L.win[1] - L.win[0]);
+    this.gwout = this.make(L.wout[1] - L.wout[0]);
+    this.ghappl = this.make(d.n);
+    this.images = c.u8(d.maxBatch * d.nIn);
+    this.labels = c.u8(d.maxBatch);
+    this.params = c.f64(d.params.length);
+    this.gphys = c.f64(2);
+    this.stats = c.f64(2);
+    const f32 = d.precision === "f32";
+    this.theta = f32 ? new Float32Array(d.theta) : new Float64Array(d.theta);
+    this.grad = f32 ? new Float32Array(d.grad) : new Float64Array(d.grad);
+    this.order = new Int32Array(d.order);
+    this.trainImages = new Uint8Array(d.trainImages);
+    this.trainLabels = new Uint8Array(d.trainLabels);
+    this.testImages = new Uint8Array(d.testImages);
+    this.testLabels = new Uint8Array(d.testLabels);
+    this.wcp.view().set(new Float64Array(d.wcp));
+  }
+
+  private sync(version: number): void {
+    if (version === this.version) return;
+    const L = this.d.layout;
+    this.win.view().set(this.theta.subarray(L.win[0], L.win[1]));
+    this.wout.view().set(this.theta.subarray(L.wout[0], L.wout[1]));
+    this.happl.view().set(this.theta.subarray(L.happl[0], L.happl[1]));
+    const p = Float64Array.from(this.d.params);
+    p[8] = this.theta[L.jdc];
+    p[9] = this.theta[L.alpha];
+    this.params.view().set(p);
+    this.version = version;
+  }
+
+  private run(count: number, want: number, gradScale: number): { loss: number; correct: number } {
+    const c = this.c;
+    c.check(
+      c.exports.stoopt_net_step(this.net, this.params.ptr, this.d.dtS, this.d.cmOe, this.wcp.ptr, this.win.ptr, this.wout.ptr, this.happl.ptr, this.images.ptr, this.labels.ptr, count, gradScale, want, this.gwin.ptr, this.gwout.ptr, this.ghappl.ptr, this.gphys.ptr, this.stats.ptr),
+      "network step",
+    );
+    const s = this.stats.view();
+    return { loss: s[0], correct: s[1] };
+  }
+
+  train(start: number, count: number, version: number, want: number, gradScale: number): WorkerReply {
+    const t0 = performance.now();
+    this.sync(version);
+    const nIn = this.d.nIn;
+    const im = this.images.view();
+    const lb = this.labels.view();
+    for (let b = 0; b < count; b++) {
+      const k = this.order[start + b];
+      im.set(this.trainImages.subarray(k * nIn, (k + 1) * nIn), b * nIn);
+      lb[b] = this.trainLabels[k];
+    }
+    const t1 = performance.now();
+    const r = this.run(count, want, gradScale);
+    const coreMs = performance.now() - t1;
+    const L = this.d.layout;
+    if (want & 1) this.grad.set(this.gwin.view(), L.win[0]);
+    if (want & 2) this.grad.set(this.gwout.view(), L.wout[0]);
+    if (want & 4) {
+      this.grad.set(this.ghappl.view(), L.happl[0]);
+      const gp = this.gphys.view();
+      this.grad[L.jdc] = gp[0];
+      this.grad[L.alpha] = gp[1];
+    }
+    return { ...r, count, coreMs, totalMs: performance.now() - t0 };
+  }
+
+  evaluate(start: number, end: number, version: number): WorkerReply {
+    this.sync(version);
+    const nIn = this.d.nIn;
+    let loss = 0;
+    let correct = 0;
+    for (let s = start; s < end; s += this.d.maxBatch) {
+      const k = Math.min(this.d.maxBatch, end - s);
+      this.images.view().set(this.testImages.subarray(s * nIn, (s + k) * nIn));
+      this.labels.view().set(this.testLabels.subarray(s, s + k));
+      const r = this.run(k, 0, 0);
+      loss += r.loss;
+      correct += r.correct;
+    }
+    return { loss, correct, count: end - start };
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  let w: Worker | undefined;
+  let initError: string | undefined;
+  try {
+    w = new Worker(workerData as WorkerInit);
+  } catch (e) {
+    initError = e instanceof Error ? e.message : String(e);
+  }
+  port.on("message", (m: WorkerRequest) => {
+    if (m.kind === "close") {
+      port.close();
+      return;
+    }
+    try {
+      if (!w) throw new Error(initError ?? "worker not initialized");
+      port.postMessage(m.kind === "train" ? w.train(m.start, m.count, m.version, m.want, m.gradScale) : w.evaluate(m.start, m.end, m.version));
+    } catch (e) {
+      port.postMessage({ loss: 0, correct: 0, count: 0, error: e instanceof Error ? e.message : String(e) } satisfies WorkerReply);
+    }
+  });
+}

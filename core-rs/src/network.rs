@@ -1,0 +1,581 @@
+//! The coupled-STO network of paper eq. 5-8 and its discrete adjoint.
+//!
+//! Forward, for one image u (pixels in [0, 1]):
+//!   v = W_in u (3N numbers), m_i(0) = v_i / |v_i| for each STO i;
+//!   `steps` RK4 steps of length dt of the N coupled LLG equations, the
+//!   coupling field H_i = CM sum_k w_ik m_k,x along e_x (eq. 8) evaluated at
+//!   every RK4 stage input, each step followed by renormalization |m_i| = 1;
+//!   y = W_out [m(T); 1] (10 logits), softmax cross-entropy.
+//! Features (rows of W_in, columns of W_out) are component-major: index
+//! c N + i is component c (x, y, z) of STO i; column 3N of W_out is the bias.
+//!
+//! Backward: the exact gradient of this discretized forward pass (discrete
+//! adjoint of each RK4 step, renormalization and the initial normalization),
+//! with respect to W_in, W_out, every STO's H_appl, j_DC and alpha.
+//!
+//! Images sit in SIMD lanes (`S` = F32x4 or F64x2): every state array is
+//! lane-major (see gemm.rs), so the W_in product and the coupling are
+//! products over the whole batch. The LLG right-hand side is the generic
+//! `llg_rhs`; its vector-Jacobian product `rhs_vjp` is derived by hand below
+//! and checked against dual numbers in the tests. All buffers live in `Net`,
+//! allocated once; nothing allocates in the time loops.
+
+use crate::gemm::{gemm_lanes, hsum, outer_lanes};
+use crate::params::{Derived, Params};
+use crate::scalar::{Lanes, Scalar};
+use crate::torque::llg_rhs;
+use crate::vec3::V3;
+
+/// Sizes fixed for the life of a `Net`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Number of STOs N.
+    pub n: usize,
+    /// Input size (784 for MNIST).
+    pub n_in: usize,
+    /// Number of classes (10).
+    pub n_out: usize,
+    /// RK4 steps from x(0) to x(T).
+    pub steps: usize,
+    /// Largest batch a call may pass.
+    pub max_batch: usize,
+}
+
+impl Shape {
+    pub fn check(&self) -> Result<(), String> {
+        if self.n == 0 || self.n_in == 0 || self.n_out < 2 || self.n_out > MAX_OUT || self.max_batch == 0 {
+            return Err(format!("bad network shape {:?}", self));
+        }
+        if self.n > 100_000 || self.n_in > 1_000_000 || self.n_out > 10_000 || self.steps > 100_000 || self.max_batch > 100_000 {
+            return Err(format!("network shape too large {:?}", self));
+        }
+        Ok(())
+    }
+    /// Feature count 3N.
+    pub fn f(&self) -> usize {
+        3 * self.n
+    }
+    /// Row length of W_out: 3N + 1 (bias last).
+    pub fn f1(&self) -> usize {
+        3 * self.n + 1
+    }
+}
+
+/// Shared physics of a call: Table I parameters (their H_appl is ignored:
+/// each STO has its own), the step and the coupling strength.
+#[derive(Clone, Copy)]
+pub struct Physics {
+    pub params: Params<f64>,
+    pub dt_s: f64,
+    /// A_cp of eq. (8) [Oe].
+    pub cm_oe: f64,
+}
+
+/// The trainable and fixed weights, as scalars of the working precision.
+pub struct Model<'a, E> {
+    /// Coupling w (N x N, row-major), already scaled to spectral radius 1.
+    pub w_cp: &'a [E],
+    /// W_in (3N x n_in, row-major).
+    pub w_in: &'a [E],
+    /// W_out (n_out x (3N + 1), row-major, bias last).
+    pub w_out: &'a [E],
+    /// H_appl of each STO [Oe] (N).
+    pub h_appl: &'a [E],
+}
+
+/// Gradients of `grad_scale` times the summed loss; overwritten by `step`.
+pub struct Grads<'a, E> {
+    pub w_in: &'a mut [E],
+    pub w_out: &'a mut [E],
+    pub h_appl: &'a mut [E],
+    /// d/d j_DC [1/A] and d/d alpha.
+    pub j_dc: f64,
+    pub alpha: f64,
+}
+
+/// Which gradients a call computes. Nothing = forward only (evaluation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Want {
+    pub w_in: bool,
+    pub w_out: bool,
+    pub phys: bool,
+}
+
+impl Want {
+    pub fn from_bits(b: u32) -> Want {
+        Want { w_in: b & 1 != 0, w_out: b & 2 != 0, phys: b & 4 != 0 }
+    }
+    pub fn backward_through_dynamics(&self) -> bool {
+        self.w_in || self.phys
+    }
+}
+
+/// Summed cross-entropy loss and number of correct predictions of a batch.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub loss_sum: f64,
+    pub correct: usize,
+}
+
+/// Vector-Jacobian product of `llg_rhs(m, d, (hx, 0, 0))` with `lam`:
+/// returns (lam^T df/dm, lam^T df/dhx, lam^T df/dH_appl, lam^T df/da_s,
+/// lam^T df/dalpha), where a_s = `d.a_s_oe` and the alpha derivative
+/// includes gamma_ll = gamma / (1 + alpha^2).
+/// Forward (torque.rs): H = (hx, 0, H_appl + H_anis m_z), h_s = a_s/(1 + lambda m_x),
+/// P = m x (e_x x m), t = -(m x H) - h_s P, f = gamma_ll (t + alpha m x t).
+#[inline(always)]
+pub fn rhs_vjp<S: Scalar>(m: V3<S>, hx: S, d: &Derived<S>, lam: V3<S>) -> (V3<S>, S, S, S, S) {
+    let one = S::one();
+    let two = S::cst(2.0);
+    let h = V3::new(hx, S::zero(), d.h_appl_oe + d.h_anis_oe * m.z);
+    let den = one + d.lambda * m.x;
+    let hs = d.a_s_oe / den;
+    let p = V3::new(m.y * m.y + m.z * m.z, -(m.x * m.y), -(m.x * m.z));
+    let t = m.cross(h).scale(-one).axpy(-hs, p);
+    let u = m.cross(t);
+    let g = d.gamma_ll;
+    // f = g (t + alpha u): product rule
+    let l_g = lam.dot(t.axpy(d.alpha, u));
+    let l_u = lam.scale(g * d.alpha);
+    let l_alpha_direct = g * lam.dot(u);
+    // u = m x t: lam_u . (m x t) = m . (t x lam_u) = t . (lam_u x m)
+    let l_t = lam.scale(g).add(l_u.cross(m));
+    let mut l_m = t.cross(l_u);
+    // t = -(m x H) - h_s P: -lam_t . (m x H) = m . (lam_t x H) = H . (m x lam_t)
+    l_m = l_m.add(l_t.cross(h));
+    let l_h = m.cross(l_t);
+    let l_hs = -l_t.dot(p);
+    let l_p = l_t.scale(-hs);
+    // P = (y^2 + z^2, -x y, -x z)
+    let l_m_p = V3::new(
+        -(l_p.y * m.y) - l_p.z * m.z,
+        two * l_p.x * m.y - l_p.y * m.x,
+        two * l_p.x * m.z - l_p.z * m.x,
+    );
+    l_m = l_m.add(l_m_p);
+    // h_s = a_s / (1 + lambda m_x): quotient rule
+    let l_as = l_hs / den;
+    // H_z = H_appl + H_anis m_z
+    l_m = V3::new(l_m.x - l_hs * hs * d.lambda / den, l_m.y, l_m.z + d.h_anis_oe * l_h.z);
+    // gamma_ll = gamma / (1 + alpha^2): d/dalpha = -2 alpha gamma_ll / (1 + alpha^2)
+    let dg_dalpha = -(two * d.alpha * g) / (one + d.alpha * d.alpha);
+    (l_m, l_h.x, l_h.z, l_as, l_alpha_direct + l_g * dg_dalpha)
+}
+
+/// Floating-point operations (+, -, *, /, sqrt, negation) of one `llg_rhs`
+/// evaluation with h_ext = (hx, 0, 0) and of one `rhs_vjp`; pinned by a
+/// counting-scalar test in tests/network.rs.
+pub const RHS_FLOPS: usize = 51;
+pub const RHS_VJP_FLOPS: usize = 147;
+
+/// Floating-point operations per image of `Net::step` as written (dense
+/// products 2 per multiply-add; the per-STO work from the constants above
+/// and the stage arithmetic in `step`; exp/log of the softmax counted as 1).
+pub fn flops_per_image(sh: &Shape, want: Want) -> f64 {
+    let (n, f, n_in, n_out, steps) = (sh.n as f64, sh.f() as f64, sh.n_in as f64, sh.n_out as f64, sh.steps as f64);
+    let normalize = 10.0; // dot 5, sqrt, div, scale 3
+    let mut fl = 2.0 * f * n_in + normalize * n;
+    // per step: 4 stages of coupling (2N^2 + N scaling) and RHS; stage
+    // arithmetic 6 + 12 + 12 + 12 and the renormalization
+    fl += steps * (4.0 * ((2.0 * n * n + n) + RHS_FLOPS as f64 * n) + (42.0 + normalize) * n);
+    fl += 2.0 * n_out * f + n_out + 4.0 * n_out; // readout, bias, softmax
+    if want.w_out {
+        fl += 2.0 * n_out * f + n_out;
+    }
+    if want.backward_through_dynamics() {
+        fl += 2.0 * f * n_out;
+        // per step: projection (18 per STO), 4 stages of VJP, transposed
+        // coupling (2N^2 + 2N), accumulations (3 + 3 per STO) and 3 stage
+        // combinations (9 per STO)
+        fl += steps * (18.0 * n + 4.0 * ((RHS_VJP_FLOPS as f64 + 6.0) * n + 2.0 * n * n + 2.0 * n) + 3.0 * 9.0 * n);
+        fl += 22.0 * n; // initial normalization
+        if want.w_in {
+            fl += 2.0 * f * n_in;
+        }
+    }
+    fl
+}
+
+/// RK4 weights: stage input s_{q+1} = m + C[q] k_q, and m~ = m + dt/6 sum B[q] k_q.
+const STAGE_C: [f64; 3] = [0.5, 0.5, 1.0];
+const STAGE_B: [f64; 4] = [1.0, 2.0, 2.0, 1.0];
+
+/// A network evaluator with all its workspace; `S` holds `S::N` images.
+pub struct Net<S: Lanes> {
+    shape: Shape,
+    u: Vec<S>,
+    v0: Vec<S>,
+    /// stage inputs: block 4 s + q for step s, stage q; block 4 steps = m(T).
+    st: Vec<S>,
+    /// coupling fields per stage, block 4 s + q.
+    hf: Vec<S>,
+    /// |m~| per step.
+    nrm: Vec<S>,
+    kacc: Vec<S>,
+    y: Vec<S>,
+    delta: Vec<S>,
+    lam: Vec<S>,
+    lamt: Vec<S>,
+    lamk: Vec<S>,
+    lams: Vec<S>,
+    lamh: Vec<S>,
+    gha: Vec<S>,
+    w_cp_t: Vec<S::Elem>,
+    w_out_t: Vec<S::Elem>,
+    der: Vec<Derived<S>>,
+}
+
+impl<S: Lanes> Net<S>
+where
+    S::Elem: Scalar + Into<f64>,
+{
+    pub fn new(shape: Shape) -> Result<Self, String> {
+        shape.check()?;
+        let g = (shape.max_batch + S::N - 1) / S::N;
+        let (n, f) = (shape.n, shape.f());
+        let z = S::zero();
+        let blocks = 4 * shape.steps + 1;
+        let d0 = Params::paper().map(S::cst).derive();
+        Ok(Net {
+            shape,
+            u: vec![z; shape.n_in * g],
+            v0: vec![z; f * g],
+            st: vec![z; blocks * f * g],
+            hf: vec![z; 4 * shape.steps * n * g],
+            nrm: vec![z; shape.steps * n * g],
+            kacc: vec![z; f * g],
+            y: vec![z; shape.n_out * g],
+            delta: vec![z; shape.n_out * g],
+            lam: vec![z; f * g],
+            lamt: vec![z; f * g],
+            lamk: vec![z; f * g],
+            lams: vec![z; f * g],
+            lamh: vec![z; n * g],
+            gha: vec![z; n * g],
+            w_cp_t: vec![S::Elem::zero(); n * n],
+            w_out_t: vec![S::Elem::zero(); f * shape.n_out],
+            der: vec![d0; n],
+        })
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// Forward pass of `batch` images (u8 pixels, image-major, scaled by
+    /// 1/255) with labels, and, as `want` asks, the gradients of
+    /// `grad_scale` times the summed cross-entropy. Returns the summed loss
+    /// and the number of correct predictions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        phys: &Physics,
+        model: &Model<S::Elem>,
+        images: &[u8],
+        labels: &[u8],
+        batch: usize,
+        grad_scale: f64,
+        want: Want,
+        grads: &mut Grads<S::Elem>,
+    ) -> Result<Stats, String> {
+        let sh = self.shape;
+        let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
+        if batch == 0 || batch > sh.max_batch {
+            return Err(format!("batch {} outside 1..={}", batch, sh.max_batch));
+        }
+        if images.len() < batch * n_in || labels.len() < batch {
+            return Err("image or label buffer too short".into());
+        }
+        if model.w_cp.len() != n * n || model.w_in.len() != f * n_in || model.w_out.len() != n_out * f1 || model.h_appl.len() != n {
+            return Err("weight buffer sizes do not match the network shape".into());
+        }
+        if grads.w_in.len() != f * n_in || grads.w_out.len() != n_out * f1 || grads.h_appl.len() != n {
+            return Err("gradient buffer sizes do not match the network shape".into());
+        }
+        if let Some(&l) = labels[..batch].iter().find(|&&l| l as usize >= n_out) {
+            return Err(format!("label {} out of range 0..{}", l, n_out));
+        }
+        phys.params.check()?;
+        if !(phys.dt_s > 0.0 && phys.dt_s.is_finite() && phys.cm_oe.is_finite()) {
+            return Err("time step must be positive and coupling finite".into());
+        }
+        if model.h_appl.iter().any(|&h| !Into::<f64>::into(h).is_finite()) {
+            return Err("H_appl is not finite".into());
+        }
+        let g = (batch + S::N - 1) / S::N;
+        let steps = sh.steps;
+        let bs = f * g; // block size of a state
+
+        // Inputs to lanes; padding lanes repeat the last image (their
+        // output gradient is set to zero below).
+        let inv255 = 1.0 / 255.0;
+        for p in 0..n_in {
+            for j in 0..g {
+                self.u[p * g + j] = S::from_fn(|l| {
+                    let b = (j * S::N + l).min(batch - 1);
+                    S::Elem::cst(images[b * n_in + p] as f64 * inv255)
+                });
+            }
+        }
+        // Per-STO derived parameters: shared j_DC and alpha, own H_appl.
+        let base = phys.params.map(S::cst).derive();
+        for (d, &h) in self.der.iter_mut().zip(model.h_appl) {
+            *d = base;
+            d.h_appl_oe = S::splat(h);
+        }
+        for i in 0..n {
+            for k in 0..n {
+                self.w_cp_t[k * n + i] = model.w_cp[i * n + k];
+            }
+        }
+        let cm = S::Elem::cst(phys.cm_oe);
+        let dt = S::cst(phys.dt_s);
+
+        // x(0) = W_in u, normalized per STO.
+        gemm_lanes::<S>(f, n_in, model.w_in, n_in, S::Elem::one(), &self.u[..n_in * g], g, &mut self.v0[..bs], false);
+        {
+            let m0 = &mut self.st[..bs];
+            for i in 0..n {
+                for j in 0..g {
+                    let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                    let v = V3::new(self.v0[a], self.v0[b], self.v0[c]).normalized();
+                    m0[a] = v.x;
+                    m0[b] = v.y;
+                    m0[c] = v.z;
+                }
+            }
+        }
+
+        // Forward RK4 steps, stage by stage over all STOs and images.
+        for s in 0..steps {
+            for q in 0..4 {
+                let blk = 4 * s + q;
+                let (before, after) = self.st.split_at_mut((blk + 1) * bs);
+                let m = &before[4 * s * bs..4 * s * bs + bs];
+                let x_in = &before[blk * bs..blk * bs + bs];
+                let hf = &mut self.hf[blk * n * g..(blk + 1) * n * g];
+                gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..n * g], g, hf, false);
+                let out = &mut after[..bs];
+                let bq = S::cst(STAGE_B[q]);
+                for i in 0..n {
+                    let d = &self.der[i];
+                    for j in 0..g {
+                        let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                        let k = llg_rhs(V3::new(x_in[a], x_in[b], x_in[c]), d, V3::new(hf[i * g + j], S::zero(), S::zero()));
+                        let acc = if q == 0 {
+                            k
+                        } else {
+                            V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(bq, k)
+                        };
+                        let mv = V3::new(m[a], m[b], m[c]);
+                        let next = if q < 3 {
+                            self.kacc[a] = acc.x;
+                            self.kacc[b] = acc.y;
+                            self.kacc[c] = acc.z;
+                            mv.axpy(dt * S::cst(STAGE_C[q]), k)
+                        } else {
+                            let mt = mv.axpy(dt / S::cst(6.0), acc);
+                            let r = mt.dot(mt).sqrt();
+                            self.nrm[s * n * g + i * g + j] = r;
+                            mt.scale(S::one() / r)
+                        };
+                        out[a] = next.x;
+                        out[b] = next.y;
+                        out[c] = next.z;
+                    }
+                }
+            }
+        }
+
+        // Readout and softmax cross-entropy.
+        let mt_off = 4 * steps * bs;
+        gemm_lanes::<S>(n_out, f, model.w_out, f1, S::Elem::one(), &self.st[mt_off..mt_off + bs], g, &mut self.y[..n_out * g], false);
+        let mut stats = Stats::default();
+        let mut z = [0f64; MAX_OUT];
+        for j in 0..g {
+            let mut dl = [[0f64; MAX_LANES]; MAX_OUT];
+            for l in 0..S::N {
+                let b = j * S::N + l;
+                if b >= batch {
+                    continue; // padding lane: zero output gradient
+                }
+                let mut zmax = f64::NEG_INFINITY;
+                let mut arg = 0;
+                for o in 0..n_out {
+                    let zo = Into::<f64>::into(self.y[o * g + j].lane(l)) + Into::<f64>::into(model.w_out[o * f1 + f]);
+                    z[o] = zo;
+                    if zo > zmax {
+                        zmax = zo;
+                        arg = o;
+                    }
+                }
+                let lab = labels[b] as usize;
+                let mut sum = 0.0;
+                for zo in z.iter().take(n_out) {
+                    sum += (*zo - zmax).exp();
+                }
+                // -log softmax(z)[lab] = log sum exp(z - zmax) - (z_lab - zmax)
+                stats.loss_sum += sum.ln() - (z[lab] - zmax);
+                if arg == lab {
+                    stats.correct += 1;
+                }
+                for o in 0..n_out {
+                    let p = (z[o] - zmax).exp() / sum;
+                    dl[o][l] = grad_scale * (p - if o == lab { 1.0 } else { 0.0 });
+                }
+            }
+            for o in 0..n_out {
+                self.delta[o * g + j] = S::from_fn(|l| S::Elem::cst(dl[o][l]));
+            }
+        }
+        if !stats.loss_sum.is_finite() {
+            return Err("loss is not finite (the integration diverged; reduce --dt)".into());
+        }
+
+        // Gradients.
+        for v in grads.w_in.iter_mut().chain(grads.w_out.iter_mut()).chain(grads.h_appl.iter_mut()) {
+            *v = S::Elem::zero();
+        }
+        grads.j_dc = 0.0;
+        grads.alpha = 0.0;
+        if want.w_out {
+            outer_lanes::<S>(n_out, f, &self.delta[..n_out * g], &self.st[mt_off..mt_off + bs], g, S::Elem::one(), grads.w_out, f1);
+            for o in 0..n_out {
+                let mut s = S::zero();
+                for j in 0..g {
+                    s = s + self.delta[o * g + j];
+                }
+                grads.w_out[o * f1 + f] = hsum(s);
+            }
+        }
+        if !want.backward_through_dynamics() {
+            return Ok(stats);
+        }
+        for o in 0..n_out {
+            for r in 0..f {
+                self.w_out_t[r * n_out + o] = model.w_out[o * f1 + r];
+            }
+        }
+        // lam = dL/dm(T) = W_out^T delta
+        gemm_lanes::<S>(f, n_out, &self.w_out_t, n_out, S::Elem::one(), &self.delta[..n_out * g], g, &mut self.lam[..bs], false);
+        for v in self.gha[..n * g].iter_mut() {
+            *v = S::zero();
+        }
+        let mut gas = S::zero();
+        let mut galpha = S::zero();
+        let h6 = dt / S::cst(6.0);
+        for s in (0..steps).rev() {
+            let m_next = &self.st[4 * (s + 1) * bs..4 * (s + 1) * bs + bs];
+            // renormalization m' = m~/|m~|: lam~ = (lam - m' (m'.lam)) / |m~|
+            for i in 0..n {
+                for j in 0..g {
+                    let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                    let mn = V3::new(m_next[a], m_next[b], m_next[c]);
+                    let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
+                    let inv = S::one() / self.nrm[s * n * g + i * g + j];
+                    let lt = l.axpy(-mn.dot(l), mn).scale(inv);
+                    self.lamt[a] = lt.x;
+                    self.lamt[b] = lt.y;
+                    self.lamt[c] = lt.z;
+                    // m~ = m + dt/6 (k1 + 2 k2 + 2 k3 + k4): lam_m starts at lam~,
+                    // lam_k4 = dt/6 lam~
+                    self.lam[a] = lt.x;
+                    self.lam[b] = lt.y;
+                    self.lam[c] = lt.z;
+                    let lk = lt.scale(h6);
+                    self.lamk[a] = lk.x;
+                    self.lamk[b] = lk.y;
+                    self.lamk[c] = lk.z;
+                }
+            }
+            for q in (0..4).rev() {
+                let blk = 4 * s + q;
+                let x_in = &self.st[blk * bs..blk * bs + bs];
+                let hf = &self.hf[blk * n * g..(blk + 1) * n * g];
+                for i in 0..n {
+                    let d = &self.der[i];
+                    let mut gh = self.gha[i * g..(i + 1) * g].iter_mut();
+                    for j in 0..g {
+                        let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                        let (lm, lhx, lha, las, lal) = rhs_vjp(
+                            V3::new(x_in[a], x_in[b], x_in[c]),
+                            hf[i * g + j],
+                            d,
+                            V3::new(self.lamk[a], self.lamk[b], self.lamk[c]),
+                        );
+                        self.lams[a] = lm.x;
+                        self.lams[b] = lm.y;
+                        self.lams[c] = lm.z;
+                        self.lamh[i * g + j] = lhx;
+                        if let Some(v) = gh.next() {
+                            *v = *v + lha;
+                        }
+                        gas = gas + las;
+                        galpha = galpha + lal;
+                    }
+                }
+                // H_i = CM sum_k w_ik x_k: lam_x += CM W^T lam_H
+                gemm_lanes::<S>(n, n, &self.w_cp_t, n, cm, &self.lamh[..n * g], g, &mut self.lams[..n * g], true);
+                // s_q = m + C[q-1] dt k_{q-1}: lam_m += lam_s, lam_k{q-1} = B[q-1] dt/6 lam~ + C[q-1] dt lam_s
+                for idx in 0..bs {
+                    self.lam[idx] = self.lam[idx] + self.lams[idx];
+                }
+                if q > 0 {
+                    let wb = h6 * S::cst(STAGE_B[q - 1]);
+                    let wc = dt * S::cst(STAGE_C[q - 1]);
+                    for idx in 0..bs {
+                        self.lamk[idx] = wb * self.lamt[idx] + wc * self.lams[idx];
+                    }
+                }
+            }
+        }
+        // initial normalization m0 = v/|v|: lam_v = (lam - m0 (m0.lam)) / |v|
+        for i in 0..n {
+            for j in 0..g {
+                let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
+                let r = v.dot(v).sqrt();
+                let m0 = v.scale(S::one() / r);
+                let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
+                let lv = l.axpy(-m0.dot(l), m0).scale(S::one() / r);
+                self.lamt[a] = lv.x;
+                self.lamt[b] = lv.y;
+                self.lamt[c] = lv.z;
+            }
+        }
+        if want.w_in {
+            outer_lanes::<S>(f, n_in, &self.lamt[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in);
+        }
+        if want.phys {
+            for i in 0..n {
+                let mut s = S::zero();
+                for j in 0..g {
+                    s = s + self.gha[i * g + j];
+                }
+                grads.h_appl[i] = hsum(s);
+            }
+            // a_s is proportional to j_DC: d a_s / d j = a_s(j = 1)
+            let mut unit = phys.params;
+            unit.j_dc_a = 1.0;
+            let das_dj = unit.derive().a_s_oe;
+            grads.j_dc = lane_sum_f64(gas) * das_dj;
+            grads.alpha = lane_sum_f64(galpha);
+        }
+        Ok(stats)
+    }
+}
+
+/// Largest lane count and class count handled with stack arrays.
+const MAX_LANES: usize = 4;
+pub const MAX_OUT: usize = 64;
+
+fn lane_sum_f64<S: Lanes>(v: S) -> f64
+where
+    S::Elem: Into<f64>,
+{
+    let mut s = 0.0;
+    for l in 0..S::N {
+        s += Into::<f64>::into(v.lane(l));
+    }
+    s
+}
