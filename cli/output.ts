@@ -103,3 +103,24 @@ export function fileSink(target: string, flag: string): Sink {
 export function sinkFor(target: string | undefined, flag: string): Sink {
   return target === undefined || target === "-" ? stdoutSink() : fileSink(target, flag);
 }
+
+/**
+ * Remove the temporary files a killed run left in `dir` (`.NAME.PID.RAND.tmp`,
+ * written by this module); the files they were going to replace are intact.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  for (const f of fs.readdirSync(dir)) {
+    const m = /^\..+\.(\d+)\.[a-z0-9]+\.tmp$/.exec(f);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // that process is still alive: not stale
+    } catch {
+      /* no such process */
+    }
+    fs.unlinkSync(path.join(dir, f));
+    removed.push(f);
+  }
+  return removed;
+}

@@ -1,4 +1,5 @@
 /** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
+import { removeStaleTemps } from "../output.js";
 import { Command } from "commander";
 import path from "node:path";
 import { UsageError } from "../errors.js";
@@ -43,6 +44,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       state = { cfg, theta: ck.theta, adamM: ck.adamM, adamV: ck.adamV, wcp: ck.wcp, adamStep: ck.header.adam_step, epochsDone: ck.header.epochs_done, history: ck.header.history };
       const data = loadDataset(dataDir);
       if (data.fingerprint !== ck.header.data.fingerprint) throw new UsageError(`--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`);
+      for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
       note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
       await run(state, data, threads, outDir, Boolean(opts.json));
       return;
