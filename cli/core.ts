@@ -47,6 +47,7 @@ export interface CoreExports {
   ): number;
   stoopt_rng_fill(seed: bigint, stream: bigint, kind: number, lo: number, hi: number, n: number, out: number): number;
   stoopt_peak_flops(precision: number, iters: number, out: number): number;
+  stoopt_net_trajectory(net: number, image: number, out: number): number;
   stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, out: number): number;
   stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
 }

@@ -65,4 +65,25 @@ describe("figures", () => {
     wellFormed(s);
     for (const t of ["H_appl [Oe]", "j_DC [A]", "loss [1]", "start", "end"]) expect(s).toContain(t);
   });
+
+  it("mnist: accuracy and physical parameters against epoch (Fig. 4 b-f), STO dynamics before/after (Fig. 8)", () => {
+    const out = path.join(dir, "fig4");
+    const r = runCli(["plot", path.join(ROOT, "results/full-cm10/result.json"), "-o", out, "--stos", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([
+      "accuracy.svg", "alpha.svg",
+      "dynamics-after-mx.svg", "dynamics-after-my.svg", "dynamics-after-mz.svg",
+      "dynamics-before-mx.svg", "dynamics-before-my.svg", "dynamics-before-mz.svg",
+      "h_appl_mean.svg", "h_appl_var.svg", "j_dc.svg",
+    ]);
+    const acc = svg(path.join(out, "accuracy.svg"));
+    wellFormed(acc);
+    for (const t of ["epoch [1]", "accuracy [%]", "train accuracy", "test accuracy (10,000 test images)"]) expect(acc).toContain(t);
+    expect(svg(path.join(out, "h_appl_var.svg"))).toContain("variance of H_appl [Oe^2]");
+    expect(svg(path.join(out, "j_dc.svg"))).toContain("j_DC [mA]");
+    const dyn = svg(path.join(out, "dynamics-after-mz.svg"));
+    wellFormed(dyn);
+    for (const t of ["t [ps]", "m_z [1]", "STO 0", "STO 2"]) expect(dyn).toContain(t);
+    expect(dyn).not.toContain("STO 3");
+  });
 });

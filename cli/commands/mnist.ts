@@ -73,7 +73,8 @@ export function mnistCommand(): Command {
     .option("--resume <dir>", "continue the run whose checkpoint is in DIR (settings come from the checkpoint)")
     .option("--train-limit <n>", "use only the first n training images (quick checks)")
     .option("--test-limit <n>", "evaluate only the first n test images (quick checks; results say so)")
-    .option("--json", "print result.json to stdout at the end");
+    .option("--json", "print result.json to stdout at the end")
+    .option("--plot <dir>", "at the end, draw the figures of 'stoopt plot' (Fig. 4 b-f, supplement Fig. 8) into DIR (needs --out)");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs

@@ -9,7 +9,12 @@ import { defaultParams, PARAMS } from "../model.js";
 import { info } from "../log.js";
 import { writeSvg, Spec } from "../plots/render.js";
 import { landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
-import { accuracyFigure, MnistEpoch, physicsFigures } from "../plots/mnist.js";
+import { accuracyFigure, MnistEpoch, physicsFigures, stoDynamicsFigures } from "../plots/mnist.js";
+import { loadCheckpoint } from "../network/checkpoint.js";
+import { initialTheta } from "../network/init.js";
+import { stoDynamics } from "../network/dynamics.js";
+import { DEFAULT_DATA, loadDataset } from "../idx.js";
+import { core } from "../core.js";
 import { intFlag } from "../options.js";
 import { teacherArrays, optionReader } from "./common.js";
 import { readSysidPath } from "./landscape.js";
@@ -72,10 +77,31 @@ interface MnistResult {
   history: MnistEpoch[];
 }
 
-/** Fig. 4 (b-f): accuracy, and the physical parameters' statistics, against epoch. */
-export async function plotMnistHistory(r: MnistResult, dir: string): Promise<string[]> {
+/**
+ * Fig. 4 (b-f): accuracy, and the physical parameters' statistics, against
+ * epoch; with the run's checkpoint, supplement Fig. 8: m_x, m_y, m_z of the
+ * first `stos` STOs for test image `image`, with the seeded initial network
+ * (before) and the trained one (after).
+ */
+export async function plotMnist(r: MnistResult, dir: string, opts: { checkpoint?: string; image: number; stos: number }): Promise<string[]> {
   if (!Array.isArray(r.history) || r.history.length === 0) throw new UsageError("the mnist result has no finished epoch to plot");
-  return writeAll(dir, [["accuracy.svg", accuracyFigure(r.history, `tune ${r.config.tune}, CM ${r.config.cmOe} Oe`)], ...physicsFigures(r.history)]);
+  const figures: [string, Spec][] = [["accuracy.svg", accuracyFigure(r.history, `tune ${r.config.tune}, CM ${r.config.cmOe} Oe`)], ...physicsFigures(r.history)];
+  if (opts.checkpoint && fs.existsSync(opts.checkpoint)) {
+    const ck = loadCheckpoint(opts.checkpoint);
+    const cfg = ck.header.config;
+    const data = loadDataset(ck.header.data.dir ?? DEFAULT_DATA);
+    if (opts.image >= data.test.count) throw new UsageError(`--image: the test set has ${data.test.count} images`);
+    const img = data.test.images.subarray(opts.image * cfg.nIn, (opts.image + 1) * cfg.nIn);
+    const label = data.test.labels[opts.image];
+    const c = core();
+    const pick = Array.from({ length: Math.min(opts.stos, cfg.n) }, (_, i) => i);
+    for (const [tag, theta] of [["before", initialTheta(c, cfg)], ["after", ck.theta]] as const) {
+      const d = stoDynamics(c, cfg, ck.wcp, theta, img, label);
+      const stos = pick.map((i) => ({ index: i, m: d.state.map((st): [number, number, number] => [st[i], st[cfg.n + i], st[2 * cfg.n + i]]) }));
+      figures.push(...stoDynamicsFigures(tag, d.t_s, stos));
+    }
+  }
+  return writeAll(dir, figures);
 }
 
 export function plotCommand(): Command {
@@ -86,7 +112,10 @@ export function plotCommand(): Command {
     .option("-o, --out <dir>", "folder for the SVG files", "plots")
     .option("--trial <k>", "sysid: the trial (0-based) whose trajectories are drawn", "0")
     .option("--teacher <file>", "sysid: the teacher file, if it is not where the result says (e.g. it came from stdin)")
-    .option("--result <sysid.json>", "landscape: overlay this sysid result's path");
+    .option("--result <sysid.json>", "landscape: overlay this sysid result's path")
+    .option("--checkpoint <file>", "mnist: the checkpoint for the STO dynamics (default: checkpoint.bin beside the result)")
+    .option("--image <k>", "mnist: the test image (0-based) whose STO dynamics are drawn", "0")
+    .option("--stos <k>", "mnist: how many STOs to draw", "5");
   cmd.addHelpText(
     "after",
     `
@@ -94,10 +123,14 @@ Figures (SVG; axis titles carry units):
   sysid:     loss.svg, <parameter>.svg (with the true value when the teacher's sidecar gives it),
              trajectory-before.svg, trajectory-after.svg (teacher vs student m_x, m_y, m_z)
   landscape: landscape.svg (heatmap; with --result, the optimization path, start and end)
+  mnist:     accuracy.svg (train and test accuracy), h_appl_mean.svg, h_appl_var.svg, j_dc.svg,
+             alpha.svg (Fig. 4 b-f); with the checkpoint, dynamics-{before,after}-m{x,y,z}.svg
+             (supplement Fig. 8: the first --stos STOs for one test image, seeded initial vs trained)
 
 Examples:
   stoopt sysid teacher.csv --fit alpha -o fit.json && stoopt plot fit.json -o fig2/
-  stoopt plot fig3/landscape.json --result fit.json -o fig3/`,
+  stoopt plot fig3/landscape.json --result fit.json -o fig3/
+  stoopt plot results/full-cm10/result.json -o fig4/`,
   );
   cmd.action(async (file: string, opts: Record<string, unknown>) => {
     const { str } = optionReader(opts);
@@ -112,7 +145,8 @@ Examples:
     if (r.command === "sysid") {
       files = await plotSysid(r as SysidResult, dir, { trial: intFlag(str("trial")!, "--trial", 0), teacher: str("teacher") });
     } else if (r.command === "mnist") {
-      files = await plotMnistHistory(r as MnistResult, dir);
+      const ck = str("checkpoint") ?? path.join(path.dirname(file), "checkpoint.bin");
+      files = await plotMnist(r as MnistResult, dir, { checkpoint: ck, image: intFlag(str("image")!, "--image", 0), stos: intFlag(str("stos")!, "--stos", 1, 1000) });
     } else if (r.command === "landscape") {
       const l = r as unknown as Parameters<typeof landscapeFigure>[0];
       const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;

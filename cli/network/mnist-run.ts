@@ -29,6 +29,8 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     let state: RunState;
     let dataDir: string;
     let outDir: string | undefined = opts.out as string | undefined;
+    const plotDir = opts.plot as string | undefined;
+    if (plotDir !== undefined && outDir === undefined && opts.resume === undefined) throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
     if (opts.resume !== undefined) {
       const dir = str("resume");
       const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
@@ -46,7 +48,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       if (data.fingerprint !== ck.header.data.fingerprint) throw new UsageError(`--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`);
       for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
       note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
-      await run(state, data, threads, outDir, Boolean(opts.json));
+      await run(state, data, threads, outDir, Boolean(opts.json), plotDir);
       return;
     }
     const tune = parseTune(str("tune"));
@@ -99,7 +101,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const f32 = precision === "f32";
     const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
     state = { cfg, theta: f32 ? Float32Array.from(theta0) : theta0, adamM: mk(theta0.length), adamV: mk(theta0.length), wcp: couplingMatrix(c, cfg.seed, cfg.n), adamStep: 0, epochsDone: 0, history: [] };
-    await run(state, data, threads, outDir, Boolean(opts.json));
+    await run(state, data, threads, outDir, Boolean(opts.json), plotDir);
   }
 
 function resultObject(s: Session, wallS: number): unknown {
@@ -118,7 +120,7 @@ function resultObject(s: Session, wallS: number): unknown {
   };
 }
 
-async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean): Promise<void> {
+async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean, plotDir?: string): Promise<void> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   const s = new Session(state, data, threads);
@@ -159,6 +161,11 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
       );
     }
     if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
+    if (plotDir !== undefined && outDir !== undefined) {
+      const { plotMnist } = await import("../commands/plot.js");
+      const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, { checkpoint: path.join(outDir, CHECKPOINT_FILE), image: 0, stos: 5 });
+      info(`wrote ${files.join(", ")}`);
+    }
   } finally {
     await s.close();
   }

@@ -377,6 +377,28 @@ pub unsafe extern "C" fn stoopt_net_step(
     })())
 }
 
+/// The states of image `image` of the last `stoopt_net_step`, at every RK4
+/// step: `out` receives (steps + 1) x 3N f64, [step][c N + i].
+///
+/// # Safety
+/// `net` from `stoopt_net_new`; `out` holds (steps + 1) * 3N f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_net_trajectory(net: *mut AnyNet, image: usize, out: *mut f64) -> i32 {
+    if net.is_null() {
+        return fail("network handle is null".into());
+    }
+    status(match &*net {
+        AnyNet::F32(nn) => {
+            let sh = nn.shape();
+            nn.trajectory(image, slice_mut(out, (sh.steps + 1) * sh.f()))
+        }
+        AnyNet::F64(nn) => {
+            let sh = nn.shape();
+            nn.trajectory(image, slice_mut(out, (sh.steps + 1) * sh.f()))
+        }
+    })
+}
+
 /// Fill `out` with `n` numbers from generator (seed, stream): kind 0 uniform
 /// in [lo, hi), kind 1 normal with mean lo and standard deviation hi.
 ///

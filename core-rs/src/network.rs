@@ -223,6 +223,8 @@ pub struct Net<S: Lanes> {
     w_cp_t: Vec<S::Elem>,
     w_out_t: Vec<S::Elem>,
     der: Vec<Derived<S>>,
+    /// lane groups of the last batch (0 before the first step)
+    last_groups: usize,
 }
 
 impl<S: Lanes> Net<S>
@@ -255,6 +257,7 @@ where
             w_cp_t: vec![S::Elem::zero(); n * n],
             w_out_t: vec![S::Elem::zero(); f * shape.n_out],
             der: vec![d0; n],
+            last_groups: 0,
         })
     }
 
@@ -267,6 +270,26 @@ where
     /// `grad_scale` times the summed cross-entropy. Returns the summed loss
     /// and the number of correct predictions.
     #[allow(clippy::too_many_arguments)]
+    /// The states of image `image` of the last forward pass at t = s dt,
+    /// s = 0..=steps, into `out` as [s][c N + i] (supplement Fig. 8).
+    pub fn trajectory(&self, image: usize, out: &mut [f64]) -> Result<(), String> {
+        let (f, steps, g) = (self.shape.f(), self.shape.steps, self.last_groups);
+        if image >= g * S::N {
+            return Err(format!("image {} is not in the last batch", image));
+        }
+        if out.len() < (steps + 1) * f {
+            return Err("trajectory buffer too short".into());
+        }
+        let (j, l) = (image / S::N, image % S::N);
+        let bs = f * g;
+        for s in 0..=steps {
+            for k in 0..f {
+                out[s * f + k] = Into::<f64>::into(self.st[4 * s * bs + k * g + j].lane(l));
+            }
+        }
+        Ok(())
+    }
+
     pub fn step(
         &mut self,
         phys: &Physics,
@@ -305,6 +328,7 @@ where
         let g = (batch + S::N - 1) / S::N;
         let steps = sh.steps;
         let bs = f * g; // block size of a state
+        self.last_groups = g;
 
         // Inputs to lanes; padding lanes repeat the last image (their
         // output gradient is set to zero below).
