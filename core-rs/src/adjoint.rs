@@ -51,28 +51,23 @@ where
     mbar.add(vjp(m, k1bar))
 }
 
-/// J^T kbar of the LLG right-hand side at `m`, for the state (returned) and
-/// the derived parameters (added to `dbar`), and the extra field (added to
-/// `hbar`). Computed with 12 forward-mode tangents through the same generic
-/// `llg_rhs` the simulator uses.
+/// J^T kbar of the LLG right-hand side at `m` (no extra field), for the state
+/// (returned) and the derived parameters (added to `dbar`). Computed with 9
+/// forward-mode tangents (3 state, 6 derived) through the same generic
+/// `llg_rhs` the simulator uses, so it serves any fitted parameter.
 #[inline(always)]
-pub fn llg_rhs_vjp<S: Scalar>(m: V3<S>, d: &Derived<S>, h_ext: V3<S>, kbar: V3<S>, dbar: &mut [S; N_DERIVED], hbar: &mut V3<S>) -> V3<S> {
-    type D<S> = Dual<S, 12>;
+pub fn llg_rhs_vjp<S: Scalar>(m: V3<S>, d: &Derived<S>, kbar: V3<S>, dbar: &mut [S; N_DERIVED]) -> V3<S> {
+    type D<S> = Dual<S, { 3 + N_DERIVED }>;
     let md = V3::new(D::variable(m.x, 0), D::variable(m.y, 1), D::variable(m.z, 2));
     let da = d.to_array();
     let mut dd = [D::<S>::constant(S::zero()); N_DERIVED];
     for i in 0..N_DERIVED {
         dd[i] = D::variable(da[i], 3 + i);
     }
-    let hd = V3::new(D::variable(h_ext.x, 9), D::variable(h_ext.y, 10), D::variable(h_ext.z, 11));
-    let k = llg_rhs(md, &Derived::from_array(dd), hd);
-    let mut g = [S::zero(); 12];
-    for (j, gj) in g.iter_mut().enumerate() {
-        *gj = kbar.x * k.x.eps[j] + kbar.y * k.y.eps[j] + kbar.z * k.z.eps[j];
+    let k = llg_rhs(md, &Derived::from_array(dd), V3::zero());
+    let g = |j: usize| kbar.x * k.x.eps[j] + kbar.y * k.y.eps[j] + kbar.z * k.z.eps[j];
+    for (i, b) in dbar.iter_mut().enumerate() {
+        *b = *b + g(3 + i);
     }
-    for i in 0..N_DERIVED {
-        dbar[i] = dbar[i] + g[3 + i];
-    }
-    *hbar = hbar.add(V3::new(g[9], g[10], g[11]));
-    V3::new(g[0], g[1], g[2])
+    V3::new(g(0), g(1), g(2))
 }

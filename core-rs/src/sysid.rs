@@ -275,7 +275,6 @@ impl<'a> Problem<'a> {
         // the loss and its derivative with respect to each sampled m_x
         let mut mbar = V3::<L>::zero();
         let mut dbar = [L::zero(); N_DERIVED];
-        let mut hbar = V3::<L>::zero();
         for i in (0..states.len()).rev() {
             let (h, k) = steps[i];
             if k > 0 && self.compared(t, k) {
@@ -290,7 +289,7 @@ impl<'a> Problem<'a> {
                 }
                 mbar.x = mbar.x + L::from_fn(|l| if l < lanes { sg[l] } else { 0.0 });
             }
-            let mut vjp = |s: V3<L>, kbar: V3<L>| llg_rhs_vjp(s, &d, V3::zero(), kbar, &mut dbar, &mut hbar);
+            let mut vjp = |s: V3<L>, kbar: V3<L>| llg_rhs_vjp(s, &d, kbar, &mut dbar);
             mbar = rk4_step_adjoint(states[i], L::cst(h), &mut f, &mut vjp, mbar);
         }
         // chain the derived-parameter adjoint to the model parameters
