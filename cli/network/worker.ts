@@ -5,9 +5,9 @@
  * own shared slot. Protocol: see WorkerRequest / WorkerReply.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { Buf, Core, wasmModule } from "../core.js";
+import { Core, wasmModule } from "../core.js";
+import { NetBuffers } from "./buffers.js";
 import type { Layout, Precision } from "./config.js";
-import { PRECISION_CODE } from "./config.js";
 
 export interface WorkerInit {
   n: number;
@@ -49,20 +49,7 @@ type Elem = Float32Array | Float64Array;
 
 class Worker {
   private readonly c = new Core(wasmModule());
-  private readonly net: number;
-  private readonly make: (n: number) => Buf<Elem>;
-  private readonly wcp: Buf<Elem>;
-  private readonly win: Buf<Elem>;
-  private readonly wout: Buf<Elem>;
-  private readonly happl: Buf<Elem>;
-  private readonly gwin: Buf<Elem>;
-  private readonly gwout: Buf<Elem>;
-  private readonly ghappl: Buf<Elem>;
-  private readonly images: Buf<Uint8Array>;
-  private readonly labels: Buf<Uint8Array>;
-  private readonly params: Buf<Float64Array>;
-  private readonly gphys: Buf<Float64Array>;
-  private readonly stats: Buf<Float64Array>;
+  private readonly b: NetBuffers;
   private readonly theta: Elem;
   private readonly grad: Elem;
   private readonly order: Int32Array;
@@ -73,23 +60,7 @@ class Worker {
   private version = -1;
 
   constructor(private readonly d: WorkerInit) {
-    const c = this.c;
-    this.make = d.precision === "f32" ? (n) => c.f32(n) : (n) => c.f64(n);
-    const L = d.layout;
-    this.net = c.exports.stoopt_net_new(PRECISION_CODE[d.precision], d.n, d.nIn, d.nOut, d.steps, d.maxBatch);
-    if (this.net === 0) c.check(1, "network");
-    this.wcp = this.make(d.n * d.n);
-    this.win = this.make(L.win[1] - L.win[0]);
-    this.wout = this.make(L.wout[1] - L.wout[0]);
-    this.happl = this.make(d.n);
-    this.gwin = this.make(L.win[1] - L.win[0]);
-    this.gwout = this.make(L.wout[1] - L.wout[0]);
-    this.ghappl = this.make(d.n);
-    this.images = c.u8(d.maxBatch * d.nIn);
-    this.labels = c.u8(d.maxBatch);
-    this.params = c.f64(d.params.length);
-    this.gphys = c.f64(2);
-    this.stats = c.f64(2);
+    this.b = new NetBuffers(this.c, d, d.layout, d.params.length);
     const f32 = d.precision === "f32";
     this.theta = f32 ? new Float32Array(d.theta) : new Float64Array(d.theta);
     this.grad = f32 ? new Float32Array(d.grad) : new Float64Array(d.grad);
@@ -98,38 +69,25 @@ class Worker {
     this.trainLabels = new Uint8Array(d.trainLabels);
     this.testImages = new Uint8Array(d.testImages);
     this.testLabels = new Uint8Array(d.testLabels);
-    this.wcp.view().set(new Float64Array(d.wcp));
+    this.b.wcp.view().set(new Float64Array(d.wcp));
   }
 
   private sync(version: number): void {
     if (version === this.version) return;
-    const L = this.d.layout;
-    this.win.view().set(this.theta.subarray(L.win[0], L.win[1]));
-    this.wout.view().set(this.theta.subarray(L.wout[0], L.wout[1]));
-    this.happl.view().set(this.theta.subarray(L.happl[0], L.happl[1]));
-    const p = Float64Array.from(this.d.params);
-    p[8] = this.theta[L.jdc];
-    p[9] = this.theta[L.alpha];
-    this.params.view().set(p);
+    this.b.load(this.theta, this.d.params);
     this.version = version;
   }
 
   private run(count: number, want: number, gradScale: number): { loss: number; correct: number } {
-    const c = this.c;
-    c.check(
-      c.exports.stoopt_net_step(this.net, this.params.ptr, this.d.dtS, this.d.cmOe, this.wcp.ptr, this.win.ptr, this.wout.ptr, this.happl.ptr, this.images.ptr, this.labels.ptr, count, gradScale, want, this.gwin.ptr, this.gwout.ptr, this.ghappl.ptr, this.gphys.ptr, this.stats.ptr),
-      "network step",
-    );
-    const s = this.stats.view();
-    return { loss: s[0], correct: s[1] };
+    return this.b.step(this.d.dtS, this.d.cmOe, count, gradScale, want);
   }
 
   train(start: number, count: number, version: number, want: number, gradScale: number): WorkerReply {
     const t0 = performance.now();
     this.sync(version);
     const nIn = this.d.nIn;
-    const im = this.images.view();
-    const lb = this.labels.view();
+    const im = this.b.images.view();
+    const lb = this.b.labels.view();
     for (let b = 0; b < count; b++) {
       const k = this.order[start + b];
       im.set(this.trainImages.subarray(k * nIn, (k + 1) * nIn), b * nIn);
@@ -139,11 +97,11 @@ class Worker {
     const r = this.run(count, want, gradScale);
     const coreMs = performance.now() - t1;
     const L = this.d.layout;
-    if (want & 1) this.grad.set(this.gwin.view(), L.win[0]);
-    if (want & 2) this.grad.set(this.gwout.view(), L.wout[0]);
+    if (want & 1) this.grad.set(this.b.gwin.view(), L.win[0]);
+    if (want & 2) this.grad.set(this.b.gwout.view(), L.wout[0]);
     if (want & 4) {
-      this.grad.set(this.ghappl.view(), L.happl[0]);
-      const gp = this.gphys.view();
+      this.grad.set(this.b.ghappl.view(), L.happl[0]);
+      const gp = this.b.gphys.view();
       this.grad[L.jdc] = gp[0];
       this.grad[L.alpha] = gp[1];
     }
@@ -157,8 +115,8 @@ class Worker {
     let correct = 0;
     for (let s = start; s < end; s += this.d.maxBatch) {
       const k = Math.min(this.d.maxBatch, end - s);
-      this.images.view().set(this.testImages.subarray(s * nIn, (s + k) * nIn));
-      this.labels.view().set(this.testLabels.subarray(s, s + k));
+      this.b.images.view().set(this.testImages.subarray(s * nIn, (s + k) * nIn));
+      this.b.labels.view().set(this.testLabels.subarray(s, s + k));
       const r = this.run(k, 0, 0);
       loss += r.loss;
       correct += r.correct;
