@@ -225,7 +225,7 @@ describe("training runs, checkpoints, resume, eval (N = 8, subsets)", () => {
 
   it("writes metrics.csv, result.json and a checkpoint that eval reproduces", () => {
     const rows = strip(fs.readFileSync(path.join(straight, "metrics.csv"), "utf8"));
-    expect(rows[0]).toBe("epoch,train_loss,train_accuracy,test_loss,test_accuracy,h_appl_mean_oe,h_appl_var_oe2,j_dc_a,alpha,images_per_s");
+    expect(rows[0]).toBe("epoch,train_loss,train_accuracy,test_loss,test_accuracy,val_loss,val_accuracy,h_appl_mean_oe,h_appl_var_oe2,j_dc_a");
     expect(rows).toHaveLength(4);
     const res = JSON.parse(fs.readFileSync(path.join(straight, "result.json"), "utf8"));
     expect(res.epochs_done).toBe(3);
@@ -323,4 +323,63 @@ describe("training runs, checkpoints, resume, eval (N = 8, subsets)", () => {
         .map((l) => l.split(",").slice(0, 9).join(","));
     expect(cols(path.join(dir, "metrics.csv"))).toEqual(cols(path.join(ref, "metrics.csv")));
   }, 300_000);
+});
+
+describe("--val: a validation split held out from the training images", () => {
+  /** IDX folder: the given training images/labels and test images/labels. */
+  function idxDir(name: string, trainImages: Uint8Array, trainLabels: Uint8Array, testImages: Uint8Array, testLabels: Uint8Array): string {
+    const dir = tmp(name);
+    fs.writeFileSync(path.join(dir, IDX_FILES.trainImages), encodeIdx([trainLabels.length, 28, 28], trainImages));
+    fs.writeFileSync(path.join(dir, IDX_FILES.trainLabels), encodeIdx([trainLabels.length], trainLabels));
+    fs.writeFileSync(path.join(dir, IDX_FILES.testImages), encodeIdx([testLabels.length, 28, 28], testImages));
+    fs.writeFileSync(path.join(dir, IDX_FILES.testLabels), encodeIdx([testLabels.length], testLabels));
+    return dir;
+  }
+  it("trains on the first images only and reports on the last ones, as eval does on them", () => {
+    const d = loadDataset(DEFAULT_DATA);
+    const nTrain = 300;
+    const nVal = 100;
+    const px = 784;
+    const tI = d.train.images.subarray(0, (nTrain + nVal) * px);
+    const tL = d.train.labels.subarray(0, nTrain + nVal);
+    const teI = d.test.images.subarray(0, 200 * px);
+    const teL = d.test.labels.subarray(0, 200);
+    const withVal = idxDir("val-all", tI, tL, teI, teL);
+    // the same training images without the held-out ones
+    const trainOnly = idxDir("val-train", tI.subarray(0, nTrain * px), tL.subarray(0, nTrain), teI, teL);
+    // the held-out images as a test set
+    const valAsTest = idxDir("val-as-test", tI.subarray(0, nTrain * px), tL.subarray(0, nTrain), tI.subarray(nTrain * px), tL.subarray(nTrain));
+    const common = ["mnist", "--n", "8", "--batch", "50", "--threads", "2", "--seed", "5", "--epochs", "2", "--tune", "full"];
+    const a = tmp("val-a");
+    const b = tmp("val-b");
+    const ra = cli([...common, "--data", withVal, "--val", String(nVal), "--out", a]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(ra.stderr).toMatch(/300 training \/ 200 test \/ 100 validation \(held out from training\)/);
+    const rb = cli([...common, "--data", trainOnly, "--out", b]);
+    expect(rb.code, rb.stderr).toBe(0);
+    const resA = JSON.parse(fs.readFileSync(path.join(a, "result.json"), "utf8"));
+    const resB = JSON.parse(fs.readFileSync(path.join(b, "result.json"), "utf8"));
+    expect(resA.data).toMatchObject({ train_images: nTrain, val_images: nVal });
+    // training never saw the held-out images: the same training trajectory and test accuracy
+    for (const k of ["train_loss", "train_accuracy", "test_accuracy", "h_appl_var_oe2", "j_dc_a"]) {
+      expect(resA.history.map((e: Record<string, number>) => e[k])).toEqual(resB.history.map((e: Record<string, number>) => e[k]));
+    }
+    expect(resB.history[1].val_accuracy).toBeNull();
+    // the validation accuracy is the model's accuracy on exactly those images
+    const last = resA.history[1];
+    expect(last.val_accuracy).toBeGreaterThan(0.1);
+    const e = cli(["eval", path.join(a, "checkpoint.bin"), "--data", valAsTest, "--json"]);
+    expect(e.code, e.stderr).toBe(0);
+    const out = JSON.parse(e.stdout);
+    expect(out.total).toBe(nVal);
+    expect(out.accuracy).toBe(last.val_accuracy);
+    expect(out.loss).toBeCloseTo(last.val_loss, 10);
+    const metrics = fs.readFileSync(path.join(a, "metrics.csv"), "utf8").trim().split("\n");
+    const cols = metrics[0].split(",");
+    expect(Number(metrics[2].split(",")[cols.indexOf("val_accuracy")])).toBe(last.val_accuracy);
+    // refusals
+    const bad = cli([...common, "--data", withVal, "--val", "400"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  }, 120_000);
 });

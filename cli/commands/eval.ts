@@ -22,6 +22,7 @@ export function evalCommand(): Command {
       if (data.fingerprint !== ck.header.data.fingerprint) note(`${dir} is not the data this checkpoint was trained on; evaluating anyway`);
       cfg.testLimit = data.test.count;
       cfg.trainLimit = 0;
+      cfg.val = 0;
       const { Session } = await import("../network/trainer.js");
       const s = new Session({ cfg, theta: ck.theta, adamM: ck.adamM, adamV: ck.adamV, wcp: ck.wcp, adamStep: ck.header.adam_step, epochsDone: ck.header.epochs_done, history: ck.header.history }, data, intFlag(opts.threads, "--threads", 1, 64));
       try {

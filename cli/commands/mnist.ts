@@ -72,6 +72,7 @@ export function mnistCommand(): Command {
     .option("--out <dir>", "write metrics.csv, result.json and the checkpoint here after every epoch")
     .option("--resume <dir>", "continue the run whose checkpoint is in DIR (settings come from the checkpoint)")
     .option("--train-limit <n>", "use only the first n training images (quick checks)")
+    .option("--val <n>", "hold out the last n training images as a validation set: never trained on, evaluated after every epoch (val_accuracy); use it, not the test set, to compare settings", "0")
     .option("--test-limit <n>", "evaluate only the first n test images (quick checks; results say so)")
     .option("--json", "print result.json to stdout at the end")
     .option("--plot <dir>", "at the end, draw the figures of 'stoopt plot' (Fig. 4 b-f, supplement Fig. 8) into DIR (needs --out)");

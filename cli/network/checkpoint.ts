@@ -22,6 +22,9 @@ export interface EpochRow {
   train_accuracy: number;
   test_loss: number;
   test_accuracy: number;
+  /** on the held-out validation images (--val); null without them */
+  val_loss?: number | null;
+  val_accuracy?: number | null;
   h_appl_mean_oe: number;
   h_appl_var_oe2: number;
   j_dc_a: number;
@@ -37,7 +40,7 @@ export interface CheckpointHeader {
   format: "stoopt-mnist-checkpoint";
   version: number;
   config: Omit<NetConfig, "seed"> & { seed: string };
-  data: { dir: string; fingerprint: string; train_images: number; test_images: number };
+  data: { dir: string; fingerprint: string; train_images: number; test_images: number; val_images?: number };
   /** completed epochs; training resumes at this epoch with its own shuffle (seed, stream 1000 + epoch) */
   epochs_done: number;
   /** Adam's step counter t */

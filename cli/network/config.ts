@@ -70,6 +70,12 @@ export interface NetConfig {
   /** images used: training (<= 60000) and test (<= 10000) */
   trainLimit: number;
   testLimit: number;
+  /**
+   * validation images: the last `val` images of the training file, held out
+   * (never trained on) and evaluated after every epoch; 0 = none. Absent in
+   * checkpoints written before the option existed (read as 0).
+   */
+  val?: number;
 }
 
 /** Physical ranges kept during training (the paper's fitting ranges, Table I units). */

@@ -95,6 +95,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       params: Array.from(defaultParams()),
       trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
       testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
+      val: intFlag(str("val"), "--val", 0, data.train.count - 1),
     };
     for (const n of notes) note(n);
     const theta0 = initialTheta(c, cfg);
@@ -111,7 +112,7 @@ function resultObject(s: Session, wallS: number): unknown {
   return {
     command: "mnist",
     config: { ...cfg, seed: cfg.seed.toString(), dt_s: cfg.dtS, duration_s: cfg.dtS * cfg.steps },
-    data: { dir: s.data.dir, fingerprint: s.data.fingerprint, train_images: s.trainCount, test_images: s.testCount },
+    data: { dir: s.data.dir, fingerprint: s.data.fingerprint, train_images: s.trainCount, test_images: s.testCount, val_images: s.valCount },
     epochs_done: st.epochsDone,
     test_accuracy: last?.test_accuracy ?? null,
     test_accuracy_note: "fraction of the test images classified correctly after the last finished epoch",
@@ -125,7 +126,7 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   const s = new Session(state, data, threads);
   try {
-    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test images`);
+    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`);
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
     for (let e = state.epochsDone; e < cfg.epochs; e++) {
       const t0 = performance.now();
@@ -133,7 +134,8 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
       const tr = await s.trainEpoch(e, (d) => bar.update(d));
       bar.stop();
       const te0 = performance.now();
-      const ev = await s.evaluate();
+      const ev = await s.evaluate("test");
+      const va = s.valCount > 0 ? await s.evaluate("val") : undefined;
       const evalS = (performance.now() - te0) / 1000;
       const ph = s.physicsSummary();
       state.epochsDone = e + 1;
@@ -144,6 +146,8 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
         train_accuracy: tr.accuracy,
         test_loss: ev.loss,
         test_accuracy: ev.accuracy,
+        val_loss: va ? va.loss : null,
+        val_accuracy: va ? va.accuracy : null,
         h_appl_mean_oe: ph.mean,
         h_appl_var_oe2: ph.variance,
         j_dc_a: ph.jdc,
@@ -155,7 +159,7 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
       });
       if (outDir !== undefined) writeOutputs(outDir, s, resultObject(s, wall));
       info(
-        `epoch ${e + 1}/${cfg.epochs}: train loss ${tr.loss.toFixed(4)} acc ${(100 * tr.accuracy).toFixed(2)} %, test acc ${(100 * ev.accuracy).toFixed(2)} %, ` +
+        `epoch ${e + 1}/${cfg.epochs}: train loss ${tr.loss.toFixed(4)} acc ${(100 * tr.accuracy).toFixed(2)} %, test acc ${(100 * ev.accuracy).toFixed(2)} %, ${va ? `val acc ${(100 * va.accuracy).toFixed(2)} %, ` : ""}` +
           `H_appl ${ph.mean.toFixed(1)} Oe (var ${ph.variance.toFixed(2)} Oe^2), j_DC ${(ph.jdc * 1e3).toFixed(4)} mA, alpha ${ph.alpha.toFixed(6)}, ` +
           `${(s.trainCount / tr.seconds).toFixed(0)} img/s, ${tr.seconds.toFixed(1)} s`,
       );

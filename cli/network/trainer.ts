@@ -14,6 +14,7 @@ import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpo
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
 import { Pool, shares } from "./pool.js";
+import { UsageError } from "../errors.js";
 import type { WorkerReply } from "./worker.js";
 
 export interface RunState {
@@ -35,6 +36,13 @@ function shared(src: ArrayLike<number>, f32: boolean): Vec {
   return a;
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const r = new Uint8Array(a.length + b.length);
+  r.set(a);
+  r.set(b, a.length);
+  return r;
+}
+
 function sharedBytes(src: Uint8Array): SharedArrayBuffer {
   const s = new SharedArrayBuffer(Math.max(src.length, 1));
   new Uint8Array(s).set(src);
@@ -52,6 +60,8 @@ export class Session {
   workerMs = 0;
   readonly trainCount: number;
   readonly testCount: number;
+  /** held-out validation images (the last cfg.val of the training file) */
+  readonly valCount: number;
   private readonly opt: Optimizer;
 
   constructor(readonly state: RunState, readonly data: Dataset, threads: number) {
@@ -60,7 +70,10 @@ export class Session {
     const f32 = cfg.precision === "f32";
     this.theta = shared(state.theta, f32);
     this.opt = new Optimizer(core(), cfg.precision, state.theta, state.adamM, state.adamV, threads);
-    this.trainCount = Math.min(cfg.trainLimit, data.train.count);
+    this.valCount = cfg.val ?? 0;
+    if (this.valCount >= data.train.count) throw new UsageError(`--val ${this.valCount}: ${data.dir} has only ${data.train.count} training images`);
+    this.trainCount = Math.min(cfg.trainLimit, data.train.count - this.valCount);
+    const valStart = data.train.count - this.valCount;
     this.testCount = Math.min(cfg.testLimit, data.test.count);
     const orderSab = new SharedArrayBuffer(4 * Math.max(this.trainCount, 1));
     this.order = new Int32Array(orderSab);
@@ -79,8 +92,10 @@ export class Session {
         dtS: cfg.dtS,
         cmOe: cfg.cmOe,
         layout: this.L,
-        trainImages: sharedBytes(data.train.images.subarray(0, this.trainCount * cfg.nIn)),
-        trainLabels: sharedBytes(data.train.labels.subarray(0, this.trainCount)),
+        // the training images in use, then the validation images
+        trainImages: sharedBytes(concat(data.train.images.subarray(0, this.trainCount * cfg.nIn), data.train.images.subarray(valStart * cfg.nIn))),
+        trainLabels: sharedBytes(concat(data.train.labels.subarray(0, this.trainCount), data.train.labels.subarray(valStart))),
+        valOffset: this.trainCount,
         testImages: sharedBytes(data.test.images.subarray(0, this.testCount * cfg.nIn)),
         testLabels: sharedBytes(data.test.labels.subarray(0, this.testCount)),
         order: orderSab,
@@ -97,14 +112,15 @@ export class Session {
     return this.pool.grads.map((g) => (f32 ? new Float32Array(g) : new Float64Array(g)));
   }
 
-  /** Test loss and accuracy over the first `testCount` test images. */
-  async evaluate(): Promise<{ loss: number; accuracy: number; correct: number; count: number }> {
-    const parts = shares(this.testCount, this.pool.size);
+  /** Loss and accuracy over the first `testCount` test images, or over the validation images. */
+  async evaluate(set: "test" | "val" = "test"): Promise<{ loss: number; accuracy: number; correct: number; count: number }> {
+    const count = set === "val" ? this.valCount : this.testCount;
+    const parts = shares(count, this.pool.size);
     const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
-    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", start: s, end: s + k, version: this.version }) : Promise.resolve(none))));
+    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", set, start: s, end: s + k, version: this.version }) : Promise.resolve(none))));
     const loss = rs.reduce((a, r) => a + r.loss, 0);
     const correct = rs.reduce((a, r) => a + r.correct, 0);
-    return { loss: loss / this.testCount, accuracy: correct / this.testCount, correct, count: this.testCount };
+    return { loss: loss / count, accuracy: correct / count, correct, count };
   }
 
   /** One epoch of training; `onBatch(imagesDone)` after every batch. */
@@ -177,7 +193,7 @@ export class Session {
     return {
       header: {
         config: st.cfg,
-        data: { dir: this.data.dir, fingerprint: this.data.fingerprint, train_images: this.trainCount, test_images: this.testCount },
+        data: { dir: this.data.dir, fingerprint: this.data.fingerprint, train_images: this.trainCount, test_images: this.testCount, val_images: this.valCount },
         epochs_done: st.epochsDone,
         adam_step: st.adamStep,
         history: st.history,
@@ -195,10 +211,10 @@ export class Session {
   }
 }
 
-export const METRICS_COLUMNS: (keyof EpochRow)[] = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "h_appl_mean_oe", "h_appl_var_oe2", "j_dc_a", "alpha", "images_per_s", "train_s", "eval_s", "wall_s"];
+export const METRICS_COLUMNS: (keyof EpochRow)[] = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy", "h_appl_mean_oe", "h_appl_var_oe2", "j_dc_a", "alpha", "images_per_s", "train_s", "eval_s", "wall_s"];
 
 export function metricsCsv(rows: EpochRow[]): string {
-  return [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => String(r[k])).join(","))].join("\n") + "\n";
+  return [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => (r[k] === undefined || r[k] === null ? "" : String(r[k]))).join(","))].join("\n") + "\n";
 }
 
 /** Write checkpoint, metrics.csv and result.json into `dir`, each atomically. */

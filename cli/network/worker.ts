@@ -24,6 +24,8 @@ export interface WorkerInit {
   trainLabels: SharedArrayBuffer;
   testImages: SharedArrayBuffer;
   testLabels: SharedArrayBuffer;
+  /** index of the first validation image in trainImages (they follow the training images) */
+  valOffset: number;
   order: SharedArrayBuffer;
   theta: SharedArrayBuffer;
   wcp: SharedArrayBuffer;
@@ -32,7 +34,7 @@ export interface WorkerInit {
 
 export type WorkerRequest =
   | { kind: "train"; start: number; count: number; version: number; want: number; gradScale: number }
-  | { kind: "eval"; start: number; end: number; version: number }
+  | { kind: "eval"; set: "test" | "val"; start: number; end: number; version: number }
   | { kind: "close" };
 
 export interface WorkerReply {
@@ -108,15 +110,18 @@ class Worker {
     return { ...r, count, coreMs, totalMs: performance.now() - t0 };
   }
 
-  evaluate(start: number, end: number, version: number): WorkerReply {
+  evaluate(set: "test" | "val", start: number, end: number, version: number): WorkerReply {
     this.sync(version);
     const nIn = this.d.nIn;
+    const off = set === "val" ? this.d.valOffset : 0;
+    const images = set === "val" ? this.trainImages : this.testImages;
+    const labels = set === "val" ? this.trainLabels : this.testLabels;
     let loss = 0;
     let correct = 0;
     for (let s = start; s < end; s += this.d.maxBatch) {
       const k = Math.min(this.d.maxBatch, end - s);
-      this.b.images.view().set(this.testImages.subarray(s * nIn, (s + k) * nIn));
-      this.b.labels.view().set(this.testLabels.subarray(s, s + k));
+      this.b.images.view().set(images.subarray((off + s) * nIn, (off + s + k) * nIn));
+      this.b.labels.view().set(labels.subarray(off + s, off + s + k));
       const r = this.run(k, 0, 0);
       loss += r.loss;
       correct += r.correct;
@@ -141,7 +146,7 @@ if (parentPort) {
     }
     try {
       if (!w) throw new Error(initError ?? "worker not initialized");
-      port.postMessage(m.kind === "train" ? w.train(m.start, m.count, m.version, m.want, m.gradScale) : w.evaluate(m.start, m.end, m.version));
+      port.postMessage(m.kind === "train" ? w.train(m.start, m.count, m.version, m.want, m.gradScale) : w.evaluate(m.set, m.start, m.end, m.version));
     } catch (e) {
       port.postMessage({ loss: 0, correct: 0, count: 0, error: e instanceof Error ? e.message : String(e) } satisfies WorkerReply);
     }

@@ -6,6 +6,7 @@ export interface MnistEpoch {
   epoch: number;
   train_accuracy: number;
   test_accuracy: number;
+  val_accuracy?: number | null;
   h_appl_mean_oe: number;
   h_appl_var_oe2: number;
   j_dc_a: number;
@@ -20,7 +21,7 @@ export function accuracyFigure(h: MnistEpoch[], label: string): Spec {
     title: `Accuracy against epoch (${label})`,
     xTitle: "epoch [1]",
     yTitle: "accuracy [%]",
-    series: [series(h, "train accuracy", (e) => 100 * e.train_accuracy), series(h, "test accuracy (10,000 test images)", (e) => 100 * e.test_accuracy)],
+    series: [series(h, "train accuracy", (e) => 100 * e.train_accuracy), series(h, "test accuracy (10,000 test images)", (e) => 100 * e.test_accuracy), ...(h.some((e) => e.val_accuracy != null) ? [series(h, "validation accuracy (held out)", (e) => 100 * (e.val_accuracy ?? NaN))] : [])],
   });
 }
 
