@@ -55,7 +55,7 @@ export function peakGflops(reps = 10): number {
 export function flopsPerImage(n: number, nIn: number, nOut: number, steps: number, want: number): number {
   const c = core();
   const out = c.f64(1);
-  c.check(c.exports.stoopt_net_flops(n, nIn, nOut, steps, want, out.ptr), "flops");
+  c.check(c.exports.stoopt_net_flops(n, nIn, nOut, steps, want, 0, out.ptr), "flops");
   const v = out.view()[0];
   out.free();
   return v;

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -23,7 +23,7 @@ export interface CoreExports {
   stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
   stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
-  stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number): number;
+  stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;
   stoopt_net_free(net: number): void;
   stoopt_net_step(
     net: number,
@@ -48,7 +48,7 @@ export interface CoreExports {
   stoopt_rng_fill(seed: bigint, stream: bigint, kind: number, lo: number, hi: number, n: number, out: number): number;
   stoopt_peak_flops(precision: number, iters: number, out: number): number;
   stoopt_net_trajectory(net: number, image: number, out: number): number;
-  stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, out: number): number;
+  stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, x0Norm: number, out: number): number;
   stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
 }
 

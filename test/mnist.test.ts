@@ -38,7 +38,7 @@ describe("adjoint gradient through the wasm core (f64, N = 8)", () => {
   const F = 3 * N;
   const c = new Core();
   const x = c.exports;
-  const net = x.stoopt_net_new(1, N, nIn, 10, 10, B);
+  const net = x.stoopt_net_new(1, N, nIn, 10, 10, B, 0);
   const bufs = {
     params: c.f64(10),
     wcp: c.f64(N * N),
@@ -382,4 +382,32 @@ describe("--val: a validation split held out from the training images", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
   }, 120_000);
+});
+
+describe("--x0-norm raw (x(0) = W_in u, never renormalized)", () => {
+  const small = ["mnist", "--n", "8", "--batch", "5", "--train-limit", "600", "--test-limit", "100", "--threads", "1", "--x0-norm", "raw"];
+  it("trains the readout and records the mode in the checkpoint; resume refuses another mode", () => {
+    const dir = tmp("raw");
+    // the raw features are small (|m| ~ 0.1-0.5): a larger readout rate makes one short epoch enough here
+    const r = cli([...small, "--tune", "wout", "--lr-wout", "0.03", "--epochs", "1", "--out", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/x0-norm=raw/);
+    const res = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
+    expect(res.config.x0Norm).toBe("raw");
+    expect(res.history[0].train_accuracy).toBeGreaterThan(0.3);
+    const e = cli(["eval", path.join(dir, "checkpoint.bin"), "--json"]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).accuracy).toBeGreaterThan(0.3);
+    const bad = cli(["mnist", "--resume", dir, "--x0-norm", "unit", "--epochs", "2"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--x0-norm raw, not unit/);
+  }, 60_000);
+  it("a trained W_in that makes the LLG diverge stops the run with the cause and writes nothing", () => {
+    const dir = tmp("raw-div");
+    const r = cli([...small, "--tune", "win", "--epochs", "1", "--out", path.join(dir, "out")]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[lines.length - 1]).toMatch(/^stoopt: error: epoch 1: .*not finite.*--x0-norm raw.*nothing was written$/);
+    expect(fs.existsSync(path.join(dir, "out", "result.json"))).toBe(false);
+  }, 60_000);
 });

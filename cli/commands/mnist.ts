@@ -59,6 +59,7 @@ export function mnistCommand(): Command {
     .option("--seed <n>", "seed of the coupling matrix, W_in, W_out and the shuffles", "1")
     .option("--threads <n>", "worker threads (each with its own wasm core) splitting every batch", String(defaultThreads()))
     .option("--precision <p>", "f32 (default) or f64 arithmetic in the core", "f32")
+    .option("--x0-norm <mode>", "initial state from x(0) = W_in u: unit (each STO's 3-vector normalized to |m| = 1, and |m| = 1 restored after every RK4 step; the paper's text) or raw (m(0) = W_in u as it is, never renormalized; see README)", "unit")
     .option("--lr-win <x>", "Adam learning rate of W_in", String(PAPER_LR.win))
     .option("--lr-wout <x>", "Adam learning rate of W_out", String(PAPER_LR.wout))
     .option("--lr-happl <x>", "Adam learning rate of H_appl [Oe]", String(PAPER_LR.happl))

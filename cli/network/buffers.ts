@@ -5,7 +5,7 @@
  * supplement Fig. 8 (dynamics.ts).
  */
 import { Buf, Core } from "../core.js";
-import { Layout, Precision, PRECISION_CODE } from "./config.js";
+import { Layout, Precision, PRECISION_CODE, X0_NORM_CODE, X0Norm } from "./config.js";
 
 type Elem = Float32Array | Float64Array;
 
@@ -16,6 +16,8 @@ export interface NetShape {
   steps: number;
   maxBatch: number;
   precision: Precision;
+  /** absent in checkpoints from before the option: "unit" */
+  x0Norm?: X0Norm;
 }
 
 export class NetBuffers {
@@ -40,7 +42,7 @@ export class NetBuffers {
     nParams: number,
   ) {
     const make = shape.precision === "f32" ? (n: number): Buf<Elem> => c.f32(n) : (n: number): Buf<Elem> => c.f64(n);
-    this.net = c.exports.stoopt_net_new(PRECISION_CODE[shape.precision], shape.n, shape.nIn, shape.nOut, shape.steps, shape.maxBatch);
+    this.net = c.exports.stoopt_net_new(PRECISION_CODE[shape.precision], shape.n, shape.nIn, shape.nOut, shape.steps, shape.maxBatch, X0_NORM_CODE[shape.x0Norm ?? "unit"]);
     if (this.net === 0) c.check(1, "network");
     const L = layout;
     this.wcp = make(shape.n * shape.n);

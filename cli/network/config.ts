@@ -9,6 +9,15 @@ import { PARAMS } from "../model.js";
 export type Precision = "f32" | "f64";
 export const PRECISION_CODE: Record<Precision, number> = { f32: 0, f64: 1 };
 
+/**
+ * How x(0) = W_in u becomes each STO's initial magnetization (core-rs
+ * network.rs `X0Norm`): "unit" normalizes every 3-vector to |m| = 1 and
+ * restores |m| = 1 after every RK4 step (the paper's text); "raw" keeps
+ * m(0) = W_in u and never renormalizes.
+ */
+export type X0Norm = "unit" | "raw";
+export const X0_NORM_CODE: Record<X0Norm, number> = { unit: 0, raw: 1 };
+
 export type Group = "win" | "wout" | "phys";
 export const GROUPS: readonly Group[] = ["win", "wout", "phys"];
 
@@ -57,6 +66,8 @@ export interface NetConfig {
   tune: string;
   groups: Group[];
   precision: Precision;
+  /** absent in checkpoints from before the option: "unit" */
+  x0Norm?: X0Norm;
   seed: bigint;
   batch: number;
   epochs: number;

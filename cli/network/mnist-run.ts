@@ -2,14 +2,14 @@
 import { removeStaleTemps } from "../output.js";
 import { Command } from "commander";
 import path from "node:path";
-import { UsageError } from "../errors.js";
+import { RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
 import { core } from "../core.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
-import { NetConfig, parseTune, Precision, RANGES } from "./config.js";
+import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";
 import { couplingMatrix, initialTheta } from "./init.js";
 import { integerRatio } from "../simulator.js";
 import { RunState, Session, writeOutputs } from "./trainer.js";
@@ -40,6 +40,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
       if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe) throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
       if (explicit("precision") && str("precision") !== cfg.precision) throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
+      if (explicit("x0Norm") && str("x0Norm") !== (cfg.x0Norm ?? "unit")) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --x0-norm ${cfg.x0Norm ?? "unit"}, not ${str("x0Norm")}`);
       if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
       dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
       outDir = outDir ?? dir;
@@ -56,6 +57,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const durationS = timeFlag(str("duration"), "--duration", notes);
     const steps = integerRatio(durationS, dtS, "--duration");
     const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
+    const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
     const p = (name: string) => PARAMS.find((q) => q.name === name)!;
     const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
     const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
@@ -78,6 +80,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       tune: tune.name,
       groups: tune.groups,
       precision,
+      x0Norm,
       seed: seedFlag(str("seed"), "--seed"),
       batch: intFlag(str("batch"), "--batch", 1, 100000),
       epochs: intFlag(str("epochs"), "--epochs", 1),
@@ -126,13 +129,17 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   const s = new Session(state, data, threads);
   try {
-    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`);
+    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`);
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
     for (let e = state.epochsDone; e < cfg.epochs; e++) {
       const t0 = performance.now();
       const bar = progress(s.trainCount, `epoch ${e + 1}/${cfg.epochs}`);
-      const tr = await s.trainEpoch(e, (d) => bar.update(d));
-      bar.stop();
+      let tr: Awaited<ReturnType<Session["trainEpoch"]>>;
+      try {
+        tr = await s.trainEpoch(e, (d) => bar.update(d));
+      } finally {
+        bar.stop();
+      }
       const te0 = performance.now();
       const ev = await s.evaluate("test");
       const va = s.valCount > 0 ? await s.evaluate("val") : undefined;
@@ -170,7 +177,21 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
       const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, { checkpoint: path.join(outDir, CHECKPOINT_FILE), image: 0, stos: 5 });
       info(`wrote ${files.join(", ")}`);
     }
+  } catch (err) {
+    throw explainFailure(err, cfg, state.epochsDone, outDir);
   } finally {
     await s.close();
   }
+}
+
+/** A diverged step, said with its likely cause and what was kept. */
+function explainFailure(err: unknown, cfg: RunState["cfg"], epochsDone: number, outDir: string | undefined): unknown {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (!/not finite/.test(msg)) return err;
+  const hint =
+    (cfg.x0Norm ?? "unit") === "raw" && cfg.groups.includes("win")
+      ? "; with --x0-norm raw each STO keeps |m| = |(W_in u)_i|, and training W_in can grow it until the LLG is singular (1 + lambda m_x = 0): freeze W_in (--tune wout or wout,phys) or use --x0-norm unit"
+      : "";
+  const kept = outDir !== undefined && epochsDone > 0 ? `; ${outDir} keeps epoch ${epochsDone}` : "; nothing was written";
+  return new RuntimeFailure(`epoch ${epochsDone + 1}: ${msg}${hint}${kept}`);
 }

@@ -88,6 +88,7 @@ export class Session {
         steps: cfg.steps,
         maxBatch,
         precision: cfg.precision,
+        x0Norm: cfg.x0Norm ?? "unit",
         params: cfg.params,
         dtS: cfg.dtS,
         cmOe: cfg.cmOe,

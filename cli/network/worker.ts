@@ -7,7 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core.js";
 import { NetBuffers } from "./buffers.js";
-import type { Layout, Precision } from "./config.js";
+import type { Layout, Precision, X0Norm } from "./config.js";
 
 export interface WorkerInit {
   n: number;
@@ -16,6 +16,7 @@ export interface WorkerInit {
   steps: number;
   maxBatch: number;
   precision: Precision;
+  x0Norm: X0Norm;
   params: number[];
   dtS: number;
   cmOe: number;

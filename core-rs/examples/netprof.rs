@@ -1,6 +1,6 @@
 use std::time::Instant;
 use stoopt_core::gemm::gemm_lanes;
-use stoopt_core::network::{Grads, Model, Net, Physics, Shape, Want};
+use stoopt_core::network::{Grads, Model, Net, Physics, Shape, Want, X0Norm};
 use stoopt_core::params::Params;
 use stoopt_core::simd::F32x4;
 use stoopt_core::scalar::Lanes;
@@ -15,7 +15,7 @@ fn main() {
     for _ in 0..reps { gemm_lanes::<F32x4>(n, n, &a, n, 1.0, &x, g, &mut y, false); }
     let dt = t.elapsed().as_secs_f64();
     println!("coupling gemm: {:.2} GFLOP/s, {:.3} ms per 40 calls per 52 img", (2 * n * n * b * reps) as f64 / dt / 1e9, dt / reps as f64 * 40.0 * 1e3);
-    let shape = Shape { n, n_in: nin, n_out: 10, steps: 10, max_batch: b };
+    let shape = Shape { n, n_in: nin, n_out: 10, steps: 10, max_batch: b, x0: X0Norm::Unit };
     let mut net: Net<F32x4> = Net::new(shape).unwrap();
     let wcp = a.clone();
     let win: Vec<f32> = (0..600 * nin).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.005).collect();

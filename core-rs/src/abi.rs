@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
 // ===================================================================
 
 use crate::gemm::{peak_kernel, peak_kernel_flops};
-use crate::network::{Grads, Model, Net, Physics, Shape, Want};
+use crate::network::{Grads, Model, Net, Physics, Shape, Want, X0Norm};
 use crate::simd::{F32x4, F64x2};
 
 pub enum AnyNet {
@@ -265,10 +265,18 @@ pub enum AnyNet {
     F64(Net<F64x2>),
 }
 
-/// Create a network for `precision` (0 f32, 1 f64); null on error.
+/// Create a network for `precision` (0 f32, 1 f64) and `x0_norm` (0: m(0) =
+/// v/|v| with |m| = 1 after every step, 1: m(0) = v as it is); null on error.
 #[no_mangle]
-pub extern "C" fn stoopt_net_new(precision: u32, n: usize, n_in: usize, n_out: usize, steps: usize, max_batch: usize) -> *mut AnyNet {
-    let shape = Shape { n, n_in, n_out, steps, max_batch };
+pub extern "C" fn stoopt_net_new(precision: u32, n: usize, n_in: usize, n_out: usize, steps: usize, max_batch: usize, x0_norm: u32) -> *mut AnyNet {
+    let x0 = match X0Norm::from_code(x0_norm) {
+        Ok(x) => x,
+        Err(m) => {
+            fail(m);
+            return std::ptr::null_mut();
+        }
+    };
+    let shape = Shape { n, n_in, n_out, steps, max_batch, x0 };
     let r = match precision {
         0 => Net::<F32x4>::new(shape).map(AnyNet::F32),
         1 => Net::<F64x2>::new(shape).map(AnyNet::F64),
@@ -478,8 +486,12 @@ pub unsafe extern "C" fn stoopt_adam(precision: u32, n: usize, theta: *mut u8, m
 /// # Safety
 /// `out` must hold 1 f64.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_net_flops(n: usize, n_in: usize, n_out: usize, steps: usize, want: u32, out: *mut f64) -> i32 {
-    let sh = Shape { n, n_in, n_out, steps, max_batch: 1 };
+pub unsafe extern "C" fn stoopt_net_flops(n: usize, n_in: usize, n_out: usize, steps: usize, want: u32, x0_norm: u32, out: *mut f64) -> i32 {
+    let x0 = match X0Norm::from_code(x0_norm) {
+        Ok(x) => x,
+        Err(m) => return fail(m),
+    };
+    let sh = Shape { n, n_in, n_out, steps, max_batch: 1, x0 };
     if let Err(m) = sh.check() {
         return fail(m);
     }

@@ -5,6 +5,8 @@
 //!   `steps` RK4 steps of length dt of the N coupled LLG equations, the
 //!   coupling field H_i = CM sum_k w_ik m_k,x along e_x (eq. 8) evaluated at
 //!   every RK4 stage input, each step followed by renormalization |m_i| = 1;
+//!   or, with `X0Norm::Raw`, m_i(0) = v_i as it is and no renormalization
+//!   (the LLG flow keeps |m_i| = |v_i|; see `X0Norm`);
 //!   y = W_out [m(T); 1] (10 logits), softmax cross-entropy.
 //! Features (rows of W_in, columns of W_out) are component-major: index
 //! c N + i is component c (x, y, z) of STO i; column 3N of W_out is the bias.
@@ -39,6 +41,33 @@ pub struct Shape {
     pub steps: usize,
     /// Largest batch a call may pass.
     pub max_batch: usize,
+    /// How x(0) = W_in u becomes the initial magnetization.
+    pub x0: X0Norm,
+}
+
+/// The initial state of each STO from its three inputs v = (W_in u)_i.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum X0Norm {
+    /// m(0) = v/|v| and |m| = 1 restored after every RK4 step (paper text:
+    /// "the norm of magnetization is always set to 1").
+    Unit,
+    /// m(0) = v, never renormalized: eq. 5-6 taken literally. The LLG
+    /// right-hand side is orthogonal to m, so the exact flow keeps |m| = |v|
+    /// (an STO with |m| = r moves like a unit macrospin with H_K - 4 pi M,
+    /// j_DC, lambda and alpha scaled by r: the input's size enters the
+    /// dynamics). RK4 itself does not: at 50 ps steps (about 1.5 rad of
+    /// precession each) every step shrinks |m| by several per cent.
+    Raw,
+}
+
+impl X0Norm {
+    pub fn from_code(c: u32) -> Result<X0Norm, String> {
+        match c {
+            0 => Ok(X0Norm::Unit),
+            1 => Ok(X0Norm::Raw),
+            _ => Err(format!("unknown x(0) normalization code {}", c)),
+        }
+    }
 }
 
 impl Shape {
@@ -173,7 +202,8 @@ pub const RHS_VJP_FLOPS: usize = 147;
 /// and the stage arithmetic in `step`; exp/log of the softmax counted as 1).
 pub fn flops_per_image(sh: &Shape, want: Want) -> f64 {
     let (n, f, n_in, n_out, steps) = (sh.n as f64, sh.f() as f64, sh.n_in as f64, sh.n_out as f64, sh.steps as f64);
-    let normalize = 10.0; // dot 5, sqrt, div, scale 3
+    let unit = if sh.x0 == X0Norm::Unit { 1.0 } else { 0.0 };
+    let normalize = 10.0 * unit; // dot 5, sqrt, div, scale 3
     let mut fl = 2.0 * f * n_in + normalize * n;
     // per step: 4 stages of coupling (2N^2 + N scaling) and RHS; stage
     // arithmetic 6 + 12 + 12 + 12 and the renormalization
@@ -187,8 +217,8 @@ pub fn flops_per_image(sh: &Shape, want: Want) -> f64 {
         // per step: projection (18 per STO), 4 stages of VJP, transposed
         // coupling (2N^2 + 2N), accumulations (3 + 3 per STO) and 3 stage
         // combinations (9 per STO)
-        fl += steps * (18.0 * n + 4.0 * ((RHS_VJP_FLOPS as f64 + 6.0) * n + 2.0 * n * n + 2.0 * n) + 3.0 * 9.0 * n);
-        fl += 22.0 * n; // initial normalization
+        fl += steps * (18.0 * unit * n + 4.0 * ((RHS_VJP_FLOPS as f64 + 6.0) * n + 2.0 * n * n + 2.0 * n) + 3.0 * 9.0 * n);
+        fl += 22.0 * unit * n; // initial normalization
         if want.w_in {
             fl += 2.0 * f * n_in;
         }
@@ -355,14 +385,16 @@ where
         let cm = S::Elem::cst(phys.cm_oe);
         let dt = S::cst(phys.dt_s);
 
-        // x(0) = W_in u, normalized per STO.
+        // x(0) = W_in u, normalized per STO (or taken as it is).
+        let unit = sh.x0 == X0Norm::Unit;
         gemm_lanes::<S>(f, n_in, model.w_in, n_in, S::Elem::one(), &self.u[..n_in * g], g, &mut self.v0[..bs], false);
         {
             let m0 = &mut self.st[..bs];
             for i in 0..n {
                 for j in 0..g {
                     let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                    let v = V3::new(self.v0[a], self.v0[b], self.v0[c]).normalized();
+                    let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
+                    let v = if unit { v.normalized() } else { v };
                     m0[a] = v.x;
                     m0[b] = v.y;
                     m0[c] = v.z;
@@ -399,9 +431,13 @@ where
                             mv.axpy(dt * S::cst(STAGE_C[q]), k)
                         } else {
                             let mt = mv.axpy(dt / S::cst(6.0), acc);
-                            let r = mt.dot(mt).sqrt();
-                            self.nrm[s * n * g + i * g + j] = r;
-                            mt.scale(S::one() / r)
+                            if unit {
+                                let r = mt.dot(mt).sqrt();
+                                self.nrm[s * n * g + i * g + j] = r;
+                                mt.scale(S::one() / r)
+                            } else {
+                                mt
+                            }
                         };
                         out[a] = next.x;
                         out[b] = next.y;
@@ -496,8 +532,12 @@ where
                     let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
                     let mn = V3::new(m_next[a], m_next[b], m_next[c]);
                     let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
-                    let inv = S::one() / self.nrm[s * n * g + i * g + j];
-                    let lt = l.axpy(-mn.dot(l), mn).scale(inv);
+                    let lt = if unit {
+                        let inv = S::one() / self.nrm[s * n * g + i * g + j];
+                        l.axpy(-mn.dot(l), mn).scale(inv)
+                    } else {
+                        l
+                    };
                     self.lamt[a] = lt.x;
                     self.lamt[b] = lt.y;
                     self.lamt[c] = lt.z;
@@ -554,14 +594,19 @@ where
             }
         }
         // initial normalization m0 = v/|v|: lam_v = (lam - m0 (m0.lam)) / |v|
+        // (Raw: m0 = v, lam_v = lam)
         for i in 0..n {
             for j in 0..g {
                 let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
-                let r = v.dot(v).sqrt();
-                let m0 = v.scale(S::one() / r);
                 let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
-                let lv = l.axpy(-m0.dot(l), m0).scale(S::one() / r);
+                let lv = if unit {
+                    let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
+                    let r = v.dot(v).sqrt();
+                    let m0 = v.scale(S::one() / r);
+                    l.axpy(-m0.dot(l), m0).scale(S::one() / r)
+                } else {
+                    l
+                };
                 self.lamt[a] = lv.x;
                 self.lamt[b] = lv.y;
                 self.lamt[c] = lv.z;
