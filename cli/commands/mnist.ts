@@ -31,18 +31,27 @@ Choices the paper leaves open (all seeded by --seed, one random stream each):
                  every epoch; frozen parts keep their seeded initial values
   epochs         --epochs 15; no early stopping; the test set is only evaluated, after
                  every epoch, never used for training or for choosing anything
+  validation     --val 0: none; --val N holds out the last N training images and
+                 reports their accuracy every epoch (compare settings on it, not on test)
+  x(0)           --x0-norm unit: m_i(0) = v_i/|v_i|, |m_i| = 1 after every RK4 step (the
+                 paper's text); raw: m_i(0) = v_i = (W_in u)_i, never renormalized (the
+                 LLG keeps |m_i|, so the input's size enters the dynamics); raw matches
+                 the paper's frozen-W_in accuracies (results/validation/README.md), but a
+                 trained W_in can grow |m| until the LLG diverges
 
 Tuning cases (Table II): full (W_in, physics, W_out), win,wout, win,phys, win,
 wout,phys, wout; 'phys' = every H_appl, j_DC and alpha.
 
 Outputs in --out DIR after every epoch, each written atomically: metrics.csv (per epoch:
 train loss/accuracy over the epoch's batches, test loss/accuracy, mean and variance of
-H_appl, j_DC, alpha, images/s), result.json and checkpoint.bin. A killed run continues
+H_appl, j_DC, alpha, images/s; validation loss/accuracy with --val), result.json and
+checkpoint.bin. A killed run continues
 with --resume DIR from the last finished epoch.
 
 Examples:
   stoopt mnist --cm 10 --tune full --epochs 15 --out results/full-cm10
   stoopt mnist --resume results/full-cm10
+  stoopt mnist --tune wout --x0-norm raw --batch 5 --val 10000 --out /tmp/wout-raw
   stoopt eval results/full-cm10/checkpoint.bin --json`;
 
 export function mnistCommand(): Command {
