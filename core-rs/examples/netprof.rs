@@ -3,7 +3,6 @@ use stoopt_core::gemm::gemm_lanes;
 use stoopt_core::network::{Grads, Model, Net, Physics, Shape, Want, X0Norm};
 use stoopt_core::params::Params;
 use stoopt_core::simd::F32x4;
-use stoopt_core::scalar::Lanes;
 fn main() {
     let (n, nin, b) = (200usize, 784usize, 52usize);
     let g = b / 4;
