@@ -12,9 +12,10 @@ const cases = [
   ["(4)", "win", "W_in", 97.57],
   ["(5)", "wout-phys", "physics, W_out", 95.66],
   ["(6)", "wout", "W_out", 95.49],
-  // --x0-norm raw --batch 5 (results/validation/README.md)
+  // --x0-norm raw --batch 5 or 2 (results/validation/README.md)
   ["(5)", "wout-phys-raw-b5", "physics, W_out; raw x(0), batch 5", 95.66],
   ["(6)", "wout-raw-b5", "W_out; raw x(0), batch 5", 95.49],
+  ["(6)", "wout-raw-b2", "W_out; raw x(0), batch 2", 95.49],
 ];
 const out = [
   "| case | tuned | CM [Oe] | epochs | test accuracy [%] (last epoch) | paper, Table II [%] | train accuracy [%] | mean H_appl [Oe] (variance [Oe^2]) | j_DC [mA] | alpha | wall time [s] | mean images/s |",
