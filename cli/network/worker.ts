@@ -6,17 +6,11 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core.js";
-import { NetBuffers } from "./buffers.js";
-import type { Layout, Precision, X0Norm } from "./config.js";
+import { NetBuffers, NetShape } from "./buffers.js";
+import type { Layout } from "./config.js";
 
-export interface WorkerInit {
-  n: number;
-  nIn: number;
-  nOut: number;
-  steps: number;
-  maxBatch: number;
-  precision: Precision;
-  x0Norm: X0Norm;
+/** The network's shape (N, sizes, steps, largest share of a batch, precision, x(0) mode) and the shared data. */
+export interface WorkerInit extends NetShape {
   params: number[];
   dtS: number;
   cmOe: number;
