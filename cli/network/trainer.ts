@@ -36,16 +36,15 @@ function shared(src: ArrayLike<number>, f32: boolean): Vec {
   return a;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const r = new Uint8Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
-}
-
-function sharedBytes(src: Uint8Array): SharedArrayBuffer {
-  const s = new SharedArrayBuffer(Math.max(src.length, 1));
-  new Uint8Array(s).set(src);
+/** One SharedArrayBuffer holding `parts` one after the other. */
+function sharedBytes(...parts: Uint8Array[]): SharedArrayBuffer {
+  const s = new SharedArrayBuffer(Math.max(parts.reduce((n, p) => n + p.length, 0), 1));
+  const v = new Uint8Array(s);
+  let off = 0;
+  for (const p of parts) {
+    v.set(p, off);
+    off += p.length;
+  }
   return s;
 }
 
@@ -94,8 +93,8 @@ export class Session {
         cmOe: cfg.cmOe,
         layout: this.L,
         // the training images in use, then the validation images
-        trainImages: sharedBytes(concat(data.train.images.subarray(0, this.trainCount * cfg.nIn), data.train.images.subarray(valStart * cfg.nIn))),
-        trainLabels: sharedBytes(concat(data.train.labels.subarray(0, this.trainCount), data.train.labels.subarray(valStart))),
+        trainImages: sharedBytes(data.train.images.subarray(0, this.trainCount * cfg.nIn), data.train.images.subarray(valStart * cfg.nIn)),
+        trainLabels: sharedBytes(data.train.labels.subarray(0, this.trainCount), data.train.labels.subarray(valStart)),
         valOffset: this.trainCount,
         testImages: sharedBytes(data.test.images.subarray(0, this.testCount * cfg.nIn)),
         testLabels: sharedBytes(data.test.labels.subarray(0, this.testCount)),
