@@ -8,12 +8,10 @@ import { info, note } from "../log.js";
 import { choiceFlag, intFlag } from "../options.js";
 import { writeFileAtomic } from "../output.js";
 import { table, toJson } from "../render.js";
-import { writeSvg } from "../plots/render.js";
 import { readSpec, SlurmSettings } from "../sweep/spec.js";
 import { cellDirs, prepare, runLocal, runTask } from "../sweep/run.js";
 import { cellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
 import { checkTime, DEFAULT_MAX_REQUEUES, haveSbatch, sbatchScript, shq, submit, writeScript } from "../sweep/slurm.js";
-import { collectedCsv, collectedFigure, collectedMarkdown, collectSweep } from "../sweep/collect.js";
 import { adapterFor } from "../sweep/adapters.js";
 
 const HELP_AFTER = `
@@ -77,7 +75,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
     if (opts.cpusPerTask !== undefined) slurm.cpus_per_task = intFlag(opts.cpusPerTask as string, "--cpus-per-task", 1);
     if (opts.maxRunning !== undefined) slurm.max_running = intFlag(opts.maxRunning as string, "--max-running", 1);
     if (src("signalBefore") || slurm.signal_s === undefined) slurm.signal_s = intFlag(opts.signalBefore as string, "--signal-before", 1);
-    if (slurm.time !== undefined) checkTime(slurm.time, src("time") ? "--time" : `${spec}: slurm: time`);
+    if (opts.time !== undefined) checkTime(slurm.time!, "--time");
     const maxThreads = Math.max(...plan.cells.map((c) => c.threads));
     const jobs = opts.jobs !== undefined ? intFlag(opts.jobs as string, "--jobs", 1, 1024) : Math.max(1, Math.floor(os.availableParallelism() / maxThreads));
     if (executor === "slurm" && !opts.dryRun && !haveSbatch()) throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
@@ -133,6 +131,9 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .option("--over <axis>", "the axis to average over (default: seed, if the sweep has it)")
       .option("--metric <name>", "the number drawn in figure.svg (default: test_accuracy_pct for mnist, loss for sysid)")
       .action(async (dir: string, o: { over?: string; metric?: string }) => {
+        // the table and figure code (Vega) loads only when it is needed
+        const { collectedCsv, collectedFigure, collectedMarkdown, collectSweep } = await import("../sweep/collect.js");
+        const { writeSvg } = await import("../plots/render.js");
         const c = collectSweep(dir, o.over);
         const metric = o.metric ?? adapterFor(c.command)!.figureMetric ?? c.metrics[0];
         const fig = collectedFigure(c, metric);

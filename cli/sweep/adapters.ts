@@ -24,6 +24,8 @@ export interface Adapter {
   /** flags the sweep sets per cell (refused in a spec) */
   owned: string[];
   ownedWhy: string;
+  /** the command's positional arguments are input files (checked before the sweep runs) */
+  fileArguments?: boolean;
   /** flags that put the command's outputs into the cell folder */
   outArgs(cell: string): string[];
   /** the command line that continues a partial run, or undefined if the command starts over */
@@ -81,6 +83,7 @@ const sysid: Adapter = {
   command: "sysid",
   owned: ["out"],
   ownedWhy: "each cell writes result.json into its own folder",
+  fileArguments: true,
   outArgs: (cell) => ["--out", path.join(cell, "result.json")],
   progress(cell) {
     const r = readJson(path.join(cell, "result.json"));
@@ -104,6 +107,7 @@ const landscape: Adapter = {
   command: "landscape",
   owned: ["out"],
   ownedWhy: "each cell writes landscape.{csv,json,svg} into its own folder",
+  fileArguments: true,
   outArgs: (cell) => ["--out", cell],
   progress(cell) {
     const done = fs.existsSync(path.join(cell, "landscape.json"));

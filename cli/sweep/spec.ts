@@ -19,6 +19,7 @@ import type { Command, Option } from "commander";
 import { Document, isMap, isScalar, isSeq, LineCounter, Node, parseDocument, Scalar, YAMLMap } from "yaml";
 import { UsageError } from "../errors.js";
 import { adapterFor, SWEEPABLE } from "./adapters.js";
+import { checkTime } from "./slurm.js";
 
 export type Value = string | number | boolean;
 
@@ -145,7 +146,7 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
   const loc = new Locator(specFile, lc);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const p = e.linePos?.[0];
+    const p = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
     throw new UsageError(`${specFile}${p ? `:${p.line}:${p.col}` : ""}: ${e.message.split("\n")[0]}`);
   }
   const root = doc.contents;
@@ -190,6 +191,11 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
       return node.items.map((n) => scalarValue(loc, n, `--${name}`));
     }
     const v = scalarValue(loc, node, kind.kind === "argument" ? `argument <${name}>` : `--${name}`);
+    if (kind.kind === "argument" && adapter.fileArguments) {
+      // the runs start in the spec's folder, so a relative path is relative to the spec
+      const f = path.resolve(path.dirname(path.resolve(specFile)), String(v));
+      if (String(v) === "-" || !fs.existsSync(f)) throw loc.error(node, `<${name}>: no such file '${String(v)}' (relative paths are relative to the spec file)`);
+    }
     if (kind.takes === "none" && typeof v !== "boolean") throw loc.error(node, `--${name} is a switch: give true or false`);
     if (kind.takes !== "none" && typeof v === "boolean") throw loc.error(node, `--${name} takes a value, not ${v}`);
     return v;
@@ -270,7 +276,15 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
         if (typeof v !== "number" || !Number.isInteger(v) || v < (name === "max_requeues" ? 0 : 1)) throw loc.error(node, `slurm: ${name}: expected a whole number >= ${name === "max_requeues" ? 0 : 1}`);
         (slurm as Record<string, unknown>)[name] = v;
       } else {
-        (slurm as Record<string, unknown>)[name] = String(scalarValue(loc, node, `slurm: ${name}`));
+        const v = String(scalarValue(loc, node, `slurm: ${name}`));
+        if (name === "time") {
+          try {
+            checkTime(v, "slurm: time");
+          } catch (e) {
+            throw loc.error(node, (e as Error).message);
+          }
+        }
+        (slurm as Record<string, unknown>)[name] = v;
       }
     }
   }
