@@ -78,7 +78,10 @@ KillWait=10
 NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-  pid_alive "$dir/slurmctld.pid" || /usr/sbin/slurmctld -i
+  if ! pid_alive "$dir/slurmctld.pid"; then
+    rm -rf "${dir:?}/ctld/"* "${dir:?}/spool/"*   # a fresh cluster: no jobs left from an earlier start
+    /usr/sbin/slurmctld -i
+  fi
   pid_alive "$dir/slurmd.pid" || /usr/sbin/slurmd
   for _ in $(seq 1 60); do
     state=$(sinfo -h -n "$host" -o %T 2>/dev/null || true)

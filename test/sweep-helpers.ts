@@ -91,6 +91,9 @@ export function checkCollect(dir: string): Record<string, string>[] {
   const svg = fs.readFileSync(path.join(dir, "figure.svg"), "utf8");
   expect(svg).toContain("test accuracy [%]");
   expect(svg).toContain("win,wout");
+  // one error bar and one mean per row
+  expect(svg.match(/aria-roledescription="rule mark"/g)?.length).toBe(rows.length);
+  expect(svg.match(/aria-roledescription="point"/g)?.length).toBe(rows.length);
   return rows;
 }
 
