@@ -78,6 +78,9 @@ describe("stoopt sweep, local executor", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
     await waitFor("the first epoch", () => epochsDone(cellDir) >= 1, 120_000, 100);
     expect(epochsDone(cellDir)).toBeLessThan(5);
+    const running = status(out).cells[0];
+    expect(running.state).toBe("running");
+    expect(running.detail).toMatch(/^\d\/5 epochs; on /);
     child.kill("SIGTERM");
     expect(await exited, err).toBe(143);
     const ex = JSON.parse(fs.readFileSync(path.join(cellDir, "exit.json"), "utf8"));
@@ -97,6 +100,22 @@ describe("stoopt sweep, local executor", () => {
     const r = runCli(["mnist", "--n", "100", "--train-limit", "5000", "--test-limit", "300", "--batch", "50", "--epochs", "5", "--tune", "full", "--seed", "3", "--threads", "1", "--out", ref]);
     expect(r.code, r.stderr).toBe(0);
     expectSameRun(cellDir, ref);
+  });
+
+  it("a cell whose run fails is reported failed with its log; the sweep exits 1 and the other cells finish", () => {
+    const dir = tmp();
+    // --val 70000 is more than the 60,000 training images: stoopt mnist refuses it when it starts
+    const spec = specIn(dir, "command: mnist\nflags: {n: 20, train-limit: 100, test-limit: 100, epochs: 1}\naxes:\n  val: [70000, 0]\n");
+    const out = path.join(dir, "grid");
+    const r = runCli(["sweep", spec, "--out", out]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/val=70000: failed \(exit 2\)/);
+    const st = status(out);
+    expect(st.counts).toEqual({ done: 1, failed: 1 });
+    const bad = st.cells.find((c) => c.name === "val=70000")!;
+    expect(bad.state).toBe("failed");
+    expect(bad.detail).toMatch(/exit 2, see log\.txt/);
+    expect(fs.readFileSync(path.join(out, "val=70000", "log.txt"), "utf8")).toMatch(/stoopt: error: --val: 70000 is out of range/);
   });
 
   it("runs sysid over teachers and tabulates the fitted values with their units", () => {
