@@ -16,7 +16,7 @@ const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "ut
 const sinfo = sh("sinfo", ["-h", "-o", "%T"]);
 const slurmUp = sinfo.status === 0 && /idle|mixed|alloc/.test(sinfo.stdout);
 const required = process.env.STOOPT_REQUIRE_SLURM === "1";
-const why = sinfo.error ? "sinfo is not installed" : sinfo.status !== 0 ? `sinfo failed: ${(sinfo.stderr || "").trim()}` : `no idle node (sinfo: ${sinfo.stdout.trim() || "nothing"})`;
+const why = sinfo.error ? "sinfo is not installed" : sinfo.status !== 0 ? `sinfo failed: ${(sinfo.stderr || "").trim().replace(/\n/g, "; ")}` : `no idle node (sinfo: ${sinfo.stdout.trim() || "nothing"})`;
 if (!slurmUp && !required) console.warn(`test/sweep-slurm.test.ts: skipped, no running Slurm here (${why}); start one with 'bash scripts/slurm-local.sh install && bash scripts/slurm-local.sh start' (root)`);
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "stoopt-slurm-"));
@@ -43,6 +43,11 @@ describe("stoopt sweep on a real Slurm", () => {
     const dir = tmp();
     const out = path.join(dir, "grid");
     const job = submit(dir, SMALL_MNIST, out);
+    // at once again: every cell is queued, running or done, so nothing is submitted twice
+    const twice = runCli(["sweep", path.join(dir, "spec.yaml"), "--out", out, "--executor", "slurm"]);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect(twice.stdout).toBe("");
+    expect(twice.stderr).toMatch(/nothing to submit/);
     const script = fs.readFileSync(path.join(out, "sweep.sbatch"), "utf8");
     for (const line of ["#SBATCH --array=0-3", "#SBATCH --signal=B:TERM@60", "#SBATCH --requeue", "#SBATCH --time=00:10:00"]) expect(script).toContain(line);
     await waitFor("4 finished cells", () => {

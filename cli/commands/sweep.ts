@@ -11,7 +11,7 @@ import { table, toJson } from "../render.js";
 import { readSpec, SlurmSettings } from "../sweep/spec.js";
 import { cellDirs, prepare, runLocal, runTask } from "../sweep/run.js";
 import { cellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
-import { checkTime, DEFAULT_MAX_REQUEUES, haveSbatch, sbatchScript, shq, submit, writeScript } from "../sweep/slurm.js";
+import { checkTime, DEFAULT_MAX_REQUEUES, haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";
 import { adapterFor } from "../sweep/adapters.js";
 
 const HELP_AFTER = `
@@ -96,9 +96,15 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       process.exitCode = await runLocal(dirs, jobs);
       return;
     }
-    const todo = dirs.filter((d) => !["done", "running"].includes(cellStatus(d).state));
+    const todo = dirs.filter((d) => {
+      const st = cellStatus(d);
+      if (st.state === "done" || st.state === "running") return false;
+      const queued = opts.dryRun ? undefined : stillQueued(d);
+      if (queued) note(`${st.name}: still in Slurm's queue as job ${queued}; not submitted again`);
+      return !queued;
+    });
     if (todo.length === 0) {
-      note("every cell is finished or running; nothing to submit");
+      note("every cell is finished, running or queued; nothing to submit");
       return;
     }
     fs.mkdirSync(path.join(plan.out, "slurm"), { recursive: true });
@@ -108,6 +114,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       return;
     }
     const job = submit(file);
+    recordSubmission(todo, job);
     note(`submitted ${file}: Slurm job ${job}, ${todo.length} tasks; follow with: stoopt sweep status ${plan.out}`);
     process.stdout.write(`${job}\n`);
   });

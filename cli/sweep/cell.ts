@@ -22,6 +22,8 @@ export const CELL_FILE = "cell.json";
 export const RUN_FILE = "run.json";
 export const EXIT_FILE = "exit.json";
 export const LOG_FILE = "log.txt";
+/** the Slurm array task a cell was last submitted as */
+export const SUBMITTED_FILE = "slurm.json";
 
 /** The entry file of this stoopt (dist/cli/main.js): cells run the same build. */
 export const STOOPT_ENTRY = fileURLToPath(new URL("../main.js", import.meta.url));
@@ -132,6 +134,7 @@ export function cellStatus(dir: string): CellStatus {
   const p = a.progress(dir);
   const run = liveRun(dir);
   const ex = readJsonFile<ExitFile>(path.join(dir, EXIT_FILE));
+  const sub = readJsonFile<{ job: string; submitted: string }>(path.join(dir, SUBMITTED_FILE));
   let state: CellState;
   if (p.done) state = "done";
   else if (run) state = "running";
@@ -142,7 +145,7 @@ export function cellStatus(dir: string): CellStatus {
     name: path.basename(dir),
     values: c.values,
     state,
-    detail: [p.detail, state === "running" ? `on ${run!.host}${run!.slurm_job ? `, Slurm job ${run!.slurm_job}` : ""}` : "", state === "failed" ? `exit ${ex!.code ?? ex!.signal}, see ${LOG_FILE}` : "", state === "stopped" && ex?.requeued ? "requeued" : ""].filter(Boolean).join("; "),
+    detail: [p.detail, state === "running" ? `on ${run!.host}${run!.slurm_job ? `, Slurm job ${run!.slurm_job}` : ""}` : "", state === "failed" ? `exit ${ex!.code ?? ex!.signal}, see ${LOG_FILE}` : "", state === "stopped" && ex?.requeued ? "requeued" : "", state === "pending" && sub ? `submitted as Slurm job ${sub.job}` : ""].filter(Boolean).join("; "),
     exit_code: ex?.code ?? null,
     signal: ex?.signal ?? null,
     host: run?.host ?? ex?.host ?? null,

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../output.js";
-import { STOOPT_ENTRY } from "./cell.js";
+import { readJsonFile, STOOPT_ENTRY, SUBMITTED_FILE } from "./cell.js";
 import type { SlurmSettings, SweepPlan } from "./spec.js";
 
 export const SCRIPT_FILE = "sweep.sbatch";
@@ -64,6 +64,12 @@ export function sbatchScript(plan: SweepPlan, dirs: string[], s: SlurmSettings):
   return lines.join("\n");
 }
 
+/** A cell submitted earlier whose task is still in Slurm's queue: not submitted again. */
+export function stillQueued(dir: string): string | undefined {
+  const sub = readJsonFile<{ job: string }>(path.join(dir, SUBMITTED_FILE));
+  return sub && inQueue(sub.job) ? sub.job : undefined;
+}
+
 export function writeScript(out: string, script: string): string {
   const file = path.join(out, SCRIPT_FILE);
   writeFileAtomic(file, script, "sweep");
@@ -74,6 +80,18 @@ export function writeScript(out: string, script: string): string {
 export function haveSbatch(): boolean {
   const r = spawnSync("sbatch", ["--version"], { encoding: "utf8" });
   return r.status === 0;
+}
+
+/** Is this Slurm job (or array task) still queued or running? */
+export function inQueue(job: string): boolean {
+  const r = spawnSync("squeue", ["-h", "-j", job, "-o", "%i"], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.trim() !== "";
+}
+
+/** Record in each cell the array task it was submitted as. */
+export function recordSubmission(dirs: string[], job: string): void {
+  const submitted = new Date().toISOString();
+  dirs.forEach((d, i) => writeFileAtomic(path.join(d, SUBMITTED_FILE), JSON.stringify({ job: `${job}_${i}`, submitted }, null, 2) + "\n", "sweep"));
 }
 
 /** Submit; returns the job id. */
