@@ -62,13 +62,6 @@ export function cellDirs(dir: string): string[] {
   return order.map((n) => path.join(dir, n));
 }
 
-export interface LocalSummary {
-  ran: number;
-  skipped: number;
-  failed: string[];
-  stopped: boolean;
-}
-
 /** Run the unfinished cells, `jobs` at a time; SIGINT/SIGTERM stop them (each keeps what it has). */
 export async function runLocal(dirs: string[], jobs: number): Promise<number> {
   const todo: string[] = [];

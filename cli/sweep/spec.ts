@@ -244,10 +244,9 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
     }
   }
   // required arguments
-  cmd.registeredArguments.forEach((a, i) => {
+  for (const a of cmd.registeredArguments) {
     if (a.required && !kinds.has(a.name())) throw loc.error(root, `stoopt ${cmdName} needs its argument <${a.name()}>: give it under flags (${a.name()}: FILE) or as an axis`);
-    void i;
-  });
+  }
   for (const o of cmd.options as Option[]) {
     const n = longName(o);
     if (n && o.mandatory && !kinds.has(n)) throw loc.error(root, `stoopt ${cmdName} needs --${n}: give it under flags or as an axis`);
@@ -293,6 +292,7 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
   const cells: Cell[] = [];
   const n = axes.reduce((p, [, v]) => p * v.length, 1);
   if (n > 100000) throw loc.error(aEntry?.value, `the axes cross into ${n} cells; split the sweep`);
+  // a file argument names its cell by the file's name without folder and extension
   const pathLike = (name: string) => kinds.get(name)?.kind === "argument";
   for (let i = 0; i < n; i++) {
     let r = i;
@@ -328,7 +328,6 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
     }
     const argv = [...positional, ...opts];
     const name = axes.length === 0 ? "run" : axes.map(([a], k) => `${a}=${folderPart(String(text[a]), pathLike(a))}`).join("_");
-    void idx;
     cells.push({ name, values, argv, threads, fingerprint: fingerprint(cmdName, argv) });
   }
   const seen = new Map<string, Cell>();
