@@ -105,3 +105,40 @@ export function heatmapFigure(f: HeatmapFigure): Spec {
   }
   return { $schema: SCHEMA, title: f.title, width: 380, height: 320, layer: layers, resolve: { scale: { color: "independent" } }, ...FONT } as unknown as Spec;
 }
+
+export interface ErrorBarFigure {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  /** legend title of the series (e.g. "cm"); no legend with one series */
+  seriesTitle?: string;
+  /** one point per category and series: the mean with a bar of +-std (std null: no bar) */
+  points: { x: string; series: string; mean: number; std: number | null; n: number }[];
+}
+
+/** Means with +-1 standard deviation bars per category, series side by side (e.g. Table II over seeds). */
+export function errorBarFigure(f: ErrorBarFigure): Spec {
+  const xs = [...new Set(f.points.map((p) => p.x))];
+  const series = [...new Set(f.points.map((p) => p.series))];
+  const values = f.points.filter((p) => Number.isFinite(p.mean)).map((p) => ({ ...p, lo: p.std === null ? p.mean : p.mean - p.std, hi: p.std === null ? p.mean : p.mean + p.std }));
+  const x = { field: "x", type: "nominal", title: f.xTitle, sort: xs, axis: { labelAngle: 0 } };
+  const color = { field: "series", type: "nominal", title: f.seriesTitle ?? null, sort: series, ...(series.length <= 1 ? { legend: null } : {}) };
+  const xOffset = { field: "series", type: "nominal", sort: series };
+  const layers: Record<string, unknown>[] = [
+    {
+      mark: { type: "rule", strokeWidth: 1.5 },
+      encoding: { x, xOffset, color, y: { field: "lo", type: "quantitative", title: f.yTitle, scale: { zero: false } }, y2: { field: "hi" } },
+    },
+    {
+      mark: { type: "point", filled: true, size: 50 },
+      encoding: {
+        x,
+        xOffset,
+        color,
+        y: { field: "mean", type: "quantitative" },
+        tooltip: [{ field: "mean" }, { field: "std" }, { field: "n" }],
+      },
+    },
+  ];
+  return { $schema: SCHEMA, title: f.title, width: Math.max(240, 70 * xs.length), height: 240, data: { values }, layer: layers, ...FONT } as unknown as Spec;
+}
