@@ -56,7 +56,7 @@ export function lineFigure(f: LineFigure): Figure {
       data: { values },
       mark: { type: "line", clip: true, point: values.length / Math.max(1, f.series.length) <= 30 ? { size: 9 } : false },
       encoding: {
-        x: { field: "x", type: "quantitative", title: axisTitle(f.x.name, ux.unit), scale: { zero: false, nice: false } },
+        x: { field: "x", type: "quantitative", title: axisTitle(f.x.name, ux.unit), scale: { zero: false, nice: false, padding: 4 } },
         y: { field: "y", type: "quantitative", title: axisTitle(f.y.name, uy.unit), scale: f.logY ? { type: "log", padding: 4 } : { zero: false, padding: 4 } },
         // one series needs no legend: the axis title names it
         color: { field: "series", type: "nominal", title: null, sort: f.series.map((s) => s.name), legend: f.series.length > 1 ? legend : null },

@@ -162,7 +162,7 @@ export function trajectoryFigure(d: TrajectoryData): Figure {
           x: { field: "t", type: "quantitative", title: tTitle, scale: { domain: [T(0), T(tEnd)], nice: false, zero: false } },
           y: { field: "v", type: "quantitative", title: multi ? "\u0394m" : `\u0394${label(d.components[0])}`, axis: { tickCount: 3 } },
           color,
-          ...(multi ? { detail: { field: "component" }, strokeDash: { field: "component", type: "nominal", title: null } } : {}),
+          ...(multi ? { detail: { field: "component" }, strokeDash: { field: "component", type: "nominal", title: null, legend: { symbolType: "stroke", symbolStrokeColor: COLORS[0] } } } : {}),
         },
       },
     ],
