@@ -91,6 +91,15 @@ async function measureText(): Promise<void> {
 async function vegaSvg(spec: Spec): Promise<{ svg: string; width: number; height: number }> {
   await measureText();
   const compiled = compile(spec).spec;
+  // the plot frame over the marks (e.g. over a shaded washout), as in a printed figure
+  const frameOnTop = (marks: unknown[] | undefined): void => {
+    for (const m of (marks ?? []) as { type?: string; style?: string | string[]; encode?: Record<string, Record<string, unknown>>; marks?: unknown[] }[]) {
+      if (m.type !== "group") continue;
+      if ([m.style].flat().includes("cell")) m.encode = { ...m.encode, update: { ...(m.encode?.update ?? {}), strokeForeground: { value: true } } };
+      frameOnTop(m.marks);
+    }
+  };
+  frameOnTop(compiled.marks);
   const view = new vega.View(vega.parse(compiled), { renderer: "none", locale: { number: NUMBER_LOCALE } } as unknown as vega.ViewOptions);
   const svg = await view.toSVG();
   view.finalize();
@@ -204,7 +213,13 @@ export async function pdfOf(svg: string, widthPt: number, heightPt: number, titl
     doc.on("error", reject);
     doc.registerFont("figure", FONT_FILES.regular);
     doc.registerFont("figure-bold", FONT_FILES.bold);
-    SVGtoPDF(doc, svg, 0, 0, { width: widthPt, height: heightPt, assumePt: true, fontCallback: (_family: string, bold: boolean) => (bold ? "figure-bold" : "figure") });
+    // svg-to-pdfkit reads "pt" in the root's size as 4/3 user units (with assumePt one user unit is
+    // one point already), and fills Vega's group backgrounds that have neither fill nor stroke
+    // (invisible in SVG) in white, over the plot frame: drop those
+    const unitless = svg
+      .replace(/^<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"/, '<svg$1 width="$2" height="$3"')
+      .replace(/<path class="background"(?![^>]*\s(?:fill|stroke)=)[^>]*\/>/g, "");
+    SVGtoPDF(doc, unitless, 0, 0, { width: widthPt, height: heightPt, assumePt: true, fontCallback: (_family: string, bold: boolean) => (bold ? "figure-bold" : "figure") });
     doc.end();
   });
 }
