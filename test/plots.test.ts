@@ -239,8 +239,8 @@ describe("figures", () => {
     const acc = facts(read(path.join(out, "accuracy.svg")));
     expectPrintReady(acc);
     expect(acc.axisTitles).toEqual(["epoch", "accuracy [%]"]);
-    expect(acc.texts).toContain("test (100 test images)");
-    expect(acc.texts).toContain("train (200 training images)");
+    expect(acc.texts).toContain("test accuracy (100 test images)");
+    expect(acc.texts).toContain("train accuracy (200 training images)");
     expect(execFileSync("pdfinfo", [path.join(out, "accuracy.pdf")]).toString()).toMatch(/Pages:\s+1/);
     const jdc = facts(read(path.join(out, "j_dc.svg")));
     expectPrintReady(jdc);
@@ -256,12 +256,12 @@ describe("figures", () => {
     // re-plotting the paper run: 10000 test images, from its result
     const full = path.join(dir, "fig4-full");
     expect(runCli(["plot", path.join(ROOT, "results/full-cm10/result.json"), "-o", full, "--checkpoint", path.join(dir, "none.bin")]).code).toBe(0);
-    expect(facts(read(path.join(full, "accuracy.svg"))).texts).toContain("test (10000 test images)");
+    expect(facts(read(path.join(full, "accuracy.svg"))).texts).toContain("test accuracy (10000 test images)");
     // and from a result that says 500
     const res500 = JSON.parse(read(path.join(ROOT, "results/full-cm10/result.json")));
     res500.data.test_images = 500;
     writeFileSync(path.join(dir, "r500.json"), JSON.stringify(res500));
     expect(runCli(["plot", path.join(dir, "r500.json"), "-o", path.join(dir, "fig4-500")]).code).toBe(0);
-    expect(facts(read(path.join(dir, "fig4-500/accuracy.svg"))).texts).toContain("test (500 test images)");
+    expect(facts(read(path.join(dir, "fig4-500/accuracy.svg"))).texts).toContain("test accuracy (500 test images)");
   });
 });

@@ -33,9 +33,9 @@ export function accuracyFigure(h: MnistEpoch[], label: string, counts: MnistCoun
     y: { name: "accuracy", unit: "%" },
     legend: "bottom-right",
     series: [
-      series(h, `train${images(counts.train_images, "training")}`, (e) => 100 * e.train_accuracy),
-      series(h, `test${images(counts.test_images, "test")}`, (e) => 100 * e.test_accuracy),
-      ...(h.some((e) => e.val_accuracy != null) ? [series(h, `validation${images(counts.val_images, "held-out")}`, (e) => 100 * (e.val_accuracy ?? NaN))] : []),
+      series(h, `train accuracy${images(counts.train_images, "training")}`, (e) => 100 * e.train_accuracy),
+      series(h, `test accuracy${images(counts.test_images, "test")}`, (e) => 100 * e.test_accuracy),
+      ...(h.some((e) => e.val_accuracy != null) ? [series(h, `validation accuracy${images(counts.val_images, "held-out")}`, (e) => 100 * (e.val_accuracy ?? NaN))] : []),
     ],
   });
 }
