@@ -160,7 +160,7 @@ export function trajectoryFigure(d: TrajectoryData): Figure {
         mark: { type: "line", strokeWidth: 0.7, point: { size: 5, filled: true }, clip: true },
         encoding: {
           x: { field: "t", type: "quantitative", title: tTitle, scale: { domain: [T(0), T(tEnd)], nice: false, zero: false } },
-          y: { field: "v", type: "quantitative", title: multi ? "\u0394m" : `\u0394${label(d.components[0])}`, axis: { tickCount: 3 } },
+          y: { field: "v", type: "quantitative", title: multi ? "\u0394m" : `\u0394${label(d.components[0])}`, axis: { tickCount: 3, format: "~g" } },
           color,
           ...(multi ? { detail: { field: "component" }, strokeDash: { field: "component", type: "nominal", title: null, legend: { symbolType: "stroke", symbolStrokeColor: COLORS[0] } } } : {}),
         },
