@@ -10,7 +10,8 @@ import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEval
 import { info, note, paint, progress } from "../log.js";
 import { csv, num, table, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
-import { plotSysid } from "./plot.js";
+import { plotSysid, parseComponents } from "./plot.js";
+import { addFigureOptions, exportOptions } from "../plots/export.js";
 
 /** `name=value`, value with units. */
 function parseAssign(text: string, flag: string): [ParamSpec, number] {
@@ -72,7 +73,9 @@ export function sysidCommand(): Command {
     .option("-o, --out <file>", "write the full result as JSON (atomically)")
     .option("--history <file>", "write the per-epoch history as CSV (atomically)")
     .option("--json", "print the result as JSON on stdout")
-    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR");
+    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR")
+    .option("--components <list>", "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)", "mx");
+  addFigureOptions(cmd, "--plot");
   addTeacherOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
@@ -96,6 +99,9 @@ Examples:
     const specs = names.map((n) => paramByName(n, "--fit"));
     if (new Set(names).size !== names.length) throw new UsageError("--fit: a parameter is named twice");
     checkIdentifiable(names);
+    const figureNotes: string[] = [];
+    const figures = { export: exportOptions(opts, figureNotes), components: parseComponents(str("components")!) };
+    for (const n of figureNotes) note(n);
     const ranges = rangesFor(names, list("range"));
     const inits = new Map<string, number>();
     for (const r of list("init")) {
@@ -219,7 +225,7 @@ Examples:
       );
       if (opts.json) process.stdout.write(toJson(result));
       if (str("plot") !== undefined) {
-        const files = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
+        const files = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
         info(`wrote ${files.join(", ")}`);
       }
       if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
