@@ -13,6 +13,7 @@ import { errorLine, info, note, paint, progress } from "../log.js";
 import { csv, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
 import { plotSysid } from "./plot.js";
+import { PoolEvaluator } from "../pool.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -220,7 +221,7 @@ Examples:
     let done = 0;
 
     /** Fit one file; throws on bad input (the caller decides what that means). */
-    const fitFile = async (file: string, workers: number): Promise<SysidResult> => {
+    const fitFile = async (file: string, workers: number, concurrent = false): Promise<SysidResult> => {
       const t0 = Date.now();
       const loaded = await loadTeacher(file, { ...opts, threads: String(workers) });
       const { data, arrays, dtS, washoutS } = loaded;
@@ -231,7 +232,8 @@ Examples:
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
       if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
-      const ev = makeEvaluator({ ...loaded, threads: workers });
+      // files fitted side by side need their own worker threads (the main thread only coordinates)
+      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
       try {
         const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
@@ -352,7 +354,7 @@ Examples:
         while (next < files.length && !interrupted) {
           const i = next++;
           try {
-            const result = await fitFile(files[i], perJob);
+            const result = await fitFile(files[i], perJob, jobs > 1);
             outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? EXIT_INTERRUPTED : 0 };
           } catch (e) {
             const d = describe(e);
