@@ -550,7 +550,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   if (halved >= 5 && !converged) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
   for (const r of starts) {
     if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
-    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended at ${lsq ? "sum of squares" : "loss"} ${key(r).toPrecision(3)} (best ${key(best).toPrecision(3)}): another local minimum or not converged`);
+    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended Adam at ${lsq ? "sum of squares" : "loss"} ${key(r).toExponential(2)}, the best start at ${key(best).toExponential(2)}: another local minimum or not converged${lsq ? " (only the best start is refined)" : ""}`);
   }
   const status: RunStatus = interrupted ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
   return {
