@@ -140,7 +140,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .action(async (dir: string, o: { over?: string; metric?: string }) => {
         // the table and figure code (Vega) loads only when it is needed
         const { collectedCsv, collectedFigure, collectedMarkdown, collectSweep } = await import("../sweep/collect.js");
-        const { writeSvg } = await import("../plots/render.js");
+        const { writeFigures, DEFAULT_EXPORT } = await import("../plots/export.js");
         const c = collectSweep(dir, o.over);
         const metric = o.metric ?? adapterFor(c.command)!.figureMetric ?? c.metrics[0];
         const fig = collectedFigure(c, metric);
@@ -148,7 +148,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
         const md = collectedMarkdown(c);
         writeFileAtomic(path.join(dir, "table.csv"), text, "collect");
         writeFileAtomic(path.join(dir, "table.md"), md, "collect");
-        await writeSvg(path.join(dir, "figure.svg"), fig, "collect");
+        await writeFigures(dir, [fig], DEFAULT_EXPORT, "collect");
         info(md + (c.unfinished.length ? `not finished, left out: ${c.unfinished.join(", ")}\n` : "") + `wrote ${path.join(dir, "table.{csv,md}")}, ${path.join(dir, "figure.svg")}`);
         process.stdout.write(text);
       }),

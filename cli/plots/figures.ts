@@ -144,6 +144,8 @@ export function heatmapFigure(f: HeatmapFigure): Figure {
 }
 
 export interface ErrorBarFigure {
+  /** file name without extension */
+  name: string;
   title: string;
   xTitle: string;
   yTitle: string;
@@ -154,7 +156,7 @@ export interface ErrorBarFigure {
 }
 
 /** Means with +-1 standard deviation bars per category, series side by side (e.g. Table II over seeds). */
-export function errorBarFigure(f: ErrorBarFigure): Spec {
+export function errorBarFigure(f: ErrorBarFigure): Figure {
   const xs = [...new Set(f.points.map((p) => p.x))];
   const series = [...new Set(f.points.map((p) => p.series))];
   const values = f.points.filter((p) => Number.isFinite(p.mean)).map((p) => ({ ...p, lo: p.std === null ? p.mean : p.mean - p.std, hi: p.std === null ? p.mean : p.mean + p.std }));
@@ -177,5 +179,9 @@ export function errorBarFigure(f: ErrorBarFigure): Spec {
       },
     },
   ];
-  return { $schema: SCHEMA, title: f.title, width: Math.max(240, 70 * xs.length), height: 240, data: { values }, layer: layers, ...FONT } as unknown as Spec;
+  return {
+    name: f.name,
+    spec: { title: f.title, data: { values }, layer: layers },
+    tables: [{ suffix: "", csv: csv(["x", "series", "mean", "std", "n"], f.points) }],
+  };
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import { UsageError } from "../errors.js";
 import { num, csv } from "../render.js";
 import { errorBarFigure } from "../plots/figures.js";
-import type { Spec } from "../plots/render.js";
+import type { Figure } from "../plots/export.js";
 import { adapterFor, Metrics } from "./adapters.js";
 import { cellStatus, readCell } from "./cell.js";
 import { cellDirs, readSweep } from "./run.js";
@@ -119,11 +119,12 @@ function titleWithUnit(metric: string): string {
 }
 
 /** The metric against the first axis, one series per combination of the others, +-1 std bars. */
-export function collectedFigure(c: Collected, metric: string): Spec {
+export function collectedFigure(c: Collected, metric: string): Figure {
   if (!c.metrics.includes(metric)) throw new UsageError(`--metric: '${metric}' is not among the collected numbers (${c.metrics.join(", ")})`);
   const [xAxis, ...rest] = c.axes;
   const label = (r: Row) => rest.map((a) => `${a} = ${r.key[a]}`).join(", ");
   return errorBarFigure({
+    name: "figure",
     title: `${metric}: mean ± 1 std${c.over ? ` over ${c.over}` : ""} (stoopt ${c.command})`,
     xTitle: xAxis ?? "run",
     yTitle: titleWithUnit(metric),
