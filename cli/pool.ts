@@ -1,62 +1,187 @@
 /**
- * Worker threads for sysid: each worker holds its own wasm instance with the
- * teacher resident in it, and every evaluation is split across them by trials.
- * Loss parts are sums, so the parts simply add up.
+ * Threads for sysid. Each evaluation is split across the threads by trials;
+ * loss parts are sums, so the parts simply add up.
+ *
+ * - The main thread takes a share itself (unless told to only coordinate, as
+ *   when several files are fitted side by side), so two threads need one
+ *   worker, not two plus an idle main thread.
+ * - The teacher is copied once into shared memory and handed to every worker
+ *   without another copy; each worker keeps it resident in its wasm instance.
+ * - Workers are kept for the whole process: across epochs, starts and files
+ *   (a worker that served one file is given the next file's teacher).
+ * - Shares are balanced by integration steps (washout + each trial's span),
+ *   not by trial count, so both threads finish together.
+ * - A selection too small to pay for a message round trip runs on the main
+ *   thread alone.
  */
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "./core.js";
-import { addParts, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+
+/** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
+export const MIN_STEPS_PER_WORKER = 2_000;
 
 interface Pending {
   resolve: (p: Parts) => void;
   reject: (e: Error) => void;
 }
 
-export class PoolEvaluator implements Evaluator {
-  private readonly workers: Worker[];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+/** A worker thread kept for the process; `teacher` names what is resident in it. */
+interface PooledWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  teacher?: number;
+}
 
-  constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number) {
-    const module = wasmModule();
-    this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(new URL("./pool-worker.js", import.meta.url), { workerData: { module, teacher, dtS, washoutS } });
-      w.on("message", (msg: { id: number; parts?: Parts; error?: string }) => {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.error !== undefined) p.reject(new Error(msg.error));
-        else p.resolve(msg.parts!);
-      });
-      w.on("error", (e) => {
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      });
-      return w;
-    });
+const idle: PooledWorker[] = [];
+let nextId = 0;
+let nextTeacher = 0;
+
+function spawn(): PooledWorker {
+  const worker = new Worker(new URL("./pool-worker.js", import.meta.url), { workerData: { module: wasmModule() } });
+  const pw: PooledWorker = { worker, pending: new Map() };
+  worker.on("message", (msg: { id: number; parts?: Parts; error?: string }) => {
+    const p = pw.pending.get(msg.id);
+    if (!p) return;
+    pw.pending.delete(msg.id);
+    if (msg.error !== undefined) p.reject(new Error(msg.error));
+    else p.resolve(msg.parts!);
+  });
+  worker.on("error", (e) => {
+    for (const p of pw.pending.values()) p.reject(e);
+    pw.pending.clear();
+    const i = idle.indexOf(pw);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  return pw;
+}
+
+/** A worker from the idle list or a new one; idle workers do not keep the process alive. */
+function acquire(): PooledWorker {
+  const pw = idle.pop() ?? spawn();
+  pw.worker.ref();
+  return pw;
+}
+
+function release(pw: PooledWorker): void {
+  pw.worker.unref();
+  idle.push(pw);
+}
+
+/** End every idle worker (tests and benches that want a clean exit at once). */
+export async function closeIdleWorkers(): Promise<void> {
+  await Promise.all(idle.splice(0).map((pw) => pw.worker.terminate()));
+}
+
+function call(pw: PooledWorker, req: object): Promise<Parts> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pw.pending.set(id, { resolve, reject });
+    pw.worker.postMessage({ id, ...req });
+  });
+}
+
+/** The teacher's arrays copied into one SharedArrayBuffer (workers read it without a copy). */
+export function sharedTeacher(t: TeacherArrays): TeacherArrays {
+  const sizes = [t.offsets.length * 4, t.t_s.length * 8, t.mx.length * 8, t.m0.length * 8];
+  const at = [0];
+  for (const s of sizes) at.push(at[at.length - 1] + Math.ceil(s / 8) * 8);
+  const sab = new SharedArrayBuffer(at[4]);
+  const offsets = new Uint32Array(sab, at[0], t.offsets.length);
+  const t_s = new Float64Array(sab, at[1], t.t_s.length);
+  const mx = new Float64Array(sab, at[2], t.mx.length);
+  const m0 = new Float64Array(sab, at[3], t.m0.length);
+  offsets.set(t.offsets);
+  t_s.set(t.t_s);
+  mx.set(t.mx);
+  m0.set(t.m0);
+  return { offsets, t_s, mx, m0, labels: t.labels };
+}
+
+export class PoolEvaluator implements Evaluator {
+  private readonly workers: PooledWorker[];
+  private readonly local?: CoreEvaluator;
+  private readonly teacherKey = nextTeacher++;
+  /** RK4 steps of each trial (washout included), for balancing */
+  private readonly cost: Float64Array;
+  private closed = false;
+
+  /**
+   * `threads` threads in all; with `mainComputes` (default) the main thread is
+   * one of them, otherwise every share goes to a worker.
+   */
+  constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number, mainComputes = true) {
+    const shared = sharedTeacher(teacher);
+    const nWorkers = Math.max(mainComputes ? 0 : 1, threads - (mainComputes ? 1 : 0));
+    if (mainComputes) this.local = new CoreEvaluator(shared, dtS, washoutS);
+    this.workers = Array.from({ length: nWorkers }, acquire);
+    for (const pw of this.workers) {
+      pw.teacher = this.teacherKey;
+      pw.worker.postMessage({ id: -1, teacher: shared, dtS, washoutS });
+    }
+    const n = shared.offsets.length - 1;
+    this.cost = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const first = shared.offsets[i];
+      const last = shared.offsets[i + 1] - 1;
+      this.cost[i] = (washoutS + shared.t_s[last] - shared.t_s[first]) / dtS;
+    }
   }
 
-  private call(w: Worker, req: object): Promise<Parts> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, ...req });
-    });
+  /** `sel` cut into `parts` contiguous pieces of about equal cost. */
+  private split(sel: number[], parts: number): number[][] {
+    let total = 0;
+    for (const i of sel) total += this.cost[i];
+    const out: number[][] = [];
+    let piece: number[] = [];
+    let acc = 0;
+    for (const i of sel) {
+      // close a piece when adding this trial would pass its target by more than leaving it out
+      const target = (total * (out.length + 1)) / parts;
+      if (piece.length && out.length < parts - 1 && acc + this.cost[i] - target > target - acc) {
+        out.push(piece);
+        piece = [];
+      }
+      piece.push(i);
+      acc += this.cost[i];
+    }
+    out.push(piece);
+    return out.filter((p) => p.length > 0);
   }
 
   async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
-    const n = this.workers.length;
-    const chunk = Math.ceil(sel.length / n);
-    const jobs: Promise<Parts>[] = [];
-    for (let i = 0; i < n; i++) {
-      const part = sel.slice(i * chunk, (i + 1) * chunk);
-      if (part.length) jobs.push(this.call(this.workers[i], { values: Array.from(values), fit, mode, sel: part }));
+    let steps = 0;
+    for (const i of sel) steps += this.cost[i];
+    const threads = this.workers.length + (this.local ? 1 : 0);
+    // one thread where a second cannot win: too little work for a round trip
+    const use = this.local ? Math.max(1, Math.min(threads, sel.length, Math.floor(steps / MIN_STEPS_PER_WORKER))) : Math.min(threads, sel.length);
+    if (use <= 1 && this.local) return this.local.evaluateSync(values, fit, mode, sel);
+    const pieces = this.split(sel, use);
+    const v = Array.from(values);
+    // workers first, then the main thread's own share while they run
+    const remote = pieces.slice(this.local ? 1 : 0).map((part, k) => call(this.workers[k], { values: v, fit, mode, sel: part }));
+    let mine: Parts | undefined;
+    let localError: unknown;
+    try {
+      if (this.local) mine = this.local.evaluateSync(values, fit, mode, pieces[0]);
+    } catch (e) {
+      localError = e;
     }
-    const parts = await Promise.all(jobs);
-    return parts.reduce(addParts);
+    // never leave a worker's reply unawaited (its rejection would go unhandled)
+    const parts = await Promise.allSettled(remote);
+    if (localError !== undefined) throw localError;
+    const failed = parts.find((p) => p.status === "rejected") as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+    const all = (parts as PromiseFulfilledResult<Parts>[]).map((p) => p.value);
+    if (mine) all.unshift(mine);
+    return all.reduce(addParts);
   }
 
+  /** Free the main thread's buffers and hand the workers back for the next file. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    if (this.closed) return;
+    this.closed = true;
+    await this.local?.close();
+    for (const pw of this.workers) release(pw);
   }
 }

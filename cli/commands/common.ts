@@ -28,7 +28,7 @@ export function addTeacherOptions(cmd: Command): Command {
     .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
     .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
     .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
-    .option("--threads <n>", "worker threads that split the trials (default: number of cores, at most 2)");
+    .option("--threads <n>", "threads that split the trials, the main thread included (default: number of cores, at most 2); one thread is used where a second cannot win: a teacher of one trial, or a batch of under 2000 RK4 steps per thread");
   return cmd;
 }
 

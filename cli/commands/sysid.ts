@@ -238,8 +238,8 @@ Examples:
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
       if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
-      // files fitted side by side need their own worker threads (the main thread only coordinates)
-      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
+      // files fitted side by side need their own worker threads (the main thread only coordinates); workers pass from one file to the next
+      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials)), false) : makeEvaluator({ ...loaded, threads: workers });
       try {
         const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
