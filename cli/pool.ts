@@ -81,21 +81,16 @@ function call(pw: PooledWorker, req: object): Promise<Parts> {
   });
 }
 
-/** The teacher's arrays copied into one SharedArrayBuffer (workers read it without a copy). */
+/** The teacher's arrays in shared memory (workers read it without a copy); arrays already there are kept. */
 export function sharedTeacher(t: TeacherArrays): TeacherArrays {
-  const sizes = [t.offsets.length * 4, t.t_s.length * 8, t.mx.length * 8, t.m0.length * 8];
-  const at = [0];
-  for (const s of sizes) at.push(at[at.length - 1] + Math.ceil(s / 8) * 8);
-  const sab = new SharedArrayBuffer(at[4]);
-  const offsets = new Uint32Array(sab, at[0], t.offsets.length);
-  const t_s = new Float64Array(sab, at[1], t.t_s.length);
-  const mx = new Float64Array(sab, at[2], t.mx.length);
-  const m0 = new Float64Array(sab, at[3], t.m0.length);
-  offsets.set(t.offsets);
-  t_s.set(t.t_s);
-  mx.set(t.mx);
-  m0.set(t.m0);
-  return { offsets, t_s, mx, m0, labels: t.labels };
+  const share = <T extends Float64Array | Uint32Array>(a: T, make: (sab: SharedArrayBuffer, n: number) => T): T => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
+    const copy = make(new SharedArrayBuffer(a.byteLength), a.length);
+    copy.set(a as ArrayLike<number>);
+    return copy;
+  };
+  const f64 = (sab: SharedArrayBuffer, n: number) => new Float64Array(sab, 0, n);
+  return { offsets: share(t.offsets, (sab, n) => new Uint32Array(sab, 0, n)), t_s: share(t.t_s, f64), mx: share(t.mx, f64), m0: share(t.m0, f64), labels: t.labels };
 }
 
 export class PoolEvaluator implements Evaluator {

@@ -79,25 +79,35 @@ const CELL_ECHO_LIMIT = 40;
 const NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /**
- * NUMBER.test(text), faster: Number() accepts the same finite numbers, plus
- * blank text and 0x/0o/0b literals, which are refused here.
+ * The number in a cell as NUMBER reads it (NaN if NUMBER does not match),
+ * parsed once: Number() accepts the same numbers, plus blank text and
+ * 0x/0o/0b literals, which are refused here.
  */
-function isNumber(text: string): boolean {
+function numberOf(text: string): number {
   const c = text.charCodeAt(0);
-  // a digit, '+', '-' or '.' first: only a 0x/0o/0b prefix needs the regular expression
+  // a digit, '+', '-' or '.' first: only a 0x/0o/0b prefix needs a second look
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-    if (!Number.isFinite(Number(text))) return NUMBER.test(text);
-    if (c !== 48 || text.length < 2) return true;
-    const x = text.charCodeAt(1) | 32;
-    return x !== 120 && x !== 111 && x !== 98;
+    const v = Number(text);
+    if (v === v && c === 48 && text.length > 1) {
+      const x = text.charCodeAt(1) | 32;
+      if (x === 120 || x === 111 || x === 98) return NaN;
+    }
+    return v;
   }
-  return NUMBER.test(text);
+  return NUMBER.test(text) ? Number(text) : NaN;
 }
 
 /** Read teacher data from a file, or from stdin when `file` is `-`. */
 export async function readTeacher(file: string, opts: TeacherOptions = {}): Promise<TeacherData> {
   if (file === "-") return readTeacherFromStream(process.stdin, "stdin", opts);
-  return readTeacherFromStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), file, opts);
+  let size: number | undefined;
+  try {
+    const st = fs.statSync(file);
+    if (st.isFile()) size = st.size;
+  } catch {
+    // the read below reports it
+  }
+  return readTeacherFromStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), file, { ...opts, sizeHint: size });
 }
 
 /** Convenience for tests: read teacher data from a string. */
@@ -109,8 +119,9 @@ export function parseTeacherText(text: string, name: string, opts: TeacherOption
  * Read teacher data from a byte stream named `name` in messages. The stream is
  * destroyed when this returns or throws, so `maxTrials` stops reading early.
  */
-export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions = {}): Promise<TeacherData> {
+export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions & { sizeHint?: number } = {}): Promise<TeacherData> {
   const options = checkOptions(opts);
+  options.sizeHint = opts.sizeHint;
   const hash = new StreamHash();
   const source = bytesOf(stream, name, hash);
   try {
@@ -135,6 +146,8 @@ export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name:
 // Options and messages
 
 interface CheckedOptions {
+  /** bytes in the input, if known: the columns are sized from it */
+  sizeHint?: number;
   delimiter?: string;
   maxTrials: number;
   scale: number;
@@ -439,27 +452,56 @@ function layoutOf(row: Row, file: string): Layout {
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
 }
 
-/** A growable Float64Array; `take` returns a trimmed copy and empties it for reuse. */
+/**
+ * One column of the whole file in a Float64Array (in shared memory, so worker
+ * threads read it without a copy) that grows geometrically; `reserve` sizes
+ * it from an estimate of the rows. `take` ends the current trial's range;
+ * `done` returns the column, cut to its length by a copy only when much of it
+ * is unused, and the trials become views into it.
+ */
 class Column {
-  private data = new Float64Array(1024);
+  private data = Column.alloc(1 << 14);
   private length = 0;
+  private start = 0;
+  /** growth factor once the size is estimated */
+  private factor = 2;
+  private static alloc(n: number): Float64Array {
+    return new Float64Array(new SharedArrayBuffer(8 * n), 0, n);
+  }
+  private resize(n: number): void {
+    const grown = Column.alloc(n);
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+  reserve(n: number): void {
+    if (n > this.data.length) this.resize(n);
+    this.factor = 1.25;
+  }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Float64Array(2 * this.data.length);
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (this.length === this.data.length) this.resize(Math.ceil(this.factor * this.data.length) + 16);
     this.data[this.length++] = v;
   }
+  /** samples in the current trial */
   get size(): number {
-    return this.length;
+    return this.length - this.start;
   }
-  take(): Float64Array {
-    const out = this.data.slice(0, this.length);
-    this.length = 0;
+  /** the current trial's [begin, end) in the column; the next trial starts after it */
+  take(): [number, number] {
+    const range: [number, number] = [this.start, this.length];
+    this.start = this.length;
+    return range;
+  }
+  done(): Float64Array {
+    if (this.start < 0.85 * this.data.length) this.resize(this.start);
+    const out = this.data.subarray(0, this.start);
+    this.data = Column.alloc(0);
     return out;
   }
 }
+
+const NO_SAMPLES = new Float64Array(0);
+/** rows whose text length estimates the row count from the input's size */
+const ROWS_TO_ESTIMATE = 2000;
 
 /** The trial being read. */
 interface OpenTrial {
@@ -477,6 +519,10 @@ class TrialReader {
   private readonly mz = new Column();
   private open?: OpenTrial;
   private readonly trials: TeacherTrial[] = [];
+  /** each trial's [begin, end) in the columns */
+  private readonly ranges: [number, number][] = [];
+  /** characters in the first rows (fields and separators), for the estimate */
+  private rowChars = 0;
   /** label -> line of the trial's first row, for every trial begun */
   private readonly seen = new Map<string, number>();
   private rows = 0;
@@ -493,6 +539,7 @@ class TrialReader {
     if (row.fields.length !== this.layout.width) {
       throw new TeacherError(`${at(this.file, firstLine(row))}: the row has ${row.fields.length} fields, but the header has ${this.layout.width}`);
     }
+    if (this.rows < ROWS_TO_ESTIMATE && this.options.sizeHint !== undefined) this.estimate(row);
     const label = this.layout.trial === undefined ? "0" : row.fields[this.layout.trial];
     let open = this.open;
     if (open === undefined || label !== open.label) {
@@ -510,6 +557,14 @@ class TrialReader {
   finish(sha256: string): TeacherData {
     if (this.open !== undefined) this.closeTrial(this.open);
     if (this.trials.length === 0) throw new TeacherError(`${this.file}: no data rows after the header`);
+    const views = (c: Column, set: (tr: TeacherTrial, v: Float64Array) => void): void => {
+      const all = c.done();
+      this.trials.forEach((tr, i) => set(tr, all.subarray(...this.ranges[i])));
+    };
+    views(this.t, (tr, v) => (tr.t_s = v));
+    views(this.mx, (tr, v) => (tr.mx = v));
+    if (this.layout.my !== undefined) views(this.my, (tr, v) => (tr.my = v));
+    if (this.layout.mz !== undefined) views(this.mz, (tr, v) => (tr.mz = v));
     return {
       file: this.file,
       trials: this.trials,
@@ -519,6 +574,14 @@ class TrialReader {
       rowsRead: this.rows,
       truncated: this.truncated,
     };
+  }
+
+  /** After the first rows: size the columns for the rows the input's size suggests. */
+  private estimate(row: Row): void {
+    for (const f of row.fields) this.rowChars += f.length + 1;
+    if (this.rows + 1 < ROWS_TO_ESTIMATE) return;
+    const rows = Math.ceil((1.02 * this.options.sizeHint!) / (this.rowChars / ROWS_TO_ESTIMATE));
+    for (const c of [this.t, this.mx, this.layout.my !== undefined ? this.my : undefined, this.layout.mz !== undefined ? this.mz : undefined]) c?.reserve(rows);
   }
 
   private trialName(label: string): string {
@@ -541,14 +604,12 @@ class TrialReader {
   private closeTrial(open: OpenTrial): void {
     const n = this.t.size;
     if (n < 2) throw new TeacherError(`${at(this.file, open.line)}: ${this.trialName(open.label)} has ${n} sample; at least 2 are needed`);
-    this.trials.push({
-      label: open.label,
-      t_s: this.t.take(),
-      mx: this.mx.take(),
-      my: this.layout.my === undefined ? undefined : this.my.take(),
-      mz: this.layout.mz === undefined ? undefined : this.mz.take(),
-      line: open.line,
-    });
+    // the samples are filled in by finish(), as views into the whole columns
+    this.ranges.push(this.t.take());
+    this.mx.take();
+    this.my.take();
+    this.mz.take();
+    this.trials.push({ label: open.label, t_s: NO_SAMPLES, mx: NO_SAMPLES, line: open.line });
     this.open = undefined;
   }
 
@@ -583,7 +644,7 @@ class TrialReader {
   /** A finite number from a used cell. */
   private cell(row: Row, index: number): number {
     const text = row.fields[index];
-    const v = isNumber(text) ? Number(text) : NaN;
+    const v = numberOf(text);
     if (!Number.isFinite(v)) {
       const got = text.trim() === "" ? "an empty cell" : echo(text);
       throw new TeacherError(`${at(this.file, firstLine(row), index)}: ${this.columnName(index)}: expected a finite number, got ${got}`);
