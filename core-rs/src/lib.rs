@@ -15,6 +15,7 @@ pub mod heun;
 pub mod network;
 pub mod noise;
 pub mod params;
+pub mod reservoir;
 pub mod rk4;
 pub mod scalar;
 pub mod simd;
