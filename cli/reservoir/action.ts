@@ -77,7 +77,7 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
     seed: seedFlag(str("seed"), "--seed").toString(),
     n,
     virtual,
-    feat: choiceFlag(str("features"), "--features", ["mx", "all"] as const),
+    feat: choiceFlag(str("features"), "--features", ["all", "mx", "mz"] as const),
     inputMode: choiceFlag(str("inputMode"), "--input-mode", ["field", "current", "both"] as const),
     dtS,
     holdS,

@@ -5,7 +5,7 @@
  */
 import { Buf, Core } from "../core.js";
 
-export type Feat = "all" | "mx";
+export type Feat = "all" | "mx" | "mz";
 
 export interface StoShape {
   n: number;
@@ -123,7 +123,7 @@ export class StoEngine {
   ) {
     const w = c.f64(wcp.length);
     w.view().set(wcp);
-    this.handle = c.exports.stoopt_res_new(shape.n, shape.k, shape.sub, shape.holds, shape.every, shape.feat === "all" ? 0 : 1, w.ptr);
+    this.handle = c.exports.stoopt_res_new(shape.n, shape.k, shape.sub, shape.holds, shape.every, { all: 0, mx: 1, mz: 2 }[shape.feat], w.ptr);
     w.free();
     if (this.handle === 0) c.check(1, "reservoir");
     this.params = c.f64(params.length);

@@ -65,6 +65,11 @@ const STREAM = { series: 11n, win: 12n, m0: 13n, esnIn: 22n, esnBias: 23n } as c
 
 export interface EpochRow {
   epoch: number;
+  /** the tuning objective: ridge training loss at the fixed lambda of epoch 0 */
+  train_objective: number;
+  /** 1 if this epoch's Adam step was kept, 0 if it raised the objective (undone, rates halved) */
+  accepted: number;
+  lr_scale: number;
   train_loss: number;
   val_nrmse: number;
   test_nrmse: number;
@@ -150,6 +155,7 @@ export interface Checkpoint {
   epochs_done: number;
   history: EpochRow[];
   best: { epoch: number; theta: number[]; val: number };
+  lr_scale: number;
 }
 
 export const CHECKPOINT_FILE = "checkpoint.json";
@@ -349,9 +355,20 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       return evaluate(p, split, s.lambdas, task);
     };
     let ev = evalAt(theta);
+    // the tuning objective: ridge-optimal training loss at one fixed lambda
+    // (the validation choice of epoch 0), so that epochs are comparable;
+    // leaves its feature gradient in p.g
+    const objective = (lam: number) => {
+      const w = p.solve(split.train[0], split.train[1], [lam])[0];
+      if (!w) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable (features constant or not finite)`);
+      return p.lossAndGrad(w, lam, split.train[0], split.train[1]) / task.nOut;
+    };
+    const lamTrain = history.length ? history[0].lambda : ev.lambda;
+    let lrScale = resume ? resume.lr_scale : 1;
+    let cur = objective(lamTrain);
     if (!resume) {
       untuned = ev;
-      const row = { epoch: 0, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: null, epoch_s: 0 };
+      const row: EpochRow = { epoch: 0, train_objective: cur, accepted: 1, lr_scale: lrScale, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: null, epoch_s: 0 };
       history.push(row);
       best = { epoch: 0, theta: Array.from(theta), val: row.val_nrmse };
       info(`epoch 0 (untuned): val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}, lambda ${ev.lambda}`);
@@ -359,26 +376,39 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
     let wall = wallPrev;
     for (let e = history.length; e <= s.epochs; e++) {
       const te = performance.now();
-      // gradient of the ridge-optimal training loss at the current theta
-      p.lossAndGrad(ev.w, ev.lambda, split.train[0], split.train[1]);
+      // exact gradient of the objective at the current theta (p.g set by objective())
       const grad = eng.backward(theta, p);
       for (let i = 0; i < grad.length; i++) grad[i] /= task.nOut;
       const gn = Math.sqrt(groups.reduce((acc, g) => acc + Array.from(grad.subarray(g.range[0], g.range[1])).reduce((a, v) => a + v * v, 0), 0));
+      const prev = { theta: theta.slice(), m: adamM.slice(), v: adamV.slice() };
       adamStep++;
-      adam.step(theta, adamM, adamV, grad, adamStep, groups);
+      adam.step(theta, adamM, adamV, grad, adamStep, groups.map((g) => ({ ...g, lr: g.lr * lrScale })));
       ev = evalAt(theta);
+      let next = objective(lamTrain);
+      let accepted = 1;
+      if (!(next <= cur)) {
+        // the step raised the objective: undo it, halve the rates (the paper's rule), keep the old point
+        accepted = 0;
+        theta = prev.theta;
+        adamM = prev.m;
+        adamV = prev.v;
+        adamStep--;
+        lrScale /= 2;
+        ev = evalAt(theta);
+        next = objective(lamTrain);
+      }
+      cur = next;
       const dt = (performance.now() - te) / 1000;
       wall += dt;
-      const row = { epoch: e, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: gn, epoch_s: dt };
+      const row: EpochRow = { epoch: e, train_objective: cur, accepted, lr_scale: lrScale, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: gn, epoch_s: dt };
       history.push(row);
       if (row.val_nrmse < best.val) best = { epoch: e, theta: Array.from(theta), val: row.val_nrmse };
       const S = summary(theta, s.n, s.virtual);
       info(
-        `epoch ${e}/${s.epochs}: train loss ${row.train_loss.toFixed(5)}, val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}; H_appl ${S.h_appl_mean_oe.toFixed(1)} Oe, j_DC ${(S.j_dc_a * 1e3).toFixed(3)} mA, alpha ${S.alpha.toFixed(5)}, s_f ${S.in_field_oe.toFixed(2)} Oe, s_c ${(S.in_current_a * 1e3).toFixed(3)} mA; ${dt.toFixed(1)} s`,
+        `epoch ${e}/${s.epochs}: objective ${cur.toFixed(5)}${accepted ? "" : " (step undone, rates halved)"}, val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}; H_appl ${S.h_appl_mean_oe.toFixed(1)} Oe, j_DC ${(S.j_dc_a * 1e3).toFixed(3)} mA, alpha ${S.alpha.toFixed(5)}, s_f ${S.in_field_oe.toFixed(2)} Oe, s_c ${(S.in_current_a * 1e3).toFixed(3)} mA; ${dt.toFixed(1)} s`,
       );
       if (outDir !== undefined) {
-        const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: e, history, best };
-        // intermediate result: chosen so far
+        const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: e, history, best, lr_scale: lrScale };
         writeRun(outDir, partialResult(s, task, split, history, best.epoch, ev, untuned, wall, eng.stateWords(), theta), ck);
       }
     }
@@ -386,7 +416,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
     chosen = evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
-    const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: s.epochs, history, best };
+    const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: s.epochs, history, best, lr_scale: history.length ? history[history.length - 1].lr_scale : 1 };
     writeRun(outDir, result, outDir !== undefined ? ck : undefined);
     return result;
   } finally {

@@ -509,7 +509,7 @@ use crate::reservoir::{Feat, ResPhysics, ResShape, Reservoir};
 
 /// Create a reservoir of N STOs, K virtual nodes of `sub` RK4 steps per
 /// hold, `holds` holds, a checkpoint every `every` holds, features `feat`
-/// (0 all 3N components, 1 m_x only), coupling `w_cp` (N x N f64, scaled);
+/// (0 all 3N components, 1 m_x only, 2 m_z only), coupling `w_cp` (N x N f64, scaled);
 /// null on error.
 ///
 /// # Safety

@@ -45,6 +45,10 @@ pub enum Feat {
     All,
     /// m_x only (N per interval): what a magnetoresistive read-out measures.
     Mx,
+    /// m_z only (N per interval): the cone angle of the precession about z,
+    /// i.e. the oscillation amplitude sqrt(1 - m_z^2) that a rectifying
+    /// (envelope) read-out measures; free of the oscillation's phase.
+    Mz,
 }
 
 impl Feat {
@@ -52,6 +56,7 @@ impl Feat {
         match c {
             0 => Ok(Feat::All),
             1 => Ok(Feat::Mx),
+            2 => Ok(Feat::Mz),
             _ => Err(format!("unknown feature code {}", c)),
         }
     }
@@ -90,7 +95,7 @@ impl ResShape {
     fn per_node(&self) -> usize {
         match self.feat {
             Feat::All => 3 * self.n,
-            Feat::Mx => self.n,
+            Feat::Mx | Feat::Mz => self.n,
         }
     }
     /// Length of the packed parameter vector: H_appl (N), j_DC, alpha,
@@ -293,6 +298,7 @@ impl Reservoir {
         match self.sh.feat {
             Feat::All => out[..3 * n].copy_from_slice(&self.m),
             Feat::Mx => out[..n].copy_from_slice(&self.m[..n]),
+            Feat::Mz => out[..n].copy_from_slice(&self.m[2 * n..3 * n]),
         }
     }
 
@@ -389,7 +395,8 @@ impl Reservoir {
                 for k in (0..sh.k).rev() {
                     // the feature (t, k) is the state after this interval
                     let go = &g_feat[t * f + k * pn..t * f + (k + 1) * pn];
-                    for (l, g) in self.lam[..pn].iter_mut().zip(go) {
+                    let first = if sh.feat == Feat::Mz { 2 * n } else { 0 };
+                    for (l, g) in self.lam[first..first + pn].iter_mut().zip(go) {
                         *l += *g;
                     }
                     self.set_interval(&dr, theta, k, u[t]);

@@ -118,6 +118,14 @@ fn adjoint_matches_finite_differences_virtual_nodes() {
     check_all(&c, "N1K8");
 }
 
+/// m_z features (the amplitude read-out), current input only.
+#[test]
+fn adjoint_matches_finite_differences_mz_current() {
+    let mut c = case(2, 3, 2, 250, 11, Feat::Mz, 10.0);
+    c.theta[2 + TH_SF] = 0.0;
+    check_all(&c, "N2Mz");
+}
+
 /// Checkpointing changes memory, not arithmetic: every interval gives the
 /// same gradient bit for bit.
 #[test]
