@@ -11,6 +11,7 @@ import { core } from "../cli/core.js";
 import { defaultParams } from "../cli/model.js";
 import { Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
 import { mackeyGlassSeries, memoryCapacity, narma10, nrmse, squaredCorrelation } from "../cli/reservoir/tasks.js";
+import { plotReservoir } from "../cli/plots/reservoir.js";
 import { runCli } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "stoopt-res-"));
@@ -180,5 +181,18 @@ describe("stoopt reservoir CLI", () => {
     const s = JSON.parse(sto.stdout);
     expect(s.memory_capacity).toBeGreaterThan(0);
     expect(s.memory_capacity).toBeLessThanOrEqual(10);
+  });
+});
+
+describe("reservoir figures", () => {
+  it("draws prediction vs target, the memory curve and the parameters against epoch", async () => {
+    const d = tmp();
+    const h = (epoch: number) => ({ epoch, val_nrmse: 0.5 - 0.01 * epoch, test_nrmse: 0.6, h_appl_mean_oe: 1750 + epoch, h_appl_min_oe: 1740, h_appl_max_oe: 1760, j_dc_a: 5e-3, alpha: 0.0055, in_field_oe: 1000, in_current_a: 0 });
+    const files = await plotReservoir({ model: "STO reservoir, N = 3", outputs: ["u(t-1)", "u(t-2)"], test_prediction: { t0: 100, target: [0.1, 0.2, 0.3], prediction: [0.12, 0.18, 0.31] }, mc_curve: [0.9, 0.5], history: [h(0), h(1), h(2)] }, d);
+    expect(files).toEqual(["prediction.svg", "memory_capacity.svg", "nrmse.svg", "h_appl.svg", "j_dc.svg", "alpha.svg", "input_scale.svg"]);
+    const svg = readFileSync(path.join(d, "prediction.svg"), "utf8");
+    expect(svg).toContain("<svg");
+    expect(svg).toContain("target");
+    expect(readFileSync(path.join(d, "memory_capacity.svg"), "utf8")).toContain("delay k [holds]");
   });
 });

@@ -12,22 +12,29 @@ the time-multiplexed single oscillator (W_in = the random mask). Features: the s
 at the end of every interval (m_x only, or all three components).
 
 Readout: ridge regression in closed form on the training part, with its bias
-unpenalized and lambda chosen on the validation part from 1e-14 .. 1e0 (the default:
-exact, cheap, and what makes the physics gradient exact by the envelope theorem).
+unpenalized and lambda chosen on the validation part from 1e-14 .. 1e0 (exact and
+cheap, and by the envelope theorem the gradient of the ridge-optimal loss needs no
+derivative of the solution; a readout trained jointly by Adam is not implemented).
 
 Training the physics: each epoch is one forward pass over the whole series, the
 ridge readout re-solved, and one Adam step on the chosen parameters (--tune) with
-the exact gradient of the training loss sum_o |X w_o - y_o|^2 / (T var y_o) (+ the
-ridge penalty) through the whole driven trajectory: the discrete adjoint of every
+the exact gradient of the training objective sum_o (|X w_o - y_o|^2 + lambda0 |w_o|^2)
+/ (T var y_o) / n_out (ridge-optimal w, lambda0 = the validation choice of epoch 0)
+through the whole driven trajectory: the discrete adjoint of every
 RK4 stage, with checkpointing (state kept every --checkpoint-every holds, each
 segment recomputed in the backward pass). H_appl, j_DC, alpha are clipped to the
-paper's ranges. The reported model is the epoch with the lowest validation NRMSE
+paper's ranges. A step that raises the objective is undone and every rate halved
+(the paper's rule). The reported model is the epoch with the lowest validation NRMSE
 (epoch 0 = untuned: the paper's centre values).
 
-Washout: the first --washout holds are used by no readout (default 200 holds = 100 ns
-at the default hold, about 18 times the slowest relaxation time 1/(alpha gamma
-(H_appl + H_K - 4 pi M)) = 5.5 ns at the centre point): the echo state property
-needs the initial state forgotten.
+Washout: the first --washout holds (default 200) are used by no readout: the
+initial state must be forgotten (echo state property). Measured with two random
+initial states under the same input (results/reservoir/echo-state.txt): the
+features agree to rounding after 10 holds (N = 1, 50 virtual nodes), 50 holds
+(N = 50, current input, 500 ps hold) and 200 holds (current input, 100 ps hold).
+With field input at the paper's centre values the N = 50 network never forgets
+its initial state (the free-running oscillators' phases do not lock): no washout
+helps, and the table says so.
 
 Tasks (seeded by --seed): narma10 (u uniform in [0, 0.5], target y(t+1) of the
 standard NARMA10 recurrence); mackey-glass (tau 17, RK4 at 0.1, sampled every time
@@ -60,7 +67,7 @@ export function reservoirCommand(): Command {
     .option("--model <m>", "sto (the STO reservoir) or esn (echo state network baseline)", "sto")
     .option("--n <N>", "number of STOs (ESN: nodes = N x virtual)", "50")
     .option("--virtual <K>", "virtual nodes per hold (time multiplexing with a random mask)", "1")
-    .option("--features <f>", "all (m_x, m_y, m_z of every STO and interval; m_z carries the oscillation amplitude, which m_x sampled once per hold does not show) or mx (m_x only: what a device measures)", "all")
+    .option("--features <f>", "all (m_x, m_y, m_z of every STO and interval), mx (m_x only: what a magnetoresistive read-out measures) or mz (m_z only: the precession cone, i.e. the amplitude an envelope detector measures)", "all")
     .option("--input-mode <m>", "field (s_f W_in u along x), current (j_DC + s_c W_in u) or both", "field")
     .option("--dt <time>", "RK4 step (bare number: ns)", "50ps")
     .option("--hold <time>", "time each input value is held, a whole number of steps per virtual node (bare number: ns)", "500ps")
@@ -85,7 +92,7 @@ export function reservoirCommand(): Command {
     .option("--length <holds>", "length of the generated series (default: washout + train + val + test)")
     .option("--horizons <list>", "mackey-glass prediction horizons", "1,10")
     .option("--mc-delays <k>", "memory-capacity delays 1..k", "60")
-    .option("--checkpoint-every <holds>", "adjoint checkpoint interval (default: about sqrt of the memory-optimal value)")
+    .option("--checkpoint-every <holds>", "adjoint checkpoint interval C (default: the C minimizing checkpoints + one recorded segment, sqrt(3 T / (20 x RK4 steps per hold)))")
     .option("--seed <n>", "seed of the series, coupling, W_in and initial state", "1")
     .option("--out <dir>", "write metrics.csv, result.json, predictions.csv and checkpoint.json here")
     .option("--resume <dir>", "continue the run whose checkpoint.json is in DIR (settings come from it; --epochs may extend)")
