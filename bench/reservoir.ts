@@ -1,7 +1,9 @@
 /**
- * `stoopt reservoir` training epoch on the NARMA10 setup of the results table
- * (N = 50 coupled STOs, 4200 holds of 10 RK4 steps at 50 ps, all features,
- * field input, every physical parameter and W_in trained): one epoch = the
+ * `stoopt reservoir` training epoch on the NARMA10 setups of the results table
+ * (4200 holds, all features, every physical parameter and W_in trained):
+ * N = 50 coupled STOs with current input and 100 ps holds (2 RK4 steps of
+ * 50 ps), the same with field input and 500 ps holds (10 steps), and one STO
+ * with 50 virtual nodes (2.5 ns holds, 50 steps). One epoch = the
  * adjoint pass (each checkpointed segment recomputed, then reversed), the
  * Adam step, and the forward pass with the ridge readout re-solved for the
  * 15 regularizations. Work per epoch: holds x RK4 steps x STOs. Printed,
@@ -12,7 +14,7 @@ import { setQuiet } from "../cli/log.js";
 import { defaultParams } from "../cli/model.js";
 import { ReservoirSettings, runSto } from "../cli/reservoir/run.js";
 
-export function narmaSettings(n: number, virtual: number, holdS: number, epochs: number): ReservoirSettings {
+export function narmaSettings(n: number, virtual: number, holdS: number, epochs: number, inputMode: "field" | "current"): ReservoirSettings {
   const length = 4200;
   const sub = Math.round(holdS / 50e-12 / virtual);
   return {
@@ -29,7 +31,7 @@ export function narmaSettings(n: number, virtual: number, holdS: number, epochs:
     n,
     virtual,
     feat: "all",
-    inputMode: "field",
+    inputMode,
     dtS: 50e-12,
     holdS,
     sub,
@@ -38,7 +40,7 @@ export function narmaSettings(n: number, virtual: number, holdS: number, epochs:
     jDc0A: 5e-3,
     alpha0: 0.0055,
     inField0Oe: 1000,
-    inCurrent0A: 1e-3,
+    inCurrent0A: 2e-3,
     tune: ["happl", "jdc", "alpha", "scale", "win"],
     epochs,
     lr: { happl: 5, jdc: 5e-5, alpha: 2e-4, field: 20, current: 5e-5, win: 0.02 },
@@ -59,17 +61,18 @@ export function reservoirBench(): ReservoirBenchRow[] {
   setQuiet(true);
   const c = core();
   const rows: ReservoirBenchRow[] = [];
-  for (const [n, k, hold] of [
-    [50, 1, 500e-12],
-    [1, 50, 2500e-12],
-  ] as [number, number, number][]) {
-    const s = narmaSettings(n, k, hold, 2);
+  for (const [n, k, hold, mode] of [
+    [50, 1, 100e-12, "current"],
+    [50, 1, 500e-12, "field"],
+    [1, 50, 2500e-12, "field"],
+  ] as [number, number, number, "field" | "current"][]) {
+    const s = narmaSettings(n, k, hold, 2, mode);
     const r = runSto(s);
     const epochS = Math.min(...r.history.slice(1).map((h) => h.epoch_s));
     const steps = s.length * s.sub * s.virtual;
     // forward 1x, adjoint recompute 1x, adjoint ~3x the forward's work
     const flops = 5 * steps * c.exports.stoopt_res_flops_per_step(n);
-    rows.push({ setup: `N=${n}${k > 1 ? ` x ${k} virtual` : ""}, ${s.length} holds x ${s.sub * s.virtual} RK4 steps`, epochS, stepsXStos: steps * n, gflopPerS: flops / epochS / 1e9 });
+    rows.push({ setup: `N=${n}${k > 1 ? ` x ${k} virtual` : ""}, ${mode} input, ${s.length} holds x ${s.sub * s.virtual} RK4 steps`, epochS, stepsXStos: steps * n, gflopPerS: flops / epochS / 1e9 });
   }
   setQuiet(false);
   return rows;

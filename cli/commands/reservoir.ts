@@ -6,8 +6,8 @@ Model: the coupled-STO network of 'stoopt mnist' (N LLG STOs, Table I, coupling 
 H_i = CM sum_k w_ik m_k,x along e_x at every RK4 stage, w Gaussian / spectral radius,
 RK4 with |m| = 1 after every step) driven by an input series u_t: each value is held
 for --hold, split into --virtual intervals of equal length; during interval k STO i
-gets the field s_f W_in[k,i] u_t along x (--input-mode field) and/or the current
-j_DC + s_c W_in[k,i] u_t (current). W_in uniform in [-1, 1]. --n 1 --virtual K is
+gets the current j_DC + s_c W_in[k,i] u_t (--input-mode current, the default) and/or
+the field s_f W_in[k,i] u_t along x (field). W_in uniform in [-1, 1]. --n 1 --virtual K is
 the time-multiplexed single oscillator (W_in = the random mask). Features: the state
 at the end of every interval (m_x only, or all three components).
 
@@ -52,8 +52,8 @@ predictions.csv (test part), checkpoint.json; --resume DIR continues a run;
 parameters against epoch.
 
 Examples:
-  stoopt reservoir --task narma10 --n 50 --epochs 30 --out results/reservoir/narma10-n50
-  stoopt reservoir --task narma10 --n 1 --virtual 50 --out /tmp/n1
+  stoopt reservoir --task narma10 --n 50 --epochs 60 --out results/reservoir/narma10-n50-current
+  stoopt reservoir --task narma10 --n 1 --virtual 50 --input-mode field --hold 2.5ns --out /tmp/n1
   stoopt reservoir --task memory-capacity --model esn --n 50 --json`;
 
 export function reservoirCommand(): Command {
@@ -68,15 +68,15 @@ export function reservoirCommand(): Command {
     .option("--n <N>", "number of STOs (ESN: nodes = N x virtual)", "50")
     .option("--virtual <K>", "virtual nodes per hold (time multiplexing with a random mask)", "1")
     .option("--features <f>", "all (m_x, m_y, m_z of every STO and interval), mx (m_x only: what a magnetoresistive read-out measures) or mz (m_z only: the precession cone, i.e. the amplitude an envelope detector measures)", "all")
-    .option("--input-mode <m>", "field (s_f W_in u along x), current (j_DC + s_c W_in u) or both", "field")
+    .option("--input-mode <m>", "current (j_DC + s_c W_in u, as in experiments; the echo state property holds, see README), field (s_f W_in u along x) or both", "current")
     .option("--dt <time>", "RK4 step (bare number: ns)", "50ps")
-    .option("--hold <time>", "time each input value is held, a whole number of steps per virtual node (bare number: ns)", "500ps")
+    .option("--hold <time>", "time each input value is held, a whole number of steps per virtual node (bare number: ns)", "100ps")
     .option("--cm <Oe>", "coupling strength CM of eq. (8) (bare number: Oe)", "10Oe")
     .option("--H_appl <value>", "initial applied field of every STO (bare number: Oe)", "1750Oe")
     .option("--j_DC <value>", "initial current (bare number: A)", "5mA")
     .option("--alpha <value>", "initial Gilbert damping", "0.0055")
     .option("--in-field <value>", "input field scale s_f (bare number: Oe)", "1000Oe")
-    .option("--in-current <value>", "input current scale s_c (bare number: A)", "1mA")
+    .option("--in-current <value>", "input current scale s_c (bare number: A)", "2mA")
     .option("--tune <groups>", "trained parameters: any of happl,jdc,alpha,scale,win (or none)", "happl,jdc,alpha,scale,win")
     .option("--epochs <n>", "Adam steps on the physics (0: untuned only)", "30")
     .option("--lr-happl <Oe>", "Adam learning rate of H_appl [Oe]", "5")
