@@ -189,10 +189,12 @@ describe("reservoir figures", () => {
     const d = tmp();
     const h = (epoch: number) => ({ epoch, val_nrmse: 0.5 - 0.01 * epoch, test_nrmse: 0.6, h_appl_mean_oe: 1750 + epoch, h_appl_min_oe: 1740, h_appl_max_oe: 1760, j_dc_a: 5e-3, alpha: 0.0055, in_field_oe: 1000, in_current_a: 0 });
     const files = await plotReservoir({ model: "STO reservoir, N = 3", outputs: ["u(t-1)", "u(t-2)"], test_prediction: { t0: 100, target: [0.1, 0.2, 0.3], prediction: [0.12, 0.18, 0.31] }, mc_curve: [0.9, 0.5], history: [h(0), h(1), h(2)] }, d);
-    expect(files).toEqual(["prediction.svg", "memory_capacity.svg", "nrmse.svg", "h_appl.svg", "j_dc.svg", "alpha.svg", "input_scale.svg"]);
+    const svgs = files.filter((f) => f.endsWith(".svg")).map((f) => path.basename(f));
+    expect(svgs).toEqual(["prediction.svg", "memory_capacity.svg", "nrmse.svg", "h_appl.svg", "j_dc.svg", "alpha.svg", "input_field_scale.svg", "input_current_scale.svg"]);
+    expect(files.some((f) => f.endsWith("prediction.csv"))).toBe(true);
     const svg = readFileSync(path.join(d, "prediction.svg"), "utf8");
     expect(svg).toContain("<svg");
     expect(svg).toContain("target");
-    expect(readFileSync(path.join(d, "memory_capacity.svg"), "utf8")).toContain("delay k [holds]");
+    expect(readFileSync(path.join(d, "memory_capacity.svg"), "utf8")).toContain("delay k (holds)");
   });
 });

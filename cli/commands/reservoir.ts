@@ -1,5 +1,6 @@
 /** `stoopt reservoir`: STO reservoir computing on temporal tasks, physics tuned by the exact gradient. */
 import { Command } from "commander";
+import { addFigureOptions } from "../plots/export.js";
 
 const HELP_AFTER = `
 Model: the coupled-STO network of 'stoopt mnist' (N LLG STOs, Table I, coupling eq. 8
@@ -98,6 +99,7 @@ export function reservoirCommand(): Command {
     .option("--resume <dir>", "continue the run whose checkpoint.json is in DIR (settings come from it; --epochs may extend)")
     .option("--plot <dir>", "at the end, draw the figures into DIR")
     .option("--json", "print result.json to stdout at the end");
+  addFigureOptions(cmd, "--plot");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     const { reservoirAction } = await import("../reservoir/action.js");

@@ -1,8 +1,6 @@
-/** Figures of `stoopt reservoir`: prediction vs target (test part), memory-capacity curve, parameters against epoch. */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
+/** Figures of `stoopt reservoir`: prediction vs target (test part), memory-capacity curve, NRMSE and the physical parameters against epoch. */
+import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "./export.js";
 import { lineFigure } from "./figures.js";
-import { Spec, writeSvg } from "./render.js";
 
 export interface ReservoirResultLike {
   model: string;
@@ -12,43 +10,50 @@ export interface ReservoirResultLike {
   history: { epoch: number; val_nrmse: number; test_nrmse: number; h_appl_mean_oe: number; h_appl_min_oe: number; h_appl_max_oe: number; j_dc_a: number; alpha: number; in_field_oe: number; in_current_a: number }[];
 }
 
-export function reservoirFigures(r: ReservoirResultLike, points = 300): [string, Spec][] {
+const EPOCH = { name: "epoch", unit: "" };
+
+export function reservoirFigures(r: ReservoirResultLike, points = 300): Figure[] {
   const p = r.test_prediction;
   const k = Math.min(points, p.target.length);
   const idx = Array.from({ length: k }, (_, i) => i);
-  const figs: [string, Spec][] = [
-    [
-      "prediction.svg",
-      lineFigure({
-        title: `Test part: ${r.outputs[0]}, target and prediction (first ${k} holds)`,
-        xTitle: "hold index t [1]",
-        yTitle: `${r.outputs[0]} [1]`,
-        series: [
-          { name: "target", points: idx.map((i): [number, number] => [p.t0 + i, p.target[i]]) },
-          { name: `prediction (${r.model.split(",")[0]})`, points: idx.map((i): [number, number] => [p.t0 + i, p.prediction[i]]), dashed: true },
-        ],
-        width: 560,
-      }),
-    ],
+  const figs: Figure[] = [
+    lineFigure({
+      name: "prediction",
+      title: `Test part: ${r.outputs[0]}, first ${k} holds`,
+      x: { name: "hold index t", unit: "" },
+      y: { name: r.outputs[0], unit: "" },
+      series: [
+        { name: "target", points: idx.map((i): [number, number] => [p.t0 + i, p.target[i]]) },
+        { name: `prediction (${r.model.split(",")[0]})`, points: idx.map((i): [number, number] => [p.t0 + i, p.prediction[i]]), dashed: true },
+      ],
+    }),
   ];
   if (r.mc_curve) {
-    figs.push(["memory_capacity.svg", lineFigure({ title: `Memory curve: squared correlation against delay (MC = ${r.mc_curve.reduce((a, b) => a + b, 0).toFixed(2)})`, xTitle: "delay k [holds]", yTitle: "r^2(u(t-k), prediction) [1]", series: [{ name: "test part", points: r.mc_curve.map((v, i): [number, number] => [i + 1, v]) }] })]);
+    figs.push(
+      lineFigure({
+        name: "memory_capacity",
+        title: `Memory curve (MC = ${r.mc_curve.reduce((a, b) => a + b, 0).toFixed(2)})`,
+        x: { name: "delay k (holds)", unit: "" },
+        y: { name: "squared correlation r^2", unit: "" },
+        series: [{ name: "test part", points: r.mc_curve.map((v, i): [number, number] => [i + 1, v]) }],
+      }),
+    );
   }
   const h = r.history;
   if (h.length > 1) {
     const ser = (name: string, f: (e: ReservoirResultLike["history"][number]) => number) => ({ name, points: h.map((e): [number, number] => [e.epoch, f(e)]) });
-    figs.push(["nrmse.svg", lineFigure({ title: "NRMSE against epoch (epoch 0: untuned)", xTitle: "epoch [1]", yTitle: "NRMSE [1]", series: [ser("validation", (e) => e.val_nrmse), ser("test", (e) => e.test_nrmse)] })]);
-    figs.push(["h_appl.svg", lineFigure({ title: "Applied field against epoch", xTitle: "epoch [1]", yTitle: "H_appl [Oe]", series: [ser("mean over STOs", (e) => e.h_appl_mean_oe), ser("min", (e) => e.h_appl_min_oe), ser("max", (e) => e.h_appl_max_oe)] })]);
-    figs.push(["j_dc.svg", lineFigure({ title: "Current against epoch", xTitle: "epoch [1]", yTitle: "j_DC [mA]", series: [ser("j_DC", (e) => 1e3 * e.j_dc_a)] })]);
-    figs.push(["alpha.svg", lineFigure({ title: "Gilbert damping against epoch", xTitle: "epoch [1]", yTitle: "alpha [1]", series: [ser("alpha", (e) => e.alpha)] })]);
-    figs.push(["input_scale.svg", lineFigure({ title: "Input field scale against epoch", xTitle: "epoch [1]", yTitle: "s_f [Oe]", series: [ser("s_f", (e) => e.in_field_oe)] })]);
+    const one = (name: string, title: string, y: { name: string; unit: string }, series: ReturnType<typeof ser>[]) => lineFigure({ name, title, x: EPOCH, y, legend: "top-right", series });
+    figs.push(one("nrmse", "NRMSE against epoch (epoch 0: untuned)", { name: "NRMSE", unit: "" }, [ser("validation", (e) => e.val_nrmse), ser("test", (e) => e.test_nrmse)]));
+    figs.push(one("h_appl", "Applied field against epoch", { name: "H_appl", unit: "Oe" }, [ser("mean over STOs", (e) => e.h_appl_mean_oe), ser("min", (e) => e.h_appl_min_oe), ser("max", (e) => e.h_appl_max_oe)]));
+    figs.push(one("j_dc", "Current against epoch", { name: "j_DC", unit: "A" }, [ser("j_DC", (e) => e.j_dc_a)]));
+    figs.push(one("alpha", "Gilbert damping against epoch", { name: "alpha", unit: "" }, [ser("alpha", (e) => e.alpha)]));
+    figs.push(one("input_field_scale", "Input field scale against epoch", { name: "s_f", unit: "Oe" }, [ser("s_f", (e) => e.in_field_oe)]));
+    figs.push(one("input_current_scale", "Input current scale against epoch", { name: "s_c", unit: "A" }, [ser("s_c", (e) => e.in_current_a)]));
   }
   return figs;
 }
 
-export async function plotReservoir(r: ReservoirResultLike, dir: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const figs = reservoirFigures(r);
-  for (const [f, spec] of figs) await writeSvg(path.join(dir, f), spec, "--plot");
-  return figs.map(([f]) => f);
+/** Write the figures (and their data as CSV) into `dir`; returns the files written. */
+export async function plotReservoir(r: ReservoirResultLike, dir: string, o: ExportOptions = DEFAULT_EXPORT): Promise<string[]> {
+  return writeFigures(dir, reservoirFigures(r), o, "--plot");
 }

@@ -1,6 +1,5 @@
 /** Flags of `stoopt reservoir` into typed settings (all checked before any work), then the run. */
 import { Command } from "commander";
-import path from "node:path";
 import { UsageError } from "../errors.js";
 import { info, note } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
@@ -112,6 +111,9 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
   let outDir = opts.out as string | undefined;
   const plotDir = opts.plot as string | undefined;
   let result: RunResult;
+  // figure settings are checked before any work
+  const { exportOptions } = await import("../plots/export.js");
+  const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
   if (opts.resume !== undefined) {
     const dir = opts.resume as string;
     const ck = loadCheckpoint(dir);
@@ -137,8 +139,8 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
   info(`${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`);
   if (plotDir !== undefined) {
     const { plotReservoir } = await import("../plots/reservoir.js");
-    const files = await plotReservoir(result, plotDir);
-    info(`wrote ${files.map((f) => path.join(plotDir, f)).join(", ")}`);
+    const files = await plotReservoir(result, plotDir, figureExport!);
+    info(`wrote ${files.join(", ")}`);
   }
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 }
