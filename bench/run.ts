@@ -7,6 +7,7 @@ import { wasmStepsPerSecond } from "./simulate.js";
 import { nativeBench } from "./native.js";
 import { sysidBench, sysidConvergenceBench } from "./sysid.js";
 import { mnistBench, mnistBenchTable } from "./mnist.js";
+import { reservoirBench, reservoirBenchTable } from "./reservoir.js";
 
 function fmt(x: number | undefined, unit = ""): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     await sysidConvergenceBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
+  console.log(reservoirBenchTable(reservoirBench()));
 }
 
 main().catch((e) => {

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   plot: async () => (await import("./commands/plot.js")).plotCommand(),
   mnist: async () => (await import("./commands/mnist.js")).mnistCommand(),
   eval: async () => (await import("./commands/eval.js")).evalCommand(),
+  reservoir: async () => (await import("./commands/reservoir.js")).reservoirCommand(),
   sweep: async (lookup) => (await import("./commands/sweep.js")).sweepCommand(lookup),
 };
 /** Commands that need every other command's definition at hand. */
