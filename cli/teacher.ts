@@ -107,7 +107,7 @@ export async function readTeacher(file: string, opts: TeacherOptions = {}): Prom
   } catch {
     // the read below reports it
   }
-  return readTeacherFromStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), file, { ...opts, sizeHint: size });
+  return readTeacherFromStream(fs.createReadStream(file), file, { ...opts, sizeHint: size });
 }
 
 /** Convenience for tests: read teacher data from a string. */
@@ -309,6 +309,8 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
   /** false: the sink stopped; a string: the unread text from the first line that is not plain */
   const plain = (text: string, final: boolean): false | string | undefined => {
     let pos = 0;
+    // lines need a closer look only if the text has a quote, '#' or CR at all
+    const special = text.indexOf('"') >= 0 || text.indexOf("#") >= 0 || text.indexOf("\r") >= 0;
     for (;;) {
       let nl = text.indexOf("\n", pos);
       if (nl < 0) {
@@ -330,7 +332,7 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
         pos = nl + 1;
         continue;
       }
-      if (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0 || trimField(l).length === 0) return text.slice(pos);
+      if ((special && (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0)) || (isTrimmed(l.charCodeAt(0)) && trimField(l).length === 0)) return text.slice(pos);
       line++;
       const fields = l.split(delimiter);
       for (let i = 0; i < fields.length; i++) {
