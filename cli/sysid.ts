@@ -6,7 +6,8 @@
 import { Core, core, Buf } from "./core.js";
 import { Adam } from "./adam.js";
 import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
-import { UsageError } from "./errors.js";
+import { Interrupted, UsageError } from "./errors.js";
+import { onStop, pausePoint, stopRequested } from "./signals.js";
 
 export type GradientMode = "dual" | "adjoint";
 const MODE_CODE = { loss: 0, dual: 1, adjoint: 2 } as const;
@@ -46,11 +47,16 @@ export interface Evaluator {
   close(): Promise<void>;
 }
 
+/** integration steps (times 1 + fitted parameters in the gradient modes) per core call on the main thread: about 0.1 s */
+const STEPS_PER_CALL = 2e6;
+
 /** The teacher resident in one core's memory, evaluated there. */
 export class CoreEvaluator implements Evaluator {
   private readonly bufs: { offsets: Buf<Int32Array>; t: Buf<Float64Array>; mx: Buf<Float64Array>; m0: Buf<Float64Array>; params: Buf<Float64Array>; fit: Buf<Int32Array>; sel: Buf<Int32Array>; out: Buf<Float64Array> };
   readonly nTrials: number;
   readonly totalSamples: number;
+  /** integration steps of each trial */
+  private readonly trialSteps: number[];
 
   constructor(
     readonly teacher: TeacherArrays,
@@ -60,6 +66,7 @@ export class CoreEvaluator implements Evaluator {
   ) {
     this.nTrials = teacher.offsets.length - 1;
     this.totalSamples = teacher.offsets[this.nTrials];
+    this.trialSteps = Array.from({ length: this.nTrials }, (_, i) => 1 + (teacher.t_s[teacher.offsets[i + 1] - 1] - teacher.t_s[teacher.offsets[i]]) / dtS);
     this.bufs = {
       offsets: c.i32(teacher.offsets.length),
       t: c.f64(teacher.t_s.length),
@@ -102,8 +109,29 @@ export class CoreEvaluator implements Evaluator {
     };
   }
 
+  /**
+   * As `evaluateSync`, in pieces of at most STEPS_PER_CALL integration steps
+   * with a `pausePoint` between them, so that the main thread sees signals
+   * (throws `Interrupted`). A selection within one piece is one core call.
+   */
   async evaluate(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[]): Promise<Parts> {
-    return this.evaluateSync(values, fit, mode, sel);
+    await pausePoint();
+    const budget = STEPS_PER_CALL / (mode === "loss" ? 1 : 1 + fit.length);
+    const cost = sel.reduce((s, i) => s + this.trialSteps[i], 0);
+    if (cost <= budget) return this.evaluateSync(values, fit, mode, sel);
+    let total: Parts | undefined;
+    for (let a = 0; a < sel.length; ) {
+      // pieces of whole pairs (the core pairs neighbouring trials on the same grid)
+      let b = a;
+      let c = 0;
+      while (b < sel.length && (b === a || c + this.trialSteps[sel[b]] <= budget)) c += this.trialSteps[sel[b++]];
+      if (b < sel.length && (b - a) % 2 === 1 && b - a > 1) b -= 1;
+      const part = this.evaluateSync(values, fit, mode, sel.slice(a, b));
+      total = total ? addParts(total, part) : part;
+      a = b;
+      if (a < sel.length) await pausePoint();
+    }
+    return total!;
   }
 
   async close(): Promise<void> {
@@ -203,6 +231,9 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
   let best = { loss: Infinity, values: Float64Array.from(values) };
   let epochTotal = 0;
   let status: StartResult["status"] = "ok";
+  // the values before the step in progress: what a signal keeps
+  let settled = Float64Array.from(values);
+  try {
   stages: for (let s = 0; s < opts.stages.length; s++) {
     const stage = opts.stages[s];
     const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
@@ -220,6 +251,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
         const sel = order.slice(b0, b0 + opts.batch);
         const before = Float64Array.from(values);
+        settled = before;
         const parts = await ev.evaluate(values, fit, opts.mode, sel);
         if (!finite(parts)) {
           failures += 1;
@@ -256,7 +288,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       opts.onEpoch?.(rec);
       if (opts.shouldStop?.()) {
         status = "interrupted";
-        events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: "SIGINT: stopped after the current step" });
+        events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: `${stopRequested() ?? "signal"}: stopped after the current step` });
         break stages;
       }
       if (loss > prevLoss) {
@@ -267,11 +299,23 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
     }
   }
-  // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
-  const final = await ev.evaluate(values, [], "loss", all);
-  const finalLoss = final.sumAbs / final.count;
-  if (Number.isFinite(finalLoss) && finalLoss <= best.loss) best = { loss: finalLoss, values: Float64Array.from(values) };
-  if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    // a signal during an evaluation: keep the point before the unfinished step
+    values.set(settled);
+    status = "interrupted";
+    events.push({ start: startIndex, epoch: epochTotal + 1, kind: "interrupted", detail: `${e.signal}: stopped during a step; the values before it are kept` });
+  }
+  if (status === "interrupted" && best.loss === Infinity) {
+    // no loss known at the kept point, and no time to evaluate it
+    best = { loss: NaN, values: Float64Array.from(values) };
+  } else if (status !== "interrupted") {
+    // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
+    const final = await ev.evaluate(values, [], "loss", all);
+    const finalLoss = final.sumAbs / final.count;
+    if (Number.isFinite(finalLoss) && finalLoss <= best.loss) best = { loss: finalLoss, values: Float64Array.from(values) };
+  }
+  if (!Number.isFinite(best.loss) && status !== "interrupted") status = "failed"; // no finite loss anywhere: the start values are kept
   return { start: startIndex, startValues: Object.fromEntries(opts.params.map((p, i) => [p.spec.name, startValues[i]])), values: named(best.values), loss: best.loss, epochs: epochTotal, status };
 }
 

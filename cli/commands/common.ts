@@ -9,6 +9,8 @@ import { readTeacher, TeacherData } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
 import { PoolEvaluator } from "../pool.js";
 import { note } from "../log.js";
+import { declareInput } from "../output.js";
+import { checkPrecessionStep, checkTimeAxis } from "../limits.js";
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -48,8 +50,12 @@ export interface LoadedTeacher {
   notes: string[];
 }
 
-/** Parse the shared options and read the teacher. */
-export async function loadTeacher(file: string, opts: Record<string, unknown>): Promise<LoadedTeacher> {
+/**
+ * Parse the shared options and read the teacher; check, before any work, that
+ * the step resolves the precession over the `varied` parameters' ranges and
+ * the teacher's time axis (cli/limits.ts).
+ */
+export async function loadTeacher(file: string, opts: Record<string, unknown>, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<LoadedTeacher> {
   const { str } = optionReader(opts);
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
@@ -59,8 +65,15 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>): 
   if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
   const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
   const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+  // the largest field the student will see: fixed values, and each varied parameter at its largest magnitude
+  const worst = Float64Array.from(base);
+  for (const v of varied) worst[v.spec.index] = Math.max(Math.abs(v.range[0]), Math.abs(v.range[1]));
+  const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) => (varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : []));
+  checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
+  declareInput(file, "teacher");
   const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
   for (const n of notes) note(n);
+  checkTimeAxis({ file: data.file, column: data.timeColumn, trials: data.trials }, dtS, washoutS);
   return { data, arrays: teacherArrays(data), base, dtS, washoutS, threads, notes };
 }
 

@@ -6,7 +6,9 @@ import { UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { CoreEvaluator } from "../sysid.js";
 import { defaultParams, PARAMS } from "../model.js";
-import { info } from "../log.js";
+import { info, note } from "../log.js";
+import { checkOutputDir, declareInput, ensureDir } from "../output.js";
+import { LANDSCAPE_RESULT, MNIST_RESULT, SYSID_RESULT, validate } from "../schema.js";
 import { writeSvg, Spec } from "../plots/render.js";
 import { landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
 import { accuracyFigure, MnistEpoch, physicsFigures, stoDynamicsFigures } from "../plots/mnist.js";
@@ -21,13 +23,13 @@ import { readSysidPath } from "./landscape.js";
 
 interface SysidResult extends SysidResultLike {
   command: "sysid";
-  input: { file: string };
+  input: { file: string; sha256?: string; trials?: number; truncated?: boolean };
   settings: { dt_s: number; washout_s: number; scale?: number; fixed: Record<string, { value: number }> };
 }
 
 /** Write figures; returns the files written. */
 async function writeAll(dir: string, figures: [string, Spec][]): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "--out");
   const files: string[] = [];
   for (const [name, spec] of figures) {
     const f = path.join(dir, name);
@@ -38,14 +40,21 @@ async function writeAll(dir: string, figures: [string, Spec][]): Promise<string[
 }
 
 /** Fig. 2: loss and parameters against epoch, and teacher vs student for one trial before and after the fit. */
-export async function plotSysid(r: SysidResult, dir: string, opts: { trial: number; teacher?: string }): Promise<string[]> {
+export async function plotSysid(r: SysidResult, dir: string, opts: { trial: number; teacher?: string; force?: boolean }): Promise<string[]> {
   const figures: [string, Spec][] = [["loss.svg", lossFigure(r)]];
   for (const name of Object.keys(r.fit)) figures.push([`${name}.svg`, parameterFigure(r, name)]);
   const file = opts.teacher ?? r.input.file;
   if (file === "-") {
     info("stoopt: the teacher was read from stdin: give it with --teacher FILE to plot the trajectories");
   } else {
-    const data = await readTeacher(file, { maxTrials: opts.trial + 1, scale: r.settings.scale ?? 1 });
+    declareInput(file, "teacher");
+    // the teacher is read as far as the fit read it, so that its hash can be compared with the recorded one
+    const data = await readTeacher(file, { maxTrials: r.input.truncated && r.input.trials !== undefined ? r.input.trials : undefined, scale: r.settings.scale ?? 1 });
+    if (r.input.sha256 !== undefined && data.sha256 !== r.input.sha256) {
+      const what = `${file} is not the teacher the result was fitted to (sha256 ${data.sha256.slice(0, 12)}..., the result records ${r.input.sha256.slice(0, 12)}...)`;
+      if (!opts.force) throw new UsageError(`${what}; give the right file with --teacher, or --force to draw it anyway`);
+      note(`${what}; drawing it anyway (--force)`);
+    }
     if (data.trials.length <= opts.trial) throw new UsageError(`--trial: the teacher has ${data.trials.length} trials (counting from 0)`);
     const arrays = teacherArrays(data);
     const ev = new CoreEvaluator(arrays, r.settings.dt_s, r.settings.washout_s);
@@ -115,7 +124,8 @@ export function plotCommand(): Command {
     .option("--result <sysid.json>", "landscape: overlay this sysid result's path")
     .option("--checkpoint <file>", "mnist: the checkpoint for the STO dynamics (default: checkpoint.bin beside the result)")
     .option("--image <k>", "mnist: the test image (0-based) whose STO dynamics are drawn", "0")
-    .option("--stos <k>", "mnist: how many STOs to draw", "5");
+    .option("--stos <k>", "mnist: how many STOs to draw", "5")
+    .option("--force", "sysid: draw the teacher even if its hash differs from the one the result records");
   cmd.addHelpText(
     "after",
     `
@@ -135,20 +145,29 @@ Examples:
   cmd.action(async (file: string, opts: Record<string, unknown>) => {
     const { str } = optionReader(opts);
     let r: { command?: string };
+    declareInput(file, "result file");
     try {
       r = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
       throw new UsageError(`${file}: cannot read as a result JSON (${(e as Error).message.split("\n")[0]})`);
     }
+    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new UsageError(`${file}: not a stoopt result (expected a JSON object)`);
     const dir = str("out")!;
+    checkOutputDir(dir, "--out");
     let files: string[];
     if (r.command === "sysid") {
-      files = await plotSysid(r as SysidResult, dir, { trial: intFlag(str("trial")!, "--trial", 0), teacher: str("teacher") });
+      validate(r, SYSID_RESULT, file);
+      files = await plotSysid(r as SysidResult, dir, { trial: intFlag(str("trial")!, "--trial", 0), teacher: str("teacher"), force: Boolean(opts.force) });
     } else if (r.command === "mnist") {
+      validate(r, MNIST_RESULT, file);
       const ck = str("checkpoint") ?? path.join(path.dirname(file), "checkpoint.bin");
+      if (fs.existsSync(ck)) declareInput(ck, "checkpoint");
       files = await plotMnist(r as MnistResult, dir, { checkpoint: ck, image: intFlag(str("image")!, "--image", 0), stos: intFlag(str("stos")!, "--stos", 1, 1000) });
     } else if (r.command === "landscape") {
+      validate(r, LANDSCAPE_RESULT, file);
       const l = r as unknown as Parameters<typeof landscapeFigure>[0];
+      if (l.x.n < 2 || l.y.n < 2 || l.loss.length !== l.x.n * l.y.n) throw new UsageError(`${file}: field 'loss' has ${l.loss.length} values; expected x.n * y.n = ${l.x.n} * ${l.y.n} (each n >= 2)`);
+      if (str("result")) declareInput(str("result")!, "--result file");
       const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;
       files = await writeAll(dir, [["landscape.svg", landscapeFigure(l, overlay)]]);
     } else {

@@ -4,12 +4,13 @@ import fs from "node:fs";
 import { PARAMS, ParamSpec, paramByName } from "../model.js";
 import { choiceFlag, intFlag } from "../options.js";
 import { parseQuantity } from "../units.js";
-import { EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
+import { EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitEvent, FitParam, fitOnce, GradientMode, Stage, StartResult, startPoints, uncertainty, UNCERTAINTY_METHOD } from "../sysid.js";
 import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEvaluator, optionReader, rangesFor } from "./common.js";
 import { info, note, paint, progress } from "../log.js";
 import { csv, num, table, toJson, writeJson } from "../render.js";
-import { writeFileAtomic } from "../output.js";
+import { checkOutput, checkOutputDir, writeFileAtomic } from "../output.js";
+import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid } from "./plot.js";
 
 /** `name=value`, value with units. */
@@ -131,20 +132,19 @@ Examples:
     const maxFailures = intFlag(str("max-failures")!, "--max-failures", 1);
     const batchText = str("batch")!;
     const batchFlag = batchText === "all" ? Infinity : intFlag(batchText, "--batch", 1);
+    // ---- outputs, checked before the work (the teacher is declared as an input by loadTeacher)
+    if (opts.out) checkOutput(str("out")!, "--out");
+    if (opts.history) checkOutput(str("history")!, "--history");
+    if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
     // ---- data
-    const loaded = await loadTeacher(file, opts);
+    const loaded = await loadTeacher(file, opts, params.map((p) => ({ spec: p.spec, range: p.range })));
     const { data, arrays, base, dtS, washoutS, threads } = loaded;
     const nTrials = arrays.labels.length;
     const batch = Math.min(batchFlag, nTrials);
     const ev = makeEvaluator(loaded);
-    // SIGINT: finish the current step, write what there is, exit 130
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(EXIT_INTERRUPTED);
-      interrupted = true;
-      note("interrupted: stopping after the current step (Ctrl-C again to abort)");
-    };
-    process.on("SIGINT", onSigint);
+    // SIGINT/SIGTERM (cli/signals.ts): stop at the current step, write the result so far marked interrupted, exit 130/143
+    const release = stopsCleanly();
+    const stopped = () => stopRequested() !== undefined;
     const events: FitEvent[] = [];
     const history: EpochRecord[] = [];
     const results: StartResult[] = [];
@@ -153,17 +153,17 @@ Examples:
     let done = 0;
     try {
       const points = startPoints(params, starts, seed);
-      for (let s = 0; s < points.length && !interrupted; s++) {
-        const r = await fitOnce(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) }, s, points[s], events, history);
+      for (let s = 0; s < points.length && !stopped(); s++) {
+        const r = await fitOnce(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, shouldStop: stopped, onEpoch: () => bar.update(++done) }, s, points[s], events, history);
         results.push(r);
       }
       bar.stop();
       // the lowest finite loss; if every start failed, the first start's values are reported
       const best = results.reduce<StartResult | undefined>((b, r) => (!b || (Number.isFinite(r.loss) && !(r.loss >= b.loss)) ? r : b), undefined);
       if (!best) throw new UsageError("interrupted before the first epoch finished");
-      const sigma = Number.isFinite(best.loss) ? await uncertainty(ev, nTrials, base, params, best.values).catch(() => params.map(() => NaN)) : params.map(() => NaN);
+      const sigma = Number.isFinite(best.loss) && !stopped() ? await uncertainty(ev, nTrials, base, params, best.values).catch(() => params.map(() => NaN)) : params.map(() => NaN);
       const truth = sidecarTruth(file);
-      const status = interrupted ? "interrupted" : results.every((r) => r.status === "failed") ? "failed" : "ok";
+      const status = stopped() ? "interrupted" : results.every((r) => r.status === "failed") ? "failed" : "ok";
       const result = {
         stoopt: "0.1.0",
         command: "sysid",
@@ -218,14 +218,17 @@ Examples:
           (status !== "ok" ? ` | ${c.yellow(status)}` : ""),
       );
       if (opts.json) process.stdout.write(toJson(result));
-      if (str("plot") !== undefined) {
+      if (str("plot") !== undefined && status !== "interrupted") {
         const files = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
         info(`wrote ${files.join(", ")}`);
       }
-      if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
+      if (status === "interrupted") {
+        note(`${stopRequested()}: the fit so far is reported, marked "interrupted"`);
+        process.exitCode = exitCodeFor(stopRequested()!);
+      }
       else if (status === "failed") process.exitCode = EXIT_RUNTIME;
     } finally {
-      process.off("SIGINT", onSigint);
+      release();
       await ev.close();
     }
   });
