@@ -73,12 +73,15 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>, v
   declareInput(file, "teacher");
   const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
   for (const n of notes) note(n);
+  const arrays = teacherArrays(data);
   checkTimeAxis({ file: data.file, column: data.timeColumn, trials: data.trials }, dtS, washoutS);
-  return { data, arrays: teacherArrays(data), base, dtS, washoutS, threads, notes };
+  return { data, arrays, base, dtS, washoutS, threads, notes };
 }
 
 export function makeEvaluator(t: LoadedTeacher): Evaluator {
   const n = t.arrays.labels.length;
+  const used = t.threads > 1 && n > 1 ? Math.min(t.threads, n) : 1;
+  note(`${n} trial${n > 1 ? "s" : ""} (${t.arrays.t_s.length} samples) on ${used} thread${used > 1 ? "s" : ""}: working`);
   return t.threads > 1 && n > 1 ? new PoolEvaluator(t.arrays, t.dtS, t.washoutS, Math.min(t.threads, n)) : new CoreEvaluator(t.arrays, t.dtS, t.washoutS);
 }
 
