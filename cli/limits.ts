@@ -47,16 +47,19 @@ const UNITS: [string, number][] = [
 ];
 
 /**
- * The time unit a column with sample spacing `spacingS` (read in seconds) was more
- * likely written in: the one that puts the spacing between 0.1 ps and 100 ns,
- * where an oscillator in the GHz range is sampled. Undefined if none.
+ * The time unit a column with sample spacing `spacingS` (read in seconds)
+ * was more likely written in: of the units that put the spacing between
+ * 0.1 ps and 100 ns (where an oscillator in the GHz range is sampled), the
+ * one closest to 100 ps on a log scale. Undefined if none.
  */
 export function likelyTimeUnit(spacingS: number): string | undefined {
+  let best: [string, number] | undefined;
   for (const [unit, f] of UNITS) {
     const v = spacingS * f;
-    if (v >= 1e-13 && v <= 1e-7) return unit;
+    const d = Math.abs(Math.log10(v / 1e-10));
+    if (v >= 1e-13 && v <= 1e-7 && (!best || d < best[1])) best = [unit, d];
   }
-  return undefined;
+  return best?.[0];
 }
 
 /** A time axis as the core sees it: per trial, sample times in seconds. */
