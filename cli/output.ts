@@ -131,13 +131,20 @@ function checkParent(dir: string, flag: string, target: string): void {
  */
 export function checkOutput(target: string, flag: string): OutputTarget {
   if (target === "") throw new UsageError(`${flag}: empty file name`);
-  const file = followLinks(target, flag);
+  // what the path finally names, as the kernel resolves it (also /dev/stdout -> /proc/self/fd/1 -> a pipe)
   let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(file);
-  } catch {
+    st = fs.statSync(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") throw new UsageError(`${flag}: '${target}' is a loop of symbolic links`);
     st = undefined;
   }
+  // the file to replace: a regular file's real path; a device or pipe is opened by the given path;
+  // a path that does not exist yet (or a dangling link) is created where its links lead
+  let file: string;
+  if (st?.isFile()) file = fs.realpathSync(target);
+  else if (st) file = path.resolve(target);
+  else file = followLinks(target, flag);
   if (st?.isDirectory() || /[/\\]$/.test(target)) throw new UsageError(`${flag}: '${target}' is a folder; expected a file name`);
   let mode: OutputTarget["mode"] = "atomic";
   if (st) {

@@ -1,5 +1,6 @@
 /** `stoopt simulate`: macrospin STO trajectories as CSV (trial,t,mx,my,mz). */
 import { Command } from "commander";
+import path from "node:path";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
 import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options.js";
 import { plan, Scheme, simulate, SimulationSpec } from "../simulator.js";
@@ -52,8 +53,10 @@ Examples:
     if (spec.temperatureK > 0 && spec.scheme === "rk4") note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
     // both outputs checked before the work (cli/output.ts); a device or pipe gets no sidecar
     const toFile = opts.output !== undefined && opts.output !== "-";
-    const sidecar = toFile && checkOutput(opts.output, "--output").mode === "atomic";
-    if (sidecar) checkOutput(`${opts.output}.json`, "--output (sidecar)");
+    const target = toFile ? checkOutput(opts.output, "--output") : undefined;
+    // beside the data as the user named it; beside the real file if a link leads to another folder (/dev/stdout > file)
+    const sidecar = target?.mode === "atomic" ? (path.dirname(path.resolve(target.given)) === path.dirname(target.file) ? target.given : target.file) + ".json" : undefined;
+    if (sidecar) checkOutput(sidecar, "--output (sidecar)");
     const sink = sinkFor(opts.output, "--output");
     const bar = progress(p.totalSteps, "simulate");
     const release = stopsCleanly();
@@ -104,7 +107,7 @@ Examples:
         duration_s: spec.durationS,
         m0: spec.m0 ?? "random",
       };
-      writeFileAtomic(`${opts.output}.json`, JSON.stringify(meta, null, 2) + "\n", "--output (sidecar)");
+      writeFileAtomic(sidecar, JSON.stringify(meta, null, 2) + "\n", "--output (sidecar)");
     }
   });
   return cmd;
