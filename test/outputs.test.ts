@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { runCli } from "./helpers.js";
-import { checkCase, Expect, teacherIn, tinyData } from "./reliability.helpers.js";
+import { checkCase, Expect, TEACHER, teacherIn, tinyData } from "./reliability.helpers.js";
 
 let data = "";
 beforeAll(() => {
@@ -35,6 +35,7 @@ const class1: Case[] = [
   { name: "landscape -o folder would overwrite its --result", setup: (d) => (teacherIn(d), write(j(d, "landscape.json"), "{}")), args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2x2", "--result", j(d, "landscape.json"), "-o", d], code: 2, message: "is the --result file this command reads" },
   { name: "sysid -o through a symlink writes its target and keeps the link", setup: (d) => (teacherIn(d), write(j(d, "real.json")), fs.symlinkSync("real.json", j(d, "fit.json"))), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", j(d, "fit.json")], code: 0, message: "loss", replaced: ["real.json"] },
   { name: "sysid -o through a dangling symlink creates its target", setup: (d) => (teacherIn(d), fs.symlinkSync("new.json", j(d, "fit.json"))), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", j(d, "fit.json")], code: 0, message: "loss", created: ["new.json"] },
+  { name: "sysid -o is the teacher's simulate sidecar", setup: (d) => (teacherIn(d), fs.copyFileSync(`${TEACHER}.json`, j(d, "t.csv.json"))), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", j(d, "t.csv.json")], code: 2, message: "is the teacher's settings sidecar this command reads" },
   { name: "sysid -o is a folder", setup: (d) => (teacherIn(d), fs.mkdirSync(j(d, "sub"))), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", j(d, "sub")], code: 2, message: "is a folder; expected a file name" },
   { name: "sysid -o in a missing folder", setup: (d) => teacherIn(d), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", j(d, "missing/fit.json")], code: 2, message: "does not exist" },
   { name: "sysid --history under a file", setup: (d) => teacherIn(d), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "--history", j(d, "t.csv/h.csv")], code: 2, message: "is not a folder" },
@@ -62,6 +63,19 @@ describe("class 1: outputs never destroy what they should not", () => {
 
   it("mnist --out over a run with --force starts afresh and replaces it", () => {
     checkCase("force", (d) => (fs.mkdirSync(j(d, "run")), write(j(d, "run/result.json"), "{}"), write(j(d, "run/metrics.csv"))), (d) => [...MNIST(), "--out", j(d, "run"), "--force"], { code: 0, message: "epoch 1/1", replaced: ["run/result.json", "run/metrics.csv"], created: ["run/checkpoint.bin"] });
+  }, 60_000);
+
+  it("simulate -o /dev/stdout with stdout on a file: the file gets the data, the sidecar goes beside it (never into /dev)", () => {
+    let fd = -1;
+    checkCase(
+      "/dev/stdout",
+      (d) => (fd = fs.openSync(j(d, "out.csv"), "w")),
+      () => ["simulate", "--duration", "0.1ns", "-o", "/dev/stdout"],
+      { code: 0, message: "", replaced: ["out.csv"], created: ["out.csv.json"] },
+      (a) => runCli(a, { stdoutFd: fd }),
+    );
+    fs.closeSync(fd);
+    expect(fs.existsSync("/dev/stdout.json")).toBe(false);
   }, 60_000);
 
   it("simulate -o a FIFO writes through to its reader and leaves the FIFO", async () => {

@@ -10,7 +10,7 @@ import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
 import { PoolEvaluator } from "../pool.js";
 import { note } from "../log.js";
 import { declareInput } from "../output.js";
-import { checkPrecessionStep, checkTimeAxis } from "../limits.js";
+import { checkMemory, checkPrecessionStep, checkTimeAxis } from "../limits.js";
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -71,8 +71,11 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>, v
   const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) => (varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : []));
   checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
   declareInput(file, "teacher");
+  if (file !== "-") declareInput(`${file}.json`, "teacher's settings sidecar");
   const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
   for (const n of notes) note(n);
+  // the teacher resident in each core: times and m_x (f64), the student's state at plot time (3 f64)
+  checkMemory(data.rowsRead * 5 * 8, `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`, `the teacher (${data.rowsRead} samples)`);
   const arrays = teacherArrays(data);
   checkTimeAxis({ file: data.file, column: data.timeColumn, trials: data.trials }, dtS, washoutS);
   return { data, arrays, base, dtS, washoutS, threads, notes };
