@@ -127,22 +127,27 @@ export function checkTimeAxis(axis: TimeAxis, dtS: number, washoutS: number, dtF
   if (none.length > 0) note(`${none.length} trial${none.length > 1 ? "s" : ""} (${none.slice(0, 5).join(", ")}${none.length > 5 ? ", ..." : ""}) end before the washout of ${sec(washoutS)} s and do not enter the loss`);
 }
 
+/** rad per step above which RK4 cannot follow the precession (its stability limit on the imaginary axis is 2 sqrt 2) */
+export const MAX_STEP_ANGLE = 2;
+/** rad per step above which a warning is given (RK4's phase error per step ~ angle^5 / 120) */
+export const WARN_STEP_ANGLE = 0.5;
+
 /**
  * Whether one RK4 step can follow the precession: the effective field of
  * eq. (1), H = (H_appl + (H_K - 4 pi M) m_z) e_z, is at most
  * |H_appl| + |H_K - 4 pi M| (Oe) and turns m by gamma |H| dt rad per step.
- * Above 0.5 rad RK4 does not resolve the precession: exit 2 naming the flags;
- * above 0.1 rad (fewer than ~60 steps per turn), a note.
+ * Above MAX_STEP_ANGLE: exit 2 naming the flags; above WARN_STEP_ANGLE
+ * (fewer than ~12 steps per turn), a warning.
  */
 export function checkPrecessionStep(params: ArrayLike<number>, dtS: number, dtFlag: string, fieldFlags: string): void {
   // core ABI order: gamma, H_appl, M, H_K, ...
   const gamma = Math.abs(params[0]);
   const h = Math.abs(params[1]) + Math.abs(params[3] - 4 * Math.PI * params[2]);
   const angle = gamma * h * dtS;
-  if (!Number.isFinite(angle) || angle > 0.5) {
+  if (!Number.isFinite(angle) || angle > MAX_STEP_ANGLE) {
     throw new UsageError(
-      `${fieldFlags} with ${dtFlag} ${sec(dtS)} s: the magnetization would turn ${angle.toPrecision(3)} rad per step (gamma*|H|*dt, |H| up to ${h.toPrecision(4)} Oe); RK4 cannot resolve the precession above 0.5 rad per step: use ${dtFlag} below ${(0.1 / (gamma * h)).toPrecision(2)} s or a smaller field`,
+      `${fieldFlags} with ${dtFlag} ${sec(dtS)} s: the magnetization would turn ${angle.toPrecision(3)} rad per step (gamma*|H|*dt, |H| up to ${h.toPrecision(4)} Oe); RK4 cannot resolve the precession above ${MAX_STEP_ANGLE} rad per step: use ${dtFlag} below ${(0.1 / (gamma * h)).toPrecision(2)} s or a smaller field`,
     );
   }
-  if (angle > 0.1) note(`${dtFlag} ${sec(dtS)} s: the magnetization turns ${angle.toPrecision(3)} rad per step (about ${Math.floor((2 * Math.PI) / angle)} steps per turn); results may carry step-size error`);
+  if (angle > WARN_STEP_ANGLE) note(`warning: ${dtFlag} ${sec(dtS)} s: the magnetization turns ${angle.toPrecision(3)} rad per step (about ${Math.floor((2 * Math.PI) / angle)} steps per turn); expect a large step-size error (below ${(0.1 / (gamma * h)).toPrecision(2)} s it is small)`);
 }

@@ -59,6 +59,7 @@ export function plan(spec: SimulationSpec): SimulationPlan {
   const intervals = integerRatio(spec.durationS, spec.sampleS, "--duration");
   const samples = intervals + 1;
   // the core counts steps and samples per call in u32; rows are numbered exactly up to 2^53
+  checkCount(washoutSteps, "--washout", "the washout steps (--washout / --dt)", Number.MAX_SAFE_INTEGER);
   checkCount(stepsPerSample, "--sample", "the steps per sample (--sample / --dt)", U32_MAX, 1);
   checkCount(samples, "--duration", "the samples per trial (--duration / --sample + 1)", U32_MAX, 1);
   checkCount(spec.trials * samples, "--trials", "the rows (trials x samples per trial)", Number.MAX_SAFE_INTEGER, 1);

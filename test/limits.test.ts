@@ -60,7 +60,8 @@ const class5: Case[] = [
   { name: "sysid --H_appl 1e8 (fixed)", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "j_DC", "--H_appl", "1e8"], code: 2, message: "--H_appl 1e8 with --dt 5e-13 s" },
   { name: "sysid --range H_appl up to 1e8", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl", "--range", "H_appl=1:1e8"], code: 2, message: "--range H_appl with --dt" },
   { name: "landscape --dt too long for the field", setup: teacherIn, args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2x2", "--dt", "50ps", "-o", d], code: 2, message: "RK4 cannot resolve the precession" },
-  { name: "simulate with a coarse but usable step: a warning, exit 0", args: () => ["simulate", "--dt", "5ps", "--sample", "50ps", "--duration", "0.1ns"], code: 0, message: "--dt 5e-12 s: the magnetization turns 0.191 rad per step (about 32 steps per turn)" },
+  { name: "simulate with a coarse but usable step: a warning, exit 0", args: () => ["simulate", "--dt", "20ps", "--sample", "100ps", "--duration", "0.2ns"], code: 0, message: "warning: --dt 2e-11 s: the magnetization turns 0.764 rad per step (about 8 steps per turn)" },
+  { name: "simulate --washout past exact step counting", args: () => ["simulate", "--washout", "1e10s"], code: 2, message: "--washout: the washout steps (--washout / --dt) would be 2.000e+22; the limit is 9.007e+15" },
 ];
 
 const class8: Case[] = [
