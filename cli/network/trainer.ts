@@ -4,7 +4,6 @@
  * gradients summed and applied with Adam here, physical parameters kept in
  * their ranges, one checkpoint + metrics.csv + result.json per epoch.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { core } from "../core.js";
 import { ensureDir, writeFileAtomic } from "../output.js";
