@@ -149,7 +149,9 @@ describe("class 3: mnist stops at once at a consistent checkpoint", () => {
   }, 180_000);
   it("SIGTERM before any epoch finished: nothing written", async () => {
     const out = path.join(dir, "run-term");
-    const r = await signalWhen(args(out), "SIGTERM", (e) => e.includes("stoopt mnist: N="), 300);
+    // 2000 training images: an epoch of several seconds, so the signal lands inside the first
+    const big = tinyData(2000, 20);
+    const r = await signalWhen(args(out).map((a) => (a === data ? big : a)), "SIGTERM", (e) => e.includes("stoopt mnist: N="), 300);
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stderr).toContain("no epoch finished; nothing was written");
