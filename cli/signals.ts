@@ -10,7 +10,8 @@
  * not declared this (reading input, plotting, evaluating) exits at once with
  * that code; output files are atomic, so nothing is left half-written. A
  * second signal, or a clean stop that takes longer than `GRACE_MS`, exits at
- * once as well.
+ * once as well. A command with handlers of its own (`sweep`) declares that
+ * with `handlesSignalsItself()`.
  */
 import { EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted } from "./errors.js";
 
@@ -20,12 +21,14 @@ const YIELD_MS = 40;
 
 let received: NodeJS.Signals | undefined;
 let clean = 0;
+let own = 0;
 const listeners = new Set<(s: NodeJS.Signals) => void>();
 let lastYield = performance.now();
 
 export const exitCodeFor = (s: NodeJS.Signals): number => (s === "SIGTERM" ? EXIT_TERMINATED : EXIT_INTERRUPTED);
 
 function onSignal(s: NodeJS.Signals): void {
+  if (own > 0) return; // the command's own handlers decide
   if (received !== undefined || clean === 0) process.exit(exitCodeFor(received ?? s));
   received = s;
   try {
@@ -49,6 +52,20 @@ export function stopsCleanly(): () => void {
   let undone = false;
   return () => {
     if (!undone) clean -= 1;
+    undone = true;
+  };
+}
+
+/**
+ * The command installs its own SIGINT/SIGTERM handlers (e.g. `sweep`, which
+ * forwards them to its cells and may be signalled again by Slurm): this
+ * module stays out of the way until the returned undo is called.
+ */
+export function handlesSignalsItself(): () => void {
+  own += 1;
+  let undone = false;
+  return () => {
+    if (!undone) own -= 1;
     undone = true;
   };
 }

@@ -42,7 +42,8 @@ interface Case {
   created?: string[];
 }
 
-const SVGS = ["fig", "fig/loss.svg", "fig/H_appl.svg", "fig/trajectory-before.svg", "fig/trajectory-after.svg"];
+/** each figure as SVG with its data as CSV beside it */
+const SVGS = ["fig", ...["loss", "H_appl", "trajectory-before", "trajectory-after"].flatMap((n) => [`fig/${n}.svg`, `fig/${n}.csv`])];
 
 const cases: Case[] = [
   { name: "a valid sysid result draws its figures", result: () => sysid, code: 0, message: "wrote", created: SVGS },

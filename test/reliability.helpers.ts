@@ -61,7 +61,7 @@ export function checkCase(name: string, setup: (dir: string) => void, args: (dir
   if (typeof want.message === "string") expect(r.stderr).toContain(want.message);
   else expect(r.stderr).toMatch(want.message);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-  if (want.code !== 0) expect(r.stderr.trim().split("\n").filter((l) => l.includes("error")).length, r.stderr).toBe(1);
+  if (want.code !== 0) expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("stoopt: error:")).length, r.stderr).toBe(1);
   if (want.emptyStdout ?? want.code === 2) expect(r.stdout).toBe("");
   for (const [p, e] of before) {
     const a = after.get(p);

@@ -8,11 +8,11 @@ import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.j
 import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
 import { info, progress } from "../log.js";
 import { csv, num, toJson, writeJson } from "../render.js";
-import { checkOutputDir, declareInput, ensureDir, writeFileAtomic } from "../output.js";
+import { checkOutputDir, declareInput, ensureDir } from "../output.js";
 import { stopsCleanly } from "../signals.js";
 import { SYSID_RESULT, validate } from "../schema.js";
 import { landscapeFigure } from "../plots/sysid.js";
-import { writeSvg } from "../plots/render.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
 
 /** grid points of one landscape (each a full pass over the teacher) */
 export const MAX_GRID_POINTS = 1_000_000;
@@ -32,17 +32,19 @@ export function landscapeCommand(): Command {
     .requiredOption("--y <name>", "parameter on the vertical axis")
     .option("--grid <NxM>", "grid points along x and y", "41x41")
     .option("--range <name=min:max>", "axis range (repeatable; default: the sysid ranges, e.g. H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA)", collect)
-    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start and end")
-    .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and landscape.svg", ".")
+    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start, end and (when the result knows it) the true point")
+    .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and the figure landscape.svg (--format)", ".")
     .option("--csv", "also print the grid as CSV on stdout")
     .option("--json", "print a summary (minimum, settings) as JSON on stdout");
   addTeacherOptions(cmd);
   addFixedParamOptions(cmd);
+  addFigureOptions(cmd, "the figure");
   cmd.addHelpText(
     "after",
     `
 Outputs: DIR/landscape.csv (x, y, loss), DIR/landscape.json (settings, grid, minimum) and
-DIR/landscape.svg (heatmap; with --result, the sysid path from start to end).
+DIR/landscape.svg (heatmap, or .png/.pdf with --format; with --result, the sysid path from start to
+end and the true point; the path and points also in DIR/landscape-overlay.csv).
 
 Examples:
   stoopt simulate --H_appl 1800 --j_DC 5mA --trials 100 --washout 100ns -o teacher.csv
@@ -59,9 +61,12 @@ Examples:
     if (!g || Number(g[1]) < 2 || Number(g[2]) < 2) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
     if (Number(g[1]) * Number(g[2]) > MAX_GRID_POINTS) throw new UsageError(`--grid: ${g[1]}x${g[2]} is ${(Number(g[1]) * Number(g[2])).toExponential(3)} points; the limit is N*M <= ${MAX_GRID_POINTS}`);
     const ranges = rangesFor([xs.name, ys.name], list("range"));
+    const notes: string[] = [];
+    const ex = exportOptions(opts, notes);
+    for (const n of notes) info(`stoopt: ${n}`);
     const outDir = str("out")!;
     if (str("result") !== undefined) declareInput(str("result")!, "--result file");
-    checkOutputDir(outDir, "--out", ["landscape.csv", "landscape.json", "landscape.svg"]);
+    checkOutputDir(outDir, "--out", ["landscape.csv", "landscape.json", ...ex.formats.map((f) => `landscape.${f}`)]);
     const overlay = str("result") !== undefined ? readSysidPath(str("result")!, xs.name, ys.name) : undefined;
     const loaded = await loadTeacher(file, opts, [
       { spec: xs, range: ranges.get(xs.name)! },
@@ -98,10 +103,10 @@ Examples:
       time_s: (Date.now() - t0) / 1000,
     };
     ensureDir(outDir, "--out");
-    writeFileAtomic(path.join(outDir, "landscape.csv"), grid, "--out");
     writeJson(path.join(outDir, "landscape.json"), summary, "--out");
-    await writeSvg(path.join(outDir, "landscape.svg"), landscapeFigure(summary, overlay), "--out");
-    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, "landscape.{csv,json,svg}")}`);
+    // the figure writes landscape.csv (the grid) beside it
+    await writeFigures(outDir, [landscapeFigure(summary, overlay)], ex);
+    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, `landscape.{csv,json,${ex.formats.join(",")}}`)}`);
     if (flag("csv")) process.stdout.write(grid);
     if (flag("json")) process.stdout.write(toJson({ ...summary, loss: undefined }));
   });
@@ -112,11 +117,13 @@ export interface SysidPath {
   path: [number, number][];
   start: [number, number];
   end: [number, number];
+  /** the teacher's true point, when the result knows it (from the teacher's simulate sidecar) */
+  truth?: [number, number];
 }
 
 /** The best start's path (start point, then the values after each epoch) from a sysid result. */
 export function readSysidPath(file: string, xName: string, yName: string): SysidPath {
-  let res: { fit?: Record<string, { value: number; start: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
+  let res: { fit?: Record<string, { value: number; start: number; true?: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
   try {
     res = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
@@ -128,5 +135,6 @@ export function readSysidPath(file: string, xName: string, yName: string): Sysid
   if (!fx || !fy || !Array.isArray(res.history)) throw new UsageError(`--result: '${file}' is not a sysid result that fitted both ${xName} and ${yName}`);
   const hist = res.history.filter((h) => h.start === (res.best_start ?? 0));
   const start: [number, number] = [fx.start, fy.start];
-  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value] };
+  const truth: [number, number] | undefined = typeof fx.true === "number" && typeof fy.true === "number" ? [fx.true, fy.true] : undefined;
+  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value], ...(truth ? { truth } : {}) };
 }
