@@ -30,8 +30,8 @@ export function intFlag(text: string, flag: string, min: number, max = Number.MA
   const t = text.trim();
   const v = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
   if (Number.isNaN(v)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
-  if (v > max) throw new UsageError(`${flag}: ${t} is above the limit of ${max}`);
-  if (v < min) throw new UsageError(`${flag}: ${t} is below the minimum of ${min}`);
+  if (v > max) throw new UsageError(`${flag}: ${t} is out of range (above the limit of ${max})`);
+  if (v < min) throw new UsageError(`${flag}: ${t} is out of range (below the minimum of ${min})`);
   if (!Number.isInteger(v)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
   return v;
 }

@@ -45,8 +45,8 @@ const class4: Case[] = [
   { name: "mnist network too large for the core's memory", args: () => [...MNIST(), "--n", "200", "--duration", "100ns", "--dt", "1ps", "--batch", "1000"], code: 2, message: /one worker's network needs [\d.]+ GiB of core memory; the limit is 3.5 GiB/ },
   { name: "sysid teacher in ns under 't' (read as s)", setup: (d) => scaledTeacher(d, 1e9), args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl"], code: 2, message: /t\.csv: one sample interval needs 1\.000e\+11 steps of --dt 5e-13 s \(the limit is 4294967295 \(2\^32 - 1\)\); the samples are 0\.0500 s apart, which looks like ns read as seconds: name the column t_ns/ },
   { name: "landscape teacher in ps under 't' (read as s)", setup: (d) => scaledTeacher(d, 1e12), args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2x2", "-o", d], code: 2, message: "looks like ps read as seconds: name the column t_ps" },
-  { name: "--epochs 1e300 is above the limit", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl", "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is above the limit of 9007199254740991" },
-  { name: "mnist --epochs 1e300 is above the limit", args: () => [...MNIST(), "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is above the limit" },
+  { name: "--epochs 1e300 is above the limit", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl", "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is out of range (above the limit of 9007199254740991)" },
+  { name: "mnist --epochs 1e300 is above the limit", args: () => [...MNIST(), "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is out of range (above the limit" },
   { name: "--grid beyond N*M", setup: teacherIn, args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2000x2000", "-o", d], code: 2, message: "--grid: 2000x2000 is 4.000e+6 points; the limit is N*M <= 1000000" },
 ];
 
@@ -68,7 +68,7 @@ const class8: Case[] = [
   { name: "--delimiter that does not match the file", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl", "--delimiter", ";"], code: 2, message: 't.csv:1: --delimiter ";" does not split the header line "trial,t,mx,my,mz"; it looks ","-separated' },
   { name: "a detected delimiter that splits nothing", setup: (d) => fs.writeFileSync(j(d, "t.csv"), "trial|t|mx|my|mz\n0|0|1|0|0\n0|1e-11|1|0|0\n"), args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl"], code: 2, message: "none of the delimiters" },
   { name: "train/test IDX files swapped: a warning", args: () => ["mnist", "--data", swapped, "--n", "4", "--epochs", "1", "--batch", "10", "--threads", "1"], code: 0, message: "are train-images-idx3-ubyte and t10k-images-idx3-ubyte swapped?" },
-  { name: "--trials as a limit", args: () => ["simulate", "--trials", "1e30"], code: 2, message: "--trials: 1e30 is above the limit" },
+  { name: "--trials as a limit", args: () => ["simulate", "--trials", "1e30"], code: 2, message: "--trials: 1e30 is out of range (above the limit" },
   { name: "--trials not a whole number", args: () => ["simulate", "--trials", "2.5"], code: 2, message: "--trials: '2.5' is not a whole number" },
 ];
 
