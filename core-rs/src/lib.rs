@@ -4,7 +4,9 @@
 //! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
 //! (integrators), `noise` (thermal field), `simulate` (batched trials),
 //! `gemm` (lane-major dense products) and `network` (the coupled-STO
-//! network of eq. 5-8 with its discrete adjoint).
+//! network of eq. 5-8 with its discrete adjoint), `theory` (threshold and
+//! orbit-averaged auto-oscillation) and `steady` (steady-state frequency with
+//! dual-number derivatives).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
 pub mod adam;
@@ -19,7 +21,9 @@ pub mod rk4;
 pub mod scalar;
 pub mod simd;
 pub mod simulate;
+pub mod steady;
 pub mod sysid;
+pub mod theory;
 pub mod torque;
 pub mod vec3;
 
