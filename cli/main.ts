@@ -9,6 +9,7 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { spectrumCommand } from "./commands/spectrum.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -38,6 +39,7 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
+  program.addCommand(spectrumCommand());
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }
