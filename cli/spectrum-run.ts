@@ -44,7 +44,7 @@ export function sampleInterval(d: TeacherData): number {
     for (let k = 1; k < tr.t_s.length; k++) {
       const dt = tr.t_s[k] - tr.t_s[k - 1];
       if (Math.abs(dt - dt0) > UNIFORM_TOLERANCE * dt0) {
-        throw new UsageError(`${d.file}: non-uniform sampling in trial ${tr.label} (row ${k + 1} of the trial, t = ${tr.t_s[k]} s): interval ${dt} s, the first is ${dt0} s; a spectrum needs evenly spaced samples`);
+        throw new UsageError(`${d.file}: non-uniform sampling in trial ${tr.label} (row ${k + 1} of the trial, t = ${tr.t_s[k]} s): interval ${Number(dt.toPrecision(6))} s, the first is ${Number(dt0.toPrecision(6))} s; a spectrum needs evenly spaced samples`);
       }
     }
   }
