@@ -396,6 +396,18 @@ function bandPower(p: Psd, f: number, half: number, background: number): number 
   return s * p.df_Hz;
 }
 
+/** Full width at half maximum of the PSD around bin `k0`, with linear interpolation between bins [Hz]. */
+export function halfMaxWidth(p: Psd, k0: number): number {
+  const half = p.psd[k0] / 2;
+  let a = k0;
+  while (a > 0 && p.psd[a] > half) a--;
+  let b = k0;
+  while (b < p.psd.length - 1 && p.psd[b] > half) b++;
+  const left = p.psd[a] > half ? a : a + (half - p.psd[a]) / (p.psd[a + 1] - p.psd[a]);
+  const right = p.psd[b] > half ? b : b - (half - p.psd[b]) / (p.psd[b - 1] - p.psd[b]);
+  return (right - left) * p.df_Hz;
+}
+
 /** Median PSD over the bins between 1.5 and 4.5 band half-widths from `f` (0 if there are none). */
 function ringMedian(p: Psd, f: number, half: number): number {
   const ring: number[] = [];
@@ -420,7 +432,10 @@ function median(xs: number[]): number {
 export function summarize(p: Psd, traces: Float64Array[], s: WelchSettings, fMin = 0, fMax = Infinity): LineSummary | undefined {
   const peak = findPeak(p, traces, s, fMin, fMax);
   if (!peak) return undefined;
-  const lor = fitLorentzian(p, peak);
+  // resolved only if the PSD itself is wider than the window's main lobe at half maximum
+  // (a Lorentzian fitted to a bare main lobe can come out at any width); the fit is skipped otherwise
+  const wide = halfMaxWidth(p, peak.bin) >= 1.5 * p.resolution_Hz;
+  const lor = wide ? fitLorentzian(p, peak) : undefined;
   const limited = !lor || lor.fwhm_Hz < 1.5 * p.resolution_Hz;
   const half = Math.max(5 * p.resolution_Hz, lor && !limited ? 10 * lor.fwhm_Hz : 0);
   // background: the fitted one for a resolved line, else the median of a ring of bins beyond the band (the noise floor)

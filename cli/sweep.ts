@@ -38,7 +38,7 @@ export function parseSweep(text: string, flag = "--sweep"): SweepAxis {
     if (!(step > 0)) throw new UsageError(`${flag}: STEP of ${spec.name} must be > 0 (got ${parts[2]})`);
     const n = Math.floor((hi - lo) / step + 1e-9) + 1;
     if (n > MAX_SWEEP_POINTS) throw new UsageError(`${flag}: ${n} points for ${spec.name}; at most ${MAX_SWEEP_POINTS}`);
-    values = Array.from({ length: n }, (_, i) => lo + i * step);
+    values = Array.from({ length: n }, (_, i) => Number((lo + i * step).toPrecision(12)));
   } else {
     values = body.split(",").map((s) => q(s.trim()));
     if (values.length < 2) throw new UsageError(`${flag}: a sweep needs at least two values of ${spec.name} (for one point set --${spec.name})`);
@@ -90,22 +90,46 @@ export interface PointResult {
   theory: Theory;
 }
 
-/** Statistics of one block of samples [trial][sample][mx,my,mz]: mean m_z and rms of m_x about its mean, averaged over trials. */
+/**
+ * Statistics of one block of samples [trial][sample][mx,my,mz]: mean m_z and
+ * rms of m_x about its mean, averaged over trials. Each trial's statistics
+ * are taken over whole periods (from its first to its last upward crossing
+ * of m_x through the block's mean), so that a block holding a fraction of a
+ * period more or less does not look like a drift.
+ */
 function blockStats(data: Float64Array, trials: number, ns: number): { mz: number; rms: number } {
   let mz = 0;
   let rms = 0;
   for (let i = 0; i < trials; i++) {
+    const x = (s: number) => data[3 * (i * ns + s)];
+    let mean = 0;
+    for (let s = 0; s < ns; s++) mean += x(s);
+    mean /= ns;
+    let a = -1;
+    let b = -1;
+    for (let s = 1; s < ns; s++) {
+      if (x(s - 1) < mean && x(s) >= mean) {
+        if (a < 0) a = s;
+        b = s;
+      }
+    }
+    if (a < 0 || b - a < 2) {
+      a = 0;
+      b = ns;
+    }
     let sx = 0;
     let sxx = 0;
-    for (let s = 0; s < ns; s++) {
-      const k = 3 * (i * ns + s);
-      sx += data[k];
-      sxx += data[k] * data[k];
-      mz += data[k + 2];
+    let sz = 0;
+    for (let s = a; s < b; s++) {
+      sx += x(s);
+      sxx += x(s) * x(s);
+      sz += data[3 * (i * ns + s) + 2];
     }
-    rms += Math.sqrt(Math.max(0, sxx / ns - (sx / ns) ** 2));
+    const n = b - a;
+    mz += sz / n;
+    rms += Math.sqrt(Math.max(0, sxx / n - (sx / n) ** 2));
   }
-  return { mz: mz / (trials * ns), rms: rms / trials };
+  return { mz: mz / trials, rms: rms / trials };
 }
 
 /**

@@ -15,7 +15,7 @@ import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, Tra
 import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, progress } from "../log.js";
 import { csv, num, table, toJson } from "../render.js";
-import { sinkFor } from "../output.js";
+import { sinkFor, writeFileAtomic } from "../output.js";
 import { writeSvg } from "../plots/render.js";
 import { psdFigure, sweepFigures } from "../plots/spectrum.js";
 import { collect, optionReader } from "./common.js";
@@ -124,8 +124,8 @@ export function spectrumCommand(): Command {
     .option("--no-threshold", "sweep: skip the simulated threshold (growth rates at 0.9-1.1 x the formula's threshold) when j_DC is swept")
     .option("--seed <n>", "sweep: seed of the thermal noise", "1")
     .option("--threads <n>", "sweep: worker threads (default: number of cores, at most 2)")
-    .option("-o, --output <file>", "write the CSV atomically to FILE instead of stdout")
-    .option("--json", "print the result as JSON on stdout (instead of CSV)")
+    .option("-o, --output <file>", "write the CSV atomically to FILE (then stdout stays empty, or carries --json)")
+    .option("--json", "print the result as JSON on stdout (the CSV then only goes to -o FILE)")
     .option("--plot <dir>", "draw figures into DIR (trace: psd.svg; sweep: frequency, linewidth, power, mz)");
   for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; sweep: value of a parameter that is not swept`);
   cmd.addHelpText(
@@ -153,10 +153,21 @@ Examples:
     const fMaxHz = str("fmax") !== undefined ? quantityFlag(str("fmax")!, FREQUENCY, "Hz", "--fmax", notes) : Infinity;
     if (!(fMaxHz > fMinHz)) throw new UsageError(`--fmax must be above --fmin`);
     const sweeps = list("sweep");
-    const sink = () => sinkFor(str("output"), "--output");
+    /** The CSV to -o FILE if given; stdout gets the JSON with --json, else the CSV (unless it went to a file). */
+    const emit = async (csvText: string, jsonText: string) => {
+      const file = str("output");
+      if (file !== undefined && file !== "-") writeFileAtomic(file, csvText, "--output");
+      if (opts.json) process.stdout.write(jsonText);
+      else if (file === undefined || file === "-") {
+        const out = sinkFor("-", "--output");
+        await out.write(csvText);
+        await out.commit();
+      }
+    };
     if (sweeps.length === 0) {
       // ---------------- trace
       if (file === undefined) throw new UsageError("give a trace file (or - for stdin), or --sweep NAME=MIN:MAX:STEP to simulate one");
+      if (str("output") !== undefined && str("output") !== "-" && path.resolve(str("output")!) === path.resolve(file)) throw new UsageError(`--output: ${file} is the input`);
       const scale = Number(str("scale"));
       if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
       const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
@@ -167,16 +178,10 @@ Examples:
       for (const n of notes) note(n);
       const r = analyseTrace(data, settings);
       info(traceSummary(r));
-      const out = sink();
-      if (opts.json) {
-        const { psd, ...rest } = r;
-        await out.write(toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
-      } else {
-        const lines = ["f_Hz,psd"];
-        for (let k = 0; k < r.psd.psd.length; k++) lines.push(`${r.psd.f_Hz[k]},${r.psd.psd[k]}`);
-        await out.write(lines.join("\n") + "\n");
-      }
-      await out.commit();
+      const lines = ["f_Hz,psd"];
+      for (let k = 0; k < r.psd.psd.length; k++) lines.push(`${r.psd.f_Hz[k]},${r.psd.psd[k]}`);
+      const { psd, ...rest } = r;
+      await emit(lines.join("\n") + "\n", toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
       if (str("plot") !== undefined) {
         fs.mkdirSync(str("plot")!, { recursive: true });
         const f = path.join(str("plot")!, "psd.svg");
@@ -241,21 +246,16 @@ Examples:
       await pool.close();
     }
     info(sweepSummary(r, axes));
-    const out = sink();
-    if (opts.json) {
-      await out.write(
-        toJson({
+    await emit(
+      csv([...axes.map(axisColumn), ...SWEEP_COLUMNS], sweepRows(r, axes)),
+      toJson({
           command: "spectrum",
           settings: { ...point, seed: point.seed.toString(), axes: axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })), fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])) },
           points: r.points,
           thresholds: r.thresholds,
-          time_s: r.time_s,
-        }),
-      );
-    } else {
-      await out.write(csv([...axes.map(axisColumn), ...SWEEP_COLUMNS], sweepRows(r, axes)));
-    }
-    await out.commit();
+        time_s: r.time_s,
+      }),
+    );
     if (str("plot") !== undefined) {
       fs.mkdirSync(str("plot")!, { recursive: true });
       const files: string[] = [];
