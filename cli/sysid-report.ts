@@ -65,7 +65,14 @@ export interface SysidResult {
   history: unknown[];
 }
 
-const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? "n/a" : `${(100 * x).toFixed(2)}%`);
+const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? "n/a" : 100 * x >= 0.01 || x === 0 ? `${(100 * x).toFixed(2)}%` : `${(100 * x).toExponential(1)}%`);
+
+/** `digits` significant digits; exponent form for very small or large magnitudes. */
+function g(x: number | null | undefined, digits: number): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "n/a";
+  const a = Math.abs(x);
+  return a !== 0 && (a < 1e-4 || a >= 1e9) ? x.toExponential(digits - 1).replace(/\.?0+e/, "e") : num(x, digits);
+}
 const unitOf = (u: string) => (u === "" ? "" : ` ${u}`);
 
 /** The loss definitions, for help texts, the README and the report. */
@@ -89,12 +96,12 @@ export function fitReport(r: SysidResult): string {
     ["# function evals", String(r.convergence.lm_evaluations)],
     ["# data points", String(s.n_data)],
     ["# variables", String(s.n_free)],
-    ["chi-square", num(s.chi_square, 9)],
-    ["reduced chi-square", num(s.reduced_chi_square, 9)],
-    ["Akaike info crit", num(s.aic, 9)],
-    ["Bayesian info crit", num(s.bic, 9)],
-    ["loss (eq. 4)", num(s.loss_eq4, 9)],
-    ["noise sigma", `${num(s.sigma, 6)} (${s.sigma_source === "given" ? "given by --sigma" : "estimated from the residuals"})`],
+    ["chi-square", g(s.chi_square, 9)],
+    ["reduced chi-square", g(s.reduced_chi_square, 9)],
+    ["Akaike info crit", g(s.aic, 9)],
+    ["Bayesian info crit", g(s.bic, 9)],
+    ["loss (eq. 4)", g(s.loss_eq4, 9)],
+    ["noise sigma", `${g(s.sigma, 6)} (${s.sigma_source === "given" ? "given by --sigma" : "estimated from the residuals"})`],
   ];
   for (const [k, v] of stat) lines.push(`    ${k.padEnd(19)}= ${v}`);
   lines.push("[[Convergence]]");
@@ -103,14 +110,14 @@ export function fitReport(r: SysidResult): string {
   lines.push("[[Variables]]");
   for (const n of names) {
     const f = r.fit[n];
-    const err = f.stderr === null ? "+/- n/a" : `+/- ${num(f.stderr, 8)} (${pct(f.relative_error)})`;
-    lines.push(`    ${(n + ":").padEnd(w)} ${num(f.value, 9)} ${err} (init = ${num(f.start, 7)}) [${num(f.range[0])}:${num(f.range[1])}]${unitOf(f.unit)}${f.at_bound ? " AT BOUND" : ""}${f.true !== undefined ? ` (true = ${num(f.true, 9)})` : ""}`);
+    const err = f.stderr === null ? "+/- n/a" : `+/- ${g(f.stderr, 8)} (${pct(f.relative_error)})`;
+    lines.push(`    ${(n + ":").padEnd(w)} ${g(f.value, 10)} ${err} (init = ${g(f.start, 7)}) [${g(f.range[0], 6)}:${g(f.range[1], 6)}]${unitOf(f.unit)}${f.at_bound ? " AT BOUND" : ""}${f.true !== undefined ? ` (true = ${g(f.true, 10)})` : ""}`);
   }
   const fixed = Object.entries(r.parameters).filter(([, p]) => p.source !== "fit");
   if (fixed.length) {
     lines.push("[[Fixed]]");
     const fw = Math.max(...fixed.map(([n]) => n.length)) + 1;
-    for (const [n, p] of fixed) lines.push(`    ${(n + ":").padEnd(fw)} ${num(p.value, 9)}${unitOf(p.unit)} (${p.source}${p.sidecar !== undefined && p.sidecar !== p.value ? `; sidecar ${num(p.sidecar, 9)}` : ""})`);
+    for (const [n, p] of fixed) lines.push(`    ${(n + ":").padEnd(fw)} ${g(p.value, 9)}${unitOf(p.unit)} (${p.source}${p.sidecar !== undefined && p.sidecar !== p.value ? `; sidecar ${g(p.sidecar, 9)}` : ""})`);
   }
   lines.push("[[Correlations]] (unreported correlations are < 0.100)");
   if (r.correlation) {
@@ -143,7 +150,7 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
     ["parameter", "start", "fitted", "std error", "rel. error", "range", "at bound", "unit", ...(hasTrue ? ["true"] : [])],
     names.map((n) => {
       const f = r.fit[n];
-      return [n, num(f.start), bold(num(f.value, 9)), num(f.stderr, 3), pct(f.relative_error), `${num(f.range[0])}:${num(f.range[1])}`, f.at_bound ? warn("yes") : "no", f.unit || "1", ...(hasTrue ? [num(f.true)] : [])];
+      return [n, g(f.start, 6), bold(g(f.value, 10)), g(f.stderr, 3), pct(f.relative_error), `${num(f.range[0])}:${num(f.range[1])}`, f.at_bound ? warn("yes") : "no", f.unit || "1", ...(hasTrue ? [num(f.true)] : [])];
     }),
   );
   const lines = [

@@ -558,7 +558,8 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const rejected = events.filter((e) => e.kind === "nonfinite_step_rejected").length;
   if (rejected) warnings.push(`${rejected} non-finite Adam step${rejected > 1 ? "s" : ""} rejected (learning rate halved each time)`);
   const halved = events.filter((e) => e.kind === "lr_halved").length;
-  if (halved >= 5) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
+  // (a phase-1 stall matters only if the refinement did not take over and converge)
+  if (halved >= 5 && !converged) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
   for (const r of starts) {
     if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
     else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended at ${lsq ? "sum of squares" : "loss"} ${key(r).toPrecision(3)} (best ${key(best).toPrecision(3)}): another local minimum or not converged`);
@@ -571,7 +572,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     covariance,
     correlation,
     stats,
-    convergence: { converged, reason, message, lmIterations: lm?.iterations ?? 0, lmEvaluations: lm?.evaluations ?? 0, lmStart: lsq && !failed ? (lsq ? best.lsqValues : null) : null },
+    convergence: { converged, reason, message, lmIterations: lm?.iterations ?? 0, lmEvaluations: lm?.evaluations ?? 0, lmStart: lm ? best.lsqValues : null },
     bestStart: best.start,
     epochs: best.epochs,
     starts,

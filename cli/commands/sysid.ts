@@ -207,6 +207,7 @@ Examples:
     if (many && str("plot") !== undefined) throw new UsageError("--plot: one file only (several teachers were given)");
     if (files.filter((f) => f === "-").length > 1) throw new UsageError("- (stdin) can be given once");
     if (str("report") === "-" && opts.json) throw new UsageError("--report -: stdout already carries --json; write the report to a file");
+    if (str("report") === "-" && many) throw new UsageError("--report -: stdout carries one row per file when several files are given; write the report to a file");
     for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-" && files.includes(v)) throw new UsageError(`${flag}: ${v} is an input`);
     // fixed-parameter flags, --dt, --washout, --threads: checked once here (loadTeacher reads them again per file)
     const flagNotes: string[] = [];
