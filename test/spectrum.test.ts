@@ -1,6 +1,9 @@
-/** Acceptance 1: Welch PSD, interpolated peak, Parseval power and the Lorentzian linewidth on synthetic signals with known answers. */
+/** Acceptance 1 (Welch PSD, interpolated peak, Parseval power, Lorentzian linewidth on synthetic signals with known answers); the steady-state gradient through the wasm; sweep syntax. */
 import { describe, expect, it } from "vitest";
 import { fft, summarize, welch, WelchSettings } from "../cli/spectrum.js";
+import { steadyState, startOnCone, theory } from "../cli/oscillator.js";
+import { defaultParams } from "../cli/model.js";
+import { parseSweep, remainingChange, sweepPoints } from "../cli/sweep.js";
 
 /** Seeded normal deviates (mulberry32 + Box-Muller). */
 function normals(seed: number): () => number {
@@ -90,5 +93,56 @@ describe("a Lorentzian line (phase diffusion)", () => {
     // the line holds the whole mean square 1/2
     expect(Math.abs(r.power / 0.5 - 1)).toBeLessThan(0.03);
     expect(Math.abs(r.f_Hz - 4e9)).toBeLessThan(fwhm);
+  });
+});
+
+
+describe("steady-state frequency through the wasm core", () => {
+  it("dual-number derivatives agree with central differences (relative step 1e-6) to 1e-6", () => {
+    const p = defaultParams();
+    const m0 = startOnCone(p);
+    const s = { dtS: 0.5e-12, washoutSteps: 4000, windowSteps: 6000 };
+    const fit = [1, 9, 8]; // H_appl, alpha, j_DC
+    const r = steadyState(p, fit, m0, s);
+    fit.forEach((j, a) => {
+      const h = 1e-6 * p[j];
+      const at = (v: number) => {
+        const q = Float64Array.from(p);
+        q[j] = v;
+        return steadyState(q, [], m0, s);
+      };
+      const up = at(p[j] + h);
+      const dn = at(p[j] - h);
+      const fd = (up.f_Hz - dn.f_Hz) / (2 * h);
+      expect(Math.abs(r.df[a] / fd - 1)).toBeLessThan(1e-6);
+      expect(Math.abs(r.dmz[a] / ((up.mz - dn.mz) / (2 * h)) - 1)).toBeLessThan(1e-6);
+    });
+  });
+
+  it("theory: threshold 1.534 mA at the centre point; no cone below it", () => {
+    const p = defaultParams();
+    const t = theory(p);
+    expect(t.threshold_A).toBeCloseTo(1.5336e-3, 6);
+    expect(t.f_Hz).toBeCloseTo(5.2014e9, -6);
+    p[8] = 1e-3;
+    expect(Number.isNaN(theory(p).f_Hz)).toBe(true);
+  });
+});
+
+describe("sweep syntax and settling", () => {
+  it("MIN:MAX:STEP is inclusive and clean; lists keep their order; axes combine first-fastest", () => {
+    expect(parseSweep("j_DC=2.5mA:7.5mA:0.25mA").values.length).toBe(21);
+    expect(parseSweep("j_DC=2.5mA:7.5mA:0.25mA").values[3]).toBe(3.25e-3);
+    expect(parseSweep("H_appl=1900,1600").values).toEqual([1900, 1600]);
+    const pts = sweepPoints(defaultParams(), [parseSweep("j_DC=3mA,4mA"), parseSweep("H_appl=1600,1900")]);
+    expect(pts.map((q) => [q.values.j_DC, q.values.H_appl])).toEqual([[3e-3, 1600], [4e-3, 1600], [3e-3, 1900], [4e-3, 1900]]);
+    expect(pts[3].params[1]).toBe(1900);
+  });
+
+  it("the projected remaining change of a geometric sequence is its distance to the limit", () => {
+    const q = [1, 0.5, 0.25].map((v) => 2 + v);
+    expect(remainingChange(q)).toBeCloseTo(0.25, 12);
+    expect(remainingChange([1, 1.1, 0.9])).toBeCloseTo(0.2, 12); // not monotone: the last change
+    expect(remainingChange([1, 2])).toBe(Infinity);
   });
 });
