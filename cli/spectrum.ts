@@ -281,7 +281,7 @@ export function invert(a: number[][]): number[][] | undefined {
 }
 
 /**
- * Weighted least-squares Lorentzian plus constant background on the bins
+ * Weighted least-squares Lorentzian plus constant background (>= 0) on the bins
  * around `peak` (Levenberg-Marquardt on four parameters; weights from the
  * current model, i.e. each Welch estimate has relative error 1/sqrt(K)).
  * The uncertainty is the covariance (J^T W J)^-1 scaled by the reduced
@@ -308,7 +308,7 @@ export function fitLorentzian(p: Psd, peak: Peak): Lorentzian | undefined {
     ys.push(p.psd[k] / top);
   }
   const sorted = [...ys].sort((q, r) => q - r);
-  const b0 = sorted[Math.floor(sorted.length / 4)];
+  const b0 = Math.max(0, sorted[Math.floor(sorted.length / 4)]);
   let x = [1 - b0, 0, hwhm0 / p.df_Hz, b0];
   const model = (q: number[], u: number) => q[0] / (1 + ((u - q[1]) / q[2]) ** 2) + q[3];
   const jac = (q: number[], u: number) => {
@@ -342,6 +342,7 @@ export function fitLorentzian(p: Psd, peak: Peak): Lorentzian | undefined {
         if (!dx) break;
         const xn = x.map((v, m) => v + dx[m]);
         xn[2] = Math.abs(xn[2]);
+        xn[3] = Math.max(0, xn[3]); // a PSD background is not negative
         const cn = chi2(xn, wq);
         if (Number.isFinite(cn) && cn < chi) {
           improved = (chi - cn) / chi > 1e-12;
