@@ -46,7 +46,9 @@ export interface SpectrumTable {
   skipped: { line: number; reason: string }[];
 }
 
-const FREQ_NAMES = Object.keys(FREQUENCY.suffixes).map((u) => `f_${u}`);
+/** Frequency columns: f_, freq_ or frequency_ with a unit of frequency. */
+const FREQ_NAMES = ["f", "freq", "frequency"].flatMap((b) => Object.keys(FREQUENCY.suffixes).map((u) => `${b}_${u}`));
+const unitOfFrequencyColumn = (h: string) => FREQUENCY.suffixes[h.slice(h.lastIndexOf("_") + 1)];
 
 /** A parameter column: `NAME` (bare unit) or `NAME_UNIT` with a unit of the parameter's quantity. */
 function paramColumn(h: string): { spec: ParamSpec; factor: number } | undefined {
@@ -73,8 +75,8 @@ export function parseSpectrumTable(text: string, file: string): SpectrumTable {
   const head = records[0].record;
   const headLine = records[0].info.lines;
   const fCol = head.findIndex((h) => FREQ_NAMES.includes(h));
-  if (fCol < 0) throw new UsageError(`${file}:${headLine}: no frequency column (expected one of ${FREQ_NAMES.join(", ")}; found ${head.join(", ")})`);
-  const fFactor = FREQUENCY.suffixes[head[fCol].slice(2)];
+  if (fCol < 0) throw new UsageError(`${file}:${headLine}: no frequency column (expected f_Hz, f_MHz, f_GHz or the same with freq_ or frequency_; found ${head.join(", ")})`);
+  const fFactor = unitOfFrequencyColumn(head[fCol]);
   const eCol = head.findIndex((h) => /^f_err_(Hz|kHz|MHz|GHz)$/.test(h));
   const eFactor = eCol >= 0 ? FREQUENCY.suffixes[head[eCol].slice(6)] : 1;
   const params: SpectrumTable["params"] = [];

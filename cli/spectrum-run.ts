@@ -4,7 +4,7 @@
  */
 import { UsageError } from "./errors.js";
 import { TeacherData } from "./teacher.js";
-import { checkWelch, defaultSegment, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "./spectrum.js";
+import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "./spectrum.js";
 import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "./sweep.js";
 import { SpectrumPool } from "./spectrum-pool.js";
 import { theory } from "./oscillator.js";
@@ -54,6 +54,7 @@ export function sampleInterval(d: TeacherData): number {
 /** Settings checked against the data (before the work). */
 export function traceWelch(d: TeacherData, s: TraceSettings): WelchSettings {
   const shortest = Math.min(...d.trials.map((t) => t.mx.length));
+  if (s.segment === undefined && shortest < MIN_SEGMENT) throw new UsageError(`${d.file}: the trace has ${shortest} samples, shorter than one segment (at least ${MIN_SEGMENT} samples)`);
   const w: WelchSettings = { window: s.window, segment: s.segment ?? defaultSegment(shortest), overlap: s.overlap };
   checkWelch(d.trials.map((t) => t.mx), w, d.file);
   return w;

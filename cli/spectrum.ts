@@ -106,10 +106,13 @@ function segmentStarts(n: number, s: WelchSettings): number[] {
   return out;
 }
 
+/** The shortest Welch segment accepted [samples]. */
+export const MIN_SEGMENT = 16;
+
 /** Check settings against the data before any work; `where` names the input. */
 export function checkWelch(traces: Float64Array[], s: WelchSettings, where: string): void {
   if (!(s.overlap >= 0 && s.overlap < 1)) throw new UsageError(`--overlap: must lie in [0, 1) (got ${s.overlap})`);
-  if (!Number.isInteger(s.segment) || s.segment < 8) throw new UsageError(`--segment: at least 8 samples (got ${s.segment})`);
+  if (!Number.isInteger(s.segment) || s.segment < MIN_SEGMENT) throw new UsageError(`--segment: at least ${MIN_SEGMENT} samples (got ${s.segment})`);
   const shortest = Math.min(...traces.map((t) => t.length));
   if (shortest < s.segment) throw new UsageError(`${where}: the trace has ${shortest} samples, shorter than one segment of ${s.segment} (give a shorter --segment or a longer trace)`);
 }

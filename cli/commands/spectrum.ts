@@ -9,7 +9,7 @@ import { FREQUENCY, TIME, parseQuantity } from "../units.js";
 import { UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { integerRatio, Scheme } from "../simulator.js";
-import { WINDOWS, WindowName } from "../spectrum.js";
+import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
 import { parseSweep, PointSettings, SweepAxis } from "../sweep.js";
 import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, TraceResult, traceWelch } from "../spectrum-run.js";
 import { SpectrumPool } from "../spectrum-pool.js";
@@ -23,10 +23,10 @@ import { collect, optionReader } from "./common.js";
 /** `--segment`: a whole number of samples, or a duration (with a time unit) turned into samples. */
 function segmentFlag(text: string | undefined, sampleS: number): number | undefined {
   if (text === undefined) return undefined;
-  if (/^\s*\d+\s*$/.test(text)) return intFlag(text, "--segment", 8);
+  if (/^\s*\d+\s*$/.test(text)) return intFlag(text, "--segment", MIN_SEGMENT);
   const t = parseQuantity(text, TIME, "s", "--segment").value;
   const n = Math.round(t / sampleS);
-  if (n < 8) throw new UsageError(`--segment: ${text} is ${n} samples of ${sampleS} s; at least 8`);
+  if (n < MIN_SEGMENT) throw new UsageError(`--segment: ${text} is ${n} samples of ${sampleS} s; at least ${MIN_SEGMENT}`);
   return n;
 }
 
@@ -230,7 +230,7 @@ Examples:
     integerRatio(sampleS, dtS, "--sample");
     const windowSamples = integerRatio(durationS, sampleS, "--duration");
     integerRatio(chunkS, sampleS, "--settle-chunk");
-    if (windowSamples < 8) throw new UsageError(`--duration: ${windowSamples} samples; at least 8`);
+    if (windowSamples < MIN_SEGMENT) throw new UsageError(`--duration: ${windowSamples} samples of --sample; at least ${MIN_SEGMENT}`);
     if (point.segment !== undefined && point.segment > windowSamples) throw new UsageError(`--segment: ${point.segment} samples, longer than the window (--duration, ${windowSamples} samples)`);
     const settings: SweepSettings = { base, axes, point, threshold: opts.threshold !== false, growthS: 30e-9 };
     for (const n of notes) note(n);
