@@ -16,7 +16,7 @@ import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, progress } from "../log.js";
 import { csv, num, table, toJson } from "../render.js";
 import { sinkFor, writeFileAtomic } from "../output.js";
-import { writeSvg } from "../plots/render.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
 import { psdFigure, sweepFigures } from "../plots/spectrum.js";
 import { collect, optionReader } from "./common.js";
 
@@ -127,6 +127,7 @@ export function spectrumCommand(): Command {
     .option("-o, --output <file>", "write the CSV atomically to FILE (then stdout stays empty, or carries --json)")
     .option("--json", "print the result as JSON on stdout (the CSV then only goes to -o FILE)")
     .option("--plot <dir>", "draw figures into DIR (trace: psd.svg; sweep: frequency, linewidth, power, mz)");
+  addFigureOptions(cmd, "--plot");
   for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; sweep: value of a parameter that is not swept`);
   cmd.addHelpText(
     "after",
@@ -147,6 +148,7 @@ Examples:
   cmd.action(async (file: string | undefined, opts: Record<string, unknown>) => {
     const { str, list } = optionReader(opts);
     const notes: string[] = [];
+    const figureExport = exportOptions(opts, notes);
     const window = choiceFlag<WindowName>(str("window")!, "--window", WINDOWS);
     const overlap = overlapFlag(str("overlap")!);
     const fMinHz = quantityFlag(str("fmin")!, FREQUENCY, "Hz", "--fmin", notes);
@@ -184,9 +186,7 @@ Examples:
       await emit(lines.join("\n") + "\n", toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
       if (str("plot") !== undefined) {
         fs.mkdirSync(str("plot")!, { recursive: true });
-        const f = path.join(str("plot")!, "psd.svg");
-        await writeSvg(f, psdFigure(r), "--plot");
-        info(`wrote ${f}`);
+        info(`wrote ${(await writeFigures(str("plot")!, [psdFigure(r)], figureExport, "--plot")).join(", ")}`);
       }
       return;
     }
@@ -258,13 +258,7 @@ Examples:
     );
     if (str("plot") !== undefined) {
       fs.mkdirSync(str("plot")!, { recursive: true });
-      const files: string[] = [];
-      for (const [name, spec] of sweepFigures(r, axes)) {
-        const f = path.join(str("plot")!, name);
-        await writeSvg(f, spec, "--plot");
-        files.push(f);
-      }
-      info(`wrote ${files.join(", ")}`);
+      info(`wrote ${(await writeFigures(str("plot")!, sweepFigures(r, axes), figureExport, "--plot")).join(", ")}`);
     }
   });
   return cmd;

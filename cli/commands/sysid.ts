@@ -12,7 +12,9 @@ import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEval
 import { errorLine, info, note, paint, progress } from "../log.js";
 import { csv, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
-import { plotSysid } from "./plot.js";
+import { plotSysid, parseComponents } from "./plot.js";
+import { addFigureOptions, exportOptions } from "../plots/export.js";
+import { PoolEvaluator } from "../pool.js";
 import { spectrumFitCommand } from "../spectrum-fit-cli.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
@@ -116,7 +118,9 @@ export function sysidCommand(): Command {
     .option("--history <file>", "write the per-epoch history as CSV (atomically; one file only)")
     .option("--report <file>", "write a text report in the layout of lmfit's fit_report (- for stdout; several files: one after another)")
     .option("--json", "print the result as JSON on stdout (several files: one JSON line per file)")
-    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)");
+    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)")
+    .option("--components <list>", "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)", "mx");
+  addFigureOptions(cmd, "--plot");
   addTeacherOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
@@ -150,6 +154,9 @@ Examples:
     const specs = names.map((n) => paramByName(n, "--fit"));
     if (new Set(names).size !== names.length) throw new UsageError("--fit: a parameter is named twice");
     checkIdentifiable(names);
+    const figureNotes: string[] = [];
+    const figures = { export: exportOptions(opts, figureNotes), components: parseComponents(str("components")!) };
+    for (const n of figureNotes) note(n);
     const ranges = rangesFor(names, list("range"));
     const inits = new Map<string, number>();
     for (const r of list("init")) {
@@ -228,7 +235,7 @@ Examples:
     let done = 0;
 
     /** Fit one file; throws on bad input (the caller decides what that means). */
-    const fitFile = async (file: string, workers: number): Promise<SysidResult> => {
+    const fitFile = async (file: string, workers: number, concurrent = false): Promise<SysidResult> => {
       const t0 = Date.now();
       const loaded = await loadTeacher(file, { ...opts, threads: String(workers) });
       const { data, arrays, dtS, washoutS } = loaded;
@@ -239,7 +246,8 @@ Examples:
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
       if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
-      const ev = makeEvaluator({ ...loaded, threads: workers });
+      // files fitted side by side need their own worker threads (the main thread only coordinates)
+      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
       try {
         const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
@@ -344,7 +352,7 @@ Examples:
         if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
         if (opts.json) process.stdout.write(toJson(result));
         if (str("plot") !== undefined) {
-          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
+          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
           info(`wrote ${figs.join(", ")}`);
         }
         if (result.status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
@@ -360,7 +368,7 @@ Examples:
         while (next < files.length && !interrupted) {
           const i = next++;
           try {
-            const result = await fitFile(files[i], perJob);
+            const result = await fitFile(files[i], perJob, jobs > 1);
             outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? EXIT_INTERRUPTED : 0 };
           } catch (e) {
             const d = describe(e);
