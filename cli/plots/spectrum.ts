@@ -18,15 +18,14 @@ export function psdFigure(r: TraceResult): Figure {
     if (lor) fit.push([f, lor.amplitude / (1 + ((f - lor.f0_Hz) / (lor.fwhm_Hz / 2)) ** 2) + lor.background]);
   }
   const series: Series[] = [{ name: "Welch PSD", points: pts }];
-  if (lor) series.push({ name: `Lorentzian fit (FWHM ${(lor.fwhm_Hz / 1e6).toPrecision(3)} MHz${line?.resolution_limited ? ", below resolution" : ""})`, points: fit.filter(([, y]) => y > 0), dashed: true });
+  if (lor) series.push({ name: `Lorentzian, FWHM ${(lor.fwhm_Hz / 1e6).toPrecision(3)} MHz`, points: fit.filter(([, y]) => y > 0), dashed: true });
   return lineFigure({
     name: "psd",
-    title: `Power spectral density (${r.welch.window} window, ${psd.segments} segments of ${psd.segment})`,
+    title: `PSD (${r.welch.window}, ${psd.segments} x ${psd.segment})`,
     x: { name: "f", unit: "Hz" },
     y: { name: "PSD", unit: "signal^2/Hz" },
     series,
     logY: true,
-    legend: "top-right",
   });
 }
 
@@ -41,9 +40,9 @@ export function sweepFigures(r: SweepResult, axes: SweepAxis[]): Figure[] {
     groups.map((g) => ({ name: [name, g.label].filter(Boolean).join(", "), points: g.pts.filter((p) => !onlyOsc || p.oscillating).map((p) => [p.values[x.spec.name], get(p)] as [number, number]) }));
   const theory = (name: string, get: (p: P) => number) => mk(name, get, false).map((s) => ({ ...s, dashed: true }));
   return [
-    lineFigure({ name: "frequency", title: "Oscillation frequency", x: xq, y: { name: "f", unit: "Hz" }, series: [...mk("simulated", (p) => p.f_Hz), ...theory("orbit-averaged theory", (p) => p.theory.f_Hz)], legend: "top-right" }),
-    lineFigure({ name: "linewidth", title: "Linewidth (FWHM; unresolved lines at the window's resolution)", x: xq, y: { name: "linewidth", unit: "Hz" }, series: mk("FWHM", (p) => p.linewidth_Hz) }),
-    lineFigure({ name: "power", title: "Integrated power of the peak", x: xq, y: { name: "peak power", unit: "" }, series: mk("peak power", (p) => p.power) }),
-    lineFigure({ name: "mz", title: "Mean m_z over the window", x: xq, y: { name: "<m_z>", unit: "" }, series: [...mk("simulated", (p) => p.mz, false), ...theory("orbit-averaged theory", (p) => p.theory.mz)], legend: "top-right" }),
+    lineFigure({ name: "frequency", title: "Oscillation frequency", x: xq, y: { name: "f", unit: "Hz" }, series: [...mk("simulated", (p) => p.f_Hz), ...theory("orbit-averaged theory", (p) => p.theory.f_Hz)] }),
+    lineFigure({ name: "linewidth", title: "Linewidth (FWHM)", x: xq, y: { name: "linewidth", unit: "Hz" }, series: mk("FWHM", (p) => p.linewidth_Hz) }),
+    lineFigure({ name: "power", title: "Peak power", x: xq, y: { name: "peak power", unit: "" }, series: mk("peak power", (p) => p.power) }),
+    lineFigure({ name: "mz", title: "Mean m_z", x: xq, y: { name: "<m_z>", unit: "" }, series: [...mk("simulated", (p) => p.mz, false), ...theory("orbit-averaged theory", (p) => p.theory.mz)] }),
   ];
 }
