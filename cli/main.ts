@@ -10,6 +10,7 @@ import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
 import { spectrumCommand } from "./commands/spectrum.js";
+import { reservoirCommand } from "./commands/reservoir.js";
 import { sweepCommand } from "./commands/sweep.js";
 
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ Examples:
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
   program.addCommand(spectrumCommand());
+  program.addCommand(reservoirCommand());
   program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
   const quietErrors = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: () => undefined });
