@@ -9,6 +9,7 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { spectrumCommand } from "./commands/spectrum.js";
 import { reservoirCommand } from "./commands/reservoir.js";
 import { sweepCommand } from "./commands/sweep.js";
 
@@ -41,6 +42,7 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
+  program.addCommand(spectrumCommand());
   program.addCommand(reservoirCommand());
   program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
   const quietErrors = (c: Command): void => {
