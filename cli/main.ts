@@ -9,6 +9,8 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { spectrumCommand } from "./commands/spectrum.js";
+import { reservoirCommand } from "./commands/reservoir.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { guardStdStreams } from "./output.js";
 import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
@@ -43,6 +45,8 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
+  program.addCommand(spectrumCommand());
+  program.addCommand(reservoirCommand());
   program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
   const quietErrors = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: () => undefined });

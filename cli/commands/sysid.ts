@@ -16,6 +16,7 @@ import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid, parseComponents } from "./plot.js";
 import { addFigureOptions, exportOptions } from "../plots/export.js";
 import { PoolEvaluator } from "../pool.js";
+import { spectrumFitCommand } from "../spectrum-fit-cli.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -92,7 +93,9 @@ export function sysidCommand(): Command {
   const cmd = new Command("sysid")
     .description("Fit model parameters to teacher trajectories m_x(t): the paper's Adam on eq. 4, then Levenberg-Marquardt")
     .usage("<teacher.csv|-> [more.csv ...] --fit NAMES [options]")
-    .argument("<teacher...>", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
+    .argument("[teacher...]", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
+    .option("--spectrum <table>", "instead of teachers: fit steady-state frequencies in TABLE (CSV: f_Hz and parameter columns such as j_DC_A, H_appl_Oe, as 'stoopt spectrum --sweep' writes; optional f_err_Hz) by Levenberg-Marquardt (see README)")
+    .option("--spectrum-window <time>", "--spectrum: window over which the model's frequency is measured after --washout (default there 40 ns) (bare number: ns)", "20ns")
     .requiredOption("--fit <names>", `comma-separated parameters to fit (any of ${PARAMS.map((p) => p.name).join(", ")})`)
     .option("--range <name=min:max>", "fitting range (repeatable; units allowed, e.g. j_DC=2.5mA:7.5mA). Defaults: H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA, alpha 0.001:0.01 (the paper's); others must be given", collect)
     .option("--init <name=value>", "start value (repeatable); default: the middle of the range", collect)
@@ -169,6 +172,11 @@ Examples:
     });
     for (const n of inits.keys()) if (!names.includes(n)) throw new UsageError(`--init: ${n} is not in --fit`);
     for (const n of names) if (opts[n] !== undefined) throw new UsageError(`--${n}: ${n} is fitted; give its start with --init ${n}=VALUE`);
+    if (str("spectrum") !== undefined) {
+      if (files.length) throw new UsageError(`--spectrum fits a frequency table; drop the teacher file(s) ${files.join(", ")}`);
+      return spectrumFitCommand(str("spectrum")!, params, opts, cmd.getOptionValueSource("washout") === "cli");
+    }
+    if (files.length === 0) throw new UsageError("missing teacher file (or --spectrum TABLE for a frequency table)");
     const epochs = intFlag(str("epochs")!, "--epochs", 0);
     const lrScale = Number(str("lr-scale"));
     if (!(lrScale > 0)) throw new UsageError(`--lr-scale: must be a number > 0 (got '${str("lr-scale")}')`);
