@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** stoopt: the entry file only wires commands and the one error handler. */
 import { Command, CommanderError } from "commander";
-import { describe, EXIT_OK } from "./errors.js";
+import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
+import { guardStdStreams } from "./output.js";
+import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
 
 /**
  * Every command, loaded only when it is run (or listed by help): a call pays
@@ -18,6 +20,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   plot: async () => (await import("./commands/plot.js")).plotCommand(),
   mnist: async () => (await import("./commands/mnist.js")).mnistCommand(),
   eval: async () => (await import("./commands/eval.js")).evalCommand(),
+  spectrum: async () => (await import("./commands/spectrum.js")).spectrumCommand(),
   reservoir: async () => (await import("./commands/reservoir.js")).reservoirCommand(),
   sweep: async (lookup) => (await import("./commands/sweep.js")).sweepCommand(lookup),
 };
@@ -51,7 +54,8 @@ export async function buildProgram(args: string[] = process.argv.slice(2)): Prom
   program.addHelpText(
     "after",
     `
-Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 130 interrupted.
+Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 130 interrupted by SIGINT,
+143 stopped by SIGTERM (a write error, e.g. a full disk, is a runtime failure).
 stdout carries data only; notes, summaries and progress go to stderr.
 
 Examples:
@@ -73,18 +77,25 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv.slice(2))).parseAsync(argv);
+    const sig = stopRequested();
+    if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
     const { message, exitCode } = describe(err);
+    const sig = stopRequested();
+    // after a signal, whatever ended the work reports the signal's exit code
+    if (sig !== undefined) {
+      errorLine(err instanceof Interrupted ? message : `interrupted by ${sig} (${message})`);
+      return exitCodeFor(sig);
+    }
     if (message) errorLine(message);
     return exitCode;
   }
 }
 
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
-});
+guardStdStreams();
+installSignalHandlers();
 
 main(process.argv).then((code) => {
   process.exitCode = code;

@@ -17,6 +17,8 @@
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "./core.js";
 import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+import { Interrupted } from "./errors.js";
+import { onStop, stopRequested, throwIfStopped } from "./signals.js";
 
 /** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
 export const MIN_STEPS_PER_WORKER = 2_000;
@@ -100,6 +102,13 @@ export class PoolEvaluator implements Evaluator {
   /** RK4 steps of each trial (washout included), for balancing */
   private readonly cost: Float64Array;
   private closed = false;
+  /** a signal abandons the evaluations in flight (the workers are terminated by close) */
+  private readonly unsubscribe = onStop((sig) => {
+    for (const pw of this.workers) {
+      for (const p of pw.pending.values()) p.reject(new Interrupted(sig));
+      pw.pending.clear();
+    }
+  });
 
   /**
    * `threads` threads in all; with `mainComputes` (default) the main thread is
@@ -145,6 +154,7 @@ export class PoolEvaluator implements Evaluator {
   }
 
   async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
+    throwIfStopped();
     let steps = 0;
     for (const i of sel) steps += this.cost[i];
     const threads = this.workers.length + (this.local ? 1 : 0);
@@ -172,11 +182,14 @@ export class PoolEvaluator implements Evaluator {
     return all.reduce(addParts);
   }
 
-  /** Free the main thread's buffers and hand the workers back for the next file. */
+  /** Free the main thread's buffers and hand the workers back for the next file (or end them after a signal). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unsubscribe();
     await this.local?.close();
-    for (const pw of this.workers) release(pw);
+    // after a signal the workers end with the evaluator; otherwise they wait for the next file
+    if (stopRequested() !== undefined) await Promise.all(this.workers.map((pw) => pw.worker.terminate()));
+    else for (const pw of this.workers) release(pw);
   }
 }

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import type * as Vega from "vega";
 import { UsageError } from "../errors.js";
 import { intFlag } from "../options.js";
-import { writeFileAtomic } from "../output.js";
+import { ensureDir, writeFileAtomic } from "../output.js";
 import type { Spec } from "./render.js";
 import { FigureSize, FONT_FAMILY, NUMBER_LOCALE, parseSize, themeConfig } from "./theme.js";
 
@@ -232,7 +232,7 @@ export async function pdfOf(svg: string, widthPt: number, heightPt: number, titl
 
 /** Write each figure in every format, and its data as CSV; returns the files written. */
 export async function writeFigures(dir: string, figures: Figure[], o: ExportOptions = DEFAULT_EXPORT, flag = "--out"): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir, flag);
   const files: string[] = [];
   for (const fig of figures) {
     const { svg, widthPt, heightPt } = await layout(fig, o.size);
