@@ -182,6 +182,39 @@ export class PoolEvaluator implements Evaluator {
     return all.reduce(addParts);
   }
 
+  /**
+   * One evaluator per thread, each evaluating whole selections on its own
+   * thread: independent fits (sysid's starts) run side by side with no
+   * synchronisation per mini-batch. The main thread's lane yields to the
+   * event loop after each evaluation so that the workers' replies are taken
+   * in and their next requests sent.
+   */
+  lanes(): Evaluator[] {
+    const none = async (): Promise<void> => undefined;
+    const out: Evaluator[] = [];
+    const local = this.local;
+    if (local) {
+      out.push({
+        evaluate: async (values, fit, mode, sel) => {
+          const parts = await local.evaluate(values, fit, mode, sel);
+          await new Promise((r) => setImmediate(r));
+          return parts;
+        },
+        close: none,
+      });
+    }
+    for (const pw of this.workers) {
+      out.push({
+        evaluate: async (values, fit, mode, sel) => {
+          throwIfStopped();
+          return call(pw, { values: Array.from(values), fit, mode, sel });
+        },
+        close: none,
+      });
+    }
+    return out;
+  }
+
   /** Free the main thread's buffers and hand the workers back for the next file (or end them after a signal). */
   async close(): Promise<void> {
     if (this.closed) return;
