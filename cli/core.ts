@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 5;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {

@@ -28,6 +28,8 @@ export interface Parts {
   sumSq: number;
   grad: number[];
   jtj: number[][];
+  /** J^T r = sum over compared samples of r * d m_x/d theta, r = student - teacher m_x (dual mode; zeros otherwise) */
+  jtr: number[];
 }
 
 export function addParts(a: Parts, b: Parts): Parts {
@@ -37,6 +39,7 @@ export function addParts(a: Parts, b: Parts): Parts {
     sumSq: a.sumSq + b.sumSq,
     grad: a.grad.map((g, i) => g + b.grad[i]),
     jtj: a.jtj.map((row, i) => row.map((v, j) => v + b.jtj[i][j])),
+    jtr: a.jtr.map((v, i) => v + b.jtr[i]),
   };
 }
 
@@ -68,7 +71,7 @@ export class CoreEvaluator implements Evaluator {
       params: c.f64(N_PARAMS),
       fit: c.i32(N_PARAMS),
       sel: c.i32(this.nTrials),
-      out: c.f64(3 + N_PARAMS + N_PARAMS * N_PARAMS),
+      out: c.f64(3 + 2 * N_PARAMS + N_PARAMS * N_PARAMS),
     };
     this.bufs.offsets.view().set(new Int32Array(teacher.offsets.buffer, teacher.offsets.byteOffset, teacher.offsets.length));
     this.bufs.t.view().set(teacher.t_s);
@@ -99,6 +102,7 @@ export class CoreEvaluator implements Evaluator {
       sumSq: o[2],
       grad: Array.from(o.subarray(3, 3 + k)),
       jtj: Array.from({ length: k }, (_, a) => Array.from(o.subarray(3 + k + a * k, 3 + k + (a + 1) * k))),
+      jtr: Array.from(o.subarray(3 + k + k * k, 3 + 2 * k + k * k)),
     };
   }
 

@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -162,15 +162,16 @@ pub unsafe extern "C" fn stoopt_simulate(
 
 /// Loss parts and gradient of eq. (4) over the selected trials.
 /// `mode`: 0 loss only, 1 forward-mode duals, 2 discrete adjoint.
-/// `out` receives [sum_abs, count, sum_sq, grad[n_fit], jtj[n_fit * n_fit]]
-/// (sums over compared samples; jtj only in mode 1). If `student` is not
+/// `out` receives [sum_abs, count, sum_sq, grad[n_fit], jtj[n_fit * n_fit],
+/// jtr[n_fit]] (sums over compared samples; jtj and jtr = J^T r, r = student
+/// - teacher m_x, only in mode 1). If `student` is not
 /// null (mode 0), it receives the student's state at every teacher sample of
 /// the selected trials (3 per sample, at the sample's global index).
 ///
 /// # Safety
 /// `params` holds N_PARAMS f64, `fit` n_fit u32, `offsets` n_trials + 1 u32,
 /// `t_s`/`mx` offsets[n_trials] f64, `m0` 3 n_trials f64, `sel` n_sel u32,
-/// `out` 3 + n_fit + n_fit^2 f64, `student` 3 offsets[n_trials] f64 or null.
+/// `out` 3 + 2 n_fit + n_fit^2 f64, `student` 3 offsets[n_trials] f64 or null.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_sysid_eval(
     params: *const f64,
@@ -235,7 +236,7 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
         let student = if student.is_null() || mode != Mode::LossOnly { None } else { Some(slice_mut(student, 3 * total)) };
         let mut acc = Acc::new();
         prob.eval(mode, &sel, student, &mut acc);
-        let out = slice_mut(out, 3 + n_fit + n_fit * n_fit);
+        let out = slice_mut(out, 3 + 2 * n_fit + n_fit * n_fit);
         out[0] = acc.sum_abs;
         out[1] = acc.count;
         out[2] = acc.sum_sq;
@@ -244,6 +245,7 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
             for b in 0..n_fit {
                 out[3 + n_fit + a * n_fit + b] = acc.jtj[a][b];
             }
+            out[3 + n_fit + n_fit * n_fit + a] = acc.jtr[a];
         }
         Ok(())
     })())

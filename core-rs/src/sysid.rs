@@ -61,11 +61,14 @@ pub struct Acc {
     pub grad: [f64; N_PARAMS],
     /// sum over samples of (d mx/d theta_a)(d mx/d theta_b) (Gauss-Newton), forward mode only
     pub jtj: [[f64; N_PARAMS]; N_PARAMS],
+    /// sum over samples of r (d mx/d theta_a), r = student - teacher m_x: the
+    /// gradient of sum_sq / 2 (Levenberg-Marquardt), forward mode only
+    pub jtr: [f64; N_PARAMS],
 }
 
 impl Acc {
     pub fn new() -> Self {
-        Acc { sum_abs: 0.0, count: 0.0, sum_sq: 0.0, grad: [0.0; N_PARAMS], jtj: [[0.0; N_PARAMS]; N_PARAMS] }
+        Acc { sum_abs: 0.0, count: 0.0, sum_sq: 0.0, grad: [0.0; N_PARAMS], jtj: [[0.0; N_PARAMS]; N_PARAMS], jtr: [0.0; N_PARAMS] }
     }
 }
 
@@ -383,6 +386,7 @@ impl<'a> Problem<'a> {
                 for a in 0..nf {
                     let ja = amp * m.x.eps[a].lane(l);
                     acc.grad[a] += sg * ja;
+                    acc.jtr[a] += r * ja;
                     for b in 0..nf {
                         acc.jtj[a][b] += ja * amp * m.x.eps[b].lane(l);
                     }

@@ -140,3 +140,40 @@ fn sample_times_between_steps_are_reached_exactly() {
     let loss = acc.sum_abs / acc.count;
     assert!(loss < 1e-7, "loss {} with dt 0.3 ps", loss);
 }
+
+/// J^T r (forward mode) is the gradient of sum r^2 / 2, r = student - teacher
+/// m_x: it agrees with central finite differences of the plain sum of squares.
+#[test]
+fn jtr_is_the_gradient_of_half_the_sum_of_squares() {
+    let truth = Params::paper();
+    let d = teacher(&truth, 5);
+    let fit = [1usize, 8, 9, 3];
+    let half_sq = |p: &Params<f64>| {
+        let prob = Problem { params: *p, fit: &fit, teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 }, setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 } };
+        let mut acc = Acc::new();
+        prob.eval(Mode::LossOnly, &[0, 1, 2, 3, 4], None, &mut acc);
+        acc.sum_sq / 2.0
+    };
+    let p = with(&with(&with(&truth, 1, 1700.0), 8, 5.5e-3), 9, 0.0062);
+    let prob = Problem { params: p, fit: &fit, teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 }, setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 } };
+    let mut acc = Acc::new();
+    prob.eval(Mode::Forward, &[0, 1, 2, 3, 4], None, &mut acc);
+    assert!((acc.sum_sq / 2.0 - half_sq(&p)).abs() <= 1e-14 * acc.sum_sq);
+    for (a, &j) in fit.iter().enumerate() {
+        let v = p.to_array()[j];
+        let h = 1e-6 * v.abs();
+        let fd = (half_sq(&with(&p, j, v + h)) - half_sq(&with(&p, j, v - h))) / (2.0 * h);
+        println!("{:>7}: fd {:+.9e} jtr {:+.9e}", PARAM_NAMES[j], fd, acc.jtr[a]);
+        assert!(fd != 0.0);
+        assert!((acc.jtr[a] - fd).abs() / fd.abs() < 1e-6, "{}: jtr {} vs fd {}", PARAM_NAMES[j], acc.jtr[a], fd);
+        // J^T J is symmetric with a positive diagonal
+        assert!(acc.jtj[a][a] > 0.0);
+        for b in 0..fit.len() {
+            assert_eq!(acc.jtj[a][b].to_bits(), acc.jtj[b][a].to_bits());
+        }
+    }
+    // adjoint and loss-only modes leave it at zero
+    let mut adj = Acc::new();
+    prob.eval(Mode::Adjoint, &[0, 1, 2, 3, 4], None, &mut adj);
+    assert!(adj.jtr.iter().all(|&x| x == 0.0));
+}
