@@ -22,6 +22,7 @@ export interface CoreExports {
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
   stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
   stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
+  stoopt_sysid_windows(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, y: number, m0: number, chart: number, offset: number, amplitude: number, sel: number, nSel: number, blocks: number, student: number): number;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
   stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;
   stoopt_net_free(net: number): void;

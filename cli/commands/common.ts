@@ -50,6 +50,12 @@ export interface LoadedTeacher {
 
 /** Parse the shared options and read the teacher. */
 export async function loadTeacher(file: string, opts: Record<string, unknown>): Promise<LoadedTeacher> {
+  const r = await readTeacherData(file, opts);
+  return { ...r, arrays: teacherArrays(r.data) };
+}
+
+/** The shared options and the teacher as read, before any check of what the fit needs (`signal`: a measured column). */
+export async function readTeacherData(file: string, opts: Record<string, unknown>, signal?: string): Promise<Omit<LoadedTeacher, "arrays">> {
   const { str } = optionReader(opts);
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
@@ -59,9 +65,9 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>): 
   if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
   const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
   const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
-  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
+  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale, signal });
   for (const n of notes) note(n);
-  return { data, arrays: teacherArrays(data), base, dtS, washoutS, threads, notes };
+  return { data, base, dtS, washoutS, threads, notes };
 }
 
 export function makeEvaluator(t: LoadedTeacher): Evaluator {

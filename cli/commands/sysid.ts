@@ -6,7 +6,9 @@ import { choiceFlag, intFlag } from "../options.js";
 import { parseQuantity } from "../units.js";
 import { EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitEvent, FitParam, fitOnce, GradientMode, Stage, StartResult, startPoints, uncertainty, UNCERTAINTY_METHOD } from "../sysid.js";
-import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEvaluator, optionReader, rangesFor } from "./common.js";
+import { addFixedParamOptions, addTeacherOptions, collect, makeEvaluator, optionReader, rangesFor, readTeacherData, teacherArrays } from "./common.js";
+import { addMeasuredOptions, runMeasured } from "./sysid-measured.js";
+import { checkTimeAxis } from "../measured.js";
 import { info, note, paint, progress } from "../log.js";
 import { csv, num, table, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
@@ -74,6 +76,7 @@ export function sysidCommand(): Command {
     .option("--json", "print the result as JSON on stdout")
     .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR");
   addTeacherOptions(cmd);
+  addMeasuredOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -132,7 +135,19 @@ Examples:
     const batchText = str("batch")!;
     const batchFlag = batchText === "all" ? Infinity : intFlag(batchText, "--batch", 1);
     // ---- data
-    const loaded = await loadTeacher(file, opts);
+    const signal = str("signal");
+    const raw = await readTeacherData(file, opts, signal);
+    checkTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
+    const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
+    const measuredFlags = ["signal", "offset", "amplitude", "stride"].some((k) => str(k) !== undefined) || str("m0") === "fit" || str("uncertainty") === "bootstrap" || cmd.getOptionValueSource("window") === "cli";
+    if (!hasState && signal === undefined && str("m0") === undefined) {
+      note(`${raw.data.file}: no full state: the student starts from the teacher's state only where it has columns mx, my and mz (the teacher needs columns my and mz for --m0 teacher); fitting each window's initial state instead (--m0 fit)`);
+    }
+    if (measuredFlags || !hasState) {
+      await runMeasured({ file, cmd, opts, str, loaded: raw, names, params, starts, seed, truth: sidecarTruth(file), t0 });
+      return;
+    }
+    const loaded = { ...raw, arrays: teacherArrays(raw.data) };
     const { data, arrays, base, dtS, washoutS, threads } = loaded;
     const nTrials = arrays.labels.length;
     const batch = Math.min(batchFlag, nTrials);
