@@ -77,7 +77,7 @@ export function cutWindows(traces: Trace[], windowS: number, strideS: number, fi
   return { offsets: Uint32Array.from(offsets), t_s: Float64Array.from(t), y: Float64Array.from(y), m0: Float64Array.from(m0), trace, startS };
 }
 
-export const fmtS = (s: number): string => (Math.abs(s) >= 1e-6 ? `${+(s * 1e6).toPrecision(4)} us` : Math.abs(s) >= 1e-9 ? `${+(s * 1e9).toPrecision(4)} ns` : `${+(s * 1e12).toPrecision(4)} ps`);
+export const fmtS = (s: number): string => (Math.abs(s) >= 1e-3 ? `${+s.toPrecision(4)} s` : Math.abs(s) >= 1e-6 ? `${+(s * 1e6).toPrecision(4)} us` : Math.abs(s) >= 1e-9 ? `${+(s * 1e9).toPrecision(4)} ns` : `${+(s * 1e12).toPrecision(4)} ps`);
 
 /**
  * A time axis that cannot be a measurement: a sample spacing above 10 ns, or
@@ -108,8 +108,11 @@ export function checkTimeAxis(traces: { t_s: Float64Array; line: number }[], dtS
     const toS = timeName === "t" || timeName === "time" ? 1 : undefined;
     const hint = guesses.map(([u, f]) => [u, (asS / (toS ?? 1)) * f] as const).find(([, g]) => g >= 1e-13 && g <= MAX_SPACING_S);
     const name = hint ? (timeName.startsWith("time") ? `time_${hint[0]}` : `t_${hint[0]}`) : "";
+    if (gap <= MAX_SPACING_S) {
+      throw new UsageError(`--dt: samples ${fmtS(gap)} apart need ${steps.toExponential(2)} student steps of ${fmtS(dtS)} each, far more than any scope trace (at most ${MAX_SPACING_S / 0.5e-12} steps of 0.5 ps); give a larger --dt`);
+    }
     throw new UsageError(
-      `${file}:${line}: ${timeName}: samples ${fmtS(gap).replace(/ us$/, " us")} apart (${gap.toPrecision(3)} s, ${steps.toExponential(2)} student steps of ${fmtS(dtS)}) cannot be a scope trace (at most ${fmtS(MAX_SPACING_S)}); ` +
+      `${file}:${line}: ${timeName}: samples ${fmtS(gap)} apart (${gap.toPrecision(3)} s, ${steps.toExponential(2)} student steps of ${fmtS(dtS)}) cannot be a scope trace (at most ${fmtS(MAX_SPACING_S)}); ` +
         (toS !== undefined && hint ? `the column ${timeName} is read in seconds and likely holds ${hint[0]}: name it ${name}` : `check the time column's unit (${timeName})`),
     );
   }

@@ -61,9 +61,20 @@ export interface MeasuredContext {
   seed: number;
   truth?: Record<string, number>;
   t0: number;
+  /** why this path was taken when the user did not ask for it (added to input errors, noted before the work) */
+  why?: string;
 }
 
 export async function runMeasured(c: MeasuredContext): Promise<void> {
+  try {
+    await checkedRun(c);
+  } catch (e) {
+    if (c.why && e instanceof UsageError) throw new UsageError(`${e.message} (${c.why})`);
+    throw e;
+  }
+}
+
+async function checkedRun(c: MeasuredContext): Promise<void> {
   const { str, loaded, params, file } = c;
   const { data, base, dtS, threads } = loaded;
   const notes: string[] = [];
@@ -85,7 +96,6 @@ export async function runMeasured(c: MeasuredContext): Promise<void> {
   const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);
   const scan = intFlag(str("scan")!, "--scan", 1, 10000);
   if (washoutS >= windowS) throw new UsageError(`--washout: ${washoutS} s is not shorter than --window ${windowS} s: nothing would be compared`);
-  for (const n of notes) note(n);
   const traces: Trace[] = data.trials.map((tr) => ({
     label: tr.label,
     t_s: tr.t_s,
@@ -103,6 +113,8 @@ export async function runMeasured(c: MeasuredContext): Promise<void> {
     );
   }
   if (uncertainty === "bootstrap" && nWin < 2) throw new UsageError(`--uncertainty bootstrap: resamples windows, and there is only ${nWin}; use a shorter --window`);
+  for (const n of notes) note(n);
+  if (c.why) note(c.why);
   const ev = makeWindowEvaluator(windows, dtS, washoutS, threads);
   let interrupted = false;
   const onSigint = () => {

@@ -140,11 +140,10 @@ Examples:
     checkTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
     const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
     const measuredFlags = ["signal", "offset", "amplitude", "stride"].some((k) => str(k) !== undefined) || str("m0") === "fit" || str("uncertainty") === "bootstrap" || cmd.getOptionValueSource("window") === "cli";
-    if (!hasState && signal === undefined && str("m0") === undefined) {
-      note(`${raw.data.file}: no full state: the student starts from the teacher's state only where it has columns mx, my and mz (the teacher needs columns my and mz for --m0 teacher); fitting each window's initial state instead (--m0 fit)`);
-    }
+    const implicit = !hasState && signal === undefined && str("m0") === undefined;
     if (measuredFlags || !hasState) {
-      await runMeasured({ file, cmd, opts, str, loaded: raw, names, params, starts, seed, truth: sidecarTruth(file), t0 });
+      const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
+      await runMeasured({ file, cmd, opts, str, loaded: raw, names, params, starts, seed, truth: sidecarTruth(file), t0, why });
       return;
     }
     const loaded = { ...raw, arrays: teacherArrays(raw.data) };
