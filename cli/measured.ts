@@ -203,15 +203,28 @@ export function initialStates(c: Cycle, w: Windows, known: Partial<Affine>, matc
     while (e < b && (w.t_s[e] - w.t_s[a] <= matchS + 1e-15 || e - a < 6)) e++;
     return [a, e] as const;
   };
-  // predicted m_x per window, phase, matched sample
+  // predicted m_x per window, phase, matched sample; windows on the same relative grid share one table
   const spans = Array.from({ length: n }, (_, i) => span(i));
+  const cache = new Map<string, Float64Array>();
+  const cycMx = new Float64Array(c.states.length / 3);
+  for (let k = 0; k < cycMx.length; k++) cycMx[k] = c.states[3 * k];
+  const mxAt = (tau: number) => {
+    if (!Number.isFinite(c.periodS)) return cycMx[0];
+    let ph = tau % c.periodS;
+    if (ph < 0) ph += c.periodS;
+    const f = ph / c.dtS;
+    const i = Math.min(Math.floor(f), cycMx.length - 2);
+    const w = f - i;
+    return (1 - w) * cycMx[i] + w * cycMx[i + 1];
+  };
   const pred = spans.map(([a, e]) => {
+    const rel = Array.from({ length: e - a }, (_, k) => w.t_s[a + k] - w.t_s[a]);
+    const key = rel.map((x) => x.toExponential(9)).join(",");
+    const hit = cache.get(key);
+    if (hit) return hit;
     const p = new Float64Array(nPh * (e - a));
-    const s = [0, 0, 0];
-    for (let j = 0; j < nPh; j++) for (let k = a; k < e; k++) {
-      cycleState(c, j * c.dtS + (w.t_s[k] - w.t_s[a]), s);
-      p[j * (e - a) + (k - a)] = s[0];
-    }
+    for (let j = 0; j < nPh; j++) for (let k = 0; k < e - a; k++) p[j * (e - a) + k] = mxAt(j * c.dtS + rel[k]);
+    cache.set(key, p);
     return p;
   });
   let my = 0;
@@ -222,12 +235,19 @@ export function initialStates(c: Cycle, w: Windows, known: Partial<Affine>, matc
   const match = (aff: Affine) => {
     let total = 0;
     const best = new Int32Array(n);
+    const { offset: o, amplitude: amp } = aff;
     spans.forEach(([a, e], i) => {
       let bj = 0;
       let bs = Infinity;
+      const p = pred[i];
+      const m = e - a;
       for (let j = 0; j < nPh; j++) {
         let s = 0;
-        for (let k = a; k < e; k++) s += (aff.offset + aff.amplitude * pred[i][j * (e - a) + (k - a)] - w.y[k]) ** 2;
+        const base = j * m;
+        for (let k = 0; k < m; k++) {
+          const r = o + amp * p[base + k] - w.y[a + k];
+          s += r * r;
+        }
         if (s < bs) {
           bs = s;
           bj = j;
