@@ -164,7 +164,7 @@ export const SIGNAL_UNITS: Record<string, number> = { V: 1, mV: 1e-3, uV: 1e-6, 
 
 /** The unit in a signal column's name: `V_mV` -> mV, `V` -> V, `x_uV` -> uV; "" if none. */
 export function signalUnitOf(name: string): string {
-  const m = /_([^_]+)$/.exec(name);
+  const m = /_([^_]+)$/.exec(name) ?? /[[(]\s*([^\])]+?)\s*[\])]$/.exec(name);
   if (m && SIGNAL_UNITS[m[1]] !== undefined) return m[1];
   return SIGNAL_UNITS[name] !== undefined ? name : "";
 }
@@ -310,7 +310,7 @@ type Role = "trial" | "time" | "mx" | "my" | "mz";
 /** The role of a header name, or undefined for an ignored column; throws on `t_<unknown unit>`. */
 function roleOf(name: string, where: string): { role: Role; toSeconds?: number } | undefined {
   if (name === "trial" || name === "mx" || name === "my" || name === "mz") return { role: name };
-  if (name === "t" || name === "time" || name.startsWith("t_") || name.startsWith("time_")) return { role: "time", toSeconds: timeRoleOf(name, where) };
+  if (isTimeName(name)) return { role: "time", toSeconds: timeRoleOf(name, where) };
   return undefined;
 }
 
@@ -352,7 +352,7 @@ function signalLayoutOf(row: Row, file: string, signal: string): Layout {
   names.forEach((name, i) => {
     if (i === index) return;
     if (name === "trial") trial = i;
-    const r = name === "t" || name.startsWith("t_") || name.startsWith("time_") || name === "time" ? timeRoleOf(name, at(file, line, i)) : undefined;
+    const r = isTimeName(name) ? timeRoleOf(name, at(file, line, i)) : undefined;
     if (r === undefined) return;
     if (time !== undefined) throw new TeacherError(`${at(file, line, i)}: column ${echo(name)} is a second time column (the first is ${echo(names[time])}, column ${time + 1}); keep one`);
     time = i;
@@ -362,9 +362,18 @@ function signalLayoutOf(row: Row, file: string, signal: string): Layout {
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx: index, signalName: signal };
 }
 
+/** `t [ns]`, `Time (ns)`: a time column with its unit in brackets */
+const TIME_BRACKET = /^(t|time)\s*[[(]\s*([^\])]+?)\s*[\])]$/i;
+
+/** A time column's name: t, time, t_<unit>, time_<unit>, or with the unit in brackets. */
+function isTimeName(name: string): boolean {
+  return name === "t" || name.startsWith("t_") || /^time$/i.test(name) || /^time_/i.test(name) || TIME_BRACKET.test(name);
+}
+
 /** Factor to seconds of a time column named `t`, `time`, `t_<unit>` or `time_<unit>`. */
 function timeRoleOf(name: string, where: string): number {
-  const unit = name === "t" || name === "time" ? "s" : name.slice(name.indexOf("_") + 1);
+  const b = TIME_BRACKET.exec(name);
+  const unit = b ? b[2] : name === "t" || name.toLowerCase() === "time" ? "s" : name.slice(name.indexOf("_") + 1);
   if (!(TIME_UNITS as readonly string[]).includes(unit)) {
     throw new TeacherError(`${where}: time column ${echo(name)} has an unknown unit ${echo(unit)}; accepted time columns: ${ACCEPTED_TIME_NAMES}`);
   }
