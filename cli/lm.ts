@@ -13,7 +13,7 @@
  *   the best evaluated one and that is what is returned.
  * - Stopping (MINPACK's meanings, in the scaled norm ||D^1/2 x||, D = diag J^T J):
  *   ftol: actual and predicted relative reductions of S both <= ftol;
- *   xtol: the step is <= xtol * (||x|| + xtol);
+ *   xtol: the last step (taken if it lowered S) is <= xtol * (||x|| + xtol);
  *   gtol: the largest cosine between r and a free column of J, |J_i^T r| /
  *   (||J_i|| ||r||), is <= gtol (or S = 0).
  * Dense Cholesky solve: fine for a few hundred unknowns.
@@ -67,6 +67,8 @@ export interface LmResult {
   count: number;
   /** damping at the end */
   lambda: number;
+  /** the last step tried (taken or not): how finely x is resolved; zeros if none was tried */
+  lastStep: Float64Array;
   message: string;
 }
 
@@ -135,6 +137,7 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
   let reason: LmReason | undefined;
   let message = "";
   const diag = new Float64Array(n);
+  let lastStep = new Float64Array(n);
 
   while (!reason) {
     if (opts.shouldStop?.()) {
@@ -190,6 +193,7 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
       const xn = Float64Array.from(x);
       free.forEach((i, k) => (xn[i] = clip(x[i] + dy[k], i)));
       const dx = Float64Array.from(xn, (v, i) => v - x[i]);
+      lastStep = dx;
       let dnorm = 0;
       let gdx = 0;
       let dad = 0;
@@ -203,11 +207,8 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
       dnorm = Math.sqrt(dnorm);
       // S(x + dx) ~ S + 2 g.dx + dx.A.dx
       const pred = -(2 * gdx + dad);
-      if (dnorm <= xtol * (xnorm + xtol)) {
-        reason = "xtol";
-        message = `converged: scaled step ${dnorm.toExponential(2)} <= xtol * (|x| + xtol), xtol = ${xtol} (xtol)`;
-        break;
-      }
+      const small = dnorm <= xtol * (xnorm + xtol);
+      const xtolMessage = `converged: scaled step ${dnorm.toExponential(2)} <= xtol * (|x| + xtol), xtol = ${xtol} (xtol)`;
       const pn = await evaluate(xn);
       evaluations += 1;
       const sn = pn.sumSq;
@@ -225,7 +226,16 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
         if (relActual <= ftol && Math.abs(relPred) <= ftol) {
           reason = "ftol";
           message = `converged: relative reduction of the sum of squares ${relActual.toExponential(2)} (predicted ${relPred.toExponential(2)}) <= ftol = ${ftol} (ftol)`;
+        } else if (small) {
+          reason = "xtol";
+          message = xtolMessage;
         }
+        break;
+      }
+      if (small) {
+        // even a step this small does not lower S: x is converged at the resolution xtol asks for
+        reason = "xtol";
+        message = xtolMessage;
         break;
       }
       rejected += 1;
@@ -241,7 +251,7 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
   const atBound = Array.from(x, (v, i) => v <= lo[i] || v >= hi[i]);
   const nb = atBound.filter(Boolean).length;
   if (nb > 0) message += `; ${nb} variable${nb > 1 ? "s" : ""} at a bound`;
-  return { x, sumSq: p.sumSq, iterations, evaluations, reason: reason!, atBound, jtj: Float64Array.from(p.jtj), jtr: Float64Array.from(p.jtr), count: p.count, lambda, message };
+  return { x, sumSq: p.sumSq, iterations, evaluations, reason: reason!, atBound, jtj: Float64Array.from(p.jtj), jtr: Float64Array.from(p.jtr), count: p.count, lambda, lastStep, message };
 }
 
 /**

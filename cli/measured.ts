@@ -531,7 +531,7 @@ export async function bootstrap(
     for (let k = 0; k < nWindows; k++) counts[Math.floor(rnd() * nWindows)]++;
     const sel = counts.map((c, i) => (c > 0 ? i : -1)).filter((i) => i >= 0);
     const weights = sel.map((i) => counts[i]);
-    const res = await prob.solve(opt, sel, weights, { maxIterations: 40, tol: 1e-8, shouldStop });
+    const res = await prob.solve(opt, sel, weights, { maxIterations: 30, tol: 1e-7, shouldStop });
     const g = [...res.point.theta, res.point.affine.offset, res.point.affine.amplitude];
     if (g.every(Number.isFinite)) out.push(g);
     else failed++;

@@ -2,7 +2,7 @@
  * The scalar model parameters (paper Table I), in the core's ABI order
  * (core-rs/src/params.rs PARAM_NAMES). Internal units are CGS, current in A.
  */
-import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Quantity, parseQuantity } from "./units.js";
+import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Parsed, Quantity, parseQuantity } from "./units.js";
 import { UsageError } from "./errors.js";
 
 export interface ParamSpec {
@@ -21,19 +21,25 @@ export interface ParamSpec {
   upper: number;
   /** default fitting range for sysid (paper's ranges where it gives them) */
   range?: [number, number];
+  /**
+   * largest plausible magnitude (internal units): a bare number beyond it is
+   * refused as probably in the wrong unit (an explicit unit overrides; a
+   * dimensionless parameter has no unit to give, so its limit is absolute)
+   */
+  plausible?: number;
 }
 
 export const PARAMS: ParamSpec[] = [
   { name: "gamma", index: 0, quantity: GYROMAGNETIC, bareUnit: "rad/(Oe s)", unit: "rad/(Oe s)", defaultValue: 1.764e7, description: "gyromagnetic ratio", lower: 0, upper: Infinity },
-  { name: "H_appl", index: 1, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1750, description: "applied field along z", lower: -Infinity, upper: Infinity, range: [1500, 2000] },
-  { name: "M", index: 2, quantity: MAGNETIZATION, bareUnit: "emu/cm3", unit: "emu/cm3", defaultValue: 1448.3, description: "saturation magnetization", lower: 0, upper: Infinity },
-  { name: "H_K", index: 3, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1.8616e4, description: "interfacial anisotropy field", lower: -Infinity, upper: Infinity },
-  { name: "d", index: 4, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 2.0e-7, description: "free-layer thickness", lower: 0, upper: Infinity },
-  { name: "R", index: 5, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 60.0e-7, description: "free-layer radius", lower: 0, upper: Infinity },
+  { name: "H_appl", index: 1, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1750, description: "applied field along z", lower: -Infinity, upper: Infinity, range: [1500, 2000], plausible: 1e5 },
+  { name: "M", index: 2, quantity: MAGNETIZATION, bareUnit: "emu/cm3", unit: "emu/cm3", defaultValue: 1448.3, description: "saturation magnetization", lower: 0, upper: Infinity, plausible: 1e4 },
+  { name: "H_K", index: 3, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1.8616e4, description: "interfacial anisotropy field", lower: -Infinity, upper: Infinity, plausible: 1e5 },
+  { name: "d", index: 4, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 2.0e-7, description: "free-layer thickness", lower: 0, upper: Infinity, plausible: 1e-4 },
+  { name: "R", index: 5, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 60.0e-7, description: "free-layer radius", lower: 0, upper: Infinity, plausible: 1e-3 },
   { name: "eta", index: 6, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.537, description: "spin polarization", lower: -Infinity, upper: Infinity },
   { name: "lambda", index: 7, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.288, description: "spin-transfer torque asymmetry", lower: -1, upper: 1 },
-  { name: "j_DC", index: 8, quantity: CURRENT, bareUnit: "A", unit: "A", defaultValue: 5e-3, description: "current", lower: -Infinity, upper: Infinity, range: [2.5e-3, 7.5e-3] },
-  { name: "alpha", index: 9, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.0055, description: "Gilbert damping", lower: 0, upper: Infinity, range: [0.001, 0.01] },
+  { name: "j_DC", index: 8, quantity: CURRENT, bareUnit: "A", unit: "A", defaultValue: 5e-3, description: "current", lower: -Infinity, upper: Infinity, range: [2.5e-3, 7.5e-3], plausible: 0.1 },
+  { name: "alpha", index: 9, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.0055, description: "Gilbert damping", lower: 0, upper: Infinity, range: [0.001, 0.01], plausible: 1 },
 ];
 
 export const N_PARAMS = PARAMS.length;
@@ -58,10 +64,45 @@ export function checkBounds(p: ParamSpec, v: number, where: string): void {
 }
 
 export function parseParamValue(p: ParamSpec, text: string, where: string, notes?: string[]): number {
-  const r = parseQuantity(text, p.quantity, p.bareUnit, where);
+  const r = parseParamQuantity(p, text, where);
   if (r.assumed !== undefined && notes) notes.push(`${where} ${text} read as ${text} ${r.assumed}`);
   checkBounds(p, r.value, where);
   return r.value;
+}
+
+/**
+ * The unit a bare number was probably meant in: the suffix that brings it
+ * within the plausible magnitude, closest (in log) to the default value.
+ */
+export function likelyUnit(p: ParamSpec, bare: number): string | undefined {
+  if (p.plausible === undefined || bare === 0) return undefined;
+  let best: { unit: string; dist: number } | undefined;
+  for (const [unit, f] of Object.entries(p.quantity.suffixes)) {
+    const v = Math.abs(bare * f);
+    if (unit === p.bareUnit || !(v <= p.plausible)) continue;
+    const dist = Math.abs(Math.log(v / Math.abs(p.defaultValue)));
+    if (!best || dist < best.dist) best = { unit, dist };
+  }
+  return best?.unit;
+}
+
+/**
+ * A parameter value from the command line, refused if a bare number is
+ * implausible in the bare unit (`--j_DC 5` would be 5 A): the message names
+ * the likely unit. `hint(unit)` words the suggestion (default `<number><unit>`).
+ */
+export function parseParamQuantity(p: ParamSpec, text: string, where: string, hint?: (unit: string) => string): Parsed {
+  const r = parseQuantity(text, p.quantity, p.bareUnit, where);
+  const bare = r.assumed !== undefined || p.quantity.unit === "";
+  if (bare && p.plausible !== undefined && Math.abs(r.value) > p.plausible && Number.isFinite(r.value)) {
+    const number = text.trim();
+    const kind = p.description;
+    if (p.quantity.unit === "") throw new UsageError(`${where}: ${p.name} = ${number} is implausible for the ${kind} (expected below ${p.plausible})`);
+    const u = likelyUnit(p, Number(number));
+    const suggestion = u ? `; did you mean ${hint ? hint(u) : `${number}${u}`}?` : "";
+    throw new UsageError(`${where}: ${number} read as ${number} ${p.bareUnit} is implausible for the ${kind} (|${p.name}| <= ${p.plausible} ${p.unit} expected)${suggestion} (give the unit explicitly, e.g. ${number}${p.bareUnit}, to use it as is)`);
+  }
+  return r;
 }
 
 /** Commander option flag for a parameter, e.g. `--H_appl <value>`. */

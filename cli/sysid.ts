@@ -7,6 +7,7 @@ import { Core, core, Buf } from "./core.js";
 import { Adam } from "./adam.js";
 import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
 import { UsageError } from "./errors.js";
+import { invertSpd, levenbergMarquardt, LmResult, LsqPoint } from "./lm.js";
 
 export type GradientMode = "dual" | "adjoint";
 const MODE_CODE = { loss: 0, dual: 1, adjoint: 2 } as const;
@@ -164,8 +165,12 @@ export interface FitEvent {
 export interface StartResult {
   start: number;
   startValues: Record<string, number>;
+  /** the point with the lowest eq. 4 loss among the full-data evaluations of this start */
   values: Record<string, number>;
   loss: number;
+  /** the point with the lowest sum of squared residuals among them, and that sum */
+  lsqValues: Record<string, number>;
+  sumSq: number;
   epochs: number;
   status: "ok" | "failed" | "interrupted";
 }
@@ -205,6 +210,13 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
   const named = (v: Float64Array) => Object.fromEntries(opts.params.map((p) => [p.spec.name, v[p.spec.index]]));
   const all = Array.from({ length: nTrials }, (_, i) => i);
   let best = { loss: Infinity, values: Float64Array.from(values) };
+  let bestSq = { sumSq: Infinity, values: Float64Array.from(values) };
+  // every full-data evaluation is a candidate for the returned point
+  const consider = (p: Parts, at: Float64Array) => {
+    const loss = p.sumAbs / p.count;
+    if (Number.isFinite(loss) && loss < best.loss) best = { loss, values: Float64Array.from(at) };
+    if (Number.isFinite(p.sumSq) && p.sumSq < bestSq.sumSq) bestSq = { sumSq: p.sumSq, values: Float64Array.from(at) };
+  };
   let epochTotal = 0;
   let status: StartResult["status"] = "ok";
   stages: for (let s = 0; s < opts.stages.length; s++) {
@@ -244,7 +256,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
         failures = 0;
         sumAbs += parts.sumAbs;
         count += parts.count;
-        if (opts.batch >= nTrials && parts.sumAbs / parts.count < best.loss) best = { loss: parts.sumAbs / parts.count, values: before };
+        if (sel.length >= nTrials) consider(parts, before);
         undo = { values: before, adam: adam.snapshot() };
         const delta = adam.step(parts.grad.map((g) => g / parts.count), lr);
         active.forEach((p, i) => {
@@ -255,6 +267,8 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       }
       epochTotal += 1;
       const loss = count > 0 ? sumAbs / count : NaN;
+      // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
+      if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
       const rec: EpochRecord = { start: startIndex, stage: s, epoch: epochTotal, loss, values: named(values), lr: Object.fromEntries(active.map((p, i) => [p.spec.name, lr[i]])) };
       history.push(rec);
       opts.onEpoch?.(rec);
@@ -272,11 +286,18 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
     }
   }
   // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
-  const final = await ev.evaluate(values, [], "loss", all);
-  const finalLoss = final.sumAbs / final.count;
-  if (Number.isFinite(finalLoss) && finalLoss <= best.loss) best = { loss: finalLoss, values: Float64Array.from(values) };
+  consider(await ev.evaluate(values, [], "loss", all), values);
   if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
-  return { start: startIndex, startValues: Object.fromEntries(opts.params.map((p, i) => [p.spec.name, startValues[i]])), values: named(best.values), loss: best.loss, epochs: epochTotal, status };
+  return {
+    start: startIndex,
+    startValues: Object.fromEntries(opts.params.map((p, i) => [p.spec.name, startValues[i]])),
+    values: named(best.values),
+    loss: best.loss,
+    lsqValues: named(bestSq.values),
+    sumSq: bestSq.sumSq,
+    epochs: epochTotal,
+    status,
+  };
 }
 
 /**
@@ -316,7 +337,7 @@ export function invert(a: number[][]): number[][] | null {
 }
 
 export const UNCERTAINTY_METHOD =
-  "Gauss-Newton: covariance sigma^2 (J^T J)^-1 of the least-squares residuals m_x(student) - m_x(teacher) at the fitted point, J from forward-mode sensitivities d m_x/d theta at every compared sample, sigma^2 = sum of squared residuals / (samples - fitted parameters); 1 sigma; treats residuals as independent";
+  "Gauss-Newton covariance of the least-squares residuals r = m_x(student) - m_x(teacher) at the returned point: C = s^2 (J^T J)^-1, J = d r/d theta from forward-mode sensitivities at every compared sample, s^2 = sum r^2 / (N - k) (estimated from the residuals, as lmfit's scale_covar) or the square of --sigma if given; 1 sigma = sqrt(C_ii), combined in quadrature with the numerical resolution of the estimate (the last Levenberg-Marquardt step, at least 2 ulp of the value); treats residuals as independent";
 
 /** 1-sigma uncertainties at `values` (NaN where J^T J is singular). */
 export async function uncertainty(ev: Evaluator, nTrials: number, base: Float64Array, params: FitParam[], values: Record<string, number>): Promise<number[]> {
@@ -338,3 +359,224 @@ export function checkIdentifiable(names: string[]): void {
 }
 
 export { PARAMS };
+
+export interface RefineOptions {
+  ftol?: number;
+  xtol?: number;
+  gtol?: number;
+  maxIterations?: number;
+  shouldStop?: () => boolean;
+}
+
+export interface RefineResult {
+  values: Record<string, number>;
+  lm: LmResult;
+}
+
+/**
+ * Phase 2: Levenberg-Marquardt on the least-squares residuals
+ * r = m_x(student) - m_x(teacher) over every compared sample of every trial,
+ * from `start`, within the fitting ranges. J^T r and J^T J come from the
+ * forward-mode duals, whatever gradient mode phase 1 used.
+ */
+export async function refine(ev: Evaluator, nTrials: number, base: Float64Array, params: FitParam[], start: Record<string, number>, opts: RefineOptions = {}): Promise<RefineResult> {
+  const fit = params.map((p) => p.spec.index);
+  const all = Array.from({ length: nTrials }, (_, i) => i);
+  const n = params.length;
+  const evaluate = async (x: Float64Array): Promise<LsqPoint> => {
+    const v = Float64Array.from(base);
+    params.forEach((p, i) => (v[p.spec.index] = x[i]));
+    const parts = await ev.evaluate(v, fit, "dual", all);
+    return { sumSq: parts.sumSq, count: parts.count, jtr: Float64Array.from(parts.jtr), jtj: Float64Array.from({ length: n * n }, (_, k) => parts.jtj[Math.floor(k / n)][k % n]) };
+  };
+  const lm = await levenbergMarquardt(evaluate, Float64Array.from(params, (p) => start[p.spec.name]), {
+    lower: Float64Array.from(params, (p) => p.range[0]),
+    upper: Float64Array.from(params, (p) => p.range[1]),
+    ...opts,
+  });
+  return { values: Object.fromEntries(params.map((p, i) => [p.spec.name, lm.x[i]])), lm };
+}
+
+// ---------------------------------------------------------------------------
+// The whole fit of one teacher: phase 1 (the paper's Adam schedule, every
+// start), phase 2 (Levenberg-Marquardt from the best point), the statistics.
+
+export type Refinement = "lm" | "none";
+
+export interface RunOptions extends Omit<FitOptions, "onEpoch"> {
+  starts: number;
+  refine: Refinement;
+  lm?: RefineOptions;
+  /** noise standard deviation of the teacher's m_x if known; else estimated from the residuals */
+  sigma?: number;
+  onEpoch?: (e: EpochRecord) => void;
+}
+
+export type RunStatus = "ok" | "at_bound" | "not_converged" | "failed" | "interrupted";
+export type EndReason = "ftol" | "xtol" | "gtol" | "max_iterations" | "stalled" | "max_epochs" | "interrupted" | "failed";
+
+export interface ParamOutcome {
+  name: string;
+  value: number;
+  /** the start of the start that won */
+  start: number;
+  range: [number, number];
+  /** total 1-sigma uncertainty (statistical and numerical in quadrature); NaN if J^T J is singular */
+  stderr: number;
+  statistical: number;
+  numerical: number;
+  atBound: boolean;
+}
+
+export interface FitStatistics {
+  /** compared samples (residuals) */
+  nData: number;
+  /** fitted parameters */
+  nFree: number;
+  dof: number;
+  /** eq. 4 at the returned point: mean |r| */
+  lossEq4: number;
+  /** sum r^2 */
+  sumSq: number;
+  /** sum (r / sigma)^2 with sigma = --sigma, or sum r^2 (unweighted, as lmfit) if not given */
+  chiSquare: number;
+  reducedChiSquare: number;
+  aic: number;
+  bic: number;
+  /** noise standard deviation used for the covariance */
+  sigma: number;
+  sigmaSource: "given" | "estimated";
+}
+
+export interface FitOutcome {
+  status: RunStatus;
+  objective: "least_squares" | "eq4";
+  params: ParamOutcome[];
+  /** covariance and correlation of the fitted parameters (statistical part), null if J^T J is singular */
+  covariance: number[][] | null;
+  correlation: number[][] | null;
+  stats: FitStatistics;
+  convergence: { converged: boolean; reason: EndReason; message: string; lmIterations: number; lmEvaluations: number; lmStart: Record<string, number> | null };
+  bestStart: number;
+  epochs: number;
+  starts: StartResult[];
+  events: FitEvent[];
+  history: EpochRecord[];
+  warnings: string[];
+}
+
+/** the spacing of doubles at x */
+export function ulp(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0) return Number.MIN_VALUE;
+  return Math.pow(2, Math.floor(Math.log2(a)) - 52);
+}
+
+/** Fit statistics as lmfit reports them, from the least-squares residuals. */
+export function statistics(sumSq: number, sumAbs: number, nData: number, nFree: number, sigma?: number): FitStatistics {
+  const dof = nData - nFree;
+  const chiSquare = sigma !== undefined ? sumSq / (sigma * sigma) : sumSq;
+  const logLike = nData * Math.log(chiSquare / nData);
+  return {
+    nData,
+    nFree,
+    dof,
+    lossEq4: sumAbs / nData,
+    sumSq,
+    chiSquare,
+    reducedChiSquare: dof > 0 ? chiSquare / dof : NaN,
+    aic: logLike + 2 * nFree,
+    bic: logLike + Math.log(nData) * nFree,
+    sigma: sigma ?? (dof > 0 ? Math.sqrt(sumSq / dof) : NaN),
+    sigmaSource: sigma !== undefined ? "given" : "estimated",
+  };
+}
+
+/**
+ * Run every start of phase 1, then (refine "lm") Levenberg-Marquardt from the
+ * evaluated point with the lowest sum of squares, and report. The returned
+ * point is never worse than the best evaluated one in the objective the run
+ * minimizes: sum r^2 with refinement, eq. 4 without.
+ */
+export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): Promise<FitOutcome> {
+  const { params } = opts;
+  const events: FitEvent[] = [];
+  const history: EpochRecord[] = [];
+  const starts: StartResult[] = [];
+  const stop = () => opts.shouldStop?.() ?? false;
+  const points = startPoints(params, opts.starts, opts.seed);
+  for (let s = 0; s < points.length && !(s > 0 && stop()); s++) {
+    starts.push(await fitOnce(ev, nTrials, { ...opts, onEpoch: opts.onEpoch }, s, points[s], events, history));
+  }
+  const lsq = opts.refine === "lm";
+  // the winning start: lowest sum of squares (refinement) or lowest eq. 4 loss
+  const key = (r: StartResult) => (lsq ? r.sumSq : r.loss);
+  const best = starts.reduce((b, r) => (Number.isFinite(key(r)) && !(key(r) >= key(b)) ? r : b), starts[0]);
+  const interrupted = stop() || starts.some((r) => r.status === "interrupted");
+  const failed = !Number.isFinite(key(best));
+  let values = lsq ? best.lsqValues : best.values;
+  let lm: LmResult | undefined;
+  const warnings: string[] = [];
+  let reason: EndReason = interrupted ? "interrupted" : failed ? "failed" : "max_epochs";
+  let message = interrupted ? "interrupted: the best point so far is returned" : failed ? "failed: no finite loss was found" : `phase 1 (Adam) ended after its epochs${lsq ? "" : "; no refinement (--refine none): not checked for convergence"}`;
+  if (lsq && !interrupted && !failed) {
+    try {
+      const r = await refine(ev, nTrials, opts.base, params, values, { ...opts.lm, shouldStop: opts.shouldStop });
+      lm = r.lm;
+      values = r.values;
+      reason = lm.reason;
+      message = lm.message;
+    } catch (e) {
+      reason = "failed";
+      message = `Levenberg-Marquardt could not start: ${e instanceof Error ? e.message : String(e)}; the phase-1 point is returned`;
+    }
+  }
+  // statistics at the returned point (J^T J from the duals whatever phase 1 used)
+  const v = Float64Array.from(opts.base);
+  for (const p of params) v[p.spec.index] = values[p.spec.name];
+  const all = Array.from({ length: nTrials }, (_, i) => i);
+  const at = await ev.evaluate(v, params.map((p) => p.spec.index), "dual", all);
+  const k = params.length;
+  const stats = statistics(at.sumSq, at.sumAbs, at.count, k, opts.sigma);
+  const jtj = Float64Array.from({ length: k * k }, (_, i) => at.jtj[Math.floor(i / k)][i % k]);
+  const inv = stats.dof > 0 && at.jtj.every((row) => row.every(Number.isFinite)) ? invertSpd(jtj, k) : null;
+  const s2 = opts.sigma !== undefined ? opts.sigma * opts.sigma : stats.dof > 0 ? at.sumSq / stats.dof : NaN;
+  const covariance = inv && Number.isFinite(s2) ? Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => s2 * inv[a * k + b])) : null;
+  const correlation = covariance ? covariance.map((row, a) => row.map((c, b) => (a === b ? 1 : c / Math.sqrt(covariance[a][a] * covariance[b][b])))) : null;
+  const out: ParamOutcome[] = params.map((p, i) => {
+    const value = values[p.spec.name];
+    const statistical = covariance ? Math.sqrt(Math.max(0, covariance[i][i])) : NaN;
+    const numerical = Math.max(lm ? Math.abs(lm.lastStep[i]) : 0, 2 * ulp(value));
+    const atBound = value <= p.range[0] || value >= p.range[1];
+    return { name: p.spec.name, value, start: best.startValues[p.spec.name], range: p.range, stderr: Math.hypot(statistical, numerical), statistical, numerical, atBound };
+  });
+  // ---- warnings: everything a user must see, printed with the table
+  for (const p of out) if (p.atBound) warnings.push(`${p.name} = ${p.value} is on the ${p.value <= p.range[0] ? "lower" : "upper"} bound of its range ${p.range[0]}:${p.range[1]}: the best fit may lie outside; widen --range`);
+  const converged = reason === "ftol" || reason === "xtol" || reason === "gtol";
+  if (!converged && !interrupted) warnings.push(`not converged: ${message}`);
+  if (!covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties or correlations (does a fitted parameter leave m_x unchanged?)");
+  const rejected = events.filter((e) => e.kind === "nonfinite_step_rejected").length;
+  if (rejected) warnings.push(`${rejected} non-finite Adam step${rejected > 1 ? "s" : ""} rejected (learning rate halved each time)`);
+  const halved = events.filter((e) => e.kind === "lr_halved").length;
+  if (halved >= 5) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
+  for (const r of starts) {
+    if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
+    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended at ${lsq ? "sum of squares" : "loss"} ${key(r).toPrecision(3)} (best ${key(best).toPrecision(3)}): another local minimum or not converged`);
+  }
+  const status: RunStatus = interrupted ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
+  return {
+    status,
+    objective: lsq ? "least_squares" : "eq4",
+    params: out,
+    covariance,
+    correlation,
+    stats,
+    convergence: { converged, reason, message, lmIterations: lm?.iterations ?? 0, lmEvaluations: lm?.evaluations ?? 0, lmStart: lsq && !failed ? (lsq ? best.lsqValues : null) : null },
+    bestStart: best.start,
+    epochs: best.epochs,
+    starts,
+    events,
+    history,
+    warnings,
+  };
+}

@@ -8,7 +8,7 @@
  *   node dist/examples/labdata.js p2      as p1 (one parameter at a time) at 300 K
  *   node dist/examples/labdata.js p3      one 50 ns trace at 300 K, 25 ps, as a scope export in mV:
  *                                        V = 8 mV - 2.5 mV m_x + 0.05 mV white noise, offset/amplitude fitted
- *   node dist/examples/labdata.js p4 [--teachers 20] [--bootstrap 50]
+ *   node dist/examples/labdata.js p4 [--teachers 20] [--bootstrap 50] [--param H_appl,j_DC,alpha]
  *                                        calibration: 300 K m_x-only teachers, bootstrap sigma and
  *                                        Gauss-Newton sigma, fraction of truths within 1 and 2 sigma
  *
@@ -176,7 +176,8 @@ function calibration(): void {
   const rows: string[] = [];
   const summary: string[] = [];
   const record: unknown[] = [];
-  for (const n of ["H_appl", "j_DC", "alpha"]) {
+  const names = flag("--param", "H_appl,j_DC,alpha").split(",");
+  for (const n of names) {
     const rnd = prng(4242 + spec(n).index);
     const [lo, hi] = spec(n).range!;
     let in1 = 0, in2 = 0, gn1 = 0, gn2 = 0;
@@ -199,7 +200,7 @@ function calibration(): void {
     summary.push(`| ${n} | ${pc(in1)} | ${pc(in2)} | ${pc(gn1)} | ${pc(gn2)} |`);
   }
   const md = `# p4: calibration of the error bars, ${teachers} teachers per parameter at 300 K (m_x only, 100 windows of 1 ns)\n\nTeachers as p2 with true values drawn in the middle 80 % of each range (seeded); fit \`stoopt sysid FILE --fit NAME --uncertainty bootstrap --bootstrap ${boot}\`. Command: \`node dist/examples/labdata.js p4 --teachers ${teachers} --bootstrap ${boot}\`. Acceptance: >= 55 % within 1 sigma and >= 90 % within 2 sigma.\n\n| parameter | bootstrap: within 1 sigma | within 2 sigma | Gauss-Newton: within 1 sigma | within 2 sigma |\n|---|---|---|---|---|\n${summary.join("\n")}\n\n| parameter | true | fitted | sigma (bootstrap) | |error| / sigma | sigma (Gauss-Newton) | |error| / sigma GN | wall time [s] |\n|---|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
-  write("p4-calibration", md, record);
+  write(names.length === 3 ? "p4-calibration" : `p4-calibration-${names.join("-")}`, md, record);
 }
 
 const cmd = process.argv[2];

@@ -5,6 +5,7 @@
  *
  *   node dist/examples/sysid-accuracy.js fig2f [--temperature 300K] [--starts K]
  *   node dist/examples/sysid-accuracy.js pairs [--starts K]
+ *   node dist/examples/sysid-accuracy.js converge [--starts K]   (issue 16, acceptance 1)
  *
  * True values are drawn uniformly over each range with a fixed seed.
  */
@@ -98,9 +99,96 @@ function pairs(): void {
   process.stdout.write(md);
 }
 
+/**
+ * Convergence (issue 16, acceptance 1): noise-free teachers with truths drawn
+ * across the ranges, 10 per case; H_appl, j_DC and alpha fitted together
+ * (pass: within 1e-5 of each range and within 3 reported sigma), and each
+ * alone (pass: within 1e-6 of its range). Default sysid settings (Adam, then
+ * Levenberg-Marquardt) with --starts K for the joint case.
+ */
+function converge(): void {
+  const starts = flag("--starts", "4");
+  const three = ["H_appl", "j_DC", "alpha"];
+  const specs = three.map((n) => PARAMS.find((p) => p.name === n)!);
+  const width = (s: (typeof specs)[number]) => s.range![1] - s.range![0];
+  const rows: string[] = [];
+  const record: Record<string, unknown>[] = [];
+  let jointPass = 0;
+  const rnd = prng(1616);
+  for (let c = 0; c < 10; c++) {
+    const truth = Object.fromEntries(specs.map((s) => [s.name, s.range![0] + rnd() * width(s)]));
+    const teacher = path.join(tmp, `c${c}.csv`);
+    stoopt(["simulate", ...TEACHER, ...three.flatMap((n) => [`--${n}`, String(truth[n])]), "-o", teacher]);
+    const t0 = Date.now();
+    const res = JSON.parse(stoopt(["sysid", teacher, "--fit", three.join(","), "--starts", starts, "--json"]));
+    const seconds = (Date.now() - t0) / 1000;
+    const errRange = specs.map((s) => Math.abs(res.fit[s.name].value - truth[s.name]) / width(s));
+    const errSigma = specs.map((s) => Math.abs(res.fit[s.name].value - truth[s.name]) / res.fit[s.name].stderr);
+    const pass = errRange.every((e) => e <= 1e-5) && errSigma.every((e) => e <= 3);
+    jointPass += pass ? 1 : 0;
+    rows.push(`| ${c + 1} | ${truth.H_appl.toFixed(3)} | ${(1e3 * truth.j_DC).toFixed(5)} | ${truth.alpha.toFixed(6)} | ${errRange.map((e) => e.toExponential(1)).join(" / ")} | ${errSigma.map((e) => e.toFixed(2)).join(" / ")} | ${specs.map((s) => (res.fit[s.name].stderr / width(s)).toExponential(1)).join(" / ")} | ${res.status} (${res.convergence.reason}) | ${res.loss.toExponential(1)} | ${seconds.toFixed(1)} | ${pass ? "yes" : "**no**"} |`);
+    record.push({ case: "joint", truth, fitted: Object.fromEntries(three.map((n) => [n, res.fit[n].value])), stderr: Object.fromEntries(three.map((n) => [n, res.fit[n].stderr])), error_of_range: errRange, error_in_sigma: errSigma, status: res.status, reason: res.convergence.reason, loss: res.loss, sum_sq: res.sum_sq, seconds, pass });
+    process.stderr.write(`${rows[rows.length - 1]}\n`);
+  }
+  const single: string[] = [];
+  const singleRows: string[] = [];
+  for (const s of specs) {
+    const r2 = prng(1700 + s.index);
+    let pass = 0;
+    let worst = 0;
+    for (let c = 0; c < 10; c++) {
+      const truth = s.range![0] + r2() * width(s);
+      const teacher = path.join(tmp, `s${s.index}-${c}.csv`);
+      stoopt(["simulate", ...TEACHER, `--${s.name}`, String(truth), "-o", teacher]);
+      const t0 = Date.now();
+      const res = JSON.parse(stoopt(["sysid", teacher, "--fit", s.name, "--json"]));
+      const seconds = (Date.now() - t0) / 1000;
+      const err = Math.abs(res.fit[s.name].value - truth) / width(s);
+      worst = Math.max(worst, err);
+      pass += err <= 1e-6 ? 1 : 0;
+      singleRows.push(`| ${s.name} | ${truth.toPrecision(8)} | ${res.fit[s.name].value.toPrecision(12)} | ${err.toExponential(1)} | ${(Math.abs(res.fit[s.name].value - truth) / res.fit[s.name].stderr).toFixed(2)} | ${res.status} (${res.convergence.reason}) | ${seconds.toFixed(1)} |`);
+      record.push({ case: s.name, truth, fitted: res.fit[s.name].value, stderr: res.fit[s.name].stderr, error_of_range: err, status: res.status, reason: res.convergence.reason, seconds, pass: err <= 1e-6 });
+      process.stderr.write(`${singleRows[singleRows.length - 1]}\n`);
+    }
+    single.push(`| ${s.name} | ${s.range![0]}:${s.range![1]} ${s.unit} | ${pass} of 10 | ${worst.toExponential(1)} |`);
+  }
+  const md = `# Convergence of sysid on noise-free teachers (issue 16, acceptance 1)
+
+Command: \`nice -n 10 node dist/examples/sysid-accuracy.js converge --starts ${starts}\`
+
+Teachers: \`stoopt simulate\` ${TEACHER.join(" ")}, noise-free, truths drawn uniformly across the ranges
+(seeded). Fits: \`stoopt sysid TEACHER --fit ... --json\` with the defaults (the paper's Adam, 20 epochs,
+then Levenberg-Marquardt on the sum of squares until ftol/xtol/gtol = 1e-10)${starts !== "1" ? `, \`--starts ${starts}\` for the joint case` : ""}.
+
+## H_appl, j_DC and alpha together
+
+Pass: every |fitted - true| <= 1e-5 of its range and <= 3 reported standard errors. **${jointPass} of 10 pass.**
+
+| # | true H_appl [Oe] | true j_DC [mA] | true alpha | error / range (H / j / alpha) | error / std error | std error / range | status | loss (eq. 4) | time [s] | pass |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+## Each parameter alone (the others at the paper's values)
+
+Pass: |fitted - true| <= 1e-6 of the range.
+
+| parameter | range | pass | worst error / range |
+|---|---|---|---|
+${single.join("\n")}
+
+| parameter | true | fitted | error / range | error / std error | status | time [s] |
+|---|---|---|---|---|---|---|
+${singleRows.join("\n")}
+`;
+  writeFileSync(path.join(ROOT, "results/sysid/converge.md"), md);
+  writeFileSync(path.join(ROOT, "results/sysid/converge.json"), JSON.stringify(record, null, 2) + "\n");
+  process.stdout.write(md);
+}
+
 if (process.argv[2] === "fig2f") fig2f();
 else if (process.argv[2] === "pairs") pairs();
+else if (process.argv[2] === "converge") converge();
 else {
-  process.stderr.write("usage: sysid-accuracy.js fig2f [--temperature T] [--starts K] | pairs [--starts K]\n");
+  process.stderr.write("usage: sysid-accuracy.js fig2f [--temperature T] [--starts K] | pairs [--starts K] | converge [--starts K]\n");
   process.exit(2);
 }

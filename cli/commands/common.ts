@@ -1,9 +1,8 @@
 /** Options and set-up shared by the commands that read teacher data (sysid, landscape). */
 import { Command } from "commander";
 import os from "node:os";
-import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec } from "../model.js";
+import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec, parseParamQuantity } from "../model.js";
 import { intFlag, timeFlag } from "../options.js";
-import { parseQuantity } from "../units.js";
 import { UsageError } from "../errors.js";
 import { readTeacher, TeacherData } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
@@ -103,8 +102,9 @@ export function parseRange(text: string, flag: string): [ParamSpec, [number, num
   const m = /^([^=]+)=([^:]+):(.+)$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag}: expected NAME=MIN:MAX (e.g. alpha=0.001:0.01), got '${text}'`);
   const p = paramByName(m[1].trim(), flag);
-  const lo = parseQuantity(m[2], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
-  const hi = parseQuantity(m[3], p.quantity, p.bareUnit, `${flag} ${p.name}`).value;
+  const hint = (u: string) => `${p.name}=${m[2].trim()}${u}:${m[3].trim()}${u}`;
+  const lo = parseParamQuantity(p, m[2], `${flag} ${p.name}`, hint).value;
+  const hi = parseParamQuantity(p, m[3], `${flag} ${p.name}`, hint).value;
   if (!(lo < hi)) throw new UsageError(`${flag}: empty range for ${p.name}: min ${m[2]} must be below max ${m[3]}`);
   checkBounds(p, lo, `${flag} ${p.name}`);
   checkBounds(p, hi, `${flag} ${p.name}`);

@@ -22,6 +22,9 @@ import type { readTeacherData } from "./common.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 
+/** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
+export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];
+
 export function addMeasuredOptions(cmd: Command): Command {
   return cmd
     .option("--signal <column>", "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit")

@@ -1,24 +1,27 @@
 /** `stoopt sysid`: fit model parameters to teacher trajectories (paper eq. 4, Fig. 2-3). */
 import { Command } from "commander";
 import fs from "node:fs";
-import { PARAMS, ParamSpec, paramByName } from "../model.js";
+import os from "node:os";
+import { PARAMS, ParamSpec, paramByName, paramsFromOptions, parseParamQuantity } from "../model.js";
 import { choiceFlag, intFlag } from "../options.js";
 import { parseQuantity } from "../units.js";
-import { EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
-import { checkIdentifiable, EpochRecord, FitEvent, FitParam, fitOnce, GradientMode, Stage, StartResult, startPoints, uncertainty, UNCERTAINTY_METHOD } from "../sysid.js";
-import { addFixedParamOptions, addTeacherOptions, collect, makeEvaluator, optionReader, rangesFor, readTeacherData, teacherArrays } from "./common.js";
-import { addMeasuredOptions, runMeasured } from "./sysid-measured.js";
+import { describe, EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
+import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
+import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
+import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, LoadedTeacher, makeEvaluator, optionReader, rangesFor, readTeacherData, teacherArrays } from "./common.js";
+import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "./sysid-measured.js";
 import { checkTimeAxis } from "../measured.js";
-import { info, note, paint, progress } from "../log.js";
-import { csv, num, table, toJson, writeJson } from "../render.js";
+import { errorLine, info, note, paint, progress } from "../log.js";
+import { csv, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
 import { plotSysid } from "./plot.js";
 
-/** `name=value`, value with units. */
-function parseAssign(text: string, flag: string): [ParamSpec, number] {
+/** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
+function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
   const m = /^([^=]+)=(.+)$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag}: expected NAME=VALUE, got '${text}'`);
   const p = paramByName(m[1].trim(), flag);
+  if (plausible) return [p, parseParamQuantity(p, m[2], `${flag} ${p.name}`, (u) => `${p.name}=${m[2].trim()}${u}`).value];
   return [p, parseQuantity(m[2], p.quantity, p.bareUnit, `${flag} ${p.name}`).value];
 }
 
@@ -42,58 +45,107 @@ function parseStage(text: string, fitted: Set<string>, flag: string): Stage {
   return stage;
 }
 
-/** True parameter values from a `stoopt simulate` sidecar (FILE.json), if there is one. */
-function sidecarTruth(file: string): Record<string, number> | undefined {
+/** A `stoopt simulate` sidecar (FILE.json) next to the teacher, if there is one. */
+function readSidecar(file: string): { parameters: Record<string, number>; meta: Record<string, unknown> } | undefined {
   if (file === "-") return undefined;
   try {
     const meta = JSON.parse(fs.readFileSync(`${file}.json`, "utf8"));
     if (meta?.command !== "simulate" || typeof meta.parameters !== "object") return undefined;
-    return Object.fromEntries(Object.entries(meta.parameters as Record<string, { value: number }>).map(([k, v]) => [k, v.value]));
+    const parameters = Object.fromEntries(Object.entries(meta.parameters as Record<string, { value: number }>).filter(([, v]) => typeof v?.value === "number").map(([k, v]) => [k, v.value]));
+    return { parameters, meta };
   } catch {
     return undefined;
   }
 }
 
+/**
+ * Fixed parameters and where each came from. A flag wins; else the teacher's
+ * sidecar (the values the teacher was simulated with), noted when it differs
+ * from the default; else the default. A flag that contradicts the sidecar is
+ * warned about.
+ */
+export function provenance(base: Float64Array, opts: Record<string, unknown>, fitted: Set<string>, sidecar: Record<string, number> | undefined, notes: string[], warnings: string[]): { base: Float64Array; sources: Record<string, ParameterEntry> } {
+  const out = Float64Array.from(base);
+  const sources: Record<string, ParameterEntry> = {};
+  for (const p of PARAMS) {
+    const sc = sidecar?.[p.name];
+    const flag = opts[p.name] !== undefined;
+    let source: ParameterEntry["source"];
+    if (fitted.has(p.name)) source = "fit";
+    else if (flag) {
+      source = "flag";
+      if (sc !== undefined && !close(sc, out[p.index])) warnings.push(`--${p.name} ${out[p.index]} differs from the teacher sidecar's ${p.name} = ${sc} ${p.unit}`.trimEnd() + " (the flag is used)");
+    } else if (sc !== undefined && Number.isFinite(sc)) {
+      source = "sidecar";
+      if (!close(sc, p.defaultValue)) notes.push(`${p.name} fixed at ${sc}${p.unit ? " " + p.unit : ""} from the teacher sidecar (default ${p.defaultValue}); give --${p.name} to override`);
+      out[p.index] = sc;
+    } else source = "default";
+    sources[p.name] = { value: out[p.index], unit: p.unit, source, ...(sc !== undefined ? { sidecar: sc } : {}) };
+  }
+  return { base: out, sources };
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+
 export function sysidCommand(): Command {
   const cmd = new Command("sysid")
-    .description("Fit model parameters to teacher trajectories m_x(t) by gradient descent (paper eq. 4)")
-    .usage("<teacher.csv|-> --fit NAMES [options]")
-    .argument("<teacher>", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin")
+    .description("Fit model parameters to teacher trajectories m_x(t): the paper's Adam on eq. 4, then Levenberg-Marquardt")
+    .usage("<teacher.csv|-> [more.csv ...] --fit NAMES [options]")
+    .argument("<teacher...>", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
     .requiredOption("--fit <names>", `comma-separated parameters to fit (any of ${PARAMS.map((p) => p.name).join(", ")})`)
     .option("--range <name=min:max>", "fitting range (repeatable; units allowed, e.g. j_DC=2.5mA:7.5mA). Defaults: H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA, alpha 0.001:0.01 (the paper's); others must be given", collect)
     .option("--init <name=value>", "start value (repeatable); default: the middle of the range", collect)
-    .option("--epochs <n>", "epochs per stage (one epoch = every trial once)", "20")
+    .option("--epochs <n>", "Adam epochs per stage (one epoch = every trial once); 0 skips Adam (Levenberg-Marquardt from the start points)", "20")
     .option("--batch <n>", "trials per Adam step (mini-batch); 'all' for full batch", "10")
     .option("--lr-scale <x>", "learning rate = x * range width (the paper: 0.1)", "0.1")
     .option("--lr <name=value>", "learning rate of one parameter, in its unit per step (repeatable; overrides --lr-scale)", collect)
     .option("--stage <spec>", "a stage of a staged schedule (repeatable, run in order): 'H_appl=25@loss<0.15' then 'H_appl=2.5,j_DC=2.5e-4' (learning rates, then end conditions loss<X and/or epochs=N)", collect)
-    .option("--gradient <mode>", "dual: forward-mode dual numbers (one tangent per fitted parameter; gives the Gauss-Newton uncertainty); adjoint: discrete adjoint of RK4 (cost independent of the number of parameters)", "dual")
-    .option("--starts <k>", "run K starts (the first at --init or the middle, the others spread over the ranges by a seeded Latin hypercube) and keep the lowest loss", "1")
+    .option("--gradient <mode>", "Adam's gradients: dual (forward-mode dual numbers, one tangent per fitted parameter) or adjoint (discrete adjoint of RK4, cost independent of the number of parameters); the refinement and the uncertainties always use the duals", "dual")
+    .option("--refine <method>", "after Adam: lm (Levenberg-Marquardt on the sum of squared residuals, from the best point, until a tolerance is met) or none (return Adam's best eq. 4 point)", "lm")
+    .option("--ftol <x>", "refinement stops when the relative reduction of the sum of squares (actual and predicted) is <= x", "1e-10")
+    .option("--xtol <x>", "refinement stops when the scaled step is <= x times the scaled parameter vector", "1e-10")
+    .option("--gtol <x>", "refinement stops when the largest cosine between the residuals and a Jacobian column is <= x", "1e-10")
+    .option("--max-iterations <n>", "refinement gives up (status not_converged) after n iterations", "200")
+    .option("--sigma <x>", "noise standard deviation of the teacher's m_x, if known: chi-square is sum (r/sigma)^2 and the covariance uses it; default: estimated from the residuals")
+    .option("--starts <k>", "run K starts (the first at --init or the middle, the others spread over the ranges by a seeded Latin hypercube) and keep the best", "1")
     .option("--seed <n>", "seed for mini-batch shuffling and start placement", "1")
     .option("--max-failures <n>", "stop after this many consecutive non-finite steps (exit 1, best parameters kept)", "8")
-    .option("-o, --out <file>", "write the full result as JSON (atomically)")
-    .option("--history <file>", "write the per-epoch history as CSV (atomically)")
-    .option("--json", "print the result as JSON on stdout")
-    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR");
+    .option("--jobs <n>", "files fitted at the same time when several are given (each with --threads / jobs worker threads); default: min(files, threads)")
+    .option("-o, --out <file>", "write the full result as JSON (atomically); with several files, JSON Lines (one result or error per line)")
+    .option("--history <file>", "write the per-epoch history as CSV (atomically; one file only)")
+    .option("--report <file>", "write a text report in the layout of lmfit's fit_report (- for stdout; several files: one after another)")
+    .option("--json", "print the result as JSON on stdout (several files: one JSON line per file)")
+    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)");
   addTeacherOptions(cmd);
+  addMeasuredOptions(cmd);
   addMeasuredOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
     "after",
     `
-Units: values in the result are in each parameter's unit (Oe, A, cm, emu/cm3, rad/(Oe s), 1).
-The result JSON has fit.<name>.{value, unit, start, uncertainty, range} and loss (eq. 4).
+Loss: ${LOSS_TEXT}.
+Phase 1 is the paper's Adam on eq. 4; phase 2 (--refine lm, default) minimizes the sum of squares by
+Levenberg-Marquardt from the evaluated point with the lowest sum of squares. The returned point is the
+best evaluated one in the objective the run minimizes; both loss and sum of squares are reported.
+Status: ok (converged: ftol, xtol or gtol), at_bound (a parameter ends on its range: exit 0, warning),
+not_converged (max iterations, stalled, or --refine none: exit 0, warning), failed (exit 1), interrupted (130).
+Fixed parameters: a flag, else the teacher's sidecar (FILE.json from 'stoopt simulate', with a note when it
+differs from the default), else the default; the result's "parameters" lists each with its source.
+Units: values in the result are in each parameter's unit (Oe, A, cm, emu/cm3, rad/(Oe s), 1). A bare number
+implausible in its unit (--j_DC 5 = 5 A) is refused with the likely unit; give the unit to insist (5A).
+The result JSON: schemas/sysid-result.schema.json (fit.<name>.{value, unit, start, uncertainty, stderr,
+relative_error, range, at_bound}, statistics, correlation, convergence, warnings, parameters, loss).
 Uncertainty: ${UNCERTAINTY_METHOD}.
 
 Examples:
   stoopt simulate --H_appl 1820 --trials 20 --washout 100ns | stoopt sysid - --fit H_appl --json | jq .fit.H_appl.value
-  stoopt sysid teacher.csv --fit H_appl,j_DC --starts 8 -o fit.json
+  stoopt sysid teacher.csv --fit H_appl,j_DC,alpha --starts 4 --report -
+  stoopt sysid runs/*.csv --fit H_appl,j_DC --json > fits.jsonl
   stoopt sysid teacher.csv --fit H_appl,j_DC --stage 'H_appl=25@loss<0.15,epochs=40' --stage 'H_appl=2.5,j_DC=2.5e-4'`,
   );
-  cmd.action(async (file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
-    const t0 = Date.now();
+  cmd.action(async (files: string[], opts: Record<string, string | string[] | boolean | undefined>) => {
     const { str, list } = optionReader(opts);
-    // ---- settings
+    // ---- settings (every flag checked before any file is read)
     const names = str("fit")!.split(",").map((s) => s.trim()).filter(Boolean);
     if (names.length === 0) throw new UsageError("--fit: name at least one parameter");
     const specs = names.map((n) => paramByName(n, "--fit"));
@@ -102,7 +154,7 @@ Examples:
     const ranges = rangesFor(names, list("range"));
     const inits = new Map<string, number>();
     for (const r of list("init")) {
-      const [p, v] = parseAssign(r, "--init");
+      const [p, v] = parseAssign(r, "--init", true);
       inits.set(p.name, v);
     }
     const params: FitParam[] = specs.map((p) => {
@@ -113,7 +165,7 @@ Examples:
     });
     for (const n of inits.keys()) if (!names.includes(n)) throw new UsageError(`--init: ${n} is not in --fit`);
     for (const n of names) if (opts[n] !== undefined) throw new UsageError(`--${n}: ${n} is fitted; give its start with --init ${n}=VALUE`);
-    const epochs = intFlag(str("epochs")!, "--epochs", 1);
+    const epochs = intFlag(str("epochs")!, "--epochs", 0);
     const lrScale = Number(str("lr-scale"));
     if (!(lrScale > 0)) throw new UsageError(`--lr-scale: must be a number > 0 (got '${str("lr-scale")}')`);
     const lrOverride = new Map<string, number>();
@@ -129,28 +181,59 @@ Examples:
       : [{ lr: Object.fromEntries(params.map((p) => [p.spec.name, lrOverride.get(p.spec.name) ?? lrScale * (p.range[1] - p.range[0])])) }];
     for (const s of stages) s.epochs = s.epochs ?? epochs;
     const mode = choiceFlag<GradientMode>(str("gradient")!, "--gradient", ["dual", "adjoint"]);
+    const refineMethod = choiceFlag<Refinement>(str("refine")!, "--refine", ["lm", "none"]);
+    const tol = (k: string) => {
+      const v = Number(str(k));
+      if (!(v >= 0 && v < 1)) throw new UsageError(`--${k}: must be a number in [0, 1) (got '${str(k)}')`);
+      return v;
+    };
+    const lmOpts = { ftol: tol("ftol"), xtol: tol("xtol"), gtol: tol("gtol"), maxIterations: intFlag(str("max-iterations")!, "--max-iterations", 1) };
+    let sigma: number | undefined;
+    if (str("sigma") !== undefined) {
+      sigma = Number(str("sigma"));
+      if (!(sigma > 0 && Number.isFinite(sigma))) throw new UsageError(`--sigma: must be a number > 0 (the noise standard deviation of m_x; got '${str("sigma")}')`);
+    }
     const starts = intFlag(str("starts")!, "--starts", 1, 10000);
     const seed = intFlag(str("seed")!, "--seed", 0, 2 ** 32 - 1);
     const maxFailures = intFlag(str("max-failures")!, "--max-failures", 1);
     const batchText = str("batch")!;
     const batchFlag = batchText === "all" ? Infinity : intFlag(batchText, "--batch", 1);
-    // ---- data
-    const signal = str("signal");
-    const raw = await readTeacherData(file, opts, signal);
-    checkTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
-    const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
-    const measuredFlags = ["signal", "offset", "amplitude", "stride"].some((k) => str(k) !== undefined) || str("m0") === "fit" || str("uncertainty") === "bootstrap" || cmd.getOptionValueSource("window") === "cli";
-    const implicit = !hasState && signal === undefined && str("m0") === undefined;
-    if (measuredFlags || !hasState) {
-      const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
-      await runMeasured({ file, cmd, opts, str, loaded: raw, names, params, starts, seed, truth: sidecarTruth(file), t0, why });
-      return;
+    const many = files.length > 1;
+    if (many && opts.history) throw new UsageError("--history: one file only (several teachers were given)");
+    if (many && str("plot") !== undefined) throw new UsageError("--plot: one file only (several teachers were given)");
+    if (files.filter((f) => f === "-").length > 1) throw new UsageError("- (stdin) can be given once");
+    if (str("report") === "-" && opts.json) throw new UsageError("--report -: stdout already carries --json; write the report to a file");
+    for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-" && files.includes(v)) throw new UsageError(`${flag}: ${v} is an input`);
+    // fixed-parameter flags, --dt, --washout, --threads: checked once here (loadTeacher reads them again per file)
+    const flagNotes: string[] = [];
+    paramsFromOptions(opts, flagNotes);
+    const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
+    const jobs = str("jobs") !== undefined ? intFlag(str("jobs")!, "--jobs", 1, 64) : Math.min(files.length, threads);
+
+    // measured data (README "Fitting measured data"): a signal column, fitted initial states, or a teacher without my/mz
+    const measuredFlag = MEASURED_FLAGS.find((k) => cmd.getOptionValueSource(k) === "cli" && !(k === "m0" && str("m0") === "teacher"));
+    const measuredFlags = measuredFlag !== undefined;
+    if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
+    let preloaded: LoadedTeacher | undefined;
+    if (!many) {
+      const file = files[0];
+      const signal = str("signal");
+      const raw = await readTeacherData(file, opts, signal);
+      checkTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
+      const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
+      if (measuredFlags || !hasState) {
+        const implicit = !hasState && signal === undefined && str("m0") === undefined;
+        const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
+        const notes: string[] = [];
+        const warnings: string[] = [];
+        const sidecar = readSidecar(file);
+        const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
+        for (const n of [...notes, ...warnings]) note(n);
+        await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why });
+        return;
+      }
+      preloaded = { ...raw, arrays: teacherArrays(raw.data) };
     }
-    const loaded = { ...raw, arrays: teacherArrays(raw.data) };
-    const { data, arrays, base, dtS, washoutS, threads } = loaded;
-    const nTrials = arrays.labels.length;
-    const batch = Math.min(batchFlag, nTrials);
-    const ev = makeEvaluator(loaded);
     // SIGINT: finish the current step, write what there is, exit 130
     let interrupted = false;
     const onSigint = () => {
@@ -159,90 +242,183 @@ Examples:
       note("interrupted: stopping after the current step (Ctrl-C again to abort)");
     };
     process.on("SIGINT", onSigint);
-    const events: FitEvent[] = [];
-    const history: EpochRecord[] = [];
-    const results: StartResult[] = [];
-    const totalEpochs = starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
-    const bar = progress(totalEpochs, "sysid");
+    const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
+    const bar = progress(Math.max(1, totalEpochs), "sysid");
     let done = 0;
+
+    /** Fit one file; throws on bad input (the caller decides what that means). */
+    const fitFile = async (file: string, workers: number, pre?: LoadedTeacher): Promise<SysidResult> => {
+      const t0 = Date.now();
+      const loaded = pre ? { ...pre, threads: workers } : await loadTeacher(file, { ...opts, threads: String(workers) });
+      if (!pre) checkTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
+      const { data, arrays, dtS, washoutS } = loaded;
+      const nTrials = arrays.labels.length;
+      const batch = Math.min(batchFlag, nTrials);
+      const notes: string[] = [];
+      const warnings: string[] = [];
+      const sidecar = readSidecar(file);
+      const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
+      if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
+      const ev = makeEvaluator({ ...loaded, threads: workers });
+      try {
+        const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
+        if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
+        const truth = sidecar?.parameters;
+        for (const [k, v] of Object.entries(sources)) if (v.source === "fit") v.value = out.params.find((p) => p.name === k)!.value;
+        return {
+          stoopt: "0.1.0",
+          command: "sysid",
+          status: out.status,
+          input: { file, sha256: data.sha256, trials: nTrials, samples: arrays.t_s.length, truncated: data.truncated },
+          settings: {
+            fit: names,
+            dt_s: dtS,
+            washout_s: washoutS,
+            epochs,
+            batch,
+            gradient: mode,
+            refine: refineMethod,
+            ftol: lmOpts.ftol,
+            xtol: lmOpts.xtol,
+            gtol: lmOpts.gtol,
+            max_iterations: lmOpts.maxIterations,
+            sigma: sigma ?? null,
+            starts,
+            seed,
+            lr_scale: lrScale,
+            max_failures: maxFailures,
+            threads: workers,
+            scale: Number(str("scale")),
+            stages,
+            fixed: Object.fromEntries(PARAMS.filter((p) => !fitted.has(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
+          },
+          objective: out.objective,
+          fit: Object.fromEntries(
+            out.params.map((p, i) => {
+              const se = Number.isFinite(p.stderr) ? p.stderr : null;
+              return [
+                p.name,
+                {
+                  value: p.value,
+                  unit: params[i].spec.unit,
+                  start: p.start,
+                  uncertainty: se,
+                  stderr: se,
+                  relative_error: se !== null && p.value !== 0 ? se / Math.abs(p.value) : null,
+                  uncertainty_statistical: Number.isFinite(p.statistical) ? p.statistical : null,
+                  uncertainty_numerical: p.numerical,
+                  range: p.range,
+                  at_bound: p.atBound,
+                  ...(truth && truth[p.name] !== undefined ? { true: truth[p.name] } : {}),
+                },
+              ];
+            }),
+          ),
+          parameters: sources,
+          loss: out.stats.lossEq4,
+          sum_sq: out.stats.sumSq,
+          statistics: {
+            n_data: out.stats.nData,
+            n_free: out.stats.nFree,
+            dof: out.stats.dof,
+            loss_eq4: out.stats.lossEq4,
+            sum_sq: out.stats.sumSq,
+            chi_square: out.stats.chiSquare,
+            reduced_chi_square: finiteOrNull(out.stats.reducedChiSquare),
+            aic: finiteOrNull(out.stats.aic),
+            bic: finiteOrNull(out.stats.bic),
+            sigma: finiteOrNull(out.stats.sigma),
+            sigma_source: out.stats.sigmaSource,
+          },
+          covariance: out.covariance ? { names, matrix: out.covariance } : null,
+          correlation: out.correlation ? { names, matrix: out.correlation } : null,
+          convergence: { converged: out.convergence.converged, reason: out.convergence.reason, message: out.convergence.message, lm_iterations: out.convergence.lmIterations, lm_evaluations: out.convergence.lmEvaluations },
+          epochs: out.epochs,
+          best_start: out.bestStart,
+          time_s: (Date.now() - t0) / 1000,
+          uncertainty_method: UNCERTAINTY_METHOD,
+          warnings: [...warnings, ...out.warnings],
+          notes,
+          starts: out.starts,
+          events: out.events,
+          history: out.history,
+        };
+      } finally {
+        await ev.close();
+      }
+    };
+
     try {
-      const points = startPoints(params, starts, seed);
-      for (let s = 0; s < points.length && !interrupted; s++) {
-        const r = await fitOnce(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) }, s, points[s], events, history);
-        results.push(r);
-      }
-      bar.stop();
-      // the lowest finite loss; if every start failed, the first start's values are reported
-      const best = results.reduce<StartResult | undefined>((b, r) => (!b || (Number.isFinite(r.loss) && !(r.loss >= b.loss)) ? r : b), undefined);
-      if (!best) throw new UsageError("interrupted before the first epoch finished");
-      const sigma = Number.isFinite(best.loss) ? await uncertainty(ev, nTrials, base, params, best.values).catch(() => params.map(() => NaN)) : params.map(() => NaN);
-      const truth = sidecarTruth(file);
-      const status = interrupted ? "interrupted" : results.every((r) => r.status === "failed") ? "failed" : "ok";
-      const result = {
-        stoopt: "0.1.0",
-        command: "sysid",
-        status,
-        input: { file, sha256: data.sha256, trials: nTrials, samples: arrays.t_s.length, truncated: data.truncated },
-        settings: {
-          fit: names,
-          dt_s: dtS,
-          washout_s: washoutS,
-          epochs,
-          batch,
-          gradient: mode,
-          starts,
-          seed,
-          lr_scale: lrScale,
-          max_failures: maxFailures,
-          threads,
-          scale: Number(str("scale")),
-          stages,
-          fixed: Object.fromEntries(PARAMS.filter((p) => !fitted.has(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
-        },
-        fit: Object.fromEntries(
-          params.map((p, i) => [
-            p.spec.name,
-            { value: best.values[p.spec.name], unit: p.spec.unit, start: best.startValues[p.spec.name], uncertainty: Number.isFinite(sigma[i]) ? sigma[i] : null, range: p.range, ...(truth ? { true: truth[p.spec.name] } : {}) },
-          ]),
-        ),
-        loss: best.loss,
-        epochs: best.epochs,
-        best_start: best.start,
-        time_s: (Date.now() - t0) / 1000,
-        uncertainty_method: UNCERTAINTY_METHOD,
-        starts: results,
-        events,
-        history,
-      };
-      // ---- render
-      if (opts.out) writeJson(str("out")!, result, "--out");
-      if (opts.history) {
-        const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
-        writeFileAtomic(str("history")!, csv(cols, history.map((h) => ({ start: h.start, stage: h.stage, epoch: h.epoch, loss: h.loss, ...h.values, ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])) }))), "--history");
-      }
       const c = paint();
-      info(
-        "\n" +
-          table(
-            ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(truth ? ["true"] : [])],
-            params.map((p, i) => [p.spec.name, num(best.startValues[p.spec.name]), c.bold(num(best.values[p.spec.name], 7)), num(sigma[i], 3), `${num(p.range[0])}:${num(p.range[1])}`, p.spec.unit || "1", ...(truth ? [num(truth[p.spec.name])] : [])]),
-          ) +
-          `loss ${num(best.loss, 5)} (eq. 4) | ${best.epochs} epochs | start ${best.start + 1} of ${results.length} | ${((Date.now() - t0) / 1000).toFixed(1)} s | ${mode} gradients | ${nTrials} trials` +
-          (events.some((e) => e.kind === "nonfinite_step_rejected") ? ` | ${events.filter((e) => e.kind === "nonfinite_step_rejected").length} non-finite steps rejected` : "") +
-          (status !== "ok" ? ` | ${c.yellow(status)}` : ""),
-      );
-      if (opts.json) process.stdout.write(toJson(result));
-      if (str("plot") !== undefined) {
-        const files = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
-        info(`wrote ${files.join(", ")}`);
+      if (!many) {
+        // one file: bad input is a usage error (exit 2), as always
+        const result = await fitFile(files[0], threads, preloaded);
+        bar.stop();
+        if (opts.out) writeJson(str("out")!, result, "--out");
+        if (opts.history) {
+          const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
+          const history = result.history as EpochRecord[];
+          writeFileAtomic(str("history")!, csv(cols, history.map((h) => ({ start: h.start, stage: h.stage, epoch: h.epoch, loss: h.loss, ...h.values, ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])) }))), "--history");
+        }
+        info("\n" + resultTable(result, c.bold, c.yellow));
+        if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
+        if (opts.json) process.stdout.write(toJson(result));
+        if (str("plot") !== undefined) {
+          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
+          info(`wrote ${figs.join(", ")}`);
+        }
+        if (result.status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
+        else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
+        return;
       }
-      if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
-      else if (status === "failed") process.exitCode = EXIT_RUNTIME;
+      // several files: each fitted on its own; a bad file is reported and the others go on
+      const outcomes: FileOutcome[] = new Array(files.length);
+      const perJob = Math.max(1, Math.floor(threads / Math.min(jobs, files.length)));
+      let next = 0;
+      const lines: string[] = [];
+      const worker = async () => {
+        while (next < files.length && !interrupted) {
+          const i = next++;
+          try {
+            const result = await fitFile(files[i], perJob);
+            outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? EXIT_INTERRUPTED : 0 };
+          } catch (e) {
+            const d = describe(e);
+            outcomes[i] = { file: files[i], error: d.message, exitCode: d.exitCode || EXIT_RUNTIME };
+          }
+          if (opts.json) process.stdout.write(jsonLine(outcomes[i]));
+          lines.push(jsonLine(outcomes[i]));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+      bar.stop();
+      const got = outcomes.filter(Boolean);
+      info("\n" + manyTable(names, got));
+      for (const o of got) if (o.error) errorLine(`${o.file}: ${o.error}`);
+      if (!opts.json) process.stdout.write(manyCsv(names, got));
+      if (opts.out) writeFileAtomic(str("out")!, lines.join(""), "--out");
+      if (str("report") !== undefined) writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
+      const failed = got.filter((o) => o.exitCode !== 0).length;
+      info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
+      if (interrupted) process.exitCode = EXIT_INTERRUPTED;
+      else if (failed || got.length < files.length) process.exitCode = EXIT_RUNTIME;
     } finally {
+      bar.stop();
       process.off("SIGINT", onSigint);
-      await ev.close();
     }
   });
   return cmd;
 }
 
+const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
+
+/** One JSON line of a many-file run: the result, or the file's error. */
+function jsonLine(o: FileOutcome): string {
+  const v = o.result ?? { command: "sysid", status: "error", input: { file: o.file }, error: o.error, exit_code: o.exitCode };
+  return JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x)) + "\n";
+}
+
+function writeReport(target: string, text: string): void {
+  if (target === "-") process.stdout.write(text);
+  else writeFileAtomic(target, text, "--report");
+}

@@ -1,0 +1,127 @@
+/**
+ * The whole fit (cli/sysid.ts runFit) with evaluators made on purpose:
+ * the best point is returned even when later epochs get worse, the
+ * statistics follow lmfit's definitions, a bound is reported.
+ */
+import { describe, expect, it } from "vitest";
+import { Evaluator, Parts, runFit, RunOptions, statistics } from "../cli/sysid.js";
+import { PARAMS, defaultParams } from "../cli/model.js";
+
+const H = PARAMS.find((p) => p.name === "H_appl")!;
+
+/**
+ * 10 samples per trial; residual per sample r = (H - centre)/100 + offset,
+ * offsets alternating +-spread (so the least-squares minimum is H = centre
+ * with sum r^2 = n spread^2). After `turn` gradient evaluations the gradient
+ * and J^T r point the wrong way (later epochs get worse). Every full-data
+ * evaluation is logged with its loss and sum of squares.
+ */
+function fake(centre: number, spread: number, turn = Infinity) {
+  const log: { h: number; loss: number; sumSq: number }[] = [];
+  let gradCalls = 0;
+  const ev: Evaluator = {
+    async evaluate(values: Float64Array, fit: number[], mode: string, sel: number[]): Promise<Parts> {
+      const h = values[H.index];
+      let sumAbs = 0;
+      let sumSq = 0;
+      let g = 0;
+      let jtr = 0;
+      const n = 10 * sel.length;
+      for (let k = 0; k < n; k++) {
+        const r = (h - centre) / 100 + (k % 2 ? spread : -spread);
+        sumAbs += Math.abs(r);
+        sumSq += r * r;
+        g += Math.sign(r) / 100;
+        jtr += r / 100;
+      }
+      if (mode !== "loss") gradCalls++;
+      const flip = mode !== "loss" && gradCalls > turn ? -1 : 1;
+      if (sel.length === 10) log.push({ h, loss: sumAbs / n, sumSq });
+      return { sumAbs, count: n, sumSq, grad: fit.map(() => flip * g), jtr: fit.map(() => flip * jtr), jtj: fit.map(() => fit.map(() => n / 1e4)) };
+    },
+    async close() {},
+  };
+  return { ev, log };
+}
+
+const options = (o: Partial<RunOptions> = {}): RunOptions => ({
+  base: defaultParams(),
+  params: [{ spec: H, range: [1500, 2000], start: 1600 }],
+  stages: [{ lr: { H_appl: 50 }, epochs: 20 }],
+  mode: "dual",
+  batch: 3,
+  seed: 1,
+  maxFailures: 3,
+  starts: 1,
+  refine: "lm",
+  ...o,
+});
+
+describe("runFit", () => {
+  it("never returns a point with a higher loss than the best evaluated when later epochs get worse (Adam only)", async () => {
+    const { ev, log } = fake(1800, 0, 25);
+    const r = await runFit(ev, 10, options({ refine: "none" }));
+    const best = Math.min(...log.map((e) => e.loss));
+    // the evaluator really did make the later epochs worse
+    const iBest = log.findIndex((e) => e.loss === best);
+    expect(log.slice(iBest + 1).some((e) => e.loss > best + 0.1)).toBe(true);
+    expect(r.history[r.history.length - 1].loss).toBeGreaterThan(best + 0.1);
+    expect(r.stats.lossEq4).toBe(best);
+    expect(r.objective).toBe("eq4");
+    expect(r.status).toBe("not_converged");
+    expect(r.convergence.reason).toBe("max_epochs");
+    expect(r.warnings.join("\n")).toMatch(/not converged/);
+  });
+
+  it("never returns a point with a higher sum of squares than the best evaluated, refinement included", async () => {
+    // the gradient turns after a few Adam steps and stays wrong in the refinement: its steps are all refused
+    const { ev, log } = fake(1800, 0.01, 12);
+    const r = await runFit(ev, 10, options());
+    const best = Math.min(...log.map((e) => e.sumSq));
+    const iBest = log.findIndex((e) => e.sumSq === best);
+    expect(log.slice(iBest + 1).some((e) => e.sumSq > 2 * best)).toBe(true);
+    expect(r.stats.sumSq).toBe(best);
+    expect(r.objective).toBe("least_squares");
+    expect(r.convergence.converged).toBe(r.convergence.reason === "xtol" || r.convergence.reason === "ftol" || r.convergence.reason === "gtol");
+  });
+
+  it("converges with Levenberg-Marquardt and reports the Gauss-Newton standard error and lmfit's statistics", async () => {
+    const { ev } = fake(1800, 0.1);
+    const r = await runFit(ev, 10, options({ stages: [{ lr: { H_appl: 50 }, epochs: 3 }] }));
+    expect(r.status).toBe("ok");
+    expect(r.convergence.converged).toBe(true);
+    expect(Math.abs(r.params[0].value - 1800)).toBeLessThan(1e-9);
+    // n = 100 residuals of +-0.1 at the minimum, J = 1/100 each: sigma_H = sqrt(s^2 / (n/1e4)), s^2 = n 0.01 / (n - 1)
+    const n = 100;
+    expect(r.params[0].statistical).toBeCloseTo(Math.sqrt(((n * 0.01) / (n - 1)) * (1e4 / n)), 9);
+    expect(r.params[0].stderr).toBeGreaterThanOrEqual(r.params[0].statistical);
+    expect(r.stats.nData).toBe(n);
+    expect(r.stats.nFree).toBe(1);
+    expect(r.stats.chiSquare).toBeCloseTo(1, 12);
+    expect(r.stats.reducedChiSquare).toBeCloseTo(1 / 99, 12);
+    expect(r.correlation).toEqual([[1]]);
+  });
+
+  it("reports a parameter on its bound as at_bound with a warning", async () => {
+    const { ev } = fake(1650, 0.01);
+    const r = await runFit(ev, 10, options({ params: [{ spec: H, range: [1700, 2000], start: 1850 }] }));
+    expect(r.status).toBe("at_bound");
+    expect(r.params[0].atBound).toBe(true);
+    expect(r.params[0].value).toBe(1700);
+    expect(r.warnings.join("\n")).toMatch(/H_appl = 1700 is on the lower bound of its range 1700:2000/);
+  });
+
+  it("computes chi-square, AIC and BIC as lmfit does", () => {
+    const s = statistics(4, 10, 100, 2);
+    expect(s.chiSquare).toBe(4);
+    expect(s.reducedChiSquare).toBeCloseTo(4 / 98, 15);
+    expect(s.aic).toBeCloseTo(100 * Math.log(4 / 100) + 4, 12);
+    expect(s.bic).toBeCloseTo(100 * Math.log(4 / 100) + 2 * Math.log(100), 12);
+    expect(s.sigma).toBeCloseTo(Math.sqrt(4 / 98), 15);
+    expect(s.sigmaSource).toBe("estimated");
+    const g = statistics(4, 10, 100, 2, 0.5);
+    expect(g.chiSquare).toBe(16);
+    expect(g.sigmaSource).toBe("given");
+    expect(g.lossEq4).toBe(0.1);
+  });
+});
