@@ -103,7 +103,8 @@ function alone(temperature: string, name: string, tag: string, limitPct: number)
   const rows: string[] = [];
   const summary: string[] = [];
   const record: unknown[] = [];
-  for (const n of ["H_appl", "j_DC", "alpha"]) {
+  const names = flag("--param", "H_appl,j_DC,alpha").split(",");
+  for (const n of names) {
     let sum = 0;
     let worst = 0;
     truths(n).forEach((truth, c) => {
@@ -118,8 +119,8 @@ function alone(temperature: string, name: string, tag: string, limitPct: number)
     });
     summary.push(`| ${n} | ${((100 * sum) / 10).toFixed(4)} % | ${(100 * worst).toFixed(4)} % | ${limitPct} % |`);
   }
-  const md = `# ${tag}: m_x only, ${temperature === "0K" ? "noise-free" : `thermal noise at ${temperature}`}, each parameter fitted alone\n\nTeachers: \`stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns${temperature === "0K" ? "" : ` --temperature ${temperature} --seed S`}\`, cut to \`trial,t,mx\`. Fit: \`stoopt sysid FILE --fit NAME\` (initial states fitted per 1 ns window: the teacher has no my, mz). Command: \`node dist/examples/labdata.js ${name}\`.\n\n| parameter | mean error / range | worst error / range | acceptance |\n|---|---|---|---|\n${summary.join("\n")}\n\n| parameter | true | fitted | error / range | loss (eq. 4) | wall time [s] |\n|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
-  write(name, md, record);
+  const md = `# ${tag}: m_x only, ${temperature === "0K" ? "noise-free" : `thermal noise at ${temperature}`}, each parameter fitted alone\n\nTeachers: \`stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns${temperature === "0K" ? "" : ` --temperature ${temperature} --seed S`}\`, cut to \`trial,t,mx\`. Fit: \`stoopt sysid FILE --fit NAME\` (initial states fitted per 1 ns window: the teacher has no my, mz). Command: \`node dist/examples/labdata.js ${name}${names.length === 3 ? "" : ` --param ${names.join(",")}`}\`.\n\n| parameter | mean error / range | worst error / range | acceptance |\n|---|---|---|---|\n${summary.join("\n")}\n\n| parameter | true | fitted | error / range | loss (eq. 4) | wall time [s] |\n|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
+  write(names.length === 3 ? name : `${name}-${names.join("-")}`, md, record);
 }
 
 function pairs(): void {

@@ -118,7 +118,6 @@ export function sysidCommand(): Command {
     .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)");
   addTeacherOptions(cmd);
   addMeasuredOptions(cmd);
-  addMeasuredOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -210,6 +209,14 @@ Examples:
     const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
     const jobs = str("jobs") !== undefined ? intFlag(str("jobs")!, "--jobs", 1, 64) : Math.min(files.length, threads);
 
+    // SIGINT: finish the current step, write what there is, exit 130
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(EXIT_INTERRUPTED);
+      interrupted = true;
+      note("interrupted: stopping after the current step (Ctrl-C again to abort)");
+    };
+    process.on("SIGINT", onSigint);
     // measured data (README "Fitting measured data"): a signal column, fitted initial states, or a teacher without my/mz
     const measuredFlag = MEASURED_FLAGS.find((k) => cmd.getOptionValueSource(k) === "cli" && !(k === "m0" && str("m0") === "teacher"));
     const measuredFlags = measuredFlag !== undefined;
@@ -229,19 +236,12 @@ Examples:
         const sidecar = readSidecar(file);
         const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
         for (const n of [...notes, ...warnings]) note(n);
+        process.off("SIGINT", onSigint); // the measured path installs its own
         await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why });
         return;
       }
       preloaded = { ...raw, arrays: teacherArrays(raw.data) };
     }
-    // SIGINT: finish the current step, write what there is, exit 130
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(EXIT_INTERRUPTED);
-      interrupted = true;
-      note("interrupted: stopping after the current step (Ctrl-C again to abort)");
-    };
-    process.on("SIGINT", onSigint);
     const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
     const bar = progress(Math.max(1, totalEpochs), "sysid");
     let done = 0;
