@@ -135,11 +135,15 @@ implausible in its unit (--j_DC 5 = 5 A) is refused with the likely unit; give t
 The result JSON: schemas/sysid-result.schema.json (fit.<name>.{value, unit, start, uncertainty, stderr,
 relative_error, range, at_bound}, statistics, correlation, convergence, warnings, parameters, loss).
 Uncertainty: ${UNCERTAINTY_METHOD}.
+Measured data (m_x only, or a voltage column with --signal): each window's initial state, offset and amplitude
+are fitted with the parameters by Levenberg-Marquardt (--m0, --window, --stride, --offset, --amplitude,
+--uncertainty bootstrap); README "Fitting measured data".
 
 Examples:
   stoopt simulate --H_appl 1820 --trials 20 --washout 100ns | stoopt sysid - --fit H_appl --json | jq .fit.H_appl.value
   stoopt sysid teacher.csv --fit H_appl,j_DC,alpha --starts 4 --report -
   stoopt sysid runs/*.csv --fit H_appl,j_DC --json > fits.jsonl
+  stoopt sysid scope.csv --signal V_mV --fit H_appl --uncertainty bootstrap   # measured voltage: README "Fitting measured data"
   stoopt sysid teacher.csv --fit H_appl,j_DC --stage 'H_appl=25@loss<0.15,epochs=40' --stage 'H_appl=2.5,j_DC=2.5e-4'`,
   );
   cmd.action(async (files: string[], opts: Record<string, string | string[] | boolean | undefined>) => {
