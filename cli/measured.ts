@@ -13,6 +13,7 @@ import { levenbergMarquardt, LmResult } from "./lm.js";
 import { FitParam, prng, startPoints } from "./sysid.js";
 import { simulate } from "./simulator.js";
 import { UsageError } from "./errors.js";
+import { TIME } from "./units.js";
 import { blockLayout, WindowArrays, WindowEvaluator, WindowRequest } from "./windows.js";
 import { Matrix, inverse } from "ml-matrix";
 
@@ -99,21 +100,19 @@ export function checkTimeAxis(traces: { t_s: Float64Array; line: number }[], dtS
   }
   const steps = gap / dtS;
   if (gap > MAX_SPACING_S || steps > MAX_SPACING_S / 0.5e-12) {
-    const guesses: [string, number][] = [
-      ["ns", 1e-9],
-      ["ps", 1e-12],
-      ["us", 1e-6],
-    ];
-    const asS = gap; // the spacing as read
-    const toS = timeName === "t" || timeName === "time" ? 1 : undefined;
-    const hint = guesses.map(([u, f]) => [u, (asS / (toS ?? 1)) * f] as const).find(([, g]) => g >= 1e-13 && g <= MAX_SPACING_S);
-    const name = hint ? (timeName.startsWith("time") ? `time_${hint[0]}` : `t_${hint[0]}`) : "";
+    // the column's own unit, from its name (t, time: s; t_ns, time_ns, t [ns]: ns), and the unit that would put the spacing in [0.1 ps, 10 ns]
+    const named = /^(?:t|time)(?:_|\s*[[(]\s*)([a-zµ]+)/i.exec(timeName)?.[1] ?? "s";
+    const toS = TIME.suffixes[named] ?? 1;
+    const raw = gap / toS;
+    const guesses = ["ns", "ps", "us", "fs", "ms"].filter((u) => u !== named);
+    const hint = guesses.map((u) => [u, raw * TIME.suffixes[u]] as const).find(([, g]) => g >= 1e-13 && g <= MAX_SPACING_S);
+    const name = hint ? `${/^time/i.test(timeName) ? "time" : "t"}_${hint[0]}` : "";
     if (gap <= MAX_SPACING_S) {
       throw new UsageError(`--dt: samples ${fmtS(gap)} apart need ${steps.toExponential(2)} student steps of ${fmtS(dtS)} each, far more than any scope trace (at most ${MAX_SPACING_S / 0.5e-12} steps of 0.5 ps); give a larger --dt`);
     }
     throw new UsageError(
       `${file}:${line}: ${timeName}: samples ${fmtS(gap)} apart (${gap.toPrecision(3)} s, ${steps.toExponential(2)} student steps of ${fmtS(dtS)}) cannot be a scope trace (at most ${fmtS(MAX_SPACING_S)}); ` +
-        (toS !== undefined && hint ? `the column ${timeName} is read in seconds and likely holds ${hint[0]}: name it ${name}` : `check the time column's unit (${timeName})`),
+        (hint ? `the column ${timeName} is read in ${named === "s" ? "seconds" : named} and likely holds ${hint[0]}: name it ${name}` : `check the time column's unit (${timeName})`),
     );
   }
 }
