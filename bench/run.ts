@@ -5,7 +5,7 @@
 import os from "node:os";
 import { wasmStepsPerSecond } from "./simulate.js";
 import { nativeBench } from "./native.js";
-import { sysidBench } from "./sysid.js";
+import { sysidBench, sysidConvergenceBench } from "./sysid.js";
 import { mnistBench, mnistBenchTable } from "./mnist.js";
 import { labdataBench } from "./labdata.js";
 
@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     "sysid: one epoch (100 trials x 1 ns at 0.5 ps = 2000 RK4 steps each, mini-batches of 10, gradient included); target <= 100 ms for one parameter",
     ["threads", "gradient", "fitted parameters", "ms per epoch", "speed-up vs PyTorch 1.13 CPU (5.4 s/epoch)"],
     await sysidBench(),
+  );
+  table(
+    "sysid: time to convergence, noise-free teacher (100 trials), H_appl, j_DC and alpha fitted together from the middle of their ranges, 2 threads",
+    ["method", "time [s]", "worst error / range", "worst error / std error", "status (how it ended)"],
+    await sysidConvergenceBench(),
   );
   table(
     "sysid on a measured trace (README 'Fitting measured data'): one 50 ns scope trace at 300 K, 25 ps, V_mV with offset, negative scale and 0.05 mV noise, one parameter fitted with offset and amplitude, whole process (node start to exit), 2 threads; target <= 10 s",

@@ -1,7 +1,7 @@
 /** Time of one sysid epoch: 100 trials, 1 ns each at 0.5 ps (2000 RK4 steps), gradient included. */
 import { simulate } from "../cli/simulator.js";
 import { defaultParams, PARAMS } from "../cli/model.js";
-import { CoreEvaluator, Evaluator, TeacherArrays } from "../cli/sysid.js";
+import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/sysid.js";
 import { PoolEvaluator } from "../cli/pool.js";
 
 export async function teacherArrays(trials: number): Promise<TeacherArrays> {
@@ -54,6 +54,65 @@ export async function sysidBench(): Promise<string[][]> {
       }
     }
     await ev.close();
+  }
+  return rows;
+}
+
+/**
+ * Time to convergence (issue 16, acceptance 6): the noise-free 3-parameter
+ * case of the issue (100 trials, 100 ns washout, 50 ps sampling, 1 ns;
+ * H_appl 1650 Oe, j_DC 6.2 mA, alpha 0.004; H_appl, j_DC, alpha fitted from
+ * the middle of the paper's ranges, 2 threads). "Adam only" is main's method
+ * before the refinement (`--refine none`, 20 epochs); the others are the
+ * default (Adam, then Levenberg-Marquardt) and LM alone (`--epochs 0`).
+ */
+export async function sysidConvergenceBench(): Promise<string[][]> {
+  const truth = { H_appl: 1650, j_DC: 6.2e-3, alpha: 0.004 };
+  const params = defaultParams();
+  const specs = (["H_appl", "j_DC", "alpha"] as const).map((n) => PARAMS.find((p) => p.name === n)!);
+  for (const s of specs) params[s.index] = truth[s.name as keyof typeof truth];
+  const offsets = [0];
+  const t: number[] = [];
+  const mx: number[] = [];
+  const m0: number[] = [];
+  await simulate({ params, scheme: "rk4", dtS: 0.5e-12, temperatureK: 0, seed: 1n, trials: 100, washoutS: 100e-9, sampleS: 50e-12, durationS: 1e-9 }, async (b) => {
+    for (let i = 0; i < b.count; i++) {
+      for (let s = 0; s < b.nSamples; s++) {
+        const k = 3 * (i * b.nSamples + s);
+        if (s === 0) m0.push(b.data[k], b.data[k + 1], b.data[k + 2]);
+        t.push(s * 50e-12);
+        mx.push(b.data[k]);
+      }
+      offsets.push(t.length);
+    }
+  });
+  const teacher: TeacherArrays = { offsets: Uint32Array.from(offsets), t_s: Float64Array.from(t), mx: Float64Array.from(mx), m0: Float64Array.from(m0), labels: [] };
+  const fitParams: FitParam[] = specs.map((s) => ({ spec: s, range: s.range!, start: (s.range![0] + s.range![1]) / 2 }));
+  const rows: string[][] = [];
+  const cases: [string, Refinement, number][] = [
+    ["Adam only, 20 epochs (main's method; --refine none)", "none", 20],
+    ["Adam 20 epochs, then Levenberg-Marquardt (default)", "lm", 20],
+    ["Levenberg-Marquardt alone (--epochs 0)", "lm", 0],
+  ];
+  for (const [label, refine, epochs] of cases) {
+    const ev = new PoolEvaluator(teacher, 0.5e-12, 0.5e-9, 2);
+    const t0 = process.hrtime.bigint();
+    const out = await runFit(ev, 100, {
+      base: params,
+      params: fitParams,
+      stages: [{ lr: Object.fromEntries(fitParams.map((p) => [p.spec.name, 0.1 * (p.range[1] - p.range[0])])), epochs }],
+      mode: "dual",
+      batch: 10,
+      seed: 1,
+      maxFailures: 8,
+      starts: 1,
+      refine,
+    });
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    await ev.close();
+    const err = Math.max(...out.params.map((p, i) => Math.abs(p.value - truth[p.name as keyof typeof truth]) / (fitParams[i].range[1] - fitParams[i].range[0])));
+    const sig = Math.max(...out.params.map((p) => Math.abs(p.value - truth[p.name as keyof typeof truth]) / p.stderr));
+    rows.push([label, s.toFixed(1), err.toExponential(1), sig.toFixed(1), `${out.status} (${out.convergence.reason})`]);
   }
   return rows;
 }

@@ -9,6 +9,7 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { sweepCommand } from "./commands/sweep.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -30,6 +31,7 @@ stdout carries data only; notes, summaries and progress go to stderr.
 Examples:
   stoopt simulate --trials 100 --washout 100ns --sample 50ps --duration 1ns > teacher.csv
   stoopt sysid teacher.csv --fit H_appl,j_DC --json
+  stoopt sweep results/table2.yaml --executor slurm
   stoopt simulate --help`,
   );
   program.addCommand(simulateCommand());
@@ -38,7 +40,12 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
-  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => undefined });
+  program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
+  const quietErrors = (c: Command): void => {
+    c.exitOverride().configureOutput({ outputError: () => undefined });
+    c.commands.forEach(quietErrors);
+  };
+  program.commands.forEach(quietErrors);
   return program;
 }
 

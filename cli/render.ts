@@ -23,8 +23,9 @@ export function writeJson(target: string, value: unknown, flag: string): void {
   writeFileAtomic(target, toJson(value), flag);
 }
 
-/** CSV from records with the given columns (values must be numbers or plain strings). */
+/** CSV from records with the given columns (numbers or strings; a string with a comma, quote or newline is quoted, RFC 4180). */
 export function csv(columns: string[], rows: Record<string, unknown>[]): string {
-  const cell = (v: unknown) => (typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : String(v ?? ""));
+  const quote = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const cell = (v: unknown) => (typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : quote(String(v ?? "")));
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
 }

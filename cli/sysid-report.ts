@@ -157,7 +157,7 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
     body.trimEnd(),
     `status ${r.status === "ok" ? r.status : warn(r.status)}: ${r.convergence.message}`,
     `loss (eq. 4) ${num(s.loss_eq4, 5)} | sum of squares ${num(s.sum_sq, 5)} | chi-square ${num(s.chi_square, 5)} | reduced chi-square ${num(s.reduced_chi_square, 5)} | AIC ${num(s.aic, 6)} | BIC ${num(s.bic, 6)} | N ${s.n_data} data points | ${s.n_free} free parameters`,
-    `objective: ${r.objective === "least_squares" ? "sum of squares (Levenberg-Marquardt after Adam)" : "eq. 4 (Adam only)"} | ${r.epochs} epochs | start ${r.best_start + 1} of ${r.starts.length} | ${r.convergence.lm_iterations} LM iterations | ${r.time_s.toFixed(1)} s | ${r.settings.gradient} gradients | ${r.input.trials} trials`,
+    `objective: ${r.objective === "least_squares" ? "sum of squares (Levenberg-Marquardt after Adam)" : "eq. 4 (Adam only)"} | ${r.epochs} epochs | start ${r.best_start + 1} of ${r.starts.length} | ${r.convergence.lm_iterations} LM iterations | ${r.time_s.toFixed(1)} s | ${r.settings.gradient} gradients | ${r.input.trials} trials | Adam events: ${r.events.filter((e) => e.kind === "lr_halved").length} learning-rate halvings, ${r.events.filter((e) => e.kind === "nonfinite_step_rejected").length} non-finite steps rejected`,
   ];
   if (r.correlation && r.correlation.names.length > 1) {
     const c = r.correlation;

@@ -339,18 +339,6 @@ export function invert(a: number[][]): number[][] | null {
 export const UNCERTAINTY_METHOD =
   "Gauss-Newton covariance of the least-squares residuals r = m_x(student) - m_x(teacher) at the returned point: C = s^2 (J^T J)^-1, J = d r/d theta from forward-mode sensitivities at every compared sample, s^2 = sum r^2 / (N - k) (estimated from the residuals, as lmfit's scale_covar) or the square of --sigma if given; 1 sigma = sqrt(C_ii), combined in quadrature with the numerical resolution of the estimate (the last Levenberg-Marquardt step, at least 2 ulp of the value); treats residuals as independent";
 
-/** 1-sigma uncertainties at `values` (NaN where J^T J is singular). */
-export async function uncertainty(ev: Evaluator, nTrials: number, base: Float64Array, params: FitParam[], values: Record<string, number>): Promise<number[]> {
-  const v = Float64Array.from(base);
-  for (const p of params) v[p.spec.index] = values[p.spec.name];
-  const parts = await ev.evaluate(v, params.map((p) => p.spec.index), "dual", Array.from({ length: nTrials }, (_, i) => i));
-  const dof = parts.count - params.length;
-  const inv = invert(parts.jtj);
-  if (!inv || dof <= 0) return params.map(() => NaN);
-  const s2 = parts.sumSq / dof;
-  return params.map((_, i) => Math.sqrt(Math.max(0, s2 * inv[i][i])));
-}
-
 /** Parameters that enter the model only as a product cannot be fitted together. */
 export function checkIdentifiable(names: string[]): void {
   if (names.includes("eta") && names.includes("j_DC")) {
@@ -558,10 +546,11 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const rejected = events.filter((e) => e.kind === "nonfinite_step_rejected").length;
   if (rejected) warnings.push(`${rejected} non-finite Adam step${rejected > 1 ? "s" : ""} rejected (learning rate halved each time)`);
   const halved = events.filter((e) => e.kind === "lr_halved").length;
-  if (halved >= 5) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
+  // (a phase-1 stall matters only if the refinement did not take over and converge)
+  if (halved >= 5 && !converged) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
   for (const r of starts) {
     if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
-    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended at ${lsq ? "sum of squares" : "loss"} ${key(r).toPrecision(3)} (best ${key(best).toPrecision(3)}): another local minimum or not converged`);
+    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended Adam at ${lsq ? "sum of squares" : "loss"} ${key(r).toExponential(2)}, the best start at ${key(best).toExponential(2)}: another local minimum or not converged${lsq ? " (only the best start is refined)" : ""}`);
   }
   const status: RunStatus = interrupted ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
   return {
@@ -571,7 +560,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     covariance,
     correlation,
     stats,
-    convergence: { converged, reason, message, lmIterations: lm?.iterations ?? 0, lmEvaluations: lm?.evaluations ?? 0, lmStart: lsq && !failed ? (lsq ? best.lsqValues : null) : null },
+    convergence: { converged, reason, message, lmIterations: lm?.iterations ?? 0, lmEvaluations: lm?.evaluations ?? 0, lmStart: lm ? best.lsqValues : null },
     bestStart: best.start,
     epochs: best.epochs,
     starts,

@@ -104,7 +104,7 @@ function pairs(): void {
  * across the ranges, 10 per case; H_appl, j_DC and alpha fitted together
  * (pass: within 1e-5 of each range and within 3 reported sigma), and each
  * alone (pass: within 1e-6 of its range). Default sysid settings (Adam, then
- * Levenberg-Marquardt) with --starts K for the joint case.
+ * Levenberg-Marquardt) with --starts K.
  */
 function converge(): void {
   const starts = flag("--starts", "4");
@@ -141,7 +141,7 @@ function converge(): void {
       const teacher = path.join(tmp, `s${s.index}-${c}.csv`);
       stoopt(["simulate", ...TEACHER, `--${s.name}`, String(truth), "-o", teacher]);
       const t0 = Date.now();
-      const res = JSON.parse(stoopt(["sysid", teacher, "--fit", s.name, "--json"]));
+      const res = JSON.parse(stoopt(["sysid", teacher, "--fit", s.name, "--starts", starts, "--json"]));
       const seconds = (Date.now() - t0) / 1000;
       const err = Math.abs(res.fit[s.name].value - truth) / width(s);
       worst = Math.max(worst, err);
@@ -158,7 +158,7 @@ Command: \`nice -n 10 node dist/examples/sysid-accuracy.js converge --starts ${s
 
 Teachers: \`stoopt simulate\` ${TEACHER.join(" ")}, noise-free, truths drawn uniformly across the ranges
 (seeded). Fits: \`stoopt sysid TEACHER --fit ... --json\` with the defaults (the paper's Adam, 20 epochs,
-then Levenberg-Marquardt on the sum of squares until ftol/xtol/gtol = 1e-10)${starts !== "1" ? `, \`--starts ${starts}\` for the joint case` : ""}.
+then Levenberg-Marquardt on the sum of squares until ftol/xtol/gtol = 1e-10), \`--starts ${starts}\`.
 
 ## H_appl, j_DC and alpha together
 

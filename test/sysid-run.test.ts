@@ -125,3 +125,38 @@ describe("runFit", () => {
     expect(g.lossEq4).toBe(0.1);
   });
 });
+
+describe("Parts.jtr through the wasm ABI", () => {
+  it("is the gradient of sum r^2 / 2 (central differences) and J^T J is symmetric", async () => {
+    const { readTeacher } = await import("../cli/teacher.js");
+    const { teacherArrays } = await import("../cli/commands/common.js");
+    const { CoreEvaluator } = await import("../cli/sysid.js");
+    const { ROOT } = await import("./helpers.js");
+    const data = await readTeacher(`${ROOT}/fixtures/teacher-small.csv`, { scale: 1 });
+    const ev = new CoreEvaluator(teacherArrays(data), 0.5e-12, 0.5e-9);
+    const n = ev.nTrials;
+    const sel = Array.from({ length: n }, (_, i) => i);
+    const names = ["H_appl", "j_DC", "alpha"];
+    const fit = names.map((k) => PARAMS.find((p) => p.name === k)!.index);
+    const v = defaultParams();
+    v[fit[0]] = 1790;
+    v[fit[1]] = 4.6e-3;
+    v[fit[2]] = 0.0061;
+    const parts = ev.evaluateSync(v, fit, "dual", sel);
+    expect(parts.jtr.length).toBe(3);
+    fit.forEach((j, a) => {
+      const h = 1e-6 * Math.abs(v[j]);
+      const at = (x: number) => {
+        const w = Float64Array.from(v);
+        w[j] = x;
+        return ev.evaluateSync(w, [], "loss", sel).sumSq / 2;
+      };
+      const fd = (at(v[j] + h) - at(v[j] - h)) / (2 * h);
+      expect(Math.abs(parts.jtr[a] - fd) / Math.abs(fd)).toBeLessThan(1e-5);
+      for (let b = 0; b < 3; b++) expect(parts.jtj[a][b]).toBe(parts.jtj[b][a]);
+    });
+    // adjoint mode: no J^T r
+    expect(ev.evaluateSync(v, fit, "adjoint", sel).jtr).toEqual([0, 0, 0]);
+    await ev.close();
+  });
+});

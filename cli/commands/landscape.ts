@@ -8,9 +8,8 @@ import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.j
 import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
 import { info, progress } from "../log.js";
 import { csv, num, toJson, writeJson } from "../render.js";
-import { writeFileAtomic } from "../output.js";
 import { landscapeFigure } from "../plots/sysid.js";
-import { writeSvg } from "../plots/render.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
 
 export function landscapeCsv(l: Landscape): string {
   const rows: Record<string, number>[] = [];
@@ -27,17 +26,19 @@ export function landscapeCommand(): Command {
     .requiredOption("--y <name>", "parameter on the vertical axis")
     .option("--grid <NxM>", "grid points along x and y", "41x41")
     .option("--range <name=min:max>", "axis range (repeatable; default: the sysid ranges, e.g. H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA)", collect)
-    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start and end")
-    .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and landscape.svg", ".")
+    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start, end and (when the result knows it) the true point")
+    .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and the figure landscape.svg (--format)", ".")
     .option("--csv", "also print the grid as CSV on stdout")
     .option("--json", "print a summary (minimum, settings) as JSON on stdout");
   addTeacherOptions(cmd);
   addFixedParamOptions(cmd);
+  addFigureOptions(cmd, "the figure");
   cmd.addHelpText(
     "after",
     `
 Outputs: DIR/landscape.csv (x, y, loss), DIR/landscape.json (settings, grid, minimum) and
-DIR/landscape.svg (heatmap; with --result, the sysid path from start to end).
+DIR/landscape.svg (heatmap, or .png/.pdf with --format; with --result, the sysid path from start to
+end and the true point; the path and points also in DIR/landscape-overlay.csv).
 
 Examples:
   stoopt simulate --H_appl 1800 --j_DC 5mA --trials 100 --washout 100ns -o teacher.csv
@@ -53,6 +54,9 @@ Examples:
     const g = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(str("grid")!);
     if (!g || Number(g[1]) < 2 || Number(g[2]) < 2 || Number(g[1]) * Number(g[2]) > 1e6) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
     const ranges = rangesFor([xs.name, ys.name], list("range"));
+    const notes: string[] = [];
+    const ex = exportOptions(opts, notes);
+    for (const n of notes) info(`stoopt: ${n}`);
     const outDir = str("out")!;
     if (!fs.existsSync(outDir)) fs.mkdirSync(outDir, { recursive: true });
     const overlay = str("result") !== undefined ? readSysidPath(str("result")!, xs.name, ys.name) : undefined;
@@ -81,10 +85,10 @@ Examples:
       loss: Array.from(l.loss),
       time_s: (Date.now() - t0) / 1000,
     };
-    writeFileAtomic(path.join(outDir, "landscape.csv"), grid, "--out");
     writeJson(path.join(outDir, "landscape.json"), summary, "--out");
-    await writeSvg(path.join(outDir, "landscape.svg"), landscapeFigure(summary, overlay), "--out");
-    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, "landscape.{csv,json,svg}")}`);
+    // the figure writes landscape.csv (the grid) beside it
+    await writeFigures(outDir, [landscapeFigure(summary, overlay)], ex);
+    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, `landscape.{csv,json,${ex.formats.join(",")}}`)}`);
     if (flag("csv")) process.stdout.write(grid);
     if (flag("json")) process.stdout.write(toJson({ ...summary, loss: undefined }));
   });
@@ -95,11 +99,13 @@ export interface SysidPath {
   path: [number, number][];
   start: [number, number];
   end: [number, number];
+  /** the teacher's true point, when the result knows it (from the teacher's simulate sidecar) */
+  truth?: [number, number];
 }
 
 /** The best start's path (start point, then the values after each epoch) from a sysid result. */
 export function readSysidPath(file: string, xName: string, yName: string): SysidPath {
-  let res: { fit?: Record<string, { value: number; start: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
+  let res: { fit?: Record<string, { value: number; start: number; true?: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
   try {
     res = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
@@ -110,5 +116,6 @@ export function readSysidPath(file: string, xName: string, yName: string): Sysid
   if (!fx || !fy || !Array.isArray(res.history)) throw new UsageError(`--result: '${file}' is not a sysid result that fitted both ${xName} and ${yName}`);
   const hist = res.history.filter((h) => h.start === (res.best_start ?? 0));
   const start: [number, number] = [fx.start, fy.start];
-  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value] };
+  const truth: [number, number] | undefined = typeof fx.true === "number" && typeof fy.true === "number" ? [fx.true, fy.true] : undefined;
+  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value], ...(truth ? { truth } : {}) };
 }

@@ -1,5 +1,6 @@
 /** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint. */
 import { Command } from "commander";
+import { addFigureOptions } from "../plots/export.js";
 import os from "node:os";
 import { PAPER_LR } from "../network/config.js";
 
@@ -86,6 +87,7 @@ export function mnistCommand(): Command {
     .option("--test-limit <n>", "evaluate only the first n test images (quick checks; results say so)")
     .option("--json", "print result.json to stdout at the end")
     .option("--plot <dir>", "at the end, draw the figures of 'stoopt plot' (Fig. 4 b-f, supplement Fig. 8) into DIR (needs --out)");
+  addFigureOptions(cmd, "--plot");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs

@@ -4,8 +4,6 @@
  * by the sysid command when the initial states are fitted (`--m0 fit`, a
  * `--signal` column, or a teacher without my/mz).
  */
-import fs from "node:fs";
-import path from "node:path";
 import { Command } from "commander";
 import { choiceFlag, intFlag, timeFlag } from "../options.js";
 import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
@@ -17,7 +15,8 @@ import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } fr
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
 import { num, table, toJson, writeJson } from "../render.js";
-import { writeSvg, Spec } from "../plots/render.js";
+import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../plots/export.js";
+import { csv } from "../render.js";
 import type { readTeacherData } from "./common.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
@@ -64,6 +63,8 @@ export interface MeasuredContext {
   seed: number;
   truth?: Record<string, number>;
   t0: number;
+  /** --size, --format, --dpi of the --plot figures */
+  exportOpts?: ExportOptions;
   /** why this path was taken when the user did not ask for it (added to input errors, noted before the work) */
   why?: string;
 }
@@ -208,7 +209,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     );
     if (c.opts.json) process.stdout.write(toJson(result));
     if (str("plot") !== undefined) {
-      const files = await plotWindows(str("plot")!, windows, { dtS, washoutS, base, params, values: r.values, m0: r.m0, fitM0, affine: r.affine, unit: unitName, column: data.signalName });
+      const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, { dtS, washoutS, base, params, values: r.values, m0: r.m0, fitM0, affine: r.affine, unit: unitName, column: data.signalName });
       info(`wrote ${files.join(", ")}`);
     }
     if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
@@ -218,13 +219,13 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   }
 }
 
-/** Measured signal and fitted model, in the signal's unit, for the first few windows (one figure each). */
+/** Measured signal and fitted model, in the signal's unit, for the first few windows (one figure each, data as CSV beside it). */
 async function plotWindows(
   dir: string,
+  exportOpts: ExportOptions,
   w: ReturnType<typeof cutWindows>,
   s: { dtS: number; washoutS: number; base: Float64Array; params: FitParam[]; values: number[]; m0: Float64Array; fitM0: boolean; affine: { offset: number; amplitude: number }; unit: string; column: string },
 ): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
   const ev = new CoreWindows(w, s.dtS, s.washoutS);
   const n = Math.min(4, w.offsets.length - 1);
   const v = Float64Array.from(s.base);
@@ -233,28 +234,30 @@ async function plotWindows(
   const sel = Array.from({ length: n }, (_, i) => i);
   ev.evaluateSync({ params: v, fit: [], mode: "loss", m0: s.m0, chart: s.fitM0 ? new Float64Array(2 * ev.nWindows) : null, offset: s.affine.offset, amplitude: s.affine.amplitude, sel }, student);
   await ev.close();
-  const files: string[] = [];
+  const figures: Figure[] = [];
   for (let i = 0; i < n; i++) {
     const rows: { t_ns: number; value: number; series: string }[] = [];
+    const table: Record<string, unknown>[] = [];
     for (let k = w.offsets[i]; k < w.offsets[i + 1]; k++) {
       const t = (w.t_s[k] - w.t_s[w.offsets[i]]) * 1e9;
+      const model = s.affine.offset + s.affine.amplitude * student[3 * k];
       rows.push({ t_ns: t, value: w.y[k], series: "measured" });
-      rows.push({ t_ns: t, value: s.affine.offset + s.affine.amplitude * student[3 * k], series: "fitted model" });
+      rows.push({ t_ns: t, value: model, series: "fitted model" });
+      table.push({ t_ns: t, measured: w.y[k], model, residual: w.y[k] - model });
     }
-    const spec: Spec = {
-      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-      title: `Window ${i + 1} (starts at ${(w.startS[i] * 1e9).toFixed(3)} ns): measured ${s.column} and fitted model`,
-      width: 480,
-      height: 220,
-      data: { values: rows },
-      layer: [
-        { mark: { type: "line", strokeWidth: 1.5 }, transform: [{ filter: "datum.series === 'fitted model'" }], encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y: { field: "value", type: "quantitative", title: `${s.column} [${s.unit}]`, scale: { zero: false } }, color: { field: "series", type: "nominal", title: null } } },
-        { mark: { type: "point", filled: true, size: 18 }, transform: [{ filter: "datum.series === 'measured'" }], encoding: { x: { field: "t_ns", type: "quantitative" }, y: { field: "value", type: "quantitative" }, color: { field: "series", type: "nominal", title: null } } },
-      ],
-    } as Spec;
-    const f = path.join(dir, `window-${i + 1}.svg`);
-    await writeSvg(f, spec, "--plot");
-    files.push(f);
+    const y = { field: "value", type: "quantitative", title: `${s.column} [${s.unit}]`, scale: { zero: false } };
+    figures.push({
+      name: `window-${i + 1}`,
+      spec: {
+        title: `Window ${i + 1} (from ${(w.startS[i] * 1e9).toFixed(3)} ns): measured and fitted`,
+        data: { values: rows },
+        layer: [
+          { mark: { type: "line" }, transform: [{ filter: "datum.series === 'fitted model'" }], encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } } },
+          { mark: { type: "point", filled: true }, transform: [{ filter: "datum.series === 'measured'" }], encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } } },
+        ],
+      },
+      tables: [{ suffix: "", csv: csv(["t_ns", "measured", "model", "residual"], table) }],
+    });
   }
-  return files;
+  return writeFigures(dir, figures, exportOpts, "--plot");
 }

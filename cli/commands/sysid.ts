@@ -14,7 +14,9 @@ import { checkTimeAxis } from "../measured.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
 import { csv, toJson, writeJson } from "../render.js";
 import { writeFileAtomic } from "../output.js";
-import { plotSysid } from "./plot.js";
+import { plotSysid, parseComponents } from "./plot.js";
+import { addFigureOptions, exportOptions } from "../plots/export.js";
+import { PoolEvaluator } from "../pool.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -115,7 +117,9 @@ export function sysidCommand(): Command {
     .option("--history <file>", "write the per-epoch history as CSV (atomically; one file only)")
     .option("--report <file>", "write a text report in the layout of lmfit's fit_report (- for stdout; several files: one after another)")
     .option("--json", "print the result as JSON on stdout (several files: one JSON line per file)")
-    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)");
+    .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)")
+    .option("--components <list>", "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)", "mx");
+  addFigureOptions(cmd, "--plot");
   addTeacherOptions(cmd);
   addMeasuredOptions(cmd);
   addFixedParamOptions(cmd);
@@ -154,6 +158,9 @@ Examples:
     const specs = names.map((n) => paramByName(n, "--fit"));
     if (new Set(names).size !== names.length) throw new UsageError("--fit: a parameter is named twice");
     checkIdentifiable(names);
+    const figureNotes: string[] = [];
+    const figures = { export: exportOptions(opts, figureNotes), components: parseComponents(str("components")!) };
+    for (const n of figureNotes) note(n);
     const ranges = rangesFor(names, list("range"));
     const inits = new Map<string, number>();
     for (const r of list("init")) {
@@ -206,6 +213,7 @@ Examples:
     if (many && str("plot") !== undefined) throw new UsageError("--plot: one file only (several teachers were given)");
     if (files.filter((f) => f === "-").length > 1) throw new UsageError("- (stdin) can be given once");
     if (str("report") === "-" && opts.json) throw new UsageError("--report -: stdout already carries --json; write the report to a file");
+    if (str("report") === "-" && many) throw new UsageError("--report -: stdout carries one row per file when several files are given; write the report to a file");
     for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-" && files.includes(v)) throw new UsageError(`${flag}: ${v} is an input`);
     // fixed-parameter flags, --dt, --washout, --threads: checked once here (loadTeacher reads them again per file)
     const flagNotes: string[] = [];
@@ -241,7 +249,7 @@ Examples:
         const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
         for (const n of [...notes, ...warnings]) note(n);
         process.off("SIGINT", onSigint); // the measured path installs its own
-        await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why });
+        await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why, exportOpts: figures.export });
         return;
       }
       preloaded = { ...raw, arrays: teacherArrays(raw.data) };
@@ -251,7 +259,7 @@ Examples:
     let done = 0;
 
     /** Fit one file; throws on bad input (the caller decides what that means). */
-    const fitFile = async (file: string, workers: number, pre?: LoadedTeacher): Promise<SysidResult> => {
+    const fitFile = async (file: string, workers: number, concurrent = false, pre?: LoadedTeacher): Promise<SysidResult> => {
       const t0 = Date.now();
       const loaded = pre ? { ...pre, threads: workers } : await loadTeacher(file, { ...opts, threads: String(workers) });
       if (!pre) checkTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
@@ -263,7 +271,8 @@ Examples:
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
       if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
-      const ev = makeEvaluator({ ...loaded, threads: workers });
+      // files fitted side by side need their own worker threads (the main thread only coordinates)
+      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
       try {
         const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
@@ -356,7 +365,7 @@ Examples:
       const c = paint();
       if (!many) {
         // one file: bad input is a usage error (exit 2), as always
-        const result = await fitFile(files[0], threads, preloaded);
+        const result = await fitFile(files[0], threads, false, preloaded);
         bar.stop();
         if (opts.out) writeJson(str("out")!, result, "--out");
         if (opts.history) {
@@ -368,7 +377,7 @@ Examples:
         if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
         if (opts.json) process.stdout.write(toJson(result));
         if (str("plot") !== undefined) {
-          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0 });
+          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
           info(`wrote ${figs.join(", ")}`);
         }
         if (result.status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
@@ -384,7 +393,7 @@ Examples:
         while (next < files.length && !interrupted) {
           const i = next++;
           try {
-            const result = await fitFile(files[i], perJob);
+            const result = await fitFile(files[i], perJob, jobs > 1);
             outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? EXIT_INTERRUPTED : 0 };
           } catch (e) {
             const d = describe(e);

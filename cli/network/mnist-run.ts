@@ -13,6 +13,7 @@ import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";
 import { couplingMatrix, initialTheta } from "./init.js";
 import { integerRatio } from "../simulator.js";
 import { RunState, Session, writeOutputs } from "./trainer.js";
+import { exportOptions, ExportOptions } from "../plots/export.js";
 
 function numberFlag(text: string, flag: string, min = 0): number {
   const v = Number(text);
@@ -30,6 +31,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     let dataDir: string;
     let outDir: string | undefined = opts.out as string | undefined;
     const plotDir = opts.plot as string | undefined;
+    const figures = exportOptions(opts, notes);
     if (plotDir !== undefined && outDir === undefined && opts.resume === undefined) throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
     if (opts.resume !== undefined) {
       const dir = str("resume");
@@ -49,7 +51,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       if (data.fingerprint !== ck.header.data.fingerprint) throw new UsageError(`--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`);
       for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
       note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
-      await run(state, data, threads, outDir, Boolean(opts.json), plotDir);
+      await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
       return;
     }
     const tune = parseTune(str("tune"));
@@ -105,7 +107,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const f32 = precision === "f32";
     const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
     state = { cfg, theta: f32 ? Float32Array.from(theta0) : theta0, adamM: mk(theta0.length), adamV: mk(theta0.length), wcp: couplingMatrix(c, cfg.seed, cfg.n), adamStep: 0, epochsDone: 0, history: [] };
-    await run(state, data, threads, outDir, Boolean(opts.json), plotDir);
+    await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
   }
 
 function resultObject(s: Session, wallS: number): unknown {
@@ -124,7 +126,7 @@ function resultObject(s: Session, wallS: number): unknown {
   };
 }
 
-async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean, plotDir?: string): Promise<void> {
+async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean, plotDir?: string, figures?: ExportOptions): Promise<void> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   const s = new Session(state, data, threads);
@@ -174,7 +176,7 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
     if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
     if (plotDir !== undefined && outDir !== undefined) {
       const { plotMnist } = await import("../commands/plot.js");
-      const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, { checkpoint: path.join(outDir, CHECKPOINT_FILE), image: 0, stos: 5 });
+      const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, { checkpoint: path.join(outDir, CHECKPOINT_FILE), image: 0, stos: 5, export: figures });
       info(`wrote ${files.join(", ")}`);
     }
   } catch (err) {
