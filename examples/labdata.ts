@@ -9,6 +9,7 @@
  *   node dist/examples/labdata.js p3      one 50 ns trace at 300 K, 25 ps, as a scope export in mV:
  *                                        V = 8 mV - 2.5 mV m_x + 0.05 mV white noise, offset/amplitude fitted
  *   node dist/examples/labdata.js p4 [--teachers 20] [--bootstrap 50] [--param H_appl,j_DC,alpha]
+ *   (p1, p2, p4: --from K skips the first K true values, to resume a run cut short; same truths and seeds)
  *                                        calibration: 300 K m_x-only teachers, bootstrap sigma and
  *                                        Gauss-Newton sigma, fraction of truths within 1 and 2 sigma
  *
@@ -107,7 +108,9 @@ function alone(temperature: string, name: string, tag: string, limitPct: number)
   for (const n of names) {
     let sum = 0;
     let worst = 0;
+    const from = Number(flag("--from", "0"));
     truths(n).forEach((truth, c) => {
+      if (c < from) return; // resuming: the same truths and seeds as a full run
       const file = mxTeacher({ [n]: truth }, temperature, 100 * spec(n).index + c + 1);
       const { r, seconds } = sysid(file, ["--fit", n]);
       const err = Math.abs(r.fit[n].value - truth) / width(n);
@@ -173,6 +176,7 @@ function scope(): void {
 
 function calibration(): void {
   const teachers = Number(flag("--teachers", "20"));
+  const from = Number(flag("--from", "0"));
   const boot = flag("--bootstrap", "50");
   const rows: string[] = [];
   const summary: string[] = [];
@@ -184,6 +188,7 @@ function calibration(): void {
     let in1 = 0, in2 = 0, gn1 = 0, gn2 = 0;
     for (let c = 0; c < teachers; c++) {
       const truth = lo + (0.1 + 0.8 * rnd()) * (hi - lo);
+      if (c < from) continue; // resuming: the same truths and seeds as a full run
       const file = mxTeacher({ [n]: truth }, "300K", 9000 + 100 * spec(n).index + c);
       const { r, seconds } = sysid(file, ["--fit", n, "--uncertainty", "bootstrap", "--bootstrap", boot, "--seed", String(c + 1)]);
       const f = r.fit[n];
