@@ -310,7 +310,8 @@ type Role = "trial" | "time" | "mx" | "my" | "mz";
 /** The role of a header name, or undefined for an ignored column; throws on `t_<unknown unit>`. */
 function roleOf(name: string, where: string): { role: Role; toSeconds?: number } | undefined {
   if (name === "trial" || name === "mx" || name === "my" || name === "mz") return { role: name };
-  if (isTimeName(name)) return { role: "time", toSeconds: timeRoleOf(name, where) };
+  // a bare "time" names the time column only with --signal (a scope's export); here t, t_<unit>, time_<unit>, t [unit]
+  if (isTimeName(name) && !/^time$/i.test(name)) return { role: "time", toSeconds: timeRoleOf(name, where) };
   return undefined;
 }
 
@@ -334,7 +335,7 @@ function layoutOf(row: Row, file: string, signal?: string): Layout {
   });
   const { trial, time, mx, my, mz } = found;
   if (time === undefined && mx === undefined) throw new TeacherError(`${at(file, line)}: no header: the first line names neither a time column nor mx; ${HEADER_HELP}`);
-  if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header (for a measured signal such as a voltage, name its column with --signal, e.g. --signal V_mV); ${HEADER_HELP}`);
+  if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header; ${HEADER_HELP}`);
   if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; ${HEADER_HELP}`);
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
 }
