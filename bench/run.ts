@@ -8,6 +8,7 @@ import { nativeBench } from "./native.js";
 import { sysidBench, sysidConvergenceBench } from "./sysid.js";
 import { mnistBench, mnistBenchTable } from "./mnist.js";
 import { labdataBench } from "./labdata.js";
+import { reservoirBench, reservoirBenchTable } from "./reservoir.js";
 
 function fmt(x: number | undefined, unit = ""): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     labdataBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
+  console.log(reservoirBenchTable(reservoirBench()));
 }
 
 main().catch((e) => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -51,6 +51,18 @@ export interface CoreExports {
   stoopt_net_trajectory(net: number, image: number, out: number): number;
   stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, x0Norm: number, out: number): number;
   stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
+  // STO reservoir (core-rs/src/abi.rs, section stoopt_res_*; all f64)
+  stoopt_res_new(n: number, k: number, sub: number, holds: number, every: number, feat: number, wCp: number): number;
+  stoopt_res_free(res: number): void;
+  stoopt_res_state_words(res: number): number;
+  stoopt_res_forward(res: number, params: number, dtS: number, cmOe: number, theta: number, u: number, m0: number, feats: number): number;
+  stoopt_res_backward(res: number, params: number, dtS: number, cmOe: number, theta: number, u: number, gFeat: number, grad: number): number;
+  stoopt_res_flops_per_step(n: number): number;
+  stoopt_ridge_gram(x: number, f: number, t0: number, t1: number, y: number, nOut: number, gram: number, xty: number): number;
+  stoopt_ridge_solve(gram: number, xty: number, f: number, nOut: number, lambda: number, w: number): number;
+  stoopt_ridge_predict(x: number, f: number, t0: number, t1: number, w: number, nOut: number, yhat: number): number;
+  stoopt_readout_loss(x: number, f: number, tTotal: number, t0: number, t1: number, y: number, nOut: number, w: number, lambda: number, g: number, out: number): number;
+  stoopt_esn_run(n: number, w: number, wIn: number, bias: number, rho: number, sigma: number, t: number, u: number, x: number): number;
 }
 
 /** Path of the committed module, relative to this file (dist/cli/ or cli/). */

@@ -9,6 +9,7 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { reservoirCommand } from "./commands/reservoir.js";
 import { sweepCommand } from "./commands/sweep.js";
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
+  program.addCommand(reservoirCommand());
   program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
   const quietErrors = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: () => undefined });

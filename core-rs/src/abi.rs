@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -616,5 +616,163 @@ pub unsafe extern "C" fn stoopt_net_flops(n: usize, n_in: usize, n_out: usize, s
         return fail(m);
     }
     slice_mut(out, 1)[0] = crate::network::flops_per_image(&sh, Want::from_bits(want));
+    0
+}
+
+// ===================================================================
+// STO reservoir (reservoir.rs): stoopt_res_*, stoopt_ridge_*, stoopt_esn_run
+// All numbers f64. The packed parameter vector theta is
+// [H_appl (N) Oe, j_DC A, alpha, s_f Oe, s_c A, W_in (K x N)].
+// ===================================================================
+
+use crate::reservoir::{Feat, ResPhysics, ResShape, Reservoir};
+
+/// Create a reservoir of N STOs, K virtual nodes of `sub` RK4 steps per
+/// hold, `holds` holds, a checkpoint every `every` holds, features `feat`
+/// (0 all 3N components, 1 m_x only, 2 m_z only), coupling `w_cp` (N x N f64, scaled);
+/// null on error.
+///
+/// # Safety
+/// `w_cp` holds N * N f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_res_new(n: usize, k: usize, sub: usize, holds: usize, every: usize, feat: u32, w_cp: *const f64) -> *mut Reservoir {
+    let r = Feat::from_code(feat).and_then(|feat| {
+        let sh = ResShape { n, k, sub, holds, every, feat };
+        sh.check()?;
+        Reservoir::new(sh, slice(w_cp, n * n))
+    });
+    match r {
+        Ok(res) => Box::into_raw(Box::new(res)),
+        Err(m) => {
+            fail(m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// `res` must come from `stoopt_res_new` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_res_free(res: *mut Reservoir) {
+    if !res.is_null() {
+        drop(Box::from_raw(res));
+    }
+}
+
+/// f64 numbers of state the reservoir keeps (checkpoints + one recorded segment).
+///
+/// # Safety
+/// `res` from `stoopt_res_new`.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_res_state_words(res: *const Reservoir) -> f64 {
+    if res.is_null() {
+        return 0.0;
+    }
+    (*res).shape().state_words() as f64
+}
+
+/// Forward pass: features (T x F f64) from the input u (T f64) and the
+/// initial state m0 (3N f64, component-major). `params`: N_PARAMS f64.
+///
+/// # Safety
+/// `res` from `stoopt_res_new`; buffers of the sizes above and theta of n_theta.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_res_forward(res: *mut Reservoir, params: *const f64, dt_s: f64, cm_oe: f64, theta: *const f64, u: *const f64, m0: *const f64, feats: *mut f64) -> i32 {
+    if res.is_null() {
+        return fail("reservoir handle is null".into());
+    }
+    status((|| {
+        let r = &mut *res;
+        let sh = r.shape();
+        let phys = ResPhysics { params: params_at(params)?, dt_s, cm_oe };
+        r.forward(&phys, slice(theta, sh.n_theta()), slice(u, sh.holds), slice(m0, 3 * sh.n), slice_mut(feats, sh.holds * sh.f()))
+    })())
+}
+
+/// Backward pass after `stoopt_res_forward` with the same arguments: grad
+/// (n_theta f64) = d(sum G .* features)/d theta for G = g_feat (T x F f64).
+///
+/// # Safety
+/// As `stoopt_res_forward`.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_res_backward(res: *mut Reservoir, params: *const f64, dt_s: f64, cm_oe: f64, theta: *const f64, u: *const f64, g_feat: *const f64, grad: *mut f64) -> i32 {
+    if res.is_null() {
+        return fail("reservoir handle is null".into());
+    }
+    status((|| {
+        let r = &mut *res;
+        let sh = r.shape();
+        let phys = ResPhysics { params: params_at(params)?, dt_s, cm_oe };
+        r.backward(&phys, slice(theta, sh.n_theta()), slice(u, sh.holds), slice(g_feat, sh.holds * sh.f()), slice_mut(grad, sh.n_theta()))
+    })())
+}
+
+/// Floating-point operations of one forward RK4 step of N coupled STOs.
+#[no_mangle]
+pub extern "C" fn stoopt_res_flops_per_step(n: usize) -> f64 {
+    crate::reservoir::flops_per_step(n)
+}
+
+/// Gram matrix with a bias column over rows t0..t1 of X (T x F):
+/// gram (F+1)^2, xty (F+1) x n_out, from Y (T x n_out).
+///
+/// # Safety
+/// x holds t1 * f, y t1 * n_out, gram (f+1)^2 and xty (f+1) * n_out f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_ridge_gram(x: *const f64, f: usize, t0: usize, t1: usize, y: *const f64, n_out: usize, gram: *mut f64, xty: *mut f64) -> i32 {
+    if t1 <= t0 || f == 0 || n_out == 0 {
+        return fail("empty ridge problem".into());
+    }
+    let f1 = f + 1;
+    crate::reservoir::gram(slice(x, t1 * f), f, t0, t1, slice(y, t1 * n_out), n_out, slice_mut(gram, f1 * f1), slice_mut(xty, f1 * n_out));
+    0
+}
+
+/// W ((F+1) x n_out) solving (gram + lambda I') W = xty (bias not penalized).
+///
+/// # Safety
+/// gram (f+1)^2, xty and w (f+1) * n_out f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_ridge_solve(gram: *const f64, xty: *const f64, f: usize, n_out: usize, lambda: f64, w: *mut f64) -> i32 {
+    let f1 = f + 1;
+    status(crate::reservoir::ridge_solve(slice(gram, f1 * f1), slice(xty, f1 * n_out), f1, n_out, lambda, slice_mut(w, f1 * n_out)))
+}
+
+/// yhat ((t1 - t0) x n_out) = [X 1] W over rows t0..t1.
+///
+/// # Safety
+/// x holds t1 * f, w (f+1) * n_out, yhat (t1 - t0) * n_out f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_ridge_predict(x: *const f64, f: usize, t0: usize, t1: usize, w: *const f64, n_out: usize, yhat: *mut f64) -> i32 {
+    if t1 < t0 {
+        return fail("bad row range".into());
+    }
+    crate::reservoir::predict(slice(x, t1 * f), f, t0, t1, slice(w, (f + 1) * n_out), n_out, slice_mut(yhat, (t1 - t0) * n_out));
+    0
+}
+
+/// The readout objective (reservoir.rs `readout_loss`) over rows t0..t1 and
+/// its gradient G (T x F f64, zero outside the rows) into `g`; the loss into out[0].
+///
+/// # Safety
+/// x and g hold t_total * f, y t_total * n_out, w (f+1) * n_out f64, out 1.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_readout_loss(x: *const f64, f: usize, t_total: usize, t0: usize, t1: usize, y: *const f64, n_out: usize, w: *const f64, lambda: f64, g: *mut f64, out: *mut f64) -> i32 {
+    if !(t0 < t1 && t1 <= t_total) {
+        return fail("bad row range".into());
+    }
+    let l = crate::reservoir::readout_loss(slice(x, t_total * f), f, t0, t1, slice(y, t_total * n_out), n_out, slice(w, (f + 1) * n_out), lambda, slice_mut(g, t_total * f));
+    slice_mut(out, 1)[0] = l;
+    0
+}
+
+/// Echo state network states X (T x N) for input u (T): x_t = tanh(rho W
+/// x_{t-1} + sigma w_in u_t + b).
+///
+/// # Safety
+/// w N*N, w_in and bias N, u T, x T*N f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_esn_run(n: usize, w: *const f64, w_in: *const f64, bias: *const f64, rho: f64, sigma: f64, t: usize, u: *const f64, x: *mut f64) -> i32 {
+    crate::reservoir::esn_run(n, slice(w, n * n), slice(w_in, n), slice(bias, n), rho, sigma, slice(u, t), slice_mut(x, t * n));
     0
 }

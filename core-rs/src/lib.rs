@@ -3,8 +3,10 @@
 //! One file per concern: `scalar`/`simd`/`dual` (number types), `vec3`,
 //! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
 //! (integrators), `noise` (thermal field), `simulate` (batched trials),
-//! `gemm` (lane-major dense products) and `network` (the coupled-STO
-//! network of eq. 5-8 with its discrete adjoint).
+//! `gemm` (lane-major dense products), `network` (the coupled-STO
+//! network of eq. 5-8 with its discrete adjoint) and `reservoir` (that
+//! network driven by a time series, its checkpointed adjoint, the ridge
+//! readout and an echo-state-network baseline).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
 pub mod adam;
@@ -15,6 +17,7 @@ pub mod heun;
 pub mod network;
 pub mod noise;
 pub mod params;
+pub mod reservoir;
 pub mod rk4;
 pub mod scalar;
 pub mod simd;

@@ -1,0 +1,146 @@
+/** Flags of `stoopt reservoir` into typed settings (all checked before any work), then the run. */
+import { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { info, note } from "../log.js";
+import { defaultParams, PARAMS, parseParamValue } from "../model.js";
+import { choiceFlag, intFlag, quantityFlag, seedFlag, timeFlag } from "../options.js";
+import { CURRENT, FIELD } from "../units.js";
+import { RANGES } from "../network/config.js";
+import { fileSha256, GROUPS, Group, loadCheckpoint, ReservoirSettings, RunResult, runEsn, runSto } from "./run.js";
+import { TaskName } from "./tasks.js";
+
+function numberFlag(text: string, flag: string, min = 0): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
+  return v;
+}
+
+/** Whole number of steps in `total` (relative tolerance 1e-9), at least 1. */
+function wholeSteps(total: number, step: number, flag: string, what: string): number {
+  const r = total / step;
+  const k = Math.round(r);
+  if (k < 1) throw new UsageError(`${flag}: ${what} (${total * 1e12} ps) is shorter than one RK4 step (${step * 1e12} ps)`);
+  if (Math.abs(r - k) > 1e-9 * r) throw new UsageError(`${flag}: ${what} (${total * 1e12} ps) is not a whole number of RK4 steps of ${step * 1e12} ps`);
+  return k;
+}
+
+export function settingsFromFlags(opts: Record<string, string | boolean | undefined>, notes: string[]): ReservoirSettings {
+  const str = (k: string) => opts[k] as string;
+  const model = choiceFlag(str("model"), "--model", ["sto", "esn"] as const);
+  const n = intFlag(str("n"), "--n", 1, 2000);
+  const virtual = intFlag(str("virtual"), "--virtual", 1, 1000);
+  const dtS = timeFlag(str("dt"), "--dt", notes);
+  const holdS = timeFlag(str("hold"), "--hold", notes);
+  const steps = wholeSteps(holdS, dtS, "--hold", "the hold");
+  if (steps % virtual !== 0) throw new UsageError(`--hold: ${steps} RK4 steps do not split into --virtual ${virtual} equal intervals`);
+  const sub = steps / virtual;
+  const p = (name: string) => PARAMS.find((q) => q.name === name)!;
+  const hAppl0Oe = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
+  const jDc0A = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
+  const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
+  const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
+    if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
+  };
+  inRange(hAppl0Oe, RANGES.happl, "--H_appl");
+  inRange(jDc0A, RANGES.jdc, "--j_DC");
+  inRange(alpha0, RANGES.alpha, "--alpha");
+  const tuneText = str("tune").trim();
+  const tune = tuneText === "none" || tuneText === "" ? [] : tuneText.split(",").map((g) => choiceFlag<Group>(g.trim(), "--tune", GROUPS));
+  let task: TaskName = choiceFlag(str("task"), "--task", ["narma10", "mackey-glass", "memory-capacity"] as const);
+  let input: ReservoirSettings["input"];
+  if (opts.input !== undefined) {
+    if (opts.target === undefined) throw new UsageError("--input needs --target COLUMN (the column to predict)");
+    task = "csv";
+    input = { file: str("input"), column: str("inputColumn"), target: str("target"), sha256: "" };
+  } else if (opts.target !== undefined) throw new UsageError("--target needs --input FILE");
+  const horizons = str("horizons").split(",").map((h) => intFlag(h, "--horizons", 1, 10000));
+  const washout = intFlag(str("washout"), "--washout", 0);
+  const train = intFlag(str("train"), "--train", 2);
+  const val = intFlag(str("val"), "--val", 2);
+  const test = intFlag(str("test"), "--test", 2);
+  const length = opts.length !== undefined ? intFlag(str("length"), "--length", 1) : washout + train + val + test;
+  if (task !== "csv" && length < washout + train + val + test) throw new UsageError(`--length: ${length} holds is shorter than washout + train + validation + test = ${washout + train + val + test}`);
+  const perHoldSteps = steps;
+  const every = opts.checkpointEvery !== undefined ? intFlag(str("checkpointEvery"), "--checkpoint-every", 1) : Math.max(1, Math.round(Math.sqrt((3 * length) / (20 * perHoldSteps))));
+  const s: ReservoirSettings = {
+    task,
+    model,
+    input,
+    horizons,
+    mcDelays: intFlag(str("mcDelays"), "--mc-delays", 1, 10000),
+    length,
+    washout,
+    train,
+    val,
+    test,
+    seed: seedFlag(str("seed"), "--seed").toString(),
+    n,
+    virtual,
+    feat: choiceFlag(str("features"), "--features", ["all", "mx", "mz"] as const),
+    inputMode: choiceFlag(str("inputMode"), "--input-mode", ["field", "current", "both"] as const),
+    dtS,
+    holdS,
+    sub,
+    cmOe: quantityFlag(str("cm"), FIELD, "Oe", "--cm", notes),
+    hAppl0Oe,
+    jDc0A,
+    alpha0,
+    inField0Oe: quantityFlag(str("inField"), FIELD, "Oe", "--in-field", notes),
+    inCurrent0A: quantityFlag(str("inCurrent"), CURRENT, "A", "--in-current", notes),
+    tune,
+    epochs: intFlag(str("epochs"), "--epochs", 0, 100000),
+    lr: {
+      happl: numberFlag(str("lrHappl"), "--lr-happl"),
+      jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
+      alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
+      field: numberFlag(str("lrField"), "--lr-field"),
+      current: numberFlag(str("lrCurrent"), "--lr-current"),
+      win: numberFlag(str("lrWin"), "--lr-win"),
+    },
+    checkpointEvery: every,
+    params: Array.from(defaultParams()),
+    lambdas: Array.from({ length: 15 }, (_, i) => 10 ** (i - 14)),
+  };
+  if (task === "memory-capacity" && washout < s.mcDelays) throw new UsageError(`--washout ${washout} is shorter than --mc-delays ${s.mcDelays}: the first targets would be zeros, not the input`);
+  return s;
+}
+
+export async function reservoirAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const notes: string[] = [];
+  let s: ReservoirSettings;
+  let outDir = opts.out as string | undefined;
+  const plotDir = opts.plot as string | undefined;
+  let result: RunResult;
+  // figure settings are checked before any work
+  const { exportOptions } = await import("../plots/export.js");
+  const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
+  if (opts.resume !== undefined) {
+    const dir = opts.resume as string;
+    const ck = loadCheckpoint(dir);
+    s = ck.settings;
+    if (cmd.getOptionValueSource("epochs") === "cli") s.epochs = intFlag(opts.epochs as string, "--epochs", 0);
+    if (s.input && fileSha256(s.input.file) !== s.input.sha256) throw new UsageError(`--resume ${dir}: ${s.input.file} is not the series the checkpoint was trained on`);
+    outDir = outDir ?? dir;
+    note(`resuming ${dir} after epoch ${ck.epochs_done} of ${s.epochs}`);
+    result = runSto(s, outDir, ck);
+  } else {
+    s = settingsFromFlags(opts, notes);
+    if (s.input) s.input.sha256 = fileSha256(s.input.file);
+    for (const n of notes) note(n);
+    // the series and the split are checked before any integration
+    const { buildTask } = await import("./run.js");
+    const { core } = await import("../core.js");
+    const { makeSplit } = await import("./tasks.js");
+    const t = buildTask(core(), s);
+    makeSplit(t.u.length, s.washout, s.train, s.val, s.test, s.input ? s.input.file : `--length`);
+    result = s.model === "esn" ? runEsn(s, outDir) : runSto(s, outDir);
+  }
+  const mc = result.memory_capacity !== undefined ? `, memory capacity ${result.memory_capacity.toFixed(2)}` : "";
+  info(`${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`);
+  if (plotDir !== undefined) {
+    const { plotReservoir } = await import("../plots/reservoir.js");
+    const files = await plotReservoir(result, plotDir, figureExport!);
+    info(`wrote ${files.join(", ")}`);
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+}

@@ -1,0 +1,211 @@
+/**
+ * Typed access to the core's reservoir (core-rs/src/reservoir.rs): the driven
+ * STO network with its checkpointed adjoint, the ridge readout and the ESN.
+ * Large arrays (features, their gradient, targets) stay in wasm memory.
+ */
+import { Buf, Core } from "../core.js";
+
+export type Feat = "all" | "mx" | "mz";
+
+export interface StoShape {
+  n: number;
+  /** virtual nodes per hold */
+  k: number;
+  /** RK4 steps per virtual node */
+  sub: number;
+  holds: number;
+  /** checkpoint interval in holds */
+  every: number;
+  feat: Feat;
+}
+
+/** Packed parameter vector layout (reservoir.rs): H_appl (N), j_DC, alpha, s_f, s_c, W_in (K x N). */
+export function thetaLayout(n: number, k: number) {
+  return { happl: [0, n] as [number, number], jdc: n, alpha: n + 1, sf: n + 2, sc: n + 3, win: [n + 4, n + 4 + k * n] as [number, number], total: n + 4 + k * n };
+}
+
+export function featuresPerHold(s: StoShape): number {
+  return s.k * (s.feat === "all" ? 3 * s.n : s.n);
+}
+
+/** A readout problem over features X (T x F) and targets Y (T x nOut) held in wasm memory. */
+export class Problem {
+  readonly x: Buf<Float64Array>;
+  readonly y: Buf<Float64Array>;
+  readonly g: Buf<Float64Array>;
+  constructor(
+    readonly c: Core,
+    readonly holds: number,
+    readonly f: number,
+    readonly nOut: number,
+    y: Float64Array,
+  ) {
+    this.x = c.f64(holds * f);
+    this.g = c.f64(holds * f);
+    this.y = c.f64(holds * nOut);
+    this.y.view().set(y);
+  }
+
+  /** Ridge weights ((F+1) x nOut) on rows [t0, t1) for each lambda. */
+  solve(t0: number, t1: number, lambdas: number[]): (Float64Array | undefined)[] {
+    const { c, f, nOut } = this;
+    const f1 = f + 1;
+    const gram = c.f64(f1 * f1);
+    const xty = c.f64(f1 * nOut);
+    const w = c.f64(f1 * nOut);
+    try {
+      c.check(c.exports.stoopt_ridge_gram(this.x.ptr, f, t0, t1, this.y.ptr, nOut, gram.ptr, xty.ptr), "ridge");
+      return lambdas.map((lam) => (c.exports.stoopt_ridge_solve(gram.ptr, xty.ptr, f, nOut, lam, w.ptr) === 0 ? w.view().slice() : undefined));
+    } finally {
+      gram.free();
+      xty.free();
+      w.free();
+    }
+  }
+
+  predict(w: Float64Array, t0: number, t1: number): Float64Array {
+    const { c, f, nOut } = this;
+    const wb = c.f64(w.length);
+    const out = c.f64((t1 - t0) * nOut);
+    try {
+      wb.view().set(w);
+      c.check(c.exports.stoopt_ridge_predict(this.x.ptr, f, t0, t1, wb.ptr, nOut, out.ptr), "readout");
+      return out.view().slice();
+    } finally {
+      wb.free();
+      out.free();
+    }
+  }
+
+  /** Normalized readout loss on [t0, t1) for fixed W; its feature gradient goes to this.g. */
+  lossAndGrad(w: Float64Array, lambda: number, t0: number, t1: number): number {
+    const { c, f, nOut } = this;
+    const wb = c.f64(w.length);
+    const out = c.f64(1);
+    try {
+      wb.view().set(w);
+      c.check(c.exports.stoopt_readout_loss(this.x.ptr, f, this.holds, t0, t1, this.y.ptr, nOut, wb.ptr, lambda, this.g.ptr, out.ptr), "readout loss");
+      return out.view()[0];
+    } finally {
+      wb.free();
+      out.free();
+    }
+  }
+
+  targets(t0: number, t1: number): Float64Array {
+    return this.y.view().slice(t0 * this.nOut, t1 * this.nOut);
+  }
+
+  free(): void {
+    this.x.free();
+    this.y.free();
+    this.g.free();
+  }
+}
+
+/** The driven STO reservoir (one core object) writing its features into a Problem. */
+export class StoEngine {
+  private readonly handle: number;
+  private readonly params: Buf<Float64Array>;
+  private readonly theta: Buf<Float64Array>;
+  private readonly grad: Buf<Float64Array>;
+  private readonly u: Buf<Float64Array>;
+  private readonly m0: Buf<Float64Array>;
+  constructor(
+    readonly c: Core,
+    readonly shape: StoShape,
+    wcp: Float64Array,
+    params: Float64Array,
+    readonly dtS: number,
+    readonly cmOe: number,
+    u: Float64Array,
+    m0: Float64Array,
+  ) {
+    const w = c.f64(wcp.length);
+    w.view().set(wcp);
+    this.handle = c.exports.stoopt_res_new(shape.n, shape.k, shape.sub, shape.holds, shape.every, { all: 0, mx: 1, mz: 2 }[shape.feat], w.ptr);
+    w.free();
+    if (this.handle === 0) c.check(1, "reservoir");
+    this.params = c.f64(params.length);
+    this.params.view().set(params);
+    const L = thetaLayout(shape.n, shape.k);
+    this.theta = c.f64(L.total);
+    this.grad = c.f64(L.total);
+    this.u = c.f64(shape.holds);
+    this.u.view().set(u);
+    this.m0 = c.f64(3 * shape.n);
+    this.m0.view().set(m0);
+  }
+
+  /** f64 numbers of integration state the core keeps (checkpoints + one segment). */
+  stateWords(): number {
+    return this.c.exports.stoopt_res_state_words(this.handle);
+  }
+
+  forward(theta: Float64Array, p: Problem): void {
+    this.theta.view().set(theta);
+    this.c.check(this.c.exports.stoopt_res_forward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, this.m0.ptr, p.x.ptr), "reservoir forward pass");
+  }
+
+  /** Gradient of sum(p.g .* features) after `forward` with the same theta. */
+  backward(theta: Float64Array, p: Problem): Float64Array {
+    this.theta.view().set(theta);
+    this.c.check(this.c.exports.stoopt_res_backward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, p.g.ptr, this.grad.ptr), "reservoir adjoint");
+    return this.grad.view().slice();
+  }
+
+  free(): void {
+    this.c.exports.stoopt_res_free(this.handle);
+    for (const b of [this.params, this.theta, this.grad, this.u, this.m0]) b.free();
+  }
+}
+
+/** ESN states into p.x: x_t = tanh(rho W x_{t-1} + sigma w_in u_t + b). */
+export function esnRun(c: Core, n: number, w: Float64Array, wIn: Float64Array, bias: Float64Array, rho: number, sigma: number, u: Float64Array, p: Problem): void {
+  const bufs = [w, wIn, bias, u].map((a) => {
+    const b = c.f64(a.length);
+    b.view().set(a);
+    return b;
+  });
+  try {
+    c.check(c.exports.stoopt_esn_run(n, bufs[0].ptr, bufs[1].ptr, bufs[2].ptr, rho, sigma, u.length, bufs[3].ptr, p.x.ptr), "ESN");
+  } finally {
+    bufs.forEach((b) => b.free());
+  }
+}
+
+/** Adam on a slice of theta (core adam.rs), clipped to [lo, hi]. */
+export class Adam {
+  private readonly th: Buf<Float64Array>;
+  private readonly m: Buf<Float64Array>;
+  private readonly v: Buf<Float64Array>;
+  private readonly g: Buf<Float64Array>;
+  private readonly hyper: Buf<Float64Array>;
+  constructor(
+    readonly c: Core,
+    n: number,
+  ) {
+    [this.th, this.m, this.v, this.g] = [0, 1, 2, 3].map(() => c.f64(n));
+    this.hyper = c.f64(7);
+  }
+  /** One step on every group; m, v are updated in place (copied in and out). */
+  step(theta: Float64Array, m: Float64Array, v: Float64Array, grad: Float64Array, t: number, groups: { range: [number, number]; lr: number; lo: number; hi: number }[]): void {
+    this.th.view().set(theta);
+    this.m.view().set(m);
+    this.v.view().set(v);
+    this.g.view().set(grad);
+    for (const gr of groups) {
+      const [a, b] = gr.range;
+      if (b <= a || gr.lr === 0) continue;
+      this.hyper.view().set([gr.lr, 0.9, 0.999, 1e-8, t, gr.lo, gr.hi]);
+      const off = 8 * a;
+      this.c.check(this.c.exports.stoopt_adam(1, b - a, this.th.ptr + off, this.m.ptr + off, this.v.ptr + off, this.g.ptr + off, 0, this.hyper.ptr), "Adam");
+    }
+    theta.set(this.th.view());
+    m.set(this.m.view());
+    v.set(this.v.view());
+  }
+  free(): void {
+    for (const b of [this.th, this.m, this.v, this.g, this.hyper]) b.free();
+  }
+}
