@@ -86,7 +86,7 @@ export const fmtS = (s: number): string => (Math.abs(s) >= 1e-3 ? `${+s.toPrecis
  * likely unit mistake (e.g. ns values in a column read as seconds).
  */
 export const MAX_SPACING_S = 10e-9;
-export function checkTimeAxis(traces: { t_s: Float64Array; line: number }[], dtS: number, file: string, timeName: string): void {
+export function checkScopeTimeAxis(traces: { t_s: Float64Array; line: number }[], dtS: number, file: string, timeName: string): void {
   let gap = 0;
   let line = 0;
   for (const tr of traces) {

@@ -7,7 +7,8 @@
 import { Command } from "commander";
 import { choiceFlag, intFlag, timeFlag } from "../options.js";
 import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
-import { UsageError, EXIT_INTERRUPTED } from "../errors.js";
+import { UsageError } from "../errors.js";
+import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { FitParam } from "../sysid.js";
 import { PARAMS } from "../model.js";
 import { SIGNAL_UNITS } from "../teacher.js";
@@ -120,13 +121,9 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   for (const n of notes) note(n);
   if (c.why) note(c.why);
   const ev = makeWindowEvaluator(windows, dtS, washoutS, threads);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    note("interrupted: stopping after the current step (Ctrl-C again to abort)");
-  };
-  process.on("SIGINT", onSigint);
+  // SIGINT/SIGTERM (cli/signals.ts): stop after the current evaluation, write the result so far marked interrupted, exit 130/143
+  const release = stopsCleanly();
+  const interrupted = () => stopRequested() !== undefined;
   try {
     const r = await fitMeasured(ev, {
       spec: { base, params, fitM0, fitOffset: offset === undefined, fitAmplitude: amplitude === undefined },
@@ -139,7 +136,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       matchS: 0.3e-9,
       uncertainty,
       bootstrap: nBoot,
-      shouldStop: () => interrupted,
+      shouldStop: interrupted,
       onProgress: (m) => note(m),
     });
     const P = params.length;
@@ -148,7 +145,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
         ? `bootstrap over windows: ${r.bootstrap?.replicates ?? 0} resamples of the ${nWin} windows with replacement (seed ${c.seed}), each refitted by Levenberg-Marquardt from the optimum (parameters, offset, amplitude, initial states); 1 sigma = standard deviation of the refits`
         : `Gauss-Newton: sigma^2 (J^T J)^-1 over all fitted unknowns (parameters, offset, amplitude, initial states), J from forward-mode sensitivities, sigma^2 = sum r^2 / (samples - unknowns); 1 sigma; treats residuals as independent (too small on thermal data: use --uncertainty bootstrap)`;
     const unitName = unit || (signal === undefined ? "1 (m_x)" : "signal unit");
-    const status = interrupted ? "interrupted" : "ok";
+    const status = interrupted() ? "interrupted" : "ok";
     const level = (v: number, s: number, fitted: boolean) => ({ value: v, unit: unitName, fitted, uncertainty: fitted && Number.isFinite(s) ? s : null });
     const result = {
       stoopt: "0.1.0",
@@ -212,9 +209,9 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, { dtS, washoutS, base, params, values: r.values, m0: r.m0, fitM0, affine: r.affine, unit: unitName, column: data.signalName });
       info(`wrote ${files.join(", ")}`);
     }
-    if (status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
+    if (status === "interrupted") process.exitCode = exitCodeFor(stopRequested() ?? "SIGINT");
   } finally {
-    process.off("SIGINT", onSigint);
+    release();
     await ev.close();
   }
 }
