@@ -248,9 +248,9 @@ Examples:
       const file = files[0];
       const signal = str("signal");
       const raw = await readTeacherData(file, opts, signal, params.map((p) => ({ spec: p.spec, range: p.range })));
-      checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
       const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
       if (measuredFlags || !hasState) {
+        checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
         const implicit = !hasState && signal === undefined && str("m0") === undefined;
         const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
         const notes: string[] = [];
@@ -264,6 +264,7 @@ Examples:
       }
       preloaded = { ...raw, arrays: teacherArrays(raw.data) };
       checkTimeAxis({ file: raw.data.file, column: raw.data.timeColumn, trials: raw.data.trials }, raw.dtS, raw.washoutS);
+      checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
     }
     const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
     const bar = progress(Math.max(1, totalEpochs), "sysid");
