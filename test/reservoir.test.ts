@@ -9,7 +9,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { core } from "../cli/core.js";
 import { defaultParams } from "../cli/model.js";
-import { Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
+import { Adam, Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
+import { guardedAdamStep, TuneState } from "../cli/reservoir/run.js";
 import { mackeyGlassSeries, memoryCapacity, narma10, nrmse, squaredCorrelation } from "../cli/reservoir/tasks.js";
 import { plotReservoir } from "../cli/plots/reservoir.js";
 import { runCli } from "./helpers.js";
@@ -115,6 +116,63 @@ describe("adjoint through the wasm core", () => {
       const d = fd(i, h);
       expect(Math.abs(g[i] - d) / Math.max(Math.abs(g[i]), Math.abs(d))).toBeLessThan(1e-6);
     }
+    eng.free();
+    p.free();
+  });
+});
+
+describe("physics tuning step (N = 1, virtual nodes)", () => {
+  it("an undone step restarts Adam, and halving the rates then lowers the training objective", () => {
+    const c = core();
+    const k = 5;
+    const holds = 160;
+    const shape = { n: 1, k, sub: 1, holds, every: 8, feat: "all" as const };
+    const L = thetaLayout(1, k);
+    const u = Float64Array.from({ length: holds }, (_, t) => 0.25 + 0.2 * Math.sin(0.7 * t) * Math.cos(0.13 * t * t));
+    const y = Float64Array.from({ length: holds }, (_, t) => (t >= 3 ? u[t - 1] * u[t - 3] + 0.5 * u[t - 2] : 0));
+    const p = new Problem(c, holds, 3 * k, 1, y);
+    const eng = new StoEngine(c, shape, new Float64Array([0]), defaultParams(), 50e-12, 10, u, Float64Array.from([0.1, -0.2, 0.97]));
+    const adam = new Adam(c, L.total);
+    const lam = 1e-3;
+    const objectiveAt = (th: Float64Array) => {
+      eng.forward(th, p);
+      const w = p.solve(20, holds, [lam])[0]!;
+      return p.lossAndGrad(w, lam, 20, holds);
+    };
+    const theta = new Float64Array(L.total);
+    theta[0] = 1750;
+    theta[L.jdc] = 5e-3;
+    theta[L.alpha] = 0.0055;
+    theta[L.sf] = 1000;
+    theta.set([0.6, -0.4, 0.9, -0.8, 0.3], L.win[0]);
+    const groups = [
+      { range: [0, 1] as [number, number], lo: 0, hi: 5000, lr: 5 },
+      { range: [L.jdc, L.jdc + 1] as [number, number], lo: 0, hi: 0.02, lr: 5e-5 },
+      { range: [L.alpha, L.alpha + 1] as [number, number], lo: 1e-4, hi: 0.1, lr: 2e-4 },
+      { range: [L.sf, L.sf + 1] as [number, number], lo: 0, hi: Infinity, lr: 20 },
+      { range: L.win, lo: -Infinity, hi: Infinity, lr: 0.02 },
+    ];
+    const cur0 = objectiveAt(theta);
+    const grad = eng.backward(theta, p);
+    // stale moments pointing uphill, as left by earlier epochs whose gradients had the other sign
+    const st: TuneState = { theta: theta.slice(), m: grad.map((g) => -g), v: grad.map((g) => g * g), step: 5, lrScale: 1 };
+    const first = guardedAdamStep(adam, st, grad, groups, cur0, objectiveAt);
+    expect(first.accepted).toBe(false);
+    expect(first.objective).toBe(cur0);
+    expect(Array.from(st.theta)).toEqual(Array.from(theta));
+    expect(st.lrScale).toBe(0.5);
+    expect(st.step).toBe(0);
+    expect(st.m.every((v) => v === 0) && st.v.every((v) => v === 0)).toBe(true);
+    // at the same point (same gradient), the restarted Adam steps along -sign(g): a few halvings give a kept step
+    let kept: { accepted: boolean; objective: number } | undefined;
+    for (let i = 0; i < 12 && !kept; i++) {
+      const r = guardedAdamStep(adam, st, grad, groups, cur0, objectiveAt);
+      if (r.accepted) kept = r;
+    }
+    expect(kept).toBeDefined();
+    expect(kept!.objective).toBeLessThan(cur0);
+    expect(st.step).toBe(1);
+    adam.free();
     eng.free();
     p.free();
   });
