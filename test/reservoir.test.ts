@@ -121,6 +121,48 @@ describe("adjoint through the wasm core", () => {
   });
 });
 
+describe("held-out readout objective", () => {
+  it("its gradient through the standardization and the ridge solution agrees with central differences", () => {
+    const c = core();
+    const T = 70;
+    const f = 4;
+    const nOut = 2;
+    let r = 12345;
+    const rnd = () => {
+      r = (r * 1103515245 + 12345) % 2147483648;
+      return r / 2147483648 - 0.5;
+    };
+    const x0 = Float64Array.from({ length: T * f }, (_, i) => rnd() * (1 + (i % f)) + 0.3 * (i % f));
+    const y = Float64Array.from({ length: T * nOut }, (_, i) => Math.sin(0.3 * i) + 0.2 * rnd());
+    const p = new Problem(c, T, f, nOut, y);
+    const [t0, mid, t1] = [10, 38, 66];
+    const lam = 0.05;
+    const loss = (x: Float64Array, grad: boolean) => {
+      p.x.view().set(x);
+      const sd = p.standardize(t0, t1);
+      const l = p.heldOutLossAndGrad(lam, t0, mid, t1)!;
+      if (grad) p.standardizeBackward(t0, t1, sd);
+      return l;
+    };
+    loss(x0, true);
+    const g = p.g.view().slice();
+    const h = 1e-5;
+    for (const i of [3, 12 * f + 1, 20 * f + 2, 37 * f + 3, 38 * f, 50 * f + 1, 65 * f + 2, 68 * f + 1]) {
+      const at = (d: number) => {
+        const x = x0.slice();
+        x[i] += d;
+        return loss(x, false);
+      };
+      const fd = (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h);
+      if (i < t0 * f || i >= t1 * f) {
+        expect(g[i]).toBe(0);
+        expect(Math.abs(fd)).toBeLessThan(1e-9);
+      } else expect(Math.abs(g[i] - fd) / Math.max(Math.abs(g[i]), Math.abs(fd))).toBeLessThan(1e-6);
+    }
+    p.free();
+  });
+});
+
 describe("physics tuning step (N = 1, virtual nodes)", () => {
   it("an undone step restarts Adam, and halving the rates then lowers the training objective", () => {
     const c = core();

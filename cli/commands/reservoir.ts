@@ -80,6 +80,7 @@ export function reservoirCommand(): Command {
     .option("--in-current <value>", "input current scale s_c (bare number: A)", "2mA")
     .option("--tune <groups>", "trained parameters: any of happl,jdc,alpha,scale,win (or none)", "happl,jdc,alpha,scale,win")
     .option("--epochs <n>", "Adam steps on the physics (0: untuned only)", "30")
+    .option("--objective <o>", "what the physics descends: train (the ridge-optimal training loss) or heldout (features standardized on the training part, readout fitted on its first half, loss on its second half: tracks validation when the training loss overfits, see results/reservoir/n1-diagnosis.txt)", "train")
     .option("--lr-happl <Oe>", "Adam learning rate of H_appl [Oe]", "5")
     .option("--lr-jdc <A>", "Adam learning rate of j_DC [A]", "5e-5")
     .option("--lr-alpha <x>", "Adam learning rate of alpha", "2e-4")

@@ -58,6 +58,8 @@ export interface ReservoirSettings {
   checkpointEvery: number;
   params: number[];
   lambdas: number[];
+  /** the tuning objective: ridge training loss (train) or held-out loss on standardized features (heldout); absent in older checkpoints = train */
+  objective?: "train" | "heldout";
 }
 
 /** Streams of the one seed (xoshiro256++ in the core). */
@@ -392,18 +394,34 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
   const label = `N=${s.n}${s.virtual > 1 ? ` x ${s.virtual} virtual` : ""}`;
   info(`stoopt reservoir: ${task.note}; STO reservoir ${label}, features ${s.feat} (${f} per hold), input ${s.inputMode}, dt ${s.dtS * 1e12} ps x ${s.sub} steps per node (hold ${(s.holdS * 1e9).toPrecision(4)} ns), CM ${s.cmOe} Oe; washout ${split.washout} / train ${s.train} / val ${s.val} / test ${s.test} holds; checkpoint every ${s.checkpointEvery} holds`);
   try {
+    // --objective heldout: features standardized over the training part (scales kept for the
+    // chain rule), readout fitted on its first half, loss on its second half
+    const heldout = s.objective === "heldout";
+    const [ta, tb] = split.train;
+    const tm = ta + Math.floor((tb - ta) / 2);
+    let sd: Float64Array | undefined;
     const evalAt = (th: Float64Array) => {
       eng.forward(th, p);
+      if (heldout) sd = p.standardize(ta, tb);
       return evaluate(p, split, s.lambdas, task);
     };
     let ev = evalAt(theta);
-    // the tuning objective: ridge-optimal training loss at one fixed lambda
-    // (the validation choice of epoch 0), so that epochs are comparable;
-    // leaves its feature gradient in p.g
+    // the tuning objective at one fixed lambda (the validation choice of epoch 0), so that
+    // epochs are comparable: the ridge-optimal training loss (train) or the held-out loss
+    // (heldout); leaves its feature gradient in p.g
     const objective = (lam: number) => {
-      const w = p.solve(split.train[0], split.train[1], [lam])[0];
+      if (heldout) {
+        const l = p.heldOutLossAndGrad(lam, ta, tm, tb);
+        if (l === undefined) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable on the first half of the training part (features constant or not finite)`);
+        return l / task.nOut;
+      }
+      const w = p.solve(ta, tb, [lam])[0];
       if (!w) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable (features constant or not finite)`);
-      return p.lossAndGrad(w, lam, split.train[0], split.train[1]) / task.nOut;
+      return p.lossAndGrad(w, lam, ta, tb) / task.nOut;
+    };
+    // p.g with respect to the raw features (what the adjoint takes)
+    const rawGradient = () => {
+      if (heldout) p.standardizeBackward(ta, tb, sd!);
     };
     const lamTrain = history.length ? history[0].lambda : ev.lambda;
     let lrScale = resume ? resume.lr_scale : 1;
@@ -419,6 +437,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
     for (let e = history.length; e <= s.epochs; e++) {
       const te = performance.now();
       // exact gradient of the objective at the current theta (p.g set by objective())
+      rawGradient();
       const grad = eng.backward(theta, p);
       for (let i = 0; i < grad.length; i++) grad[i] /= task.nOut;
       const gn = Math.sqrt(groups.reduce((acc, g) => acc + Array.from(grad.subarray(g.range[0], g.range[1])).reduce((a, v) => a + v * v, 0), 0));
