@@ -24,8 +24,11 @@ the exact gradient of the training objective sum_o (|X w_o - y_o|^2 + lambda0 |w
 through the whole driven trajectory: the discrete adjoint of every
 RK4 stage, with checkpointing (state kept every --checkpoint-every holds, each
 segment recomputed in the backward pass). H_appl, j_DC, alpha are clipped to the
-paper's ranges. A step that raises the objective is undone and every rate halved
-(the paper's rule). The reported model is the epoch with the lowest validation NRMSE
+paper's ranges. A step that raises the objective is undone, every rate halved
+(the paper's rule) and Adam's moments restarted (kept moments can point uphill at
+the old point: the run would never move again). --objective heldout descends instead
+the held-out loss: features standardized on the training part, readout fitted on its
+first half at lambda0, loss on its second half (gradient through the ridge solution). The reported model is the epoch with the lowest validation NRMSE
 (epoch 0 = untuned: the paper's centre values).
 
 Washout: the first --washout holds (default 200) are used by no readout: the
