@@ -7,6 +7,7 @@ import { wasmStepsPerSecond } from "./simulate.js";
 import { nativeBench } from "./native.js";
 import { sysidBench, sysidConvergenceBench } from "./sysid.js";
 import { mnistBench, mnistBenchTable } from "./mnist.js";
+import { spectrumBench } from "./spectrum.js";
 import { reservoirBench, reservoirBenchTable } from "./reservoir.js";
 
 function fmt(x: number | undefined, unit = ""): string {
@@ -45,6 +46,11 @@ async function main(): Promise<void> {
     "sysid: time to convergence, noise-free teacher (100 trials), H_appl, j_DC and alpha fitted together from the middle of their ranges, 2 threads",
     ["method", "time [s]", "worst error / range", "worst error / std error", "status (how it ended)"],
     await sysidConvergenceBench(),
+  );
+  table(
+    "spectrum: a 21-point current sweep (2.5-7.5 mA), 100 ns washout + 20 ns window per point (240 k RK4 steps each, dt 0.5 ps), PSD and Lorentzian included",
+    ["threads", "points", "seconds", "M RK4 steps/s"],
+    await spectrumBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
   console.log(reservoirBenchTable(reservoirBench()));

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -21,6 +21,8 @@ export interface CoreExports {
   stoopt_rng_init(seed: bigint, firstStream: bigint, n: number, out: number): number;
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
   stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
+  stoopt_theory(params: number, out: number): number;
+  stoopt_steady_state(params: number, fit: number, nFit: number, dtS: number, washoutSteps: number, windowSteps: number, m0: number, out: number): number;
   stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
   stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;

@@ -8,6 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
+import { declareInput } from "./output.js";
+import { note } from "./log.js";
 import { UsageError } from "./errors.js";
 
 export interface Idx {
@@ -98,6 +100,8 @@ function idxPath(dir: string, name: string): string {
 function split(dir: string, imagesName: string, labelsName: string, nClasses: number): { split: Split; rows: number; cols: number; hash: Buffer[] } {
   const fi = idxPath(dir, imagesName);
   const fl = idxPath(dir, labelsName);
+  declareInput(fi, "data file");
+  declareInput(fl, "data file");
   const im = readIdx(fi, 3);
   const lb = readIdx(fl, 1);
   if (im.dims[0] !== lb.dims[0]) throw new UsageError(`${fl}: ${lb.dims[0]} labels for ${im.dims[0]} images in ${fi}`);
@@ -120,6 +124,9 @@ export function loadDataset(recorded: string, nClasses = 10): Dataset {
   const te = split(dir, IDX_FILES.testImages, IDX_FILES.testLabels, nClasses);
   if (tr.rows !== te.rows || tr.cols !== te.cols) {
     throw new UsageError(`${idxPath(dir, IDX_FILES.testImages)}: images are ${te.rows}x${te.cols}, the training images ${tr.rows}x${tr.cols}`);
+  }
+  if (tr.split.count < te.split.count) {
+    note(`${dir}: the training files hold ${tr.split.count} images and the test files ${te.split.count}; the training set is usually the larger (MNIST: 60000 vs 10000): are ${IDX_FILES.trainImages} and ${IDX_FILES.testImages} swapped?`);
   }
   const h = createHash("sha256");
   for (const b of [...tr.hash, ...te.hash]) h.update(b);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** stoopt: the entry file only wires commands and the one error handler. */
 import { Command, CommanderError } from "commander";
-import { describe, EXIT_OK } from "./errors.js";
+import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { simulateCommand } from "./commands/simulate.js";
 import { sysidCommand } from "./commands/sysid.js";
@@ -9,8 +9,11 @@ import { landscapeCommand } from "./commands/landscape.js";
 import { plotCommand } from "./commands/plot.js";
 import { mnistCommand } from "./commands/mnist.js";
 import { evalCommand } from "./commands/eval.js";
+import { spectrumCommand } from "./commands/spectrum.js";
 import { reservoirCommand } from "./commands/reservoir.js";
 import { sweepCommand } from "./commands/sweep.js";
+import { guardStdStreams } from "./output.js";
+import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
 
 export function buildProgram(): Command {
   const program = new Command("stoopt")
@@ -26,7 +29,8 @@ export function buildProgram(): Command {
   program.addHelpText(
     "after",
     `
-Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 130 interrupted.
+Exit codes: 0 success, 1 runtime failure, 2 usage or input error, 130 interrupted by SIGINT,
+143 stopped by SIGTERM (a write error, e.g. a full disk, is a runtime failure).
 stdout carries data only; notes, summaries and progress go to stderr.
 
 Examples:
@@ -41,6 +45,7 @@ Examples:
   program.addCommand(plotCommand());
   program.addCommand(mnistCommand());
   program.addCommand(evalCommand());
+  program.addCommand(spectrumCommand());
   program.addCommand(reservoirCommand());
   program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
   const quietErrors = (c: Command): void => {
@@ -54,18 +59,25 @@ Examples:
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
+    const sig = stopRequested();
+    if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
     const { message, exitCode } = describe(err);
+    const sig = stopRequested();
+    // after a signal, whatever ended the work reports the signal's exit code
+    if (sig !== undefined) {
+      errorLine(err instanceof Interrupted ? message : `interrupted by ${sig} (${message})`);
+      return exitCodeFor(sig);
+    }
     if (message) errorLine(message);
     return exitCode;
   }
 }
 
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
-});
+guardStdStreams();
+installSignalHandlers();
 
 main(process.argv).then((code) => {
   process.exitCode = code;

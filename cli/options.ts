@@ -21,10 +21,18 @@ export function temperatureFlag(text: string, flag: string, notes: string[]): nu
   return v;
 }
 
+/**
+ * A whole number from `min` to `max`. Any numeric spelling is read (`1e3`,
+ * `2.0`), so that a value past the limit is reported as past the limit
+ * (`--epochs 1e300`: "above the limit"), not as "not a whole number".
+ */
 export function intFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\s*\d+\s*$/.test(text)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
-  const v = Number(text);
-  if (v < min || v > max) throw new UsageError(`${flag}: ${v} is out of range (${min} to ${max})`);
+  const t = text.trim();
+  const v = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
+  if (Number.isNaN(v)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
+  if (v > max) throw new UsageError(`${flag}: ${t} is out of range (above the limit of ${max})`);
+  if (v < min) throw new UsageError(`${flag}: ${t} is out of range (below the minimum of ${min})`);
+  if (!Number.isInteger(v)) throw new UsageError(`${flag}: '${text}' is not a whole number`);
   return v;
 }
 

@@ -6,6 +6,8 @@
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "./core.js";
 import { addParts, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+import { Interrupted } from "./errors.js";
+import { onStop, throwIfStopped } from "./signals.js";
 
 interface Pending {
   resolve: (p: Parts) => void;
@@ -16,6 +18,11 @@ export class PoolEvaluator implements Evaluator {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** a signal abandons the evaluations in flight (the workers are terminated by close) */
+  private readonly unsubscribe = onStop((sig) => {
+    for (const p of this.pending.values()) p.reject(new Interrupted(sig));
+    this.pending.clear();
+  });
 
   constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number) {
     const module = wasmModule();
@@ -45,6 +52,7 @@ export class PoolEvaluator implements Evaluator {
   }
 
   async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
+    throwIfStopped();
     const n = this.workers.length;
     const chunk = Math.ceil(sel.length / n);
     const jobs: Promise<Parts>[] = [];
@@ -57,6 +65,7 @@ export class PoolEvaluator implements Evaluator {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

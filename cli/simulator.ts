@@ -5,6 +5,8 @@
  */
 import { core, RNG_WORDS } from "./core.js";
 import { UsageError } from "./errors.js";
+import { checkCount, checkPrecessionStep, U32_MAX } from "./limits.js";
+import { pausePoint } from "./signals.js";
 
 export type Scheme = "rk4" | "heun";
 export const SCHEME_CODE: Record<Scheme, number> = { rk4: 0, heun: 1 };
@@ -56,15 +58,25 @@ export function plan(spec: SimulationSpec): SimulationPlan {
   if (stepsPerSample < 1) throw new UsageError(`--sample must be at least one step (${spec.dtS} s)`);
   const intervals = integerRatio(spec.durationS, spec.sampleS, "--duration");
   const samples = intervals + 1;
+  // the core counts steps and samples per call in u32; rows are numbered exactly up to 2^53
+  checkCount(washoutSteps, "--washout", "the washout steps (--washout / --dt)", Number.MAX_SAFE_INTEGER);
+  checkCount(stepsPerSample, "--sample", "the steps per sample (--sample / --dt)", U32_MAX, 1);
+  checkCount(samples, "--duration", "the samples per trial (--duration / --sample + 1)", U32_MAX, 1);
+  checkCount(spec.trials * samples, "--trials", "the rows (trials x samples per trial)", Number.MAX_SAFE_INTEGER, 1);
+  checkPrecessionStep(spec.params, spec.dtS, "--dt", `--H_appl ${spec.params[1]} Oe (H_K ${spec.params[3]} Oe, M ${spec.params[2]} emu/cm3)`);
   return { washoutSteps, stepsPerSample, samples, totalSteps: spec.trials * (washoutSteps + intervals * stepsPerSample) };
 }
 
 const MAX_BLOCK_DOUBLES = 1 << 21;
-const SLICE_STEPS = 20000;
+/** trial-steps per core call: about 0.1 s, so that signals are seen between calls */
+const CALL_STEPS = 1_000_000;
 
 /**
  * Run the simulation, calling `emit` for each block of samples in row order
  * (trial, then time) and `onSteps` with the number of steps done so far.
+ * Each core call does at most about CALL_STEPS trial-steps, with a
+ * `pausePoint` between calls (throws `Interrupted` on a signal; the blocks
+ * emitted before are whole).
  */
 export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Promise<void>, onSteps: (done: number) => void = () => undefined): Promise<void> {
   const c = core();
@@ -72,15 +84,29 @@ export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Pr
   const perTrialDoubles = 3 * p.samples;
   const chunk = Math.max(1, Math.min(spec.trials, 256, Math.floor(MAX_BLOCK_DOUBLES / perTrialDoubles)));
   const sampleBlock = chunk === 1 ? Math.max(1, Math.min(p.samples, Math.floor(MAX_BLOCK_DOUBLES / 3))) : p.samples;
+  // samples per core call, so that a call does at most CALL_STEPS trial-steps (at least one sample)
+  const perCall = Math.max(1, Math.min(sampleBlock, Math.floor(CALL_STEPS / (chunk * p.stepsPerSample))));
   const params = c.f64(spec.params.length);
   const m = c.f64(3 * chunk);
   const rng = c.u64(RNG_WORDS * chunk);
   const out = c.f64(3 * chunk * sampleBlock);
+  const scratch = c.f64(3 * chunk * perCall);
   params.view().set(spec.params);
   const code = SCHEME_CODE[spec.scheme];
   let done = 0;
   const run = (n: number, steps: number, samples: number, outPtr: number) => {
     c.check(c.exports.stoopt_simulate(params.ptr, code, spec.dtS, spec.temperatureK, n, m.ptr, rng.ptr, steps, samples, outPtr), "simulate");
+  };
+  /** integrate `steps` without recording, in calls of at most CALL_STEPS trial-steps */
+  const advance = async (n: number, steps: number) => {
+    const slice = Math.max(1, Math.floor(CALL_STEPS / n));
+    for (let s = 0; s < steps; s += slice) {
+      const k = Math.min(slice, steps - s);
+      run(n, k, 1, 0);
+      done += n * k;
+      onSteps(done);
+      await pausePoint();
+    }
   };
   try {
     for (let t0 = 0; t0 < spec.trials; t0 += chunk) {
@@ -92,45 +118,41 @@ export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Pr
       } else {
         c.check(c.exports.stoopt_random_unit_vectors(rng.ptr, n, m.ptr), "initial state");
       }
-      for (let s = 0; s < p.washoutSteps; s += SLICE_STEPS) {
-        const k = Math.min(SLICE_STEPS, p.washoutSteps - s);
-        run(n, k, 1, 0);
-        done += n * k;
-        onSteps(done);
-      }
+      await advance(n, p.washoutSteps);
       // sample 0 is the state at t = 0 (end of the washout)
-      let sample0 = 0;
-      while (sample0 < p.samples) {
+      for (let sample0 = 0; sample0 < p.samples; ) {
         const ns = Math.min(sampleBlock, p.samples - sample0);
-        let steps = 0;
+        let s = 0;
         if (sample0 === 0) {
           const ov = out.view();
           const mv = m.view();
           for (let i = 0; i < n; i++) ov.set(mv.subarray(3 * i, 3 * i + 3), 3 * i * ns);
-          if (ns > 1) {
-            // samples 1..ns-1 go after sample 0 of each trial: run into a scratch area, then interleave
-            const rest = c.f64(3 * n * (ns - 1));
-            try {
-              run(n, p.stepsPerSample, ns - 1, rest.ptr);
-              const rv = rest.view();
-              const ov2 = out.view();
-              for (let i = 0; i < n; i++) ov2.set(rv.subarray(3 * i * (ns - 1), 3 * (i + 1) * (ns - 1)), 3 * (i * ns + 1));
-            } finally {
-              rest.free();
-            }
-            steps = n * (ns - 1) * p.stepsPerSample;
-          }
-        } else {
-          run(n, p.stepsPerSample, ns, out.ptr);
-          steps = n * ns * p.stepsPerSample;
+          s = 1;
         }
-        done += steps;
-        onSteps(done);
+        while (s < ns) {
+          const r = Math.min(perCall, ns - s);
+          if (r === 1 && n * p.stepsPerSample > CALL_STEPS) {
+            // one sample needs more than a call's steps: advance in slices, then record with the last step
+            await advance(n, p.stepsPerSample - 1);
+            run(n, 1, 1, scratch.ptr);
+            done += n;
+          } else {
+            run(n, p.stepsPerSample, r, scratch.ptr);
+            done += n * r * p.stepsPerSample;
+          }
+          // the core writes [trial][sample]; place these r samples at s..s+r of each trial's block row
+          const sv = scratch.view();
+          const ov = out.view();
+          for (let i = 0; i < n; i++) ov.set(sv.subarray(3 * i * r, 3 * (i + 1) * r), 3 * (i * ns + s));
+          s += r;
+          onSteps(done);
+          await pausePoint();
+        }
         await emit({ trial0: t0, count: n, sample0, nSamples: ns, data: out.view().slice(0, 3 * n * ns) });
         sample0 += ns;
       }
     }
   } finally {
-    for (const b of [params, m, rng, out]) b.free();
+    for (const b of [params, m, rng, out, scratch]) b.free();
   }
 }

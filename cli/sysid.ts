@@ -6,7 +6,8 @@
 import { Core, core, Buf } from "./core.js";
 import { Adam } from "./adam.js";
 import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
-import { UsageError } from "./errors.js";
+import { Interrupted, UsageError } from "./errors.js";
+import { pausePoint, stopRequested } from "./signals.js";
 import { invertSpd, levenbergMarquardt, LmResult, LsqPoint } from "./lm.js";
 
 export type GradientMode = "dual" | "adjoint";
@@ -50,11 +51,16 @@ export interface Evaluator {
   close(): Promise<void>;
 }
 
+/** integration steps (times 1 + fitted parameters in the gradient modes) per core call on the main thread: about 0.1 s */
+const STEPS_PER_CALL = 2e6;
+
 /** The teacher resident in one core's memory, evaluated there. */
 export class CoreEvaluator implements Evaluator {
   private readonly bufs: { offsets: Buf<Int32Array>; t: Buf<Float64Array>; mx: Buf<Float64Array>; m0: Buf<Float64Array>; params: Buf<Float64Array>; fit: Buf<Int32Array>; sel: Buf<Int32Array>; out: Buf<Float64Array> };
   readonly nTrials: number;
   readonly totalSamples: number;
+  /** integration steps of each trial */
+  private readonly trialSteps: number[];
 
   constructor(
     readonly teacher: TeacherArrays,
@@ -64,6 +70,7 @@ export class CoreEvaluator implements Evaluator {
   ) {
     this.nTrials = teacher.offsets.length - 1;
     this.totalSamples = teacher.offsets[this.nTrials];
+    this.trialSteps = Array.from({ length: this.nTrials }, (_, i) => 1 + (teacher.t_s[teacher.offsets[i + 1] - 1] - teacher.t_s[teacher.offsets[i]]) / dtS);
     this.bufs = {
       offsets: c.i32(teacher.offsets.length),
       t: c.f64(teacher.t_s.length),
@@ -107,8 +114,29 @@ export class CoreEvaluator implements Evaluator {
     };
   }
 
+  /**
+   * As `evaluateSync`, in pieces of at most STEPS_PER_CALL integration steps
+   * with a `pausePoint` between them, so that the main thread sees signals
+   * (throws `Interrupted`). A selection within one piece is one core call.
+   */
   async evaluate(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[]): Promise<Parts> {
-    return this.evaluateSync(values, fit, mode, sel);
+    await pausePoint();
+    const budget = STEPS_PER_CALL / (mode === "loss" ? 1 : 1 + fit.length);
+    const cost = sel.reduce((s, i) => s + this.trialSteps[i], 0);
+    if (cost <= budget) return this.evaluateSync(values, fit, mode, sel);
+    let total: Parts | undefined;
+    for (let a = 0; a < sel.length; ) {
+      // pieces of whole pairs (the core pairs neighbouring trials on the same grid)
+      let b = a;
+      let c = 0;
+      while (b < sel.length && (b === a || c + this.trialSteps[sel[b]] <= budget)) c += this.trialSteps[sel[b++]];
+      if (b < sel.length && (b - a) % 2 === 1 && b - a > 1) b -= 1;
+      const part = this.evaluateSync(values, fit, mode, sel.slice(a, b));
+      total = total ? addParts(total, part) : part;
+      a = b;
+      if (a < sel.length) await pausePoint();
+    }
+    return total!;
   }
 
   async close(): Promise<void> {
@@ -219,6 +247,9 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
   };
   let epochTotal = 0;
   let status: StartResult["status"] = "ok";
+  // the values before the step in progress: what a signal keeps
+  let settled = Float64Array.from(values);
+  try {
   stages: for (let s = 0; s < opts.stages.length; s++) {
     const stage = opts.stages[s];
     const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
@@ -236,6 +267,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
         const sel = order.slice(b0, b0 + opts.batch);
         const before = Float64Array.from(values);
+        settled = before;
         const parts = await ev.evaluate(values, fit, opts.mode, sel);
         if (!finite(parts)) {
           failures += 1;
@@ -274,7 +306,7 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       opts.onEpoch?.(rec);
       if (opts.shouldStop?.()) {
         status = "interrupted";
-        events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: "SIGINT: stopped after the current step" });
+        events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: `${stopRequested() ?? "signal"}: stopped after the current step` });
         break stages;
       }
       if (loss > prevLoss) {
@@ -285,9 +317,22 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
       if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
     }
   }
-  // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
-  consider(await ev.evaluate(values, [], "loss", all), values);
-  if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    // a signal during an evaluation: keep the point before the unfinished step
+    values.set(settled);
+    status = "interrupted";
+    events.push({ start: startIndex, epoch: epochTotal + 1, kind: "interrupted", detail: `${e.signal}: stopped during a step; the values before it are kept` });
+  }
+  if (status === "interrupted") {
+    // no time for another pass over the data: the kept point stands for itself if nothing better was evaluated
+    if (best.loss === Infinity) best = { loss: NaN, values: Float64Array.from(values) };
+    if (bestSq.sumSq === Infinity) bestSq = { sumSq: NaN, values: Float64Array.from(values) };
+  } else {
+    // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
+    consider(await ev.evaluate(values, [], "loss", all), values);
+    if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
+  }
   return {
     start: startIndex,
     startValues: Object.fromEntries(opts.params.map((p, i) => [p.spec.name, startValues[i]])),
@@ -515,15 +560,25 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
       reason = lm.reason;
       message = lm.message;
     } catch (e) {
-      reason = "failed";
-      message = `Levenberg-Marquardt could not start: ${e instanceof Error ? e.message : String(e)}; the phase-1 point is returned`;
+      if (e instanceof Interrupted) {
+        // a signal during the refinement: the phase-1 point is returned
+        reason = "interrupted";
+        message = `interrupted by ${e.signal} during the Levenberg-Marquardt refinement: the best point of phase 1 is returned`;
+        events.push({ start: best.start, epoch: best.epochs, kind: "interrupted", detail: `${e.signal}: stopped during the refinement` });
+      } else {
+        reason = "failed";
+        message = `Levenberg-Marquardt could not start: ${e instanceof Error ? e.message : String(e)}; the phase-1 point is returned`;
+      }
     }
   }
-  // statistics at the returned point (J^T J from the duals whatever phase 1 used)
+  const stopped = interrupted || reason === "interrupted";
+  // statistics at the returned point (J^T J from the duals whatever phase 1 used); after a
+  // signal there is no time for that pass: the statistics are not known (NaN, null in JSON)
   const v = Float64Array.from(opts.base);
   for (const p of params) v[p.spec.index] = values[p.spec.name];
   const all = Array.from({ length: nTrials }, (_, i) => i);
-  const at = await ev.evaluate(v, params.map((p) => p.spec.index), "dual", all);
+  const unknown: Parts = { sumAbs: NaN, count: NaN, sumSq: NaN, grad: params.map(() => NaN), jtr: params.map(() => NaN), jtj: params.map(() => params.map(() => NaN)) };
+  const at = stopped ? unknown : await ev.evaluate(v, params.map((p) => p.spec.index), "dual", all);
   const k = params.length;
   const stats = statistics(at.sumSq, at.sumAbs, at.count, k, opts.sigma);
   const jtj = Float64Array.from({ length: k * k }, (_, i) => at.jtj[Math.floor(i / k)][i % k]);
@@ -541,8 +596,9 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   // ---- warnings: everything a user must see, printed with the table
   for (const p of out) if (p.atBound) warnings.push(`${p.name} = ${p.value} is on the ${p.value <= p.range[0] ? "lower" : "upper"} bound of its range ${p.range[0]}:${p.range[1]}: the best fit may lie outside; widen --range`);
   const converged = reason === "ftol" || reason === "xtol" || reason === "gtol";
-  if (!converged && !interrupted) warnings.push(`not converged: ${message}`);
-  if (!covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties or correlations (does a fitted parameter leave m_x unchanged?)");
+  if (!converged && !stopped) warnings.push(`not converged: ${message}`);
+  if (stopped) warnings.push(`${stopRequested() ?? "interrupted"}: stopped early; the best point so far is returned, without statistics or uncertainties`);
+  else if (!covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties or correlations (does a fitted parameter leave m_x unchanged?)");
   const rejected = events.filter((e) => e.kind === "nonfinite_step_rejected").length;
   if (rejected) warnings.push(`${rejected} non-finite Adam step${rejected > 1 ? "s" : ""} rejected (learning rate halved each time)`);
   const halved = events.filter((e) => e.kind === "lr_halved").length;
@@ -552,7 +608,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
     else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended Adam at ${lsq ? "sum of squares" : "loss"} ${key(r).toExponential(2)}, the best start at ${key(best).toExponential(2)}: another local minimum or not converged${lsq ? " (only the best start is refined)" : ""}`);
   }
-  const status: RunStatus = interrupted ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
+  const status: RunStatus = stopped ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
   return {
     status,
     objective: lsq ? "least_squares" : "eq4",

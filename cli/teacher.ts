@@ -45,6 +45,8 @@ export interface TeacherData {
   rowsRead: number;
   /** stopped early due to maxTrials */
   truncated: boolean;
+  /** the time column's header name (t, t_ns, ...), for messages */
+  timeColumn: string;
 }
 
 export interface TeacherOptions {
@@ -109,11 +111,15 @@ export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name:
       info: true,
       delimiter: options.delimiter ?? detectDelimiter(headerLine),
     });
+    const delimiter = options.delimiter ?? detectDelimiter(headerLine);
     pipeline(Readable.from(replay(head, source)), parser, () => undefined);
     let reader: TrialReader | undefined;
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       const row = { fields: record, endLine: info.lines };
-      if (reader === undefined) reader = new TrialReader(name, layoutOf(row, name), options);
+      if (reader === undefined) {
+        checkSplits(record, headerLine, delimiter, options.delimiter !== undefined, name);
+        reader = new TrialReader(name, layoutOf(row, name), options);
+      }
       else if (!reader.add(row)) break;
     }
     if (reader === undefined) throw new TeacherError(`${name}: empty file: no header and no data; ${HEADER_HELP}`);
@@ -238,6 +244,18 @@ function detectDelimiter(headerLine: string | undefined): string {
   let best: string = DELIMITERS[0];
   for (const d of DELIMITERS) if (line.split(d).length > line.split(best).length) best = d;
   return best;
+}
+
+/** A header that the delimiter does not split: say so, and which delimiter it looks like. */
+function checkSplits(header: string[], headerLine: string | undefined, delimiter: string, given: boolean, file: string): void {
+  if (header.length > 1) return;
+  const line = headerLine ?? "";
+  const other = DELIMITERS.find((d) => d !== delimiter && line.split(d).length > 1);
+  const shown = (d: string) => (d === "\t" ? "tab" : echo(d));
+  if (given) {
+    throw new TeacherError(`${file}:1: --delimiter ${shown(delimiter)} does not split the header line ${echo(line.slice(0, 60))}${other !== undefined ? `; it looks ${shown(other)}-separated` : ""}`);
+  }
+  throw new TeacherError(`${file}:1: none of the delimiters ${DELIMITERS.map(shown).join(", ")} splits the header line ${echo(line.slice(0, 60))}; give the field separator with --delimiter`);
 }
 
 async function* replay(head: Buffer[], rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
@@ -397,6 +415,7 @@ class TrialReader {
       sha256,
       rowsRead: this.rows,
       truncated: this.truncated,
+      timeColumn: this.layout.timeName,
     };
   }
 

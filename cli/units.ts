@@ -28,6 +28,7 @@ export const TEMPERATURE: Quantity = { kind: "temperature", unit: "K", suffixes:
 export const LENGTH: Quantity = { kind: "length", unit: "cm", suffixes: { cm: 1, m: 100, mm: 0.1, um: 1e-4, "µm": 1e-4, nm: 1e-7 } };
 export const MAGNETIZATION: Quantity = { kind: "magnetization", unit: "emu/cm3", suffixes: { "emu/cm3": 1, "emu/cc": 1, "kA/m": 1, "A/m": 1e-3 } };
 export const GYROMAGNETIC: Quantity = { kind: "gyromagnetic ratio", unit: "rad/(Oe s)", suffixes: { "rad/(Oe s)": 1, "rad/(Oe*s)": 1, "/(Oe s)": 1 } };
+export const FREQUENCY: Quantity = { kind: "frequency", unit: "Hz", suffixes: { Hz: 1, kHz: 1e3, MHz: 1e6, GHz: 1e9 } };
 export const DIMENSIONLESS: Quantity = { kind: "dimensionless number", unit: "", suffixes: {} };
 
 const NUMBER = /^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$/;
@@ -56,7 +57,7 @@ export function parseQuantity(text: string, q: Quantity, bareUnit: string, where
   }
   const f = q.suffixes[suffix];
   if (f === undefined) {
-    const other = [TIME, FIELD, CURRENT, TEMPERATURE, LENGTH].find((o) => o !== q && o.suffixes[suffix] !== undefined);
+    const other = [TIME, FIELD, CURRENT, TEMPERATURE, LENGTH, FREQUENCY].find((o) => o !== q && o.suffixes[suffix] !== undefined);
     const what = other ? `'${suffix}' is a unit of ${other.kind}, not of ${q.kind}` : `unknown unit '${suffix}'`;
     throw new UsageError(`${where}: ${what}${acceptedHint(q)}`);
   }

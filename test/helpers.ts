@@ -12,15 +12,16 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function runCli(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number; stdoutFd?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     input: opts.input,
+    stdio: opts.stdoutFd !== undefined ? ["pipe", opts.stdoutFd, "pipe"] : "pipe",
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
     maxBuffer: 1 << 28,
     timeout: opts.timeoutMs ?? 300_000,
   });
-  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  return { code: r.status ?? -1, stdout: r.stdout ? r.stdout.toString() : "", stderr: r.stderr.toString() };
 }
 
 /** Parse `trial,t,mx,my,mz` CSV text into rows of numbers. */

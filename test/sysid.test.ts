@@ -124,8 +124,11 @@ describe("stoopt sysid", () => {
     runCli(["simulate", "--trials", "100", "--washout", "1ns", "-o", teacher]);
     const { spawn } = await import("node:child_process");
     const out = path.join(dir, "r.json");
-    const child = spawn(process.execPath, ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "-o", out], { cwd: ROOT, stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 2500));
+    const child = spawn(process.execPath, ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "-o", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    // once the fit has started (on a loaded machine start-up alone can take seconds)
+    let err = "";
+    await new Promise<void>((r) => child.stderr!.on("data", (b) => ((err += b), err.includes(": working") && r())));
+    await new Promise((r) => setTimeout(r, 1000));
     child.kill("SIGINT");
     const code = await new Promise<number | null>((r) => child.on("exit", r));
     expect(code).toBe(130);

@@ -8,6 +8,8 @@ import { readTeacher, TeacherData } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
 import { PoolEvaluator } from "../pool.js";
 import { note } from "../log.js";
+import { declareInput } from "../output.js";
+import { checkMemory, checkPrecessionStep, checkTimeAxis } from "../limits.js";
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -47,8 +49,12 @@ export interface LoadedTeacher {
   notes: string[];
 }
 
-/** Parse the shared options and read the teacher. */
-export async function loadTeacher(file: string, opts: Record<string, unknown>): Promise<LoadedTeacher> {
+/**
+ * Parse the shared options and read the teacher; check, before any work, that
+ * the step resolves the precession over the `varied` parameters' ranges and
+ * the teacher's time axis (cli/limits.ts).
+ */
+export async function loadTeacher(file: string, opts: Record<string, unknown>, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<LoadedTeacher> {
   const { str } = optionReader(opts);
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
@@ -58,13 +64,26 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>): 
   if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
   const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
   const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+  // the largest field the student will see: fixed values, and each varied parameter at its largest magnitude
+  const worst = Float64Array.from(base);
+  for (const v of varied) worst[v.spec.index] = Math.max(Math.abs(v.range[0]), Math.abs(v.range[1]));
+  const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) => (varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : []));
+  checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
+  declareInput(file, "teacher");
+  if (file !== "-") declareInput(`${file}.json`, "teacher's settings sidecar");
   const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
   for (const n of notes) note(n);
-  return { data, arrays: teacherArrays(data), base, dtS, washoutS, threads, notes };
+  // the teacher resident in each core: times and m_x (f64), the student's state at plot time (3 f64)
+  checkMemory(data.rowsRead * 5 * 8, `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`, `the teacher (${data.rowsRead} samples)`);
+  const arrays = teacherArrays(data);
+  checkTimeAxis({ file: data.file, column: data.timeColumn, trials: data.trials }, dtS, washoutS);
+  return { data, arrays, base, dtS, washoutS, threads, notes };
 }
 
 export function makeEvaluator(t: LoadedTeacher): Evaluator {
   const n = t.arrays.labels.length;
+  const used = t.threads > 1 && n > 1 ? Math.min(t.threads, n) : 1;
+  note(`${n} trial${n > 1 ? "s" : ""} (${t.arrays.t_s.length} samples) on ${used} thread${used > 1 ? "s" : ""}: working`);
   return t.threads > 1 && n > 1 ? new PoolEvaluator(t.arrays, t.dtS, t.washoutS, Math.min(t.threads, n)) : new CoreEvaluator(t.arrays, t.dtS, t.washoutS);
 }
 

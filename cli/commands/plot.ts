@@ -5,7 +5,9 @@ import path from "node:path";
 import { UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { defaultParams, PARAMS } from "../model.js";
-import { info } from "../log.js";
+import { info, note } from "../log.js";
+import { checkOutputDir, declareInput } from "../output.js";
+import { LANDSCAPE_RESULT, MNIST_RESULT, SYSID_RESULT, validate } from "../schema.js";
 import { addFigureOptions, DEFAULT_EXPORT, exportOptions, ExportOptions, Figure, writeFigures } from "../plots/export.js";
 import { Component, COMPONENTS, landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
 import { denseStudent, studentAtSamples } from "../plots/student.js";
@@ -21,7 +23,7 @@ import { readSysidPath } from "./landscape.js";
 
 interface SysidResult extends SysidResultLike {
   command: "sysid";
-  input: { file: string; trials?: number };
+  input: { file: string; trials?: number; sha256?: string; truncated?: boolean };
   settings: { dt_s: number; washout_s: number; scale?: number; fixed: Record<string, { value: number }> };
 }
 
@@ -31,6 +33,8 @@ export interface SysidPlotOptions {
   /** components drawn as panels (default: m_x alone, what the loss compares) */
   components?: Component[];
   export?: ExportOptions;
+  /** draw the teacher even if its hash differs from the recorded one (with a warning) */
+  force?: boolean;
 }
 
 /** `mx`, `mx,my,mz` or `all`, for --components. */
@@ -65,7 +69,14 @@ export async function plotSysid(r: SysidResult, dir: string, opts: SysidPlotOpti
   if (file === "-") {
     info("stoopt: the teacher was read from stdin: give it with --teacher FILE to plot the trajectories");
   } else {
-    const data = await readTeacher(file, { maxTrials: opts.trial + 1, scale: r.settings.scale ?? 1 });
+    declareInput(file, "teacher");
+    // the teacher is read as far as the fit read it, so that its hash can be compared with the recorded one
+    const data = await readTeacher(file, { maxTrials: r.input.truncated && r.input.trials !== undefined ? r.input.trials : undefined, scale: r.settings.scale ?? 1 });
+    if (r.input.sha256 !== undefined && data.sha256 !== r.input.sha256) {
+      const what = `${file} is not the teacher the result was fitted to (sha256 ${data.sha256.slice(0, 12)}..., the result records ${r.input.sha256.slice(0, 12)}...)`;
+      if (!opts.force) throw new UsageError(`${what}; give the right file with --teacher, or --force to draw it anyway`);
+      note(`${what}; drawing it anyway (--force)`);
+    }
     if (data.trials.length <= opts.trial) throw new UsageError(`--trial: the teacher has ${data.trials.length} trials (counting from 0)`);
     const arrays = teacherArrays(data);
     const base = defaultParams();
@@ -148,7 +159,8 @@ export function plotCommand(): Command {
     .option("--result <sysid.json>", "landscape: overlay this sysid result's path (and the true point when it knows it)")
     .option("--checkpoint <file>", "mnist: the checkpoint for the STO dynamics (default: checkpoint.bin beside the result)")
     .option("--image <k>", "mnist: the test image (0-based) whose STO dynamics are drawn", "0")
-    .option("--stos <k>", "mnist: how many STOs to draw", "5");
+    .option("--stos <k>", "mnist: how many STOs to draw", "5")
+    .option("--force", "sysid: draw the teacher even if its hash differs from the one the result records");
   addFigureOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -182,20 +194,29 @@ Examples:
     const image = intFlag(str("image")!, "--image", 0);
     const stos = intFlag(str("stos")!, "--stos", 1, 1000);
     let r: { command?: string };
+    declareInput(file, "result file");
     try {
       r = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
       throw new UsageError(`${file}: cannot read as a result JSON (${(e as Error).message.split("\n")[0]})`);
     }
+    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new UsageError(`${file}: not a stoopt result (expected a JSON object)`);
     const dir = str("out")!;
+    checkOutputDir(dir, "--out");
     let files: string[];
     if (r.command === "sysid") {
-      files = await plotSysid(r as SysidResult, dir, { trial, teacher: str("teacher"), components, export: ex });
+      validate(r, SYSID_RESULT, file);
+      files = await plotSysid(r as SysidResult, dir, { trial, teacher: str("teacher"), components, export: ex, force: Boolean(opts.force) });
     } else if (r.command === "mnist") {
+      validate(r, MNIST_RESULT, file);
       const ck = str("checkpoint") ?? path.join(path.dirname(file), "checkpoint.bin");
+      if (fs.existsSync(ck)) declareInput(ck, "checkpoint");
       files = await plotMnist(r as MnistResult, dir, { checkpoint: ck, image, stos, export: ex });
     } else if (r.command === "landscape") {
+      validate(r, LANDSCAPE_RESULT, file);
       const l = r as unknown as Parameters<typeof landscapeFigure>[0];
+      if (l.x.n < 2 || l.y.n < 2 || l.loss.length !== l.x.n * l.y.n) throw new UsageError(`${file}: field 'loss' has ${l.loss.length} values; expected x.n * y.n = ${l.x.n} * ${l.y.n} (each n >= 2)`);
+      if (str("result")) declareInput(str("result")!, "--result file");
       const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;
       files = await writeFigures(dir, [landscapeFigure(l, overlay)], ex);
     } else {

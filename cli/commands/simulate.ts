@@ -1,9 +1,12 @@
 /** `stoopt simulate`: macrospin STO trajectories as CSV (trial,t,mx,my,mz). */
 import { Command } from "commander";
+import path from "node:path";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
 import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options.js";
 import { plan, Scheme, simulate, SimulationSpec } from "../simulator.js";
-import { sinkFor, writeFileAtomic } from "../output.js";
+import { checkOutput, sinkFor, writeFileAtomic } from "../output.js";
+import { Interrupted } from "../errors.js";
+import { stopsCleanly } from "../signals.js";
 import { note, progress } from "../log.js";
 
 export function simulateCommand(): Command {
@@ -48,8 +51,17 @@ Examples:
     const p = plan(spec);
     for (const n of notes) note(n);
     if (spec.temperatureK > 0 && spec.scheme === "rk4") note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
+    // both outputs checked before the work (cli/output.ts); a device or pipe gets no sidecar
+    const toFile = opts.output !== undefined && opts.output !== "-";
+    const target = toFile ? checkOutput(opts.output, "--output") : undefined;
+    // beside the data as the user named it; beside the real file if a link leads to another folder (/dev/stdout > file)
+    const sidecar = target?.mode === "atomic" ? (path.dirname(path.resolve(target.given)) === path.dirname(target.file) ? target.given : target.file) + ".json" : undefined;
+    if (sidecar) checkOutput(sidecar, "--output (sidecar)");
     const sink = sinkFor(opts.output, "--output");
     const bar = progress(p.totalSteps, "simulate");
+    const release = stopsCleanly();
+    let rows = 0;
+    try {
     await sink.write("trial,t,mx,my,mz\n");
     await simulate(
       spec,
@@ -63,12 +75,25 @@ Examples:
           }
         }
         await sink.write(lines.join(""));
+        rows += lines.length;
       },
       (d) => bar.update(d),
     );
+    } catch (e) {
+      bar.stop();
+      if (e instanceof Interrupted) {
+        // a signal: the rows on stdout are whole; a file is not created (an earlier one stays)
+        sink.abort();
+        throw new Interrupted(e.signal, toFile ? `interrupted by ${e.signal}: ${opts.output} was not written` : `interrupted by ${e.signal}: stdout has the header and ${rows} whole rows, fewer than requested`);
+      }
+      sink.abort();
+      throw e;
+    } finally {
+      release();
+    }
     bar.stop();
     await sink.commit();
-    if (opts.output !== undefined && opts.output !== "-") {
+    if (sidecar) {
       const meta = {
         command: "simulate",
         parameters: Object.fromEntries(PARAMS.map((q) => [q.name, { value: spec.params[q.index], unit: q.unit }])),
@@ -82,7 +107,7 @@ Examples:
         duration_s: spec.durationS,
         m0: spec.m0 ?? "random",
       };
-      writeFileAtomic(`${opts.output}.json`, JSON.stringify(meta, null, 2) + "\n", "--output");
+      writeFileAtomic(sidecar, JSON.stringify(meta, null, 2) + "\n", "--output (sidecar)");
     }
   });
   return cmd;

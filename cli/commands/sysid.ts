@@ -5,16 +5,18 @@ import os from "node:os";
 import { PARAMS, ParamSpec, paramByName, paramsFromOptions, parseParamQuantity } from "../model.js";
 import { choiceFlag, intFlag } from "../options.js";
 import { parseQuantity } from "../units.js";
-import { describe, EXIT_INTERRUPTED, EXIT_RUNTIME, UsageError } from "../errors.js";
+import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
 import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
 import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEvaluator, optionReader, rangesFor } from "./common.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
 import { csv, toJson, writeJson } from "../render.js";
-import { writeFileAtomic } from "../output.js";
+import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../output.js";
+import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid, parseComponents } from "./plot.js";
 import { addFigureOptions, exportOptions } from "../plots/export.js";
 import { PoolEvaluator } from "../pool.js";
+import { spectrumFitCommand } from "../spectrum-fit-cli.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -91,7 +93,9 @@ export function sysidCommand(): Command {
   const cmd = new Command("sysid")
     .description("Fit model parameters to teacher trajectories m_x(t): the paper's Adam on eq. 4, then Levenberg-Marquardt")
     .usage("<teacher.csv|-> [more.csv ...] --fit NAMES [options]")
-    .argument("<teacher...>", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
+    .argument("[teacher...]", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
+    .option("--spectrum <table>", "instead of teachers: fit steady-state frequencies in TABLE (CSV: f_Hz and parameter columns such as j_DC_A, H_appl_Oe, as 'stoopt spectrum --sweep' writes; optional f_err_Hz) by Levenberg-Marquardt (see README)")
+    .option("--spectrum-window <time>", "--spectrum: window over which the model's frequency is measured after --washout (default there 40 ns) (bare number: ns)", "20ns")
     .requiredOption("--fit <names>", `comma-separated parameters to fit (any of ${PARAMS.map((p) => p.name).join(", ")})`)
     .option("--range <name=min:max>", "fitting range (repeatable; units allowed, e.g. j_DC=2.5mA:7.5mA). Defaults: H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA, alpha 0.001:0.01 (the paper's); others must be given", collect)
     .option("--init <name=value>", "start value (repeatable); default: the middle of the range", collect)
@@ -128,7 +132,7 @@ Phase 1 is the paper's Adam on eq. 4; phase 2 (--refine lm, default) minimizes t
 Levenberg-Marquardt from the evaluated point with the lowest sum of squares. The returned point is the
 best evaluated one in the objective the run minimizes; both loss and sum of squares are reported.
 Status: ok (converged: ftol, xtol or gtol), at_bound (a parameter ends on its range: exit 0, warning),
-not_converged (max iterations, stalled, or --refine none: exit 0, warning), failed (exit 1), interrupted (130).
+not_converged (max iterations, stalled, or --refine none: exit 0, warning), failed (exit 1), interrupted (130 on SIGINT, 143 on SIGTERM).
 Fixed parameters: a flag, else the teacher's sidecar (FILE.json from 'stoopt simulate', with a note when it
 differs from the default), else the default; the result's "parameters" lists each with its source.
 Units: values in the result are in each parameter's unit (Oe, A, cm, emu/cm3, rad/(Oe s), 1). A bare number
@@ -168,6 +172,11 @@ Examples:
     });
     for (const n of inits.keys()) if (!names.includes(n)) throw new UsageError(`--init: ${n} is not in --fit`);
     for (const n of names) if (opts[n] !== undefined) throw new UsageError(`--${n}: ${n} is fitted; give its start with --init ${n}=VALUE`);
+    if (str("spectrum") !== undefined) {
+      if (files.length) throw new UsageError(`--spectrum fits a frequency table; drop the teacher file(s) ${files.join(", ")}`);
+      return spectrumFitCommand(str("spectrum")!, params, opts, cmd.getOptionValueSource("washout") === "cli");
+    }
+    if (files.length === 0) throw new UsageError("missing teacher file (or --spectrum TABLE for a frequency table)");
     const epochs = intFlag(str("epochs")!, "--epochs", 0);
     const lrScale = Number(str("lr-scale"));
     if (!(lrScale > 0)) throw new UsageError(`--lr-scale: must be a number > 0 (got '${str("lr-scale")}')`);
@@ -207,21 +216,21 @@ Examples:
     if (files.filter((f) => f === "-").length > 1) throw new UsageError("- (stdin) can be given once");
     if (str("report") === "-" && opts.json) throw new UsageError("--report -: stdout already carries --json; write the report to a file");
     if (str("report") === "-" && many) throw new UsageError("--report -: stdout carries one row per file when several files are given; write the report to a file");
-    for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-" && files.includes(v)) throw new UsageError(`${flag}: ${v} is an input`);
     // fixed-parameter flags, --dt, --washout, --threads: checked once here (loadTeacher reads them again per file)
     const flagNotes: string[] = [];
     paramsFromOptions(opts, flagNotes);
     const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
     const jobs = str("jobs") !== undefined ? intFlag(str("jobs")!, "--jobs", 1, 64) : Math.min(files.length, threads);
 
-    // SIGINT: finish the current step, write what there is, exit 130
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(EXIT_INTERRUPTED);
-      interrupted = true;
-      note("interrupted: stopping after the current step (Ctrl-C again to abort)");
-    };
-    process.on("SIGINT", onSigint);
+    // ---- outputs, checked before the work (cli/output.ts); every teacher is an input
+    for (const f of files) if (f !== "-") (declareInput(f, "teacher"), declareInput(`${f}.json`, "teacher's settings sidecar"));
+    for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-") checkOutput(v, flag);
+    if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
+
+    // SIGINT/SIGTERM (cli/signals.ts): stop at the current step, write the result so far marked interrupted, exit 130/143
+    const release = stopsCleanly();
+    const interrupted = () => stopRequested() !== undefined;
+    const interruptCode = () => exitCodeFor(stopRequested() ?? "SIGINT");
     const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
     const bar = progress(Math.max(1, totalEpochs), "sysid");
     let done = 0;
@@ -229,7 +238,7 @@ Examples:
     /** Fit one file; throws on bad input (the caller decides what that means). */
     const fitFile = async (file: string, workers: number, concurrent = false): Promise<SysidResult> => {
       const t0 = Date.now();
-      const loaded = await loadTeacher(file, { ...opts, threads: String(workers) });
+      const loaded = await loadTeacher(file, { ...opts, threads: String(workers) }, params.map((p) => ({ spec: p.spec, range: p.range })));
       const { data, arrays, dtS, washoutS } = loaded;
       const nTrials = arrays.labels.length;
       const batch = Math.min(batchFlag, nTrials);
@@ -241,7 +250,7 @@ Examples:
       // files fitted side by side need their own worker threads (the main thread only coordinates)
       const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
       try {
-        const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: () => interrupted, onEpoch: () => bar.update(++done) });
+        const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
         const truth = sidecar?.parameters;
         for (const [k, v] of Object.entries(sources)) if (v.source === "fit") v.value = out.params.find((p) => p.name === k)!.value;
@@ -343,11 +352,14 @@ Examples:
         info("\n" + resultTable(result, c.bold, c.yellow));
         if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
         if (opts.json) process.stdout.write(toJson(result));
-        if (str("plot") !== undefined) {
+        if (str("plot") !== undefined && result.status !== "interrupted") {
           const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
           info(`wrote ${figs.join(", ")}`);
         }
-        if (result.status === "interrupted") process.exitCode = EXIT_INTERRUPTED;
+        if (result.status === "interrupted") {
+          note(`${stopRequested() ?? "interrupted"}: the fit so far is reported, marked "interrupted"`);
+          process.exitCode = interruptCode();
+        }
         else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
         return;
       }
@@ -357,11 +369,11 @@ Examples:
       let next = 0;
       const lines: string[] = [];
       const worker = async () => {
-        while (next < files.length && !interrupted) {
+        while (next < files.length && !interrupted()) {
           const i = next++;
           try {
             const result = await fitFile(files[i], perJob, jobs > 1);
-            outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? EXIT_INTERRUPTED : 0 };
+            outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? interruptCode() : 0 };
           } catch (e) {
             const d = describe(e);
             outcomes[i] = { file: files[i], error: d.message, exitCode: d.exitCode || EXIT_RUNTIME };
@@ -380,11 +392,11 @@ Examples:
       if (str("report") !== undefined) writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
       const failed = got.filter((o) => o.exitCode !== 0).length;
       info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
-      if (interrupted) process.exitCode = EXIT_INTERRUPTED;
+      if (interrupted()) process.exitCode = interruptCode();
       else if (failed || got.length < files.length) process.exitCode = EXIT_RUNTIME;
     } finally {
       bar.stop();
-      process.off("SIGINT", onSigint);
+      release();
     }
   });
   return cmd;

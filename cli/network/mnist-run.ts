@@ -1,14 +1,18 @@
 /** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
-import { removeStaleTemps } from "../output.js";
+import { checkOutputDir, declareInput, removeStaleTemps } from "../output.js";
+import fs from "node:fs";
+import { stopsCleanly } from "../signals.js";
+import { checkCount, checkMemory, U32_MAX } from "../limits.js";
 import { Command } from "commander";
 import path from "node:path";
-import { RuntimeFailure, UsageError } from "../errors.js";
+import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
 import { core } from "../core.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
+import { METRICS_FILE, RESULT_FILE } from "./trainer.js";
 import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";
 import { couplingMatrix, initialTheta } from "./init.js";
 import { integerRatio } from "../simulator.js";
@@ -33,10 +37,19 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const plotDir = opts.plot as string | undefined;
     const figures = exportOptions(opts, notes);
     if (plotDir !== undefined && outDir === undefined && opts.resume === undefined) throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
+    // outputs, checked before the work (cli/output.ts); a folder that holds a run is not started over silently
+    if (outDir !== undefined) {
+      checkOutputDir(outDir, "--out", OUTPUT_FILES);
+      const resumingHere = opts.resume !== undefined && path.resolve(str("resume")) === path.resolve(outDir);
+      if (!resumingHere && !opts.force) refuseExistingRun(outDir);
+    }
+    if (opts.resume !== undefined) checkOutputDir(str("resume"), "--resume", OUTPUT_FILES);
+    if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
     if (opts.resume !== undefined) {
       const dir = str("resume");
       const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
       const cfg = ck.header.config;
+      if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
       // refuse settings that contradict the checkpoint
       if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
       if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
@@ -57,7 +70,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const tune = parseTune(str("tune"));
     const dtS = timeFlag(str("dt"), "--dt", notes);
     const durationS = timeFlag(str("duration"), "--duration", notes);
-    const steps = integerRatio(durationS, dtS, "--duration");
+    const steps = checkCount(integerRatio(durationS, dtS, "--duration"), "--duration", "the RK4 steps (--duration / --dt)", U32_MAX, 1);
     const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
     const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
     const p = (name: string) => PARAMS.find((q) => q.name === name)!;
@@ -103,6 +116,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
       val: intFlag(str("val"), "--val", 0, data.train.count - 1),
     };
     for (const n of notes) note(n);
+    checkNetSize(cfg, threads);
     const theta0 = initialTheta(c, cfg);
     const f32 = precision === "f32";
     const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
@@ -126,10 +140,37 @@ function resultObject(s: Session, wallS: number): unknown {
   };
 }
 
+const OUTPUT_FILES = [CHECKPOINT_FILE, METRICS_FILE, RESULT_FILE];
+
+/** `--out DIR` over a finished or running run: refuse, pointing to --resume and --force. */
+function refuseExistingRun(dir: string): void {
+  const held = OUTPUT_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+  if (held.length === 0) return;
+  let what = `${held.join(", ")}`;
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, RESULT_FILE), "utf8")) as { epochs_done?: number; config?: { epochs?: number } };
+    if (typeof r.epochs_done === "number") what = `a run at epoch ${r.epochs_done} of ${r.config?.epochs ?? "?"}`;
+  } catch {
+    /* the file list says enough */
+  }
+  throw new UsageError(`--out ${dir}: the folder holds ${what}; continue it with --resume ${dir}, or start afresh over it with --force`);
+}
+
+/** The step count and each worker's core memory, against what the core takes. */
+function checkNetSize(cfg: NetConfig, threads: number): void {
+  const elem = cfg.precision === "f32" ? 4 : 8;
+  const perWorker = Math.ceil(cfg.batch / threads) + 4;
+  // trajectory and coupling fields per RK4 stage (cli/network mirrors core-rs/src/network.rs Net::new)
+  const bytes = elem * perWorker * (17 * cfg.n * cfg.steps + 8 * 3 * cfg.n + cfg.nIn) + 8 * cfg.n * cfg.n + elem * (cfg.nIn + 3 * cfg.n + 1) * (3 * cfg.n + cfg.nOut);
+  checkMemory(bytes, `--duration, --n and --batch (${cfg.steps} steps, N = ${cfg.n}, ${Math.ceil(cfg.batch / threads)} images per worker)`, "one worker's network");
+}
+
 async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean, plotDir?: string, figures?: ExportOptions): Promise<void> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
+  checkNetSize(cfg, threads);
   const s = new Session(state, data, threads);
+  const release = stopsCleanly();
   try {
     info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`);
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
@@ -180,8 +221,14 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
       info(`wrote ${files.join(", ")}`);
     }
   } catch (err) {
+    if (err instanceof Interrupted) {
+      // the last finished epoch's checkpoint is on disk already: that is the consistent state
+      const kept = outDir !== undefined && state.epochsDone > 0 ? `${outDir} keeps epoch ${state.epochsDone} (continue with --resume ${outDir})` : "no epoch finished; nothing was written";
+      throw new Interrupted(err.signal, `interrupted by ${err.signal} during epoch ${state.epochsDone + 1}: ${kept}`);
+    }
     throw explainFailure(err, cfg, state.epochsDone, outDir);
   } finally {
+    release();
     await s.close();
   }
 }

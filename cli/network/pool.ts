@@ -3,7 +3,8 @@ import { Worker } from "node:worker_threads";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { RuntimeFailure } from "../errors.js";
+import { Interrupted, RuntimeFailure } from "../errors.js";
+import { onStop, throwIfStopped } from "../signals.js";
 import type { WorkerInit, WorkerReply, WorkerRequest } from "./worker.js";
 
 /** The compiled worker script (dist/cli/network/worker.js), also when running from the TS sources. */
@@ -20,6 +21,7 @@ export class Pool {
   private readonly waiting: ((r: WorkerReply) => void)[][] = [];
   private failed: Error | undefined;
   readonly grads: SharedArrayBuffer[];
+  private unsubscribe: () => void = () => undefined;
 
   constructor(init: Omit<WorkerInit, "grad">, threads: number, gradBytes: number) {
     const script = workerScript();
@@ -37,6 +39,10 @@ export class Pool {
       this.workers.push(w);
       this.waiting.push(queue);
     }
+    // a signal abandons the requests in flight (close terminates the workers)
+    this.unsubscribe = onStop((sig) => {
+      for (const q of this.waiting) for (const f of q.splice(0)) f({ loss: 0, correct: 0, count: 0, error: "interrupted", signal: sig } as WorkerReply);
+    });
   }
 
   get size(): number {
@@ -45,13 +51,20 @@ export class Pool {
 
   request(i: number, req: WorkerRequest): Promise<WorkerReply> {
     if (this.failed) return Promise.reject(new RuntimeFailure(`worker failed: ${this.failed.message}`));
+    throwIfStopped();
     return new Promise((resolve, reject) => {
-      this.waiting[i].push((r) => (r.error ? reject(new RuntimeFailure(r.error)) : resolve(r)));
+      this.waiting[i].push((r) => {
+        const sig = (r as { signal?: NodeJS.Signals }).signal;
+        if (sig) reject(new Interrupted(sig));
+        else if (r.error) reject(new RuntimeFailure(r.error));
+        else resolve(r);
+      });
       this.workers[i].postMessage(req);
     });
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -4,10 +4,9 @@
  * gradients summed and applied with Adam here, physical parameters kept in
  * their ranges, one checkpoint + metrics.csv + result.json per epoch.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { core } from "../core.js";
-import { writeFileAtomic } from "../output.js";
+import { ensureDir, writeFileAtomic } from "../output.js";
 import { Dataset } from "../idx.js";
 import { Optimizer, Vec } from "./adam.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
@@ -217,10 +216,13 @@ export function metricsCsv(rows: EpochRow[]): string {
   return [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => (r[k] === undefined || r[k] === null ? "" : String(r[k]))).join(","))].join("\n") + "\n";
 }
 
+export const METRICS_FILE = "metrics.csv";
+export const RESULT_FILE = "result.json";
+
 /** Write checkpoint, metrics.csv and result.json into `dir`, each atomically. */
 export function writeOutputs(dir: string, s: Session, result: unknown): void {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "--out");
   saveCheckpoint(path.join(dir, CHECKPOINT_FILE), s.checkpoint());
-  writeFileAtomic(path.join(dir, "metrics.csv"), metricsCsv(s.state.history), "--out");
-  writeFileAtomic(path.join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n", "--out");
+  writeFileAtomic(path.join(dir, METRICS_FILE), metricsCsv(s.state.history), "--out");
+  writeFileAtomic(path.join(dir, RESULT_FILE), JSON.stringify(result, null, 2) + "\n", "--out");
 }

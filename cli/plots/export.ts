@@ -13,7 +13,7 @@ import * as vega from "vega";
 import { compile } from "vega-lite";
 import { UsageError } from "../errors.js";
 import { intFlag } from "../options.js";
-import { writeFileAtomic } from "../output.js";
+import { ensureDir, writeFileAtomic } from "../output.js";
 import type { Spec } from "./render.js";
 import { FigureSize, FONT_FAMILY, NUMBER_LOCALE, parseSize, themeConfig } from "./theme.js";
 
@@ -226,7 +226,7 @@ export async function pdfOf(svg: string, widthPt: number, heightPt: number, titl
 
 /** Write each figure in every format, and its data as CSV; returns the files written. */
 export async function writeFigures(dir: string, figures: Figure[], o: ExportOptions = DEFAULT_EXPORT, flag = "--out"): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir, flag);
   const files: string[] = [];
   for (const fig of figures) {
     const { svg, widthPt, heightPt } = await layout(fig, o.size);

@@ -8,6 +8,7 @@ import path from "node:path";
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { note } from "../log.js";
 import { writeFileAtomic } from "../output.js";
+import { handlesSignalsItself } from "../signals.js";
 import { CellAttempt, cellStatus, conflict, ExitFile, liveRun, nextArgv, readCell, startCell, writeCellFile } from "./cell.js";
 import type { SweepPlan } from "./spec.js";
 
@@ -87,6 +88,7 @@ export async function runLocal(dirs: string[], jobs: number): Promise<number> {
   };
   const onInt = () => onSignal("SIGINT");
   const onTerm = () => onSignal("SIGTERM");
+  const own = handlesSignalsItself();
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   const failed: string[] = [];
@@ -119,6 +121,7 @@ export async function runLocal(dirs: string[], jobs: number): Promise<number> {
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
+    own();
   }
   if (signal) return signal === "SIGINT" ? EXIT_INTERRUPTED : EXIT_TERMINATED;
   note(`ran ${ran} cell${ran === 1 ? "" : "s"}: ${ran - failed.length} finished, ${failed.length} failed${failed.length ? ` (${failed.join(", ")})` : ""}`);
@@ -140,6 +143,8 @@ export async function runTask(dir: string, maxRequeues: number): Promise<number>
   const a = startCell(dir, c, next);
   const onTerm = () => a.stop("SIGTERM");
   const onInt = () => a.stop("SIGINT");
+  // this task's handlers decide (cli/signals.ts stays out of the way, also for Slurm's second SIGTERM)
+  handlesSignalsItself();
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   const ex = await a.finished;

@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -154,6 +154,62 @@ pub unsafe extern "C" fn stoopt_simulate(
         if m.iter().any(|v| !v.is_finite()) {
             return Err("integration diverged (non-finite magnetization); reduce the time step".into());
         }
+        Ok(())
+    })())
+}
+
+// ---- oscillator theory and steady state (theory.rs, steady.rs) ----
+
+/// Closed-form theory at `params`: `out` = [threshold current (A) of the
+/// linear-stability formula, <m_z> and f (Hz) of the orbit-averaged energy
+/// balance (NaN below threshold), a_s per ampere (Oe/A)].
+///
+/// # Safety
+/// `params` holds N_PARAMS f64, `out` 4 f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_theory(params: *const f64, out: *mut f64) -> i32 {
+    status((|| {
+        let p = params_at(params)?;
+        let out = slice_mut(out, 4);
+        out[0] = crate::theory::threshold_current_a(&p);
+        let (mz, f) = crate::theory::auto_oscillation(&p).unwrap_or((f64::NAN, f64::NAN));
+        out[1] = mz;
+        out[2] = f;
+        out[3] = crate::theory::a_s_per_ampere(&p);
+        Ok(())
+    })())
+}
+
+/// Noise-free steady state from `m0` (steady.rs): RK4 for `washout_steps`,
+/// then a window of `window_steps`. `out` = [f (Hz, NaN if fewer than two
+/// crossings), <m_z>, crossings, peak-to-peak m_x, df/dfit[n_fit], d<m_z>/dfit[n_fit]].
+///
+/// # Safety
+/// `params` holds N_PARAMS f64, `fit` n_fit u32, `m0` 3 f64, `out` 4 + 2 n_fit f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_steady_state(
+    params: *const f64,
+    fit: *const u32,
+    n_fit: usize,
+    dt_s: f64,
+    washout_steps: usize,
+    window_steps: usize,
+    m0: *const f64,
+    out: *mut f64,
+) -> i32 {
+    use crate::steady::{steady_state, SteadySetup};
+    status((|| {
+        let p = params_at(params)?;
+        let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
+        let m = slice(m0, 3);
+        let r = steady_state(&p, &fit, [m[0], m[1], m[2]], &SteadySetup { dt_s, washout_steps, window_steps })?;
+        let out = slice_mut(out, 4 + 2 * n_fit);
+        out[0] = r.f_hz;
+        out[1] = r.mz;
+        out[2] = r.crossings as f64;
+        out[3] = r.amplitude;
+        out[4..4 + n_fit].copy_from_slice(&r.df);
+        out[4 + n_fit..4 + 2 * n_fit].copy_from_slice(&r.dmz);
         Ok(())
     })())
 }

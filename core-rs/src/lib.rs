@@ -4,9 +4,11 @@
 //! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
 //! (integrators), `noise` (thermal field), `simulate` (batched trials),
 //! `gemm` (lane-major dense products), `network` (the coupled-STO
-//! network of eq. 5-8 with its discrete adjoint) and `reservoir` (that
+//! network of eq. 5-8 with its discrete adjoint), `reservoir` (that
 //! network driven by a time series, its checkpointed adjoint, the ridge
-//! readout and an echo-state-network baseline).
+//! readout and an echo-state-network baseline), `theory` (threshold and
+//! orbit-averaged auto-oscillation) and `steady` (steady-state frequency with
+//! dual-number derivatives).
 //! `abi` is the flat extern "C" layer used by the TypeScript CLI.
 
 pub mod adam;
@@ -22,7 +24,9 @@ pub mod rk4;
 pub mod scalar;
 pub mod simd;
 pub mod simulate;
+pub mod steady;
 pub mod sysid;
+pub mod theory;
 pub mod torque;
 pub mod vec3;
 

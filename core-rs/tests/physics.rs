@@ -7,6 +7,7 @@ use stoopt_core::torque::llg_rhs;
 use stoopt_core::vec3::V3;
 use stoopt_core::rk4::rk4_step;
 use stoopt_core::heun::heun_step;
+use stoopt_core::theory::{auto_oscillation, threshold_current_a};
 
 const DT: f64 = 0.5e-12;
 
@@ -97,34 +98,6 @@ fn damped_relaxation_rate() {
     assert!(m.z > 0.999_999);
 }
 
-/// The orbit-averaged energy balance for a precession cone of constant m_z:
-/// damping lifts m_z at alpha gamma H(m_z) sin^2(theta) / (1 + alpha^2), the
-/// spin torque (p = e_x, H_s = a / (1 + lambda m_x)) lowers it at
-/// gamma a m_z / lambda * (1 / sqrt(1 - lambda^2 sin^2 theta) - 1) / (1 + alpha^2).
-/// Their balance gives the steady m_z; the frequency is gamma H(m_z) / (2 pi (1 + alpha^2)).
-fn analytic_auto_oscillation(p: &Params<f64>) -> (f64, f64) {
-    let d = p.derive();
-    let g = |mz: f64| {
-        let s2 = 1.0 - mz * mz;
-        let h = p.h_appl_oe + d.h_anis_oe * mz;
-        p.alpha * h * s2 - d.a_s_oe * mz / p.lambda * (1.0 / (1.0 - p.lambda * p.lambda * s2).sqrt() - 1.0)
-    };
-    // g < 0 near m_z = 1 (spin torque wins: +z unstable), g > 0 near m_z = 0.
-    let (mut lo, mut hi) = (1e-6, 1.0 - 1e-9);
-    assert!(g(lo) > 0.0 && g(hi) < 0.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if g(mid) > 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let mz = 0.5 * (lo + hi);
-    let f = p.gamma * (p.h_appl_oe + d.h_anis_oe * mz) / (2.0 * PI * (1.0 + p.alpha * p.alpha));
-    (mz, f)
-}
-
 /// Acceptance 4: at the paper's centre point (H_appl 1750 Oe, j_DC 5 mA,
 /// alpha 0.0055) the oscillator settles, after a 100 ns washout, on a steady
 /// auto-oscillation: <m_z> = 0.2422 and f = 5.133 GHz (RK4, dt 0.5 ps).
@@ -137,7 +110,7 @@ fn analytic_auto_oscillation(p: &Params<f64>) -> (f64, f64) {
 fn centre_point_auto_oscillation() {
     let p = Params::paper();
     let d = p.derive();
-    let (mz_theory, f_theory) = analytic_auto_oscillation(&p);
+    let (mz_theory, f_theory) = auto_oscillation(&p).expect("above threshold");
     let mut m = unit(0.2, 0.0);
     for _ in 0..200_000 {
         m = step(Scheme::Rk4, m, &d, V3::zero(), DT);
@@ -304,4 +277,19 @@ fn lanes_equal_scalar_bit_for_bit() {
             assert!(oi.iter().zip(&out[3 * 7 * i..3 * 7 * (i + 1)]).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
     }
+}
+
+/// The linear-stability threshold is the small-cone limit of the energy
+/// balance: a cone exists just above it (with m_z -> 1) and none just below.
+#[test]
+fn threshold_is_the_small_cone_limit_of_the_energy_balance() {
+    let mut p = Params::paper();
+    let j_th = threshold_current_a(&p);
+    // a_s,th = 2 alpha (H_appl + H_K - 4 pi M) / lambda, about 1.53 mA at the centre point
+    assert!((j_th - 1.534e-3).abs() < 2e-6, "threshold {} A", j_th);
+    p.j_dc_a = 0.999 * j_th;
+    assert!(auto_oscillation(&p).is_none());
+    p.j_dc_a = 1.001 * j_th;
+    let (mz, _) = auto_oscillation(&p).expect("a cone just above threshold");
+    assert!(mz > 0.99, "m_z {} just above threshold", mz);
 }

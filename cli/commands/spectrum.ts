@@ -1,0 +1,265 @@
+/** `stoopt spectrum`: PSD, frequency, linewidth and power of a trace, or of simulated sweeps. */
+import { Command } from "commander";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
+import { choiceFlag, intFlag, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options.js";
+import { FREQUENCY, TIME, parseQuantity } from "../units.js";
+import { UsageError } from "../errors.js";
+import { readTeacher } from "../teacher.js";
+import { integerRatio, Scheme } from "../simulator.js";
+import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
+import { parseSweep, PointSettings, SweepAxis } from "../sweep.js";
+import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, TraceResult, traceWelch } from "../spectrum-run.js";
+import { SpectrumPool } from "../spectrum-pool.js";
+import { info, note, progress } from "../log.js";
+import { csv, num, table, toJson } from "../render.js";
+import { sinkFor, writeFileAtomic } from "../output.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
+import { psdFigure, sweepFigures } from "../plots/spectrum.js";
+import { collect, optionReader } from "./common.js";
+
+/** `--segment`: a whole number of samples, or a duration (with a time unit) turned into samples. */
+function segmentFlag(text: string | undefined, sampleS: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (/^\s*\d+\s*$/.test(text)) return intFlag(text, "--segment", MIN_SEGMENT);
+  const t = parseQuantity(text, TIME, "s", "--segment").value;
+  const n = Math.round(t / sampleS);
+  if (n < MIN_SEGMENT) throw new UsageError(`--segment: ${text} is ${n} samples of ${sampleS} s; at least ${MIN_SEGMENT}`);
+  return n;
+}
+
+function overlapFlag(text: string): number {
+  const m = /^\s*([0-9.]+)\s*(%?)\s*$/.exec(text);
+  const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(v >= 0 && v < 1)) throw new UsageError(`--overlap: expected a fraction in [0, 1) or a percentage below 100% (got '${text}')`);
+  return v;
+}
+
+const axisColumn = (a: SweepAxis) => (a.spec.unit ? `${a.spec.name}_${a.spec.unit.replace(/[^A-Za-z0-9]/g, "")}` : a.spec.name);
+
+export const SWEEP_COLUMNS = ["oscillating", "settled", "washout_s", "f_Hz", "f_theory_Hz", "linewidth_Hz", "linewidth_err_Hz", "resolution_limited", "power", "f2_Hz", "harmonic2_dB", "mz", "mz_theory", "mx_rms", "threshold_theory_A"];
+
+function sweepRows(r: SweepResult, axes: SweepAxis[]): Record<string, unknown>[] {
+  return r.points.map((p) => ({
+    ...Object.fromEntries(axes.map((a) => [axisColumn(a), p.values[a.spec.name]])),
+    oscillating: p.oscillating ? 1 : 0,
+    settled: p.settled ? 1 : 0,
+    washout_s: p.washout_s,
+    f_Hz: p.f_Hz,
+    f_theory_Hz: p.theory.f_Hz,
+    linewidth_Hz: p.linewidth_Hz,
+    linewidth_err_Hz: p.linewidth_err_Hz,
+    resolution_limited: p.oscillating ? (p.resolution_limited ? 1 : 0) : NaN,
+    power: p.power,
+    f2_Hz: p.f2_Hz,
+    harmonic2_dB: p.harmonic2_dB,
+    mz: p.mz,
+    mz_theory: p.theory.mz,
+    mx_rms: p.mx_rms,
+    threshold_theory_A: p.theory.threshold_A,
+  }));
+}
+
+function traceSummary(r: TraceResult): string {
+  const l = r.line;
+  const head = `${r.file}: ${r.trials} trial(s), ${r.samples} samples every ${num(r.sample_s, 4)} s; Welch ${r.welch.window}, ${r.psd.segments} segments of ${r.psd.segment} (FFT ${r.psd.nfft}), bin ${num(r.psd.df_Hz / 1e6, 4)} MHz, resolution ${num(r.psd.resolution_Hz / 1e6, 4)} MHz`;
+  if (!l) return `${head}\nno peak above DC in the selected range`;
+  const width = l.resolution_limited
+    ? `below the window's resolution: reported as the resolution ${num(l.linewidth_Hz / 1e6, 4)} MHz (an upper bound; a longer --segment resolves narrower lines)`
+    : `${num(l.linewidth_Hz / 1e6, 4)} +- ${num(l.linewidth_err_Hz / 1e6, 2)} MHz (Lorentzian FWHM)`;
+  const h2 = l.harmonic2 ? `second harmonic ${num(l.harmonic2.f_Hz / 1e9, 6)} GHz, ${num(l.harmonic2.ratio_dB, 3)} dB` : "second harmonic above Nyquist";
+  return `${head}\npeak ${num(l.f_Hz / 1e9, 8)} GHz | linewidth ${width} | power ${num(l.power, 5)} | ${h2}`;
+}
+
+function sweepSummary(r: SweepResult, axes: SweepAxis[]): string {
+  const fmt = (a: SweepAxis, v: number) => (a.spec.name === "j_DC" ? `${num(v * 1e3, 5)} mA` : `${num(v, 6)}${a.spec.unit ? " " + a.spec.unit : ""}`);
+  const rows = r.points.map((p) => [
+    ...axes.map((a) => fmt(a, p.values[a.spec.name])),
+    p.oscillating ? num(p.f_Hz / 1e9, 6) : "no auto-oscillation",
+    num(p.theory.f_Hz / 1e9, 6),
+    p.oscillating && Number.isFinite(p.theory.f_Hz) ? `${num(100 * (p.f_Hz / p.theory.f_Hz - 1), 3)} %` : "",
+    p.oscillating ? (p.resolution_limited ? `<= ${num(p.linewidth_Hz / 1e6, 3)} (resolution)` : `${num(p.linewidth_Hz / 1e6, 4)} +- ${num(p.linewidth_err_Hz / 1e6, 2)}`) : "",
+    p.oscillating ? num(p.power, 4) : "",
+    num(p.mz, 4),
+    num(p.theory.mz, 4),
+    p.settled ? "" : "NOT SETTLED",
+  ]);
+  let out = table([...axes.map((a) => a.spec.name), "f [GHz]", "theory [GHz]", "f/theory-1", "linewidth [MHz]", "power", "<m_z>", "theory", "settled"], rows);
+  for (const t of r.thresholds) {
+    const at = Object.entries(t.at).map(([k, v]) => `${k} = ${num(v)}`).join(", ");
+    out += `threshold${at ? ` (${at})` : ""}: simulated ${num(t.simulated_A * 1e3, 5)} mA (zero of the growth rate), linear-stability formula ${num(t.formula_A * 1e3, 5)} mA, ${num(100 * t.relative_difference, 3)} %\n`;
+  }
+  const unsettled = r.points.filter((p) => !p.settled).length;
+  if (unsettled) out += `${unsettled} point(s) had not settled at the longest washout: their values are a transient (near threshold the relaxation slows down; raise --max-washout)\n`;
+  const limited = r.points.filter((p) => p.oscillating && p.resolution_limited).length;
+  if (limited) out += `${limited} point(s): the line is narrower than the window's resolution, so the width shown is the resolution (noise-free lines have no width; with --temperature and a longer --duration the thermal linewidth is resolved)\n`;
+  return out + `${r.points.length} points in ${r.time_s.toFixed(1)} s`;
+}
+
+export function spectrumCommand(): Command {
+  const cmd = new Command("spectrum")
+    .description("Spectrum of an oscillator: Welch PSD, peak frequency, Lorentzian linewidth, peak power, second harmonic; of a trace file or of simulated sweeps")
+    .usage("[trace.csv|-] [options] | --sweep NAME=MIN:MAX:STEP [--sweep ...] [options]")
+    .argument("[trace]", "trace CSV (as 'stoopt simulate' writes it: t and mx columns, trials averaged), or - for stdin")
+    .option("--window <name>", `taper of each segment: ${WINDOWS.join(", ")}`, "hann")
+    .option("--segment <n|time>", "Welch segment: a number of samples or a duration (e.g. 20ns). Default: traces, the largest power of two <= half the trial; sweeps, the whole --duration")
+    .option("--overlap <x>", "overlap of neighbouring segments, fraction or percentage", "50%")
+    .option("--fmin <f>", "look for the peak at or above this frequency (bare number: Hz)", "0Hz")
+    .option("--fmax <f>", "look for the peak at or below this frequency (bare number: Hz; default: Nyquist)")
+    .option("--delimiter <c>", "field separator of the trace CSV (default: detected)")
+    .option("--scale <x>", "multiply the trace's magnetization columns by x", "1")
+    .option("--trials <n>", "trace: use only the first N trials; sweep: N independent trials per point (with --temperature), averaged in the PSD", undefined)
+    .option("--sweep <NAME=MIN:MAX:STEP>", "simulate a sweep of a parameter (repeatable for a 2-D sweep; values with units, or NAME=V1,V2,...)", collect)
+    .option("--temperature <T>", "sweep: thermal field of eq. (3) (bare number: K)", "0K")
+    .option("--scheme <name>", "sweep: rk4 (default without noise) or heun (default with --temperature)")
+    .option("--dt <time>", "sweep: integration step (bare number: ns)", "0.5ps")
+    .option("--sample <time>", "sweep: sampling interval of m_x (bare number: ns)", "10ps")
+    .option("--duration <time>", "sweep: measurement window after the washout (bare number: ns)", "20ns")
+    .option("--washout <time>", "sweep: shortest washout (bare number: ns); each point starts on the theory's precession cone", "20ns")
+    .option("--max-washout <time>", "sweep: longest washout while the amplitude has not settled (bare number: ns)", "200ns")
+    .option("--settle-chunk <time>", "sweep: the washout is judged in chunks of this length (bare number: ns)", "5ns")
+    .option("--settle-tol <x>", "sweep: settled when the projected remaining change of <m_z> and of the rms of m_x is below x (default 1e-3, 1e-2 with --temperature)")
+    .option("--no-threshold", "sweep: skip the simulated threshold (growth rates at 0.9-1.1 x the formula's threshold) when j_DC is swept")
+    .option("--seed <n>", "sweep: seed of the thermal noise", "1")
+    .option("--threads <n>", "sweep: worker threads (default: number of cores, at most 2)")
+    .option("-o, --output <file>", "write the CSV atomically to FILE (then stdout stays empty, or carries --json)")
+    .option("--json", "print the result as JSON on stdout (the CSV then only goes to -o FILE)")
+    .option("--plot <dir>", "draw figures into DIR (trace: psd.svg; sweep: frequency, linewidth, power, mz)");
+  addFigureOptions(cmd, "--plot");
+  for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; sweep: value of a parameter that is not swept`);
+  cmd.addHelpText(
+    "after",
+    `
+Output. Trace: CSV f_Hz,psd (one-sided PSD in signal^2/Hz; sum x bin = mean square) on stdout,
+a summary on stderr. Sweep: CSV with one row per point: the swept values (j_DC_A, H_appl_Oe, ...),
+${SWEEP_COLUMNS.join(", ")};
+f and linewidth in Hz, power in signal^2 (m_x^2), empty where there is no auto-oscillation.
+The linewidth is the FWHM of a Lorentzian fitted to the peak; a line narrower than 1.5 x the
+window's resolution is reported as the resolution (resolution_limited = 1).
+
+Examples:
+  stoopt simulate --washout 100ns --duration 200ns --sample 10ps --m0 1,0,1 > trace.csv
+  stoopt spectrum trace.csv --plot fig/
+  stoopt spectrum --sweep j_DC=2.5mA:7.5mA:0.25mA --plot sweep/ > fI.csv
+  stoopt spectrum --sweep j_DC=3mA:7mA:2mA --temperature 300K --duration 500ns --trials 4`,
+  );
+  cmd.action(async (file: string | undefined, opts: Record<string, unknown>) => {
+    const { str, list } = optionReader(opts);
+    const notes: string[] = [];
+    const figureExport = exportOptions(opts, notes);
+    const window = choiceFlag<WindowName>(str("window")!, "--window", WINDOWS);
+    const overlap = overlapFlag(str("overlap")!);
+    const fMinHz = quantityFlag(str("fmin")!, FREQUENCY, "Hz", "--fmin", notes);
+    const fMaxHz = str("fmax") !== undefined ? quantityFlag(str("fmax")!, FREQUENCY, "Hz", "--fmax", notes) : Infinity;
+    if (!(fMaxHz > fMinHz)) throw new UsageError(`--fmax must be above --fmin`);
+    const sweeps = list("sweep");
+    /** The CSV to -o FILE if given; stdout gets the JSON with --json, else the CSV (unless it went to a file). */
+    const emit = async (csvText: string, jsonText: string) => {
+      const file = str("output");
+      if (file !== undefined && file !== "-") writeFileAtomic(file, csvText, "--output");
+      if (opts.json) process.stdout.write(jsonText);
+      else if (file === undefined || file === "-") {
+        const out = sinkFor("-", "--output");
+        await out.write(csvText);
+        await out.commit();
+      }
+    };
+    if (sweeps.length === 0) {
+      // ---------------- trace
+      if (file === undefined) throw new UsageError("give a trace file (or - for stdin), or --sweep NAME=MIN:MAX:STEP to simulate one");
+      if (str("output") !== undefined && str("output") !== "-" && path.resolve(str("output")!) === path.resolve(file)) throw new UsageError(`--output: ${file} is the input`);
+      const scale = Number(str("scale"));
+      if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
+      const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+      const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
+      const dt = sampleInterval(data);
+      const settings = { window, segment: segmentFlag(str("segment"), dt), overlap, fMinHz, fMaxHz };
+      traceWelch(data, settings);
+      for (const n of notes) note(n);
+      const r = analyseTrace(data, settings);
+      info(traceSummary(r));
+      const lines = ["f_Hz,psd"];
+      for (let k = 0; k < r.psd.psd.length; k++) lines.push(`${r.psd.f_Hz[k]},${r.psd.psd[k]}`);
+      const { psd, ...rest } = r;
+      await emit(lines.join("\n") + "\n", toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
+      if (str("plot") !== undefined) {
+        fs.mkdirSync(str("plot")!, { recursive: true });
+        info(`wrote ${(await writeFigures(str("plot")!, [psdFigure(r)], figureExport, "--plot")).join(", ")}`);
+      }
+      return;
+    }
+    // ---------------- sweep
+    if (file !== undefined) throw new UsageError(`--sweep simulates its own traces; drop the trace argument '${file}'`);
+    const axes = sweeps.map((s) => parseSweep(s));
+    const names = axes.map((a) => a.spec.name);
+    if (new Set(names).size !== names.length) throw new UsageError("--sweep: a parameter is swept twice");
+    for (const a of axes) if (opts[a.spec.name] !== undefined) throw new UsageError(`--${a.spec.name}: ${a.spec.name} is swept; drop the flag or the sweep`);
+    const base = paramsFromOptions(opts, notes);
+    const temperatureK = temperatureFlag(str("temperature")!, "--temperature", notes);
+    const scheme = choiceFlag<Scheme>(str("scheme") ?? (temperatureK > 0 ? "heun" : "rk4"), "--scheme", ["rk4", "heun"]);
+    const dtS = timeFlag(str("dt")!, "--dt", notes);
+    const sampleS = timeFlag(str("sample")!, "--sample", notes);
+    const durationS = timeFlag(str("duration")!, "--duration", notes);
+    const washoutS = timeFlag(str("washout")!, "--washout", notes, false);
+    const maxWashoutS = Math.max(washoutS, timeFlag(str("max-washout")!, "--max-washout", notes, false));
+    const chunkS = timeFlag(str("settle-chunk")!, "--settle-chunk", notes);
+    const tolText = str("settle-tol");
+    const settleTol = tolText !== undefined ? Number(tolText) : temperatureK > 0 ? 1e-2 : 1e-3;
+    if (!(settleTol > 0)) throw new UsageError(`--settle-tol: must be a number > 0 (got '${tolText}')`);
+    const trials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1, 4096) : 1;
+    const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
+    const point: PointSettings = {
+      scheme,
+      dtS,
+      sampleS,
+      durationS,
+      washoutS,
+      maxWashoutS,
+      chunkS,
+      settleTol,
+      temperatureK,
+      trials,
+      seed: seedFlag(str("seed")!, "--seed"),
+      window,
+      segment: segmentFlag(str("segment"), sampleS),
+      overlap,
+    };
+    // check step ratios and the segment before the work
+    integerRatio(sampleS, dtS, "--sample");
+    const windowSamples = integerRatio(durationS, sampleS, "--duration");
+    integerRatio(chunkS, sampleS, "--settle-chunk");
+    if (windowSamples < MIN_SEGMENT) throw new UsageError(`--duration: ${windowSamples} samples of --sample; at least ${MIN_SEGMENT}`);
+    if (point.segment !== undefined && point.segment > windowSamples) throw new UsageError(`--segment: ${point.segment} samples, longer than the window (--duration, ${windowSamples} samples)`);
+    const settings: SweepSettings = { base, axes, point, threshold: opts.threshold !== false, growthS: 30e-9 };
+    for (const n of notes) note(n);
+    if (temperatureK === 0 && trials > 1) note("--trials without --temperature: noise-free trials are identical");
+    const total = axes.reduce((n, a) => n * a.values.length, 1);
+    const bar = progress(total, "spectrum");
+    const pool = new SpectrumPool(Math.min(threads, total));
+    let r: SweepResult;
+    try {
+      r = await runSweep(settings, pool, (d) => bar.update(d));
+    } finally {
+      bar.stop();
+      await pool.close();
+    }
+    info(sweepSummary(r, axes));
+    await emit(
+      csv([...axes.map(axisColumn), ...SWEEP_COLUMNS], sweepRows(r, axes)),
+      toJson({
+          command: "spectrum",
+          settings: { ...point, seed: point.seed.toString(), axes: axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })), fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])) },
+          points: r.points,
+          thresholds: r.thresholds,
+        time_s: r.time_s,
+      }),
+    );
+    if (str("plot") !== undefined) {
+      fs.mkdirSync(str("plot")!, { recursive: true });
+      info(`wrote ${(await writeFigures(str("plot")!, sweepFigures(r, axes), figureExport, "--plot")).join(", ")}`);
+    }
+  });
+  return cmd;
+}

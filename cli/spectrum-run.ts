@@ -1,0 +1,136 @@
+/**
+ * The work of `stoopt spectrum`, as functions of typed settings returning
+ * typed results: the spectrum of a trace file, and sweeps over parameters.
+ */
+import { UsageError } from "./errors.js";
+import { TeacherData } from "./teacher.js";
+import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "./spectrum.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "./sweep.js";
+import { SpectrumPool } from "./spectrum-pool.js";
+import { theory } from "./oscillator.js";
+import { paramByName } from "./model.js";
+
+// ---------------------------------------------------------------- trace
+
+export interface TraceSettings {
+  window: WindowName;
+  /** samples per segment; default `defaultSegment` of the shortest trial */
+  segment?: number;
+  overlap: number;
+  fMinHz: number;
+  fMaxHz: number;
+}
+
+export interface TraceResult {
+  file: string;
+  trials: number;
+  samples: number;
+  sample_s: number;
+  welch: WelchSettings;
+  psd: Psd;
+  line?: LineSummary;
+}
+
+/** Relative tolerance on sample intervals for "uniformly sampled". */
+export const UNIFORM_TOLERANCE = 1e-6;
+
+/** The common sample interval of every trial, or a usage error naming the file, trial and time. */
+export function sampleInterval(d: TeacherData): number {
+  const first = d.trials[0];
+  if (!first || first.t_s.length < 2) throw new UsageError(`${d.file}: a trace needs at least two samples`);
+  const dt0 = first.t_s[1] - first.t_s[0];
+  for (const tr of d.trials) {
+    if (tr.t_s.length < 2) throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} has fewer than two samples`);
+    for (let k = 1; k < tr.t_s.length; k++) {
+      const dt = tr.t_s[k] - tr.t_s[k - 1];
+      if (Math.abs(dt - dt0) > UNIFORM_TOLERANCE * dt0) {
+        throw new UsageError(`${d.file}: non-uniform sampling in trial ${tr.label} (row ${k + 1} of the trial, t = ${tr.t_s[k]} s): interval ${Number(dt.toPrecision(6))} s, the first is ${Number(dt0.toPrecision(6))} s; a spectrum needs evenly spaced samples`);
+      }
+    }
+  }
+  return dt0;
+}
+
+/** Settings checked against the data (before the work). */
+export function traceWelch(d: TeacherData, s: TraceSettings): WelchSettings {
+  const shortest = Math.min(...d.trials.map((t) => t.mx.length));
+  if (s.segment === undefined && shortest < MIN_SEGMENT) throw new UsageError(`${d.file}: the trace has ${shortest} samples, shorter than one segment (at least ${MIN_SEGMENT} samples)`);
+  const w: WelchSettings = { window: s.window, segment: s.segment ?? defaultSegment(shortest), overlap: s.overlap };
+  checkWelch(d.trials.map((t) => t.mx), w, d.file);
+  return w;
+}
+
+export function analyseTrace(d: TeacherData, s: TraceSettings): TraceResult {
+  const dt = sampleInterval(d);
+  const w = traceWelch(d, s);
+  const traces = d.trials.map((t) => t.mx);
+  const psd = welch(traces, dt, w);
+  const line = summarize(psd, traces, w, s.fMinHz, s.fMaxHz);
+  return { file: d.file, trials: d.trials.length, samples: traces.reduce((a, t) => a + t.length, 0), sample_s: dt, welch: w, psd, line };
+}
+
+// ---------------------------------------------------------------- sweep
+
+export interface SweepSettings {
+  base: Float64Array;
+  axes: SweepAxis[];
+  point: PointSettings;
+  /** measure the simulated threshold by growth rates when j_DC is swept */
+  threshold: boolean;
+  growthS: number;
+}
+
+export interface ThresholdCheck {
+  /** the other swept parameters' values of this group */
+  at: Record<string, number>;
+  formula_A: number;
+  simulated_A: number;
+  relative_difference: number;
+  currents_A: number[];
+  growth_rates_per_s: number[];
+}
+
+export interface SweepResult {
+  points: PointResult[];
+  thresholds: ThresholdCheck[];
+  time_s: number;
+}
+
+/** Run every point (and the threshold check) on the pool; `onPoint` after each. */
+export async function runSweep(s: SweepSettings, pool: SpectrumPool, onPoint: (done: number, total: number) => void = () => undefined): Promise<SweepResult> {
+  const t0 = Date.now();
+  const pts = sweepPoints(s.base, s.axes);
+  let done = 0;
+  const jobs = pts.map((p, index) =>
+    pool.run({ kind: "point", params: Array.from(p.params), settings: s.point, index, values: p.values }).then((r) => {
+      onPoint(++done, pts.length);
+      return r;
+    }),
+  );
+  const thresholdJobs: Promise<ThresholdCheck>[] = [];
+  const jAxis = s.axes.find((a) => a.spec.name === "j_DC");
+  if (s.threshold && jAxis) {
+    const others = s.axes.filter((a) => a !== jAxis);
+    const groups = sweepPoints(s.base, others.length ? others : []);
+    const jIndex = paramByName("j_DC", "").index;
+    for (const g of groups) {
+      const formula = theory(g.params).threshold_A;
+      if (!Number.isFinite(formula)) continue;
+      const currents = GROWTH_FACTORS.map((f) => f * formula);
+      const rates = currents.map((j) => {
+        const p = Float64Array.from(g.params);
+        p[jIndex] = j;
+        return pool.run({ kind: "growth", params: Array.from(p), dtS: s.point.dtS, durationS: s.growthS });
+      });
+      thresholdJobs.push(
+        Promise.all(rates).then((r) => {
+          const sim = thresholdFromGrowth(currents, r);
+          return { at: g.values, formula_A: formula, simulated_A: sim, relative_difference: sim / formula - 1, currents_A: currents, growth_rates_per_s: r };
+        }),
+      );
+    }
+  }
+  const points = await Promise.all(jobs);
+  const thresholds = await Promise.all(thresholdJobs);
+  return { points, thresholds, time_s: (Date.now() - t0) / 1000 };
+}
