@@ -270,6 +270,19 @@ describe("stoopt reservoir CLI", () => {
     expect(r2.test_nrmse).toEqual(res.test_nrmse);
   });
 
+  it("--objective heldout tunes a single STO with virtual nodes: kept steps lower the held-out objective", () => {
+    const r = runCli(["reservoir", "--n", "1", "--virtual", "5", "--input-mode", "field", "--hold", "250ps", "--train", "300", "--val", "100", "--test", "100", "--washout", "60", "--epochs", "4", "--objective", "heldout", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const h = JSON.parse(r.stdout).history as { train_objective: number; accepted: number }[];
+    expect(h.length).toBe(5);
+    for (let i = 1; i < h.length; i++) {
+      if (h[i].accepted) expect(h[i].train_objective).toBeLessThanOrEqual(h[i - 1].train_objective);
+      else expect(h[i].train_objective).toBe(h[i - 1].train_objective);
+    }
+    expect(h.some((x, i) => i > 0 && x.accepted === 1)).toBe(true);
+    expect(runCli(["reservoir", "--objective", "validation", "--epochs", "0"]).code).toBe(2);
+  });
+
   it("the ESN baseline and the single STO with virtual nodes run on memory capacity", () => {
     const esn = runCli(["reservoir", "--task", "memory-capacity", "--mc-delays", "10", ...small, "--model", "esn", "--json"]);
     expect(esn.code, esn.stderr).toBe(0);
