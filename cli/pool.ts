@@ -70,6 +70,18 @@ function release(pw: PooledWorker): void {
   idle.push(pw);
 }
 
+/**
+ * Start `n` idle workers now, so that they boot (Node, modules, wasm
+ * instance) on another core while the main thread reads the teacher.
+ */
+export function prewarmWorkers(n: number): void {
+  while (idle.length < n) {
+    const pw = spawn();
+    pw.worker.unref();
+    idle.push(pw);
+  }
+}
+
 /** End every idle worker (tests and benches that want a clean exit at once). */
 export async function closeIdleWorkers(): Promise<void> {
   await Promise.all(idle.splice(0).map((pw) => pw.worker.terminate()));

@@ -18,7 +18,7 @@ import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../o
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid, parseComponents } from "./plot.js";
 import { addFigureOptions, exportOptions } from "../plots/export.js";
-import { PoolEvaluator } from "../pool.js";
+import { PoolEvaluator, prewarmWorkers } from "../pool.js";
 import { spectrumFitCommand } from "../spectrum-fit-cli.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
@@ -244,6 +244,8 @@ Examples:
     const measuredFlags = measuredFlag !== undefined;
     if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
     let preloaded: LoadedTeacher | undefined;
+    // the worker threads boot while the teacher is read (the measured path has workers of its own)
+    if (threads > 1 && !measuredFlags) prewarmWorkers(threads - 1);
     if (!many) {
       const file = files[0];
       const signal = str("signal");
