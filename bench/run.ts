@@ -10,6 +10,7 @@ import { mnistBench, mnistBenchTable } from "./mnist.js";
 import { labdataBench } from "./labdata.js";
 import { spectrumBench } from "./spectrum.js";
 import { reservoirBench, reservoirBenchTable } from "./reservoir.js";
+import { processBench } from "./process.js";
 
 function fmt(x: number | undefined, unit = ""): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";
@@ -25,6 +26,11 @@ function table(title: string, head: string[], rows: (string | number)[][]): void
 
 async function main(): Promise<void> {
   console.log(`# stoopt bench (${new Date().toISOString()}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version})`);
+  table(
+    "whole process: the built CLI, a fresh process per run, median of 5 (3 for the 100 MB teacher); CPU = user + sys",
+    ["what", "command", "wall [ms]", "CPU [ms]", "notes"],
+    processBench(5),
+  );
   const w1 = wasmStepsPerSecond(1, 2_000_000);
   const w100 = wasmStepsPerSecond(100, 40_000);
   const native = nativeBench("bench");

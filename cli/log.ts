@@ -3,7 +3,7 @@
  * never with NO_COLOR; `--quiet` silences everything but errors.
  */
 import { Chalk } from "chalk";
-import cliProgress from "cli-progress";
+import type cliProgressTypes from "cli-progress";
 
 let quiet = false;
 
@@ -47,10 +47,13 @@ export interface Progress {
 export function progress(total: number, label: string): Progress {
   if (quiet || !process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
   const started = Date.now();
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: cliProgressTypes.SingleBar | undefined;
+  // the bar's module loads only where a bar can be shown (a TTY), meanwhile updates are skipped
+  let cliProgress: typeof cliProgressTypes | undefined;
+  void import("cli-progress").then((m) => (cliProgress = m.default), () => undefined);
   return {
     update(done: number) {
-      if (!bar && Date.now() - started > 1000) {
+      if (!bar && cliProgress && Date.now() - started > 1000) {
         bar = new cliProgress.SingleBar(
           { stream: process.stderr, format: `${label} [{bar}] {percentage}% | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true },
           cliProgress.Presets.shades_classic,

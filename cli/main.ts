@@ -3,19 +3,44 @@
 import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
-import { simulateCommand } from "./commands/simulate.js";
-import { sysidCommand } from "./commands/sysid.js";
-import { landscapeCommand } from "./commands/landscape.js";
-import { plotCommand } from "./commands/plot.js";
-import { mnistCommand } from "./commands/mnist.js";
-import { evalCommand } from "./commands/eval.js";
-import { spectrumCommand } from "./commands/spectrum.js";
-import { reservoirCommand } from "./commands/reservoir.js";
-import { sweepCommand } from "./commands/sweep.js";
 import { guardStdStreams } from "./output.js";
 import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
 
-export function buildProgram(): Command {
+/**
+ * Every command, loaded only when it is run (or listed by help): a call pays
+ * for the modules its own command imports, not for everyone else's (Vega,
+ * ml-matrix, yaml, ...). A new command adds one line here. `lookup` finds
+ * another command's definition (sweep checks its cells against them).
+ */
+type CommandLoader = (lookup: (name: string) => Command | undefined) => Promise<Command>;
+const COMMANDS: Record<string, CommandLoader> = {
+  simulate: async () => (await import("./commands/simulate.js")).simulateCommand(),
+  sysid: async () => (await import("./commands/sysid.js")).sysidCommand(),
+  landscape: async () => (await import("./commands/landscape.js")).landscapeCommand(),
+  plot: async () => (await import("./commands/plot.js")).plotCommand(),
+  mnist: async () => (await import("./commands/mnist.js")).mnistCommand(),
+  eval: async () => (await import("./commands/eval.js")).evalCommand(),
+  spectrum: async () => (await import("./commands/spectrum.js")).spectrumCommand(),
+  reservoir: async () => (await import("./commands/reservoir.js")).reservoirCommand(),
+  sweep: async (lookup) => (await import("./commands/sweep.js")).sweepCommand(lookup),
+};
+/** Commands that need every other command's definition at hand. */
+const NEEDS_ALL = new Set(["sweep"]);
+
+/**
+ * Which commands a command line needs: the one it names; none for a bare
+ * `--version`; all of them for top-level help, `help`, an unknown name (for
+ * the suggestion) or a command in NEEDS_ALL.
+ */
+export function commandsFor(args: string[]): string[] {
+  const all = Object.keys(COMMANDS);
+  const first = args.find((a) => !a.startsWith("-"));
+  if (first === undefined) return args.some((a) => a === "-V" || a === "--version") && !args.some((a) => a === "-h" || a === "--help") ? [] : all;
+  if (!(first in COMMANDS) || NEEDS_ALL.has(first)) return all;
+  return [first];
+}
+
+export async function buildProgram(args: string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command("stoopt")
     .description("Gradient-based optimization of spin-torque oscillators (macrospin LLG, Imai et al.)")
     .version("0.1.0")
@@ -39,15 +64,8 @@ Examples:
   stoopt sweep results/table2.yaml --executor slurm
   stoopt simulate --help`,
   );
-  program.addCommand(simulateCommand());
-  program.addCommand(sysidCommand());
-  program.addCommand(landscapeCommand());
-  program.addCommand(plotCommand());
-  program.addCommand(mnistCommand());
-  program.addCommand(evalCommand());
-  program.addCommand(spectrumCommand());
-  program.addCommand(reservoirCommand());
-  program.addCommand(sweepCommand((name) => program.commands.find((c) => c.name() === name)));
+  const lookup = (name: string): Command | undefined => program.commands.find((c) => c.name() === name);
+  for (const cmd of await Promise.all(commandsFor(args).map((name) => COMMANDS[name](lookup)))) program.addCommand(cmd);
   const quietErrors = (c: Command): void => {
     c.exitOverride().configureOutput({ outputError: () => undefined });
     c.commands.forEach(quietErrors);
@@ -58,7 +76,7 @@ Examples:
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv.slice(2))).parseAsync(argv);
     const sig = stopRequested();
     if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

@@ -1,13 +1,41 @@
-/** A sysid worker thread: its own wasm instance, the teacher resident in it. */
+/**
+ * A sysid worker thread (cli/pool.ts): its own wasm instance with the current
+ * teacher resident in it. A message with `teacher` (shared memory) replaces
+ * the teacher; every other message is an evaluation of a share of the trials.
+ */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core } from "./core.js";
-import { CoreEvaluator } from "./sysid.js";
+import { CoreEvaluator, TeacherArrays } from "./sysid.js";
 
-const { module, teacher, dtS, washoutS } = workerData as { module: WebAssembly.Module; teacher: ConstructorParameters<typeof CoreEvaluator>[0]; dtS: number; washoutS: number };
-const ev = new CoreEvaluator(teacher, dtS, washoutS, new Core(module));
+const core = new Core((workerData as { module: WebAssembly.Module }).module);
+let ev: CoreEvaluator | undefined;
+let loadError: string | undefined;
 
-parentPort!.on("message", (req: { id: number; values: number[]; fit: number[]; mode: "loss" | "dual" | "adjoint"; sel: number[] }) => {
+interface Request {
+  id: number;
+  teacher?: TeacherArrays;
+  dtS?: number;
+  washoutS?: number;
+  values: number[];
+  fit: number[];
+  mode: "loss" | "dual" | "adjoint";
+  sel: number[];
+}
+
+parentPort!.on("message", (req: Request) => {
+  if (req.teacher) {
+    void ev?.close();
+    ev = undefined;
+    loadError = undefined;
+    try {
+      ev = new CoreEvaluator(req.teacher, req.dtS!, req.washoutS!, core);
+    } catch (e) {
+      loadError = e instanceof Error ? e.message : String(e);
+    }
+    return;
+  }
   try {
+    if (!ev) throw new Error(loadError ?? "sysid worker: no teacher loaded");
     const parts = ev.evaluateSync(Float64Array.from(req.values), req.fit, req.mode, req.sel);
     parentPort!.postMessage({ id: req.id, parts });
   } catch (e) {

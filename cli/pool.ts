@@ -1,71 +1,240 @@
 /**
- * Worker threads for sysid: each worker holds its own wasm instance with the
- * teacher resident in it, and every evaluation is split across them by trials.
- * Loss parts are sums, so the parts simply add up.
+ * Threads for sysid. Each evaluation is split across the threads by trials;
+ * loss parts are sums, so the parts simply add up.
+ *
+ * - The main thread takes a share itself (unless told to only coordinate, as
+ *   when several files are fitted side by side), so two threads need one
+ *   worker, not two plus an idle main thread.
+ * - The teacher is copied once into shared memory and handed to every worker
+ *   without another copy; each worker keeps it resident in its wasm instance.
+ * - Workers are kept for the whole process: across epochs, starts and files
+ *   (a worker that served one file is given the next file's teacher).
+ * - Shares are balanced by integration steps (washout + each trial's span),
+ *   not by trial count, so both threads finish together.
+ * - A selection too small to pay for a message round trip runs on the main
+ *   thread alone.
  */
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "./core.js";
-import { addParts, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
 import { Interrupted } from "./errors.js";
-import { onStop, throwIfStopped } from "./signals.js";
+import { onStop, stopRequested, throwIfStopped } from "./signals.js";
+
+/** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
+export const MIN_STEPS_PER_WORKER = 2_000;
 
 interface Pending {
   resolve: (p: Parts) => void;
   reject: (e: Error) => void;
 }
 
+/** A worker thread kept for the process; `teacher` names what is resident in it. */
+interface PooledWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  teacher?: number;
+}
+
+const idle: PooledWorker[] = [];
+let nextId = 0;
+let nextTeacher = 0;
+
+function spawn(): PooledWorker {
+  const worker = new Worker(new URL("./pool-worker.js", import.meta.url), { workerData: { module: wasmModule() } });
+  const pw: PooledWorker = { worker, pending: new Map() };
+  worker.on("message", (msg: { id: number; parts?: Parts; error?: string }) => {
+    const p = pw.pending.get(msg.id);
+    if (!p) return;
+    pw.pending.delete(msg.id);
+    if (msg.error !== undefined) p.reject(new Error(msg.error));
+    else p.resolve(msg.parts!);
+  });
+  worker.on("error", (e) => {
+    for (const p of pw.pending.values()) p.reject(e);
+    pw.pending.clear();
+    const i = idle.indexOf(pw);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  return pw;
+}
+
+/** A worker from the idle list or a new one; idle workers do not keep the process alive. */
+function acquire(): PooledWorker {
+  const pw = idle.pop() ?? spawn();
+  pw.worker.ref();
+  return pw;
+}
+
+function release(pw: PooledWorker): void {
+  pw.worker.unref();
+  idle.push(pw);
+}
+
+/**
+ * Start `n` idle workers now, so that they boot (Node, modules, wasm
+ * instance) on another core while the main thread reads the teacher.
+ */
+export function prewarmWorkers(n: number): void {
+  while (idle.length < n) {
+    const pw = spawn();
+    pw.worker.unref();
+    idle.push(pw);
+  }
+}
+
+/** End every idle worker (tests and benches that want a clean exit at once). */
+export async function closeIdleWorkers(): Promise<void> {
+  await Promise.all(idle.splice(0).map((pw) => pw.worker.terminate()));
+}
+
+function call(pw: PooledWorker, req: object): Promise<Parts> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pw.pending.set(id, { resolve, reject });
+    pw.worker.postMessage({ id, ...req });
+  });
+}
+
+/** The teacher's arrays in shared memory (workers read it without a copy); arrays already there are kept. */
+export function sharedTeacher(t: TeacherArrays): TeacherArrays {
+  const share = <T extends Float64Array | Uint32Array>(a: T, make: (sab: SharedArrayBuffer, n: number) => T): T => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
+    const copy = make(new SharedArrayBuffer(a.byteLength), a.length);
+    copy.set(a as ArrayLike<number>);
+    return copy;
+  };
+  const f64 = (sab: SharedArrayBuffer, n: number) => new Float64Array(sab, 0, n);
+  return { offsets: share(t.offsets, (sab, n) => new Uint32Array(sab, 0, n)), t_s: share(t.t_s, f64), mx: share(t.mx, f64), m0: share(t.m0, f64), labels: t.labels };
+}
+
 export class PoolEvaluator implements Evaluator {
-  private readonly workers: Worker[];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  private readonly workers: PooledWorker[];
+  private readonly local?: CoreEvaluator;
+  private readonly teacherKey = nextTeacher++;
+  /** RK4 steps of each trial (washout included), for balancing */
+  private readonly cost: Float64Array;
+  private closed = false;
   /** a signal abandons the evaluations in flight (the workers are terminated by close) */
   private readonly unsubscribe = onStop((sig) => {
-    for (const p of this.pending.values()) p.reject(new Interrupted(sig));
-    this.pending.clear();
+    for (const pw of this.workers) {
+      for (const p of pw.pending.values()) p.reject(new Interrupted(sig));
+      pw.pending.clear();
+    }
   });
 
-  constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number) {
-    const module = wasmModule();
-    this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(new URL("./pool-worker.js", import.meta.url), { workerData: { module, teacher, dtS, washoutS } });
-      w.on("message", (msg: { id: number; parts?: Parts; error?: string }) => {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.error !== undefined) p.reject(new Error(msg.error));
-        else p.resolve(msg.parts!);
-      });
-      w.on("error", (e) => {
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      });
-      return w;
-    });
+  /**
+   * `threads` threads in all; with `mainComputes` (default) the main thread is
+   * one of them, otherwise every share goes to a worker.
+   */
+  constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number, mainComputes = true) {
+    const shared = sharedTeacher(teacher);
+    const nWorkers = Math.max(mainComputes ? 0 : 1, threads - (mainComputes ? 1 : 0));
+    if (mainComputes) this.local = new CoreEvaluator(shared, dtS, washoutS);
+    this.workers = Array.from({ length: nWorkers }, acquire);
+    for (const pw of this.workers) {
+      pw.teacher = this.teacherKey;
+      pw.worker.postMessage({ id: -1, teacher: shared, dtS, washoutS });
+    }
+    const n = shared.offsets.length - 1;
+    this.cost = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const first = shared.offsets[i];
+      const last = shared.offsets[i + 1] - 1;
+      this.cost[i] = (washoutS + shared.t_s[last] - shared.t_s[first]) / dtS;
+    }
   }
 
-  private call(w: Worker, req: object): Promise<Parts> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, ...req });
-    });
+  /** `sel` cut into `parts` contiguous pieces of about equal cost. */
+  private split(sel: number[], parts: number): number[][] {
+    let total = 0;
+    for (const i of sel) total += this.cost[i];
+    const out: number[][] = [];
+    let piece: number[] = [];
+    let acc = 0;
+    for (const i of sel) {
+      // close a piece when adding this trial would pass its target by more than leaving it out
+      const target = (total * (out.length + 1)) / parts;
+      if (piece.length && out.length < parts - 1 && acc + this.cost[i] - target > target - acc) {
+        out.push(piece);
+        piece = [];
+      }
+      piece.push(i);
+      acc += this.cost[i];
+    }
+    out.push(piece);
+    return out.filter((p) => p.length > 0);
   }
 
   async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
     throwIfStopped();
-    const n = this.workers.length;
-    const chunk = Math.ceil(sel.length / n);
-    const jobs: Promise<Parts>[] = [];
-    for (let i = 0; i < n; i++) {
-      const part = sel.slice(i * chunk, (i + 1) * chunk);
-      if (part.length) jobs.push(this.call(this.workers[i], { values: Array.from(values), fit, mode, sel: part }));
+    let steps = 0;
+    for (const i of sel) steps += this.cost[i];
+    const threads = this.workers.length + (this.local ? 1 : 0);
+    // one thread where a second cannot win: too little work for a round trip
+    const use = this.local ? Math.max(1, Math.min(threads, sel.length, Math.floor(steps / MIN_STEPS_PER_WORKER))) : Math.min(threads, sel.length);
+    if (use <= 1 && this.local) return this.local.evaluateSync(values, fit, mode, sel);
+    const pieces = this.split(sel, use);
+    const v = Array.from(values);
+    // workers first, then the main thread's own share while they run
+    const remote = pieces.slice(this.local ? 1 : 0).map((part, k) => call(this.workers[k], { values: v, fit, mode, sel: part }));
+    let mine: Parts | undefined;
+    let localError: unknown;
+    try {
+      if (this.local) mine = this.local.evaluateSync(values, fit, mode, pieces[0]);
+    } catch (e) {
+      localError = e;
     }
-    const parts = await Promise.all(jobs);
-    return parts.reduce(addParts);
+    // never leave a worker's reply unawaited (its rejection would go unhandled)
+    const parts = await Promise.allSettled(remote);
+    if (localError !== undefined) throw localError;
+    const failed = parts.find((p) => p.status === "rejected") as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+    const all = (parts as PromiseFulfilledResult<Parts>[]).map((p) => p.value);
+    if (mine) all.unshift(mine);
+    return all.reduce(addParts);
   }
 
+  /**
+   * One evaluator per thread, each evaluating whole selections on its own
+   * thread: independent fits (sysid's starts) run side by side with no
+   * synchronisation per mini-batch. The main thread's lane yields to the
+   * event loop after each evaluation so that the workers' replies are taken
+   * in and their next requests sent.
+   */
+  lanes(): Evaluator[] {
+    const none = async (): Promise<void> => undefined;
+    const out: Evaluator[] = [];
+    const local = this.local;
+    if (local) {
+      out.push({
+        evaluate: async (values, fit, mode, sel) => {
+          const parts = await local.evaluate(values, fit, mode, sel);
+          await new Promise((r) => setImmediate(r));
+          return parts;
+        },
+        close: none,
+      });
+    }
+    for (const pw of this.workers) {
+      out.push({
+        evaluate: async (values, fit, mode, sel) => {
+          throwIfStopped();
+          return call(pw, { values: Array.from(values), fit, mode, sel });
+        },
+        close: none,
+      });
+    }
+    return out;
+  }
+
+  /** Free the main thread's buffers and hand the workers back for the next file (or end them after a signal). */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.unsubscribe();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.local?.close();
+    // after a signal the workers end with the evaluator; otherwise they wait for the next file
+    if (stopRequested() !== undefined) await Promise.all(this.workers.map((pw) => pw.worker.terminate()));
+    else for (const pw of this.workers) release(pw);
   }
 }

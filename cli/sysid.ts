@@ -49,6 +49,11 @@ export function addParts(a: Parts, b: Parts): Parts {
 export interface Evaluator {
   evaluate(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[]): Promise<Parts>;
   close(): Promise<void>;
+  /**
+   * One evaluator per thread, each evaluating whole selections on its own
+   * thread (cli/pool.ts): independent fits run side by side on them.
+   */
+  lanes?(): Evaluator[];
 }
 
 /** integration steps (times 1 + fitted parameters in the gradient modes) per core call on the main thread: about 0.1 s */
@@ -538,9 +543,32 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const starts: StartResult[] = [];
   const stop = () => opts.shouldStop?.() ?? false;
   const points = startPoints(params, opts.starts, opts.seed);
-  for (let s = 0; s < points.length && !(s > 0 && stop()); s++) {
-    starts.push(await fitOnce(ev, nTrials, { ...opts, onEpoch: opts.onEpoch }, s, points[s], events, history));
-  }
+  // starts are independent (each its own shuffling seed): with several threads each start runs whole
+  // on one thread, side by side, instead of every mini-batch being split across the threads
+  const lanes = points.length > 1 && ev.lanes ? ev.lanes() : [ev];
+  const done: (StartResult | undefined)[] = points.map(() => undefined);
+  const logs = points.map(() => ({ events: [] as FitEvent[], history: [] as EpochRecord[] }));
+  let next = 0;
+  let laneFailed = false;
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (let s = next++; s < points.length && !laneFailed && !(s > 0 && stop()); s = next++) {
+        try {
+          done[s] = await fitOnce(lane, nTrials, { ...opts, onEpoch: opts.onEpoch }, s, points[s], logs[s].events, logs[s].history);
+        } catch (e) {
+          laneFailed = true;
+          throw e;
+        }
+      }
+    }),
+  );
+  // in start order, as one thread would have run them
+  done.forEach((r, s) => {
+    if (r === undefined) return;
+    starts.push(r);
+    events.push(...logs[s].events);
+    history.push(...logs[s].history);
+  });
   const lsq = opts.refine === "lm";
   // the winning start: lowest sum of squares (refinement) or lowest eq. 4 loss
   const key = (r: StartResult) => (lsq ? r.sumSq : r.loss);

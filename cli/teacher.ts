@@ -19,6 +19,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { pipeline, Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { CsvError, parse } from "csv-parse";
 import type { Info } from "csv-parse";
 import { UsageError } from "./errors.js";
@@ -91,10 +92,36 @@ const HEADER_SCAN_LIMIT = 1024 * 1024;
 const CELL_ECHO_LIMIT = 40;
 const NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
+/**
+ * The number in a cell as NUMBER reads it (NaN if NUMBER does not match),
+ * parsed once: Number() accepts the same numbers, plus blank text and
+ * 0x/0o/0b literals, which are refused here.
+ */
+function numberOf(text: string): number {
+  const c = text.charCodeAt(0);
+  // a digit, '+', '-' or '.' first: only a 0x/0o/0b prefix needs a second look
+  if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
+    const v = Number(text);
+    if (v === v && c === 48 && text.length > 1) {
+      const x = text.charCodeAt(1) | 32;
+      if (x === 120 || x === 111 || x === 98) return NaN;
+    }
+    return v;
+  }
+  return NUMBER.test(text) ? Number(text) : NaN;
+}
+
 /** Read teacher data from a file, or from stdin when `file` is `-`. */
 export async function readTeacher(file: string, opts: TeacherOptions = {}): Promise<TeacherData> {
   if (file === "-") return readTeacherFromStream(process.stdin, "stdin", opts);
-  return readTeacherFromStream(fs.createReadStream(file), file, opts);
+  let size: number | undefined;
+  try {
+    const st = fs.statSync(file);
+    if (st.isFile()) size = st.size;
+  } catch {
+    // the read below reports it
+  }
+  return readTeacherFromStream(fs.createReadStream(file), file, { ...opts, sizeHint: size });
 }
 
 /** Convenience for tests: read teacher data from a string. */
@@ -106,34 +133,22 @@ export function parseTeacherText(text: string, name: string, opts: TeacherOption
  * Read teacher data from a byte stream named `name` in messages. The stream is
  * destroyed when this returns or throws, so `maxTrials` stops reading early.
  */
-export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions = {}): Promise<TeacherData> {
+export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions & { sizeHint?: number } = {}): Promise<TeacherData> {
   const options = checkOptions(opts);
+  options.sizeHint = opts.sizeHint;
   const hash = new StreamHash();
   const source = bytesOf(stream, name, hash);
   try {
     const { head, headerLine } = await scanToHeaderLine(source);
-    const parser = parse({
-      bom: true,
-      comment: "#",
-      comment_no_infix: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_quotes: false,
-      relax_column_count: true,
-      info: true,
-      delimiter: options.delimiter ?? detectDelimiter(headerLine),
-    });
     const delimiter = options.delimiter ?? detectDelimiter(headerLine);
-    pipeline(Readable.from(replay(head, source)), parser, () => undefined);
-    let reader: TrialReader | undefined;
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-      const row = { fields: record, endLine: info.lines };
+    let reader = undefined as TrialReader | undefined;
+    await readRows(replay(head, source), delimiter, (row) => {
       if (reader === undefined) {
-        checkSplits(record, headerLine, delimiter, options.delimiter !== undefined, name);
+        checkSplits(row.fields, headerLine, delimiter, options.delimiter !== undefined, name);
         reader = new TrialReader(name, layoutOf(row, name, options.signal), options);
-      }
-      else if (!reader.add(row)) break;
-    }
+      } else if (!reader.add(row)) return false;
+      return true;
+    });
     if (reader === undefined) throw new TeacherError(`${name}: empty file: no header and no data; ${HEADER_HELP}`);
     return reader.finish(hash.digest());
   } catch (err) {
@@ -147,6 +162,8 @@ export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name:
 // Options and messages
 
 interface CheckedOptions {
+  /** bytes in the input, if known: the columns are sized from it */
+  sizeHint?: number;
   delimiter?: string;
   maxTrials: number;
   scale: number;
@@ -292,6 +309,123 @@ function destroy(stream: NodeJS.ReadableStream): void {
 }
 
 // ---------------------------------------------------------------------------
+// Rows: a fast path for plain lines, csv-parse for the rest
+
+/** csv-parse's settings for the teacher format (the reference for what the fast path accepts). */
+function csvParser(delimiter: string) {
+  return parse({ bom: true, comment: "#", comment_no_infix: true, trim: true, skip_empty_lines: true, relax_quotes: false, relax_column_count: true, info: true, delimiter });
+}
+
+/** Characters csv-parse's `trim` removes around a field: tab, LF, form feed, CR, space. */
+function isTrimmed(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 12 || code === 13;
+}
+
+function trimField(f: string): string {
+  let a = 0;
+  let b = f.length;
+  while (a < b && isTrimmed(f.charCodeAt(a))) a++;
+  while (b > a && isTrimmed(f.charCodeAt(b - 1))) b--;
+  return a === 0 && b === f.length ? f : f.slice(a, b);
+}
+
+/**
+ * The records of the input, each handed to `sink` (which returns false to
+ * stop). Measured: csv-parse alone reads about 17 MB/s of CPU time on a
+ * teacher file here, short of what a scope export needs, so plain lines (no
+ * quote, no `#` after the first character, no lone CR, not only blanks) are
+ * split here with the same result csv-parse gives them: fields split at the
+ * delimiter and trimmed of tab, LF, FF, CR and space, blank lines and `#`
+ * lines skipped. From the first line that is not plain to the end, csv-parse
+ * reads the rest, its line numbers counted on from there.
+ */
+async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: (row: Row) => boolean): Promise<void> {
+  const decoder = new StringDecoder("utf8");
+  const iterator = chunks[Symbol.asyncIterator]();
+  let carry = "";
+  let line = 0;
+  let first = true;
+  /** false: the sink stopped; a string: the unread text from the first line that is not plain */
+  const plain = (text: string, final: boolean): false | string | undefined => {
+    let pos = 0;
+    // lines need a closer look only if the text has a quote, '#' or CR at all
+    const special = text.indexOf('"') >= 0 || text.indexOf("#") >= 0 || text.indexOf("\r") >= 0;
+    for (;;) {
+      let nl = text.indexOf("\n", pos);
+      if (nl < 0) {
+        if (!final || pos >= text.length) break;
+        nl = text.length;
+      }
+      let end = nl;
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      const l = text.slice(pos, end);
+      if (l.length === 0) {
+        line++;
+        pos = nl + 1;
+        continue;
+      }
+      if (l.charCodeAt(0) === 35 /* # */) {
+        // a comment line, unless a quote or CR makes it more than that
+        if (l.indexOf("\r") >= 0) return text.slice(pos);
+        line++;
+        pos = nl + 1;
+        continue;
+      }
+      if ((special && (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0)) || (isTrimmed(l.charCodeAt(0)) && trimField(l).length === 0)) return text.slice(pos);
+      line++;
+      const fields = l.split(delimiter);
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        if (f.length && (isTrimmed(f.charCodeAt(0)) || isTrimmed(f.charCodeAt(f.length - 1)))) fields[i] = trimField(f);
+      }
+      if (!sink({ fields, endLine: line })) return false;
+      pos = nl + 1;
+    }
+    carry = text.slice(pos);
+    return undefined;
+  };
+  for (;;) {
+    const next = await iterator.next();
+    let text = next.done ? carry + decoder.end() : carry + decoder.write(next.value);
+    if (first && text.length) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    // a file with lone CR line breaks has no LF to split at: csv-parse reads it
+    const rest = text.indexOf("\n") < 0 && text.indexOf("\r") >= 0 ? text : plain(text, Boolean(next.done));
+    if (rest === false) return;
+    if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
+    if (next.done) return;
+  }
+}
+
+/** The rest of the input through csv-parse; its line numbers start after `linesBefore`. */
+async function csvRows(text: string, iterator: AsyncIterator<Buffer>, decoder: StringDecoder, delimiter: string, linesBefore: number, sink: (row: Row) => boolean): Promise<void> {
+  async function* remaining(): AsyncGenerator<string> {
+    yield text;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      yield decoder.write(next.value);
+    }
+    const tail = decoder.end();
+    if (tail) yield tail;
+  }
+  const parser = csvParser(delimiter);
+  pipeline(Readable.from(remaining()), parser, () => undefined);
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
+      if (!sink({ fields: record, endLine: info.lines + linesBefore })) return;
+    }
+  } catch (err) {
+    if (err instanceof CsvError && typeof err.lines === "number") err.lines += linesBefore;
+    throw err;
+  } finally {
+    parser.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Records: header, rows, trials
 
 /** A parsed record and the line it ends on (later than its first line if a quoted field spans lines). */
@@ -399,27 +533,56 @@ function timeRoleOf(name: string, where: string): number {
   return TIME.suffixes[unit];
 }
 
-/** A growable Float64Array; `take` returns a trimmed copy and empties it for reuse. */
+/**
+ * One column of the whole file in a Float64Array (in shared memory, so worker
+ * threads read it without a copy) that grows geometrically; `reserve` sizes
+ * it from an estimate of the rows. `take` ends the current trial's range;
+ * `done` returns the column, cut to its length by a copy only when much of it
+ * is unused, and the trials become views into it.
+ */
 class Column {
-  private data = new Float64Array(1024);
+  private data = Column.alloc(1 << 14);
   private length = 0;
+  private start = 0;
+  /** growth factor once the size is estimated */
+  private factor = 2;
+  private static alloc(n: number): Float64Array {
+    return new Float64Array(new SharedArrayBuffer(8 * n), 0, n);
+  }
+  private resize(n: number): void {
+    const grown = Column.alloc(n);
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+  reserve(n: number): void {
+    if (n > this.data.length) this.resize(n);
+    this.factor = 1.25;
+  }
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Float64Array(2 * this.data.length);
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (this.length === this.data.length) this.resize(Math.ceil(this.factor * this.data.length) + 16);
     this.data[this.length++] = v;
   }
+  /** samples in the current trial */
   get size(): number {
-    return this.length;
+    return this.length - this.start;
   }
-  take(): Float64Array {
-    const out = this.data.slice(0, this.length);
-    this.length = 0;
+  /** the current trial's [begin, end) in the column; the next trial starts after it */
+  take(): [number, number] {
+    const range: [number, number] = [this.start, this.length];
+    this.start = this.length;
+    return range;
+  }
+  done(): Float64Array {
+    if (this.start < 0.85 * this.data.length) this.resize(this.start);
+    const out = this.data.subarray(0, this.start);
+    this.data = Column.alloc(0);
     return out;
   }
 }
+
+const NO_SAMPLES = new Float64Array(0);
+/** rows whose text length estimates the row count from the input's size */
+const ROWS_TO_ESTIMATE = 2000;
 
 /** The trial being read. */
 interface OpenTrial {
@@ -437,6 +600,10 @@ class TrialReader {
   private readonly mz = new Column();
   private open?: OpenTrial;
   private readonly trials: TeacherTrial[] = [];
+  /** each trial's [begin, end) in the columns */
+  private readonly ranges: [number, number][] = [];
+  /** characters in the first rows (fields and separators), for the estimate */
+  private rowChars = 0;
   /** label -> line of the trial's first row, for every trial begun */
   private readonly seen = new Map<string, number>();
   private rows = 0;
@@ -453,6 +620,7 @@ class TrialReader {
     if (row.fields.length !== this.layout.width) {
       throw new TeacherError(`${at(this.file, firstLine(row))}: the row has ${row.fields.length} fields, but the header has ${this.layout.width}`);
     }
+    if (this.rows < ROWS_TO_ESTIMATE && this.options.sizeHint !== undefined) this.estimate(row);
     const label = this.layout.trial === undefined ? "0" : row.fields[this.layout.trial];
     let open = this.open;
     if (open === undefined || label !== open.label) {
@@ -470,6 +638,14 @@ class TrialReader {
   finish(sha256: string): TeacherData {
     if (this.open !== undefined) this.closeTrial(this.open);
     if (this.trials.length === 0) throw new TeacherError(`${this.file}: no data rows after the header`);
+    const views = (c: Column, set: (tr: TeacherTrial, v: Float64Array) => void): void => {
+      const all = c.done();
+      this.trials.forEach((tr, i) => set(tr, all.subarray(...this.ranges[i])));
+    };
+    views(this.t, (tr, v) => (tr.t_s = v));
+    views(this.mx, (tr, v) => (tr.mx = v));
+    if (this.layout.my !== undefined) views(this.my, (tr, v) => (tr.my = v));
+    if (this.layout.mz !== undefined) views(this.mz, (tr, v) => (tr.mz = v));
     return {
       file: this.file,
       trials: this.trials,
@@ -483,6 +659,14 @@ class TrialReader {
       timeName: this.layout.timeName,
       timeColumn: this.layout.timeName,
     };
+  }
+
+  /** After the first rows: size the columns for the rows the input's size suggests. */
+  private estimate(row: Row): void {
+    for (const f of row.fields) this.rowChars += f.length + 1;
+    if (this.rows + 1 < ROWS_TO_ESTIMATE) return;
+    const rows = Math.ceil((1.02 * this.options.sizeHint!) / (this.rowChars / ROWS_TO_ESTIMATE));
+    for (const c of [this.t, this.mx, this.layout.my !== undefined ? this.my : undefined, this.layout.mz !== undefined ? this.mz : undefined]) c?.reserve(rows);
   }
 
   private trialName(label: string): string {
@@ -505,14 +689,12 @@ class TrialReader {
   private closeTrial(open: OpenTrial): void {
     const n = this.t.size;
     if (n < 2) throw new TeacherError(`${at(this.file, open.line)}: ${this.trialName(open.label)} has ${n} sample; at least 2 are needed`);
-    this.trials.push({
-      label: open.label,
-      t_s: this.t.take(),
-      mx: this.mx.take(),
-      my: this.layout.my === undefined ? undefined : this.my.take(),
-      mz: this.layout.mz === undefined ? undefined : this.mz.take(),
-      line: open.line,
-    });
+    // the samples are filled in by finish(), as views into the whole columns
+    this.ranges.push(this.t.take());
+    this.mx.take();
+    this.my.take();
+    this.mz.take();
+    this.trials.push({ label: open.label, t_s: NO_SAMPLES, mx: NO_SAMPLES, line: open.line });
     this.open = undefined;
   }
 
@@ -547,7 +729,7 @@ class TrialReader {
   /** A finite number from a used cell. */
   private cell(row: Row, index: number): number {
     const text = row.fields[index];
-    const v = NUMBER.test(text) ? Number(text) : NaN;
+    const v = numberOf(text);
     if (!Number.isFinite(v)) {
       const got = text.trim() === "" ? "an empty cell" : echo(text);
       throw new TeacherError(`${at(this.file, firstLine(row), index)}: ${this.columnName(index)}: expected a finite number, got ${got}`);

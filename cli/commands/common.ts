@@ -4,7 +4,7 @@ import os from "node:os";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec, parseParamQuantity } from "../model.js";
 import { intFlag, timeFlag } from "../options.js";
 import { UsageError } from "../errors.js";
-import { readTeacher, TeacherData } from "../teacher.js";
+import { readTeacher, TeacherData, TeacherTrial } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
 import { PoolEvaluator } from "../pool.js";
 import { note } from "../log.js";
@@ -30,7 +30,7 @@ export function addTeacherOptions(cmd: Command): Command {
     .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
     .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
     .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
-    .option("--threads <n>", "worker threads that split the trials (default: number of cores, at most 2)");
+    .option("--threads <n>", "threads that split the trials, the main thread included (default: number of cores, at most 2); one thread is used where a second cannot win: a teacher of one trial, or a batch of under 2000 RK4 steps per thread");
   return cmd;
 }
 
@@ -104,13 +104,28 @@ export function teacherArrays(d: TeacherData): TeacherArrays {
   }
   const n = d.trials.reduce((s, t) => s + t.t_s.length, 0);
   const offsets = new Uint32Array(d.trials.length + 1);
-  const t = new Float64Array(n);
-  const mx = new Float64Array(n);
+  // the reader's columns when the trials lie in them end to end (no copy); else a copy in shared memory
+  const whole = (pick: (tr: TeacherTrial) => Float64Array): Float64Array | undefined => {
+    const first = pick(d.trials[0]);
+    let at = first.byteOffset;
+    for (const tr of d.trials) {
+      const a = pick(tr);
+      if (a.buffer !== first.buffer || a.byteOffset !== at) return undefined;
+      at += a.byteLength;
+    }
+    return first.buffer instanceof SharedArrayBuffer ? new Float64Array(first.buffer, first.byteOffset, n) : undefined;
+  };
+  const inPlace = [whole((tr) => tr.t_s), whole((tr) => tr.mx)];
+  const columns = inPlace[0] && inPlace[1] ? undefined : new SharedArrayBuffer(16 * n);
+  const t = inPlace[0] && inPlace[1] ? inPlace[0] : new Float64Array(columns!, 0, n);
+  const mx = inPlace[0] && inPlace[1] ? inPlace[1] : new Float64Array(columns!, 8 * n, n);
   const m0 = new Float64Array(3 * d.trials.length);
   let k = 0;
   d.trials.forEach((tr, i) => {
-    t.set(tr.t_s, k);
-    mx.set(tr.mx, k);
+    if (columns) {
+      t.set(tr.t_s, k);
+      mx.set(tr.mx, k);
+    }
     m0.set([tr.mx[0], tr.my![0], tr.mz![0]], 3 * i);
     const norm = Math.hypot(tr.mx[0], tr.my![0], tr.mz![0]);
     if (!(norm > 0.5)) throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} starts at |m| = ${norm.toPrecision(3)}; the student needs a magnetization direction`);

@@ -18,7 +18,7 @@ import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../o
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid, parseComponents } from "./plot.js";
 import { addFigureOptions, exportOptions } from "../plots/export.js";
-import { PoolEvaluator } from "../pool.js";
+import { PoolEvaluator, prewarmWorkers } from "../pool.js";
 import { spectrumFitCommand } from "../spectrum-fit-cli.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
@@ -244,6 +244,8 @@ Examples:
     const measuredFlags = measuredFlag !== undefined;
     if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
     let preloaded: LoadedTeacher | undefined;
+    // the worker threads boot while the teacher is read (the measured path has workers of its own)
+    if (threads > 1 && !measuredFlags) prewarmWorkers(threads - 1);
     if (!many) {
       const file = files[0];
       const signal = str("signal");
@@ -283,8 +285,8 @@ Examples:
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
       if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
-      // files fitted side by side need their own worker threads (the main thread only coordinates)
-      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials))) : makeEvaluator({ ...loaded, threads: workers });
+      // files fitted side by side need their own worker threads (the main thread only coordinates); workers pass from one file to the next
+      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials)), false) : makeEvaluator({ ...loaded, threads: workers });
       try {
         const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: interrupted, onEpoch: () => bar.update(++done) });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");

@@ -5,7 +5,7 @@
  * parameters, and the per-epoch shuffle. Random numbers come from the core's
  * xoshiro256++ (bit-identical everywhere), one stream per use.
  */
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { createRequire } from "node:module";
 import { Core } from "../core.js";
 import { RuntimeFailure } from "../errors.js";
 import { layout, NetConfig, STREAM } from "./config.js";
@@ -21,9 +21,17 @@ export function rngFill(c: Core, seed: bigint, stream: bigint, kind: "uniform" |
 }
 
 /** Largest |eigenvalue| of a square row-major matrix (complex eigenvalues included). */
+/** ml-matrix loads (synchronously, its CommonJS build) the first time a radius is needed. */
+let mlMatrixModule: typeof import("ml-matrix") | undefined;
+function mlMatrix(): typeof import("ml-matrix") {
+  mlMatrixModule ??= createRequire(import.meta.url)("ml-matrix") as typeof import("ml-matrix");
+  return mlMatrixModule;
+}
+
 export function spectralRadius(a: Float64Array, n: number): number {
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) rows.push(Array.from(a.subarray(i * n, (i + 1) * n)));
+  const { EigenvalueDecomposition, Matrix } = mlMatrix();
   const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: false });
   let r = 0;
   for (let i = 0; i < n; i++) r = Math.max(r, Math.hypot(evd.realEigenvalues[i], evd.imaginaryEigenvalues[i]));

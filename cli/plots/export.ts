@@ -9,8 +9,7 @@ import type { Command } from "commander";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import * as vega from "vega";
-import { compile } from "vega-lite";
+import type * as Vega from "vega";
 import { UsageError } from "../errors.js";
 import { intFlag } from "../options.js";
 import { ensureDir, writeFileAtomic } from "../output.js";
@@ -72,7 +71,13 @@ const FONT_FILES = { regular: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.t
  * PNG and PDF are set in instead (pdfkit's metrics of DejaVu Sans).
  */
 let measuring = false;
-async function measureText(): Promise<void> {
+/** Vega and Vega-Lite load with the first figure, not with every command that can draw one. */
+let vegaModules: Promise<{ vega: typeof Vega; compile: typeof import("vega-lite").compile }> | undefined;
+function loadVega(): Promise<{ vega: typeof Vega; compile: typeof import("vega-lite").compile }> {
+  vegaModules ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => ({ vega, compile: vl.compile }));
+  return vegaModules;
+}
+async function measureText(vega: typeof Vega): Promise<void> {
   if (measuring) return;
   const { default: PDFDocument } = await import("pdfkit");
   const measurer = new PDFDocument({ autoFirstPage: false });
@@ -89,7 +94,8 @@ async function measureText(): Promise<void> {
 }
 
 async function vegaSvg(spec: Spec): Promise<{ svg: string; width: number; height: number }> {
-  await measureText();
+  const { vega, compile } = await loadVega();
+  await measureText(vega);
   const compiled = compile(spec).spec;
   // the plot frame over the marks (e.g. over a shaded washout), as in a printed figure
   const frameOnTop = (marks: unknown[] | undefined): void => {
@@ -100,7 +106,7 @@ async function vegaSvg(spec: Spec): Promise<{ svg: string; width: number; height
     }
   };
   frameOnTop(compiled.marks);
-  const view = new vega.View(vega.parse(compiled), { renderer: "none", locale: { number: NUMBER_LOCALE } } as unknown as vega.ViewOptions);
+  const view = new vega.View(vega.parse(compiled), { renderer: "none", locale: { number: NUMBER_LOCALE } } as unknown as Vega.ViewOptions);
   const svg = await view.toSVG();
   view.finalize();
   const m = /<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"/.exec(svg);
