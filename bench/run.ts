@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     await spectrumBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
-  console.log(reservoirBenchTable(reservoirBench()));
+  console.log(reservoirBenchTable(await reservoirBench()));
 }
 
 main().catch((e) => {

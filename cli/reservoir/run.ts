@@ -11,6 +11,7 @@ import { core, Core } from "../core.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { info } from "../log.js";
 import { writeFileAtomic } from "../output.js";
+import { pausePoint } from "../signals.js";
 import { couplingMatrix, rngFill } from "../network/init.js";
 import { RANGES } from "../network/config.js";
 import { Adam, esnRun, Feat, featuresPerHold, Problem, StoEngine, thetaLayout } from "./engine.js";
@@ -159,6 +160,8 @@ export interface Checkpoint {
 }
 
 export const CHECKPOINT_FILE = "checkpoint.json";
+/** the files of a run in --out DIR, written after every epoch (each atomically) */
+export const RUN_FILES = ["metrics.csv", "predictions.csv", "result.json", CHECKPOINT_FILE];
 
 export function loadCheckpoint(dir: string): Checkpoint {
   const file = path.join(dir, CHECKPOINT_FILE);
@@ -244,8 +247,8 @@ function sum(a: number[] | undefined): number | undefined {
   return a ? a.reduce((s, v) => s + v, 0) : undefined;
 }
 
-/** The ESN baseline: spectral radius, input scale and bias scale chosen on validation. */
-export function runEsn(s: ReservoirSettings, outDir?: string): RunResult {
+/** The ESN baseline: spectral radius, input scale and bias scale chosen on validation. A signal stops it between candidates (`Interrupted`; nothing written). */
+export async function runEsn(s: ReservoirSettings, outDir?: string): Promise<RunResult> {
   const c = core();
   const t0 = performance.now();
   const task = buildTask(c, s);
@@ -261,6 +264,7 @@ export function runEsn(s: ReservoirSettings, outDir?: string): RunResult {
     for (const rho of [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.1, 1.25]) {
       for (const sigma of [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]) {
         for (const bias of [0, 0.2, 1]) {
+          await pausePoint();
           const bias_ = b0.map((v) => v * bias);
           esnRun(c, n, w, wIn, bias_, rho, sigma, task.u, p);
           const ev = evaluate(p, split, s.lambdas, task);
@@ -297,8 +301,12 @@ export function runEsn(s: ReservoirSettings, outDir?: string): RunResult {
   return result;
 }
 
-/** The STO reservoir: untuned (epoch 0), then `epochs` Adam steps on the physics. */
-export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoint): RunResult {
+/**
+ * The STO reservoir: untuned (epoch 0), then `epochs` Adam steps on the physics.
+ * A signal stops it at the next pass boundary (`Interrupted`): the run files
+ * in `outDir` stay those of the last finished epoch.
+ */
+export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoint): Promise<RunResult> {
   const c = core();
   const wall0 = performance.now();
   const task = buildTask(c, s);
@@ -350,11 +358,14 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
   const label = `N=${s.n}${s.virtual > 1 ? ` x ${s.virtual} virtual` : ""}`;
   info(`stoopt reservoir: ${task.note}; STO reservoir ${label}, features ${s.feat} (${f} per hold), input ${s.inputMode}, dt ${s.dtS * 1e12} ps x ${s.sub} steps per node (hold ${(s.holdS * 1e9).toPrecision(4)} ns), CM ${s.cmOe} Oe; washout ${split.washout} / train ${s.train} / val ${s.val} / test ${s.test} holds; checkpoint every ${s.checkpointEvery} holds`);
   try {
-    const evalAt = (th: Float64Array) => {
+    // stop points (cli/signals.ts) around every pass over the series
+    const evalAt = async (th: Float64Array) => {
+      await pausePoint();
       eng.forward(th, p);
+      await pausePoint();
       return evaluate(p, split, s.lambdas, task);
     };
-    let ev = evalAt(theta);
+    let ev = await evalAt(theta);
     // the tuning objective: ridge-optimal training loss at one fixed lambda
     // (the validation choice of epoch 0), so that epochs are comparable;
     // leaves its feature gradient in p.g
@@ -378,12 +389,13 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       const te = performance.now();
       // exact gradient of the objective at the current theta (p.g set by objective())
       const grad = eng.backward(theta, p);
+      await pausePoint();
       for (let i = 0; i < grad.length; i++) grad[i] /= task.nOut;
       const gn = Math.sqrt(groups.reduce((acc, g) => acc + Array.from(grad.subarray(g.range[0], g.range[1])).reduce((a, v) => a + v * v, 0), 0));
       const prev = { theta: theta.slice(), m: adamM.slice(), v: adamV.slice() };
       adamStep++;
       adam.step(theta, adamM, adamV, grad, adamStep, groups.map((g) => ({ ...g, lr: g.lr * lrScale })));
-      ev = evalAt(theta);
+      ev = await evalAt(theta);
       let next = objective(lamTrain);
       let accepted = 1;
       if (!(next <= cur)) {
@@ -394,7 +406,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
         adamV = prev.v;
         adamStep--;
         lrScale /= 2;
-        ev = evalAt(theta);
+        ev = await evalAt(theta);
         next = objective(lamTrain);
       }
       cur = next;
@@ -413,7 +425,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       }
     }
     // the reported model: the epoch with the best validation NRMSE
-    chosen = evalAt(Float64Array.from(best.theta));
+    chosen = await evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
     const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: s.epochs, history, best, lr_scale: history.length ? history[history.length - 1].lr_scale : 1 };
