@@ -33,6 +33,7 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   checkSpectrumFit(table0, settings);
   for (const n of notes) note(n);
   if (table0.skipped.length) note(`${table0.file}: ${table0.skipped.length} row(s) skipped (${[...new Set(table0.skipped.map((s) => s.reason))].join(", ")})`);
+  note(`${table0.rows.length} frequencies on ${Math.min(threads, table0.rows.length)} thread(s): working`);
   const pool = new SpectrumPool(Math.min(threads, table0.rows.length));
   let r;
   // SIGINT/SIGTERM (cli/signals.ts): the jobs in flight are abandoned; a fit not finished is not written

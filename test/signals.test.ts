@@ -206,10 +206,24 @@ describe("class 3: reservoir stops at once; --out keeps the last finished epoch"
     expect(fs.existsSync(out)).toBe(false);
   }, 180_000);
   it("--model esn, SIGINT during the search: exit 130, nothing on stdout", async () => {
-    const r = await signalWhen(["reservoir", "--model", "esn", "--n", "50", "--json"], "SIGINT", () => true, 1500);
+    const r = await signalWhen(["reservoir", "--model", "esn", "--n", "50", "--json"], "SIGINT", (e) => e.includes("ESN, 50 tanh nodes"), 1000);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("interrupted by SIGINT: no --out, nothing was kept");
+  }, 180_000);
+});
+
+describe("class 3: sysid --spectrum stops at once and writes nothing", () => {
+  it("1 thread, SIGTERM", async () => {
+    const out = fs.mkdtempSync(path.join(dir, "fsp-"));
+    const table = path.join(out, "f.csv");
+    expect(runCli(["spectrum", "--sweep", "j_DC=4mA:7mA:0.25mA", "--no-threshold", "--threads", "1", "-o", table]).code).toBe(0);
+    const before = snapshot(out);
+    const r = await signalWhen(["sysid", "--spectrum", table, "--fit", "H_appl,alpha", "--init", "H_appl=1600Oe", "--spectrum-window", "60ns", "--threads", "1", "-o", path.join(out, "fit.json")], "SIGTERM", working, 1000);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.stderr).toContain("interrupted by SIGTERM: the frequency fit was not finished; nothing was written");
+    expect(snapshot(out)).toEqual(before);
   }, 180_000);
 });

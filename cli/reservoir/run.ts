@@ -260,6 +260,7 @@ export async function runEsn(s: ReservoirSettings, outDir?: string): Promise<Run
   const b0 = rngFill(c, seed, STREAM.esnBias, "uniform", -1, 1, n);
   const p = new Problem(c, task.u.length, n, task.nOut, task.y);
   let best: { ev: Evaluation; rho: number; sigma: number; bias: number; score: number } | undefined;
+  info(`stoopt reservoir: ${task.note}; ESN, ${n} tanh nodes: searching spectral radius, input and bias scale on validation`);
   try {
     for (const rho of [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.1, 1.25]) {
       for (const sigma of [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]) {
