@@ -9,7 +9,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { core } from "../cli/core.js";
 import { defaultParams } from "../cli/model.js";
-import { Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
+import { Adam, Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
+import { guardedAdamStep, TuneState } from "../cli/reservoir/run.js";
 import { mackeyGlassSeries, memoryCapacity, narma10, nrmse, squaredCorrelation } from "../cli/reservoir/tasks.js";
 import { plotReservoir } from "../cli/plots/reservoir.js";
 import { runCli } from "./helpers.js";
@@ -120,6 +121,105 @@ describe("adjoint through the wasm core", () => {
   });
 });
 
+describe("held-out readout objective", () => {
+  it("its gradient through the standardization and the ridge solution agrees with central differences", () => {
+    const c = core();
+    const T = 70;
+    const f = 4;
+    const nOut = 2;
+    let r = 12345;
+    const rnd = () => {
+      r = (r * 1103515245 + 12345) % 2147483648;
+      return r / 2147483648 - 0.5;
+    };
+    const x0 = Float64Array.from({ length: T * f }, (_, i) => rnd() * (1 + (i % f)) + 0.3 * (i % f));
+    const y = Float64Array.from({ length: T * nOut }, (_, i) => Math.sin(0.3 * i) + 0.2 * rnd());
+    const p = new Problem(c, T, f, nOut, y);
+    const [t0, mid, t1] = [10, 38, 66];
+    const lam = 0.05;
+    const loss = (x: Float64Array, grad: boolean) => {
+      p.x.view().set(x);
+      const sd = p.standardize(t0, t1);
+      const l = p.heldOutLossAndGrad(lam, t0, mid, t1)!;
+      if (grad) p.standardizeBackward(t0, t1, sd);
+      return l;
+    };
+    loss(x0, true);
+    const g = p.g.view().slice();
+    const h = 1e-5;
+    for (const i of [3, 12 * f + 1, 20 * f + 2, 37 * f + 3, 38 * f, 50 * f + 1, 65 * f + 2, 68 * f + 1]) {
+      const at = (d: number) => {
+        const x = x0.slice();
+        x[i] += d;
+        return loss(x, false);
+      };
+      const fd = (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h);
+      if (i < t0 * f || i >= t1 * f) {
+        expect(g[i]).toBe(0);
+        expect(Math.abs(fd)).toBeLessThan(1e-9);
+      } else expect(Math.abs(g[i] - fd) / Math.max(Math.abs(g[i]), Math.abs(fd))).toBeLessThan(1e-6);
+    }
+    p.free();
+  });
+});
+
+describe("physics tuning step (N = 1, virtual nodes)", () => {
+  it("an undone step restarts Adam, and halving the rates then lowers the training objective", () => {
+    const c = core();
+    const k = 5;
+    const holds = 160;
+    const shape = { n: 1, k, sub: 1, holds, every: 8, feat: "all" as const };
+    const L = thetaLayout(1, k);
+    const u = Float64Array.from({ length: holds }, (_, t) => 0.25 + 0.2 * Math.sin(0.7 * t) * Math.cos(0.13 * t * t));
+    const y = Float64Array.from({ length: holds }, (_, t) => (t >= 3 ? u[t - 1] * u[t - 3] + 0.5 * u[t - 2] : 0));
+    const p = new Problem(c, holds, 3 * k, 1, y);
+    const eng = new StoEngine(c, shape, new Float64Array([0]), defaultParams(), 50e-12, 10, u, Float64Array.from([0.1, -0.2, 0.97]));
+    const adam = new Adam(c, L.total);
+    const lam = 1e-3;
+    const objectiveAt = (th: Float64Array) => {
+      eng.forward(th, p);
+      const w = p.solve(20, holds, [lam])[0]!;
+      return p.lossAndGrad(w, lam, 20, holds);
+    };
+    const theta = new Float64Array(L.total);
+    theta[0] = 1750;
+    theta[L.jdc] = 5e-3;
+    theta[L.alpha] = 0.0055;
+    theta[L.sf] = 1000;
+    theta.set([0.6, -0.4, 0.9, -0.8, 0.3], L.win[0]);
+    const groups = [
+      { range: [0, 1] as [number, number], lo: 0, hi: 5000, lr: 5 },
+      { range: [L.jdc, L.jdc + 1] as [number, number], lo: 0, hi: 0.02, lr: 5e-5 },
+      { range: [L.alpha, L.alpha + 1] as [number, number], lo: 1e-4, hi: 0.1, lr: 2e-4 },
+      { range: [L.sf, L.sf + 1] as [number, number], lo: 0, hi: Infinity, lr: 20 },
+      { range: L.win, lo: -Infinity, hi: Infinity, lr: 0.02 },
+    ];
+    const cur0 = objectiveAt(theta);
+    const grad = eng.backward(theta, p);
+    // stale moments pointing uphill, as left by earlier epochs whose gradients had the other sign
+    const st: TuneState = { theta: theta.slice(), m: grad.map((g) => -g), v: grad.map((g) => g * g), step: 5, lrScale: 1 };
+    const first = guardedAdamStep(adam, st, grad, groups, cur0, objectiveAt);
+    expect(first.accepted).toBe(false);
+    expect(first.objective).toBe(cur0);
+    expect(Array.from(st.theta)).toEqual(Array.from(theta));
+    expect(st.lrScale).toBe(0.5);
+    expect(st.step).toBe(0);
+    expect(st.m.every((v) => v === 0) && st.v.every((v) => v === 0)).toBe(true);
+    // at the same point (same gradient), the restarted Adam steps along -sign(g): a few halvings give a kept step
+    let kept: { accepted: boolean; objective: number } | undefined;
+    for (let i = 0; i < 12 && !kept; i++) {
+      const r = guardedAdamStep(adam, st, grad, groups, cur0, objectiveAt);
+      if (r.accepted) kept = r;
+    }
+    expect(kept).toBeDefined();
+    expect(kept!.objective).toBeLessThan(cur0);
+    expect(st.step).toBe(1);
+    adam.free();
+    eng.free();
+    p.free();
+  });
+});
+
 describe("stoopt reservoir CLI", () => {
   const small = ["--n", "4", "--train", "300", "--val", "100", "--test", "100", "--washout", "60", "--hold", "250ps"];
 
@@ -168,6 +268,19 @@ describe("stoopt reservoir CLI", () => {
     const r2 = JSON.parse(resumed.stdout);
     expect(r2.history.map((h: { val_nrmse: number }) => h.val_nrmse)).toEqual(res.history.map((h: { val_nrmse: number }) => h.val_nrmse));
     expect(r2.test_nrmse).toEqual(res.test_nrmse);
+  });
+
+  it("--objective heldout tunes a single STO with virtual nodes: kept steps lower the held-out objective", () => {
+    const r = runCli(["reservoir", "--n", "1", "--virtual", "5", "--input-mode", "field", "--hold", "250ps", "--train", "300", "--val", "100", "--test", "100", "--washout", "60", "--epochs", "4", "--objective", "heldout", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const h = JSON.parse(r.stdout).history as { train_objective: number; accepted: number }[];
+    expect(h.length).toBe(5);
+    for (let i = 1; i < h.length; i++) {
+      if (h[i].accepted) expect(h[i].train_objective).toBeLessThanOrEqual(h[i - 1].train_objective);
+      else expect(h[i].train_objective).toBe(h[i - 1].train_objective);
+    }
+    expect(h.some((x, i) => i > 0 && x.accepted === 1)).toBe(true);
+    expect(runCli(["reservoir", "--objective", "validation", "--epochs", "0"]).code).toBe(2);
   });
 
   it("the ESN baseline and the single STO with virtual nodes run on memory capacity", () => {

@@ -24,8 +24,11 @@ the exact gradient of the training objective sum_o (|X w_o - y_o|^2 + lambda0 |w
 through the whole driven trajectory: the discrete adjoint of every
 RK4 stage, with checkpointing (state kept every --checkpoint-every holds, each
 segment recomputed in the backward pass). H_appl, j_DC, alpha are clipped to the
-paper's ranges. A step that raises the objective is undone and every rate halved
-(the paper's rule). The reported model is the epoch with the lowest validation NRMSE
+paper's ranges. A step that raises the objective is undone, every rate halved
+(the paper's rule) and Adam's moments restarted (kept moments can point uphill at
+the old point: the run would never move again). --objective heldout descends instead
+the held-out loss: features standardized on the training part, readout fitted on its
+first half at lambda0, loss on its second half (gradient through the ridge solution). The reported model is the epoch with the lowest validation NRMSE
 (epoch 0 = untuned: the paper's centre values).
 
 Washout: the first --washout holds (default 200) are used by no readout: the
@@ -82,6 +85,7 @@ export function reservoirCommand(): Command {
     .option("--in-current <value>", "input current scale s_c (bare number: A)", "2mA")
     .option("--tune <groups>", "trained parameters: any of happl,jdc,alpha,scale,win (or none)", "happl,jdc,alpha,scale,win")
     .option("--epochs <n>", "Adam steps on the physics (0: untuned only)", "30")
+    .option("--objective <o>", "what the physics descends: train (the ridge-optimal training loss) or heldout (features standardized on the training part, readout fitted on its first half, loss on its second half: tracks validation when the training loss overfits, see results/reservoir/n1-diagnosis.txt)", "train")
     .option("--lr-happl <Oe>", "Adam learning rate of H_appl [Oe]", "5")
     .option("--lr-jdc <A>", "Adam learning rate of j_DC [A]", "5e-5")
     .option("--lr-alpha <x>", "Adam learning rate of alpha", "2e-4")

@@ -105,6 +105,7 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
     checkpointEvery: every,
     params: Array.from(defaultParams()),
     lambdas: Array.from({ length: 15 }, (_, i) => 10 ** (i - 14)),
+    objective: choiceFlag(str("objective"), "--objective", ["train", "heldout"] as const),
   };
   if (task === "memory-capacity" && washout < s.mcDelays) throw new UsageError(`--washout ${washout} is shorter than --mc-delays ${s.mcDelays}: the first targets would be zeros, not the input`);
   return s;

@@ -92,6 +92,121 @@ export class Problem {
     }
   }
 
+  /**
+   * Held-out readout loss: ridge weights fitted on rows [a, m) at `lambda`, the loss
+   * sum_o |X w_o - y_o|^2 / (n var y_o) on rows [m, b). Its gradient with respect to
+   * every feature goes to this.g: on [m, b) directly, on [a, m) through the ridge solution
+   * (w = A^-1 X^T y, A = X^T X + lambda I without the bias: with z_o = A^-1 dL/dw_o,
+   * dL/dX_t = sum_o z_o (y_to - x_t w_o) - (x_t z_o) w_o). Undefined if not solvable.
+   */
+  heldOutLossAndGrad(lambda: number, a: number, m: number, b: number): number | undefined {
+    const { c, f, nOut } = this;
+    const f1 = f + 1;
+    const gram = c.f64(f1 * f1);
+    const xty = c.f64(f1 * nOut);
+    const w = c.f64(f1 * nOut);
+    const z = c.f64(f1 * nOut);
+    try {
+      c.check(c.exports.stoopt_ridge_gram(this.x.ptr, f, a, m, this.y.ptr, nOut, gram.ptr, xty.ptr), "ridge");
+      if (c.exports.stoopt_ridge_solve(gram.ptr, xty.ptr, f, nOut, lambda, w.ptr) !== 0) return undefined;
+      const x = this.x.view();
+      const y = this.y.view();
+      const W = w.view().slice();
+      const n = b - m;
+      const scale = new Float64Array(nOut);
+      for (let o = 0; o < nOut; o++) {
+        let mu = 0;
+        for (let t = m; t < b; t++) mu += y[t * nOut + o];
+        mu /= n;
+        let v = 0;
+        for (let t = m; t < b; t++) v += (y[t * nOut + o] - mu) ** 2;
+        v /= n;
+        scale[o] = 1 / (n * (v > 0 ? v : 1));
+      }
+      const out = (t: number, ww: Float64Array, o: number) => {
+        let s = ww[f * nOut + o];
+        for (let j = 0; j < f; j++) s += x[t * f + j] * ww[j * nOut + o];
+        return s;
+      };
+      const g = this.g.view();
+      g.fill(0);
+      const gw = new Float64Array(f1 * nOut);
+      let loss = 0;
+      for (let t = m; t < b; t++) {
+        for (let o = 0; o < nOut; o++) {
+          const r = out(t, W, o) - y[t * nOut + o];
+          loss += r * r * scale[o];
+          const d = 2 * r * scale[o];
+          for (let j = 0; j < f; j++) {
+            g[t * f + j] += d * W[j * nOut + o];
+            gw[j * nOut + o] += d * x[t * f + j];
+          }
+          gw[f * nOut + o] += d;
+        }
+      }
+      const gwb = xty; // reuse: right-hand side A z = dL/dw
+      gwb.view().set(gw);
+      c.check(c.exports.stoopt_ridge_solve(gram.ptr, gwb.ptr, f, nOut, lambda, z.ptr), "ridge (held-out gradient)");
+      const Z = z.view().slice();
+      for (let t = a; t < m; t++) {
+        for (let o = 0; o < nOut; o++) {
+          const res = y[t * nOut + o] - out(t, W, o);
+          const xz = out(t, Z, o);
+          for (let j = 0; j < f; j++) g[t * f + j] += Z[j * nOut + o] * res - xz * W[j * nOut + o];
+        }
+      }
+      return loss;
+    } finally {
+      gram.free();
+      xty.free();
+      w.free();
+      z.free();
+    }
+  }
+
+  /**
+   * Centre every feature column and scale it to unit variance over rows [t0, t1); every
+   * row is transformed with those statistics. Returns the scales (1 for a column with no
+   * variance). The ridge readout then has the same regularization whatever the scale of
+   * the physics' response (a small input field gives small features).
+   */
+  standardize(t0: number, t1: number): Float64Array {
+    const { f, holds } = this;
+    const x = this.x.view();
+    const n = t1 - t0;
+    const sd = new Float64Array(f);
+    for (let j = 0; j < f; j++) {
+      let mu = 0;
+      for (let t = t0; t < t1; t++) mu += x[t * f + j];
+      mu /= n;
+      let v = 0;
+      for (let t = t0; t < t1; t++) v += (x[t * f + j] - mu) ** 2;
+      const s = Math.sqrt(v / n);
+      sd[j] = s > 1e-12 ? s : 1;
+      for (let t = 0; t < holds; t++) x[t * f + j] = (x[t * f + j] - mu) / sd[j];
+    }
+    return sd;
+  }
+
+  /** Chain rule through `standardize` (same rows, its scales): this.g w.r.t. the standardized features -> w.r.t. the raw ones. this.x must still hold the standardized features; this.g must vanish outside [t0, t1). */
+  standardizeBackward(t0: number, t1: number, sd: Float64Array): void {
+    const { f } = this;
+    const x = this.x.view();
+    const g = this.g.view();
+    const n = t1 - t0;
+    for (let j = 0; j < f; j++) {
+      let mg = 0;
+      let mgx = 0;
+      for (let t = t0; t < t1; t++) {
+        mg += g[t * f + j];
+        mgx += g[t * f + j] * x[t * f + j];
+      }
+      mg /= n;
+      mgx /= n;
+      for (let t = t0; t < t1; t++) g[t * f + j] = (g[t * f + j] - mg - x[t * f + j] * mgx) / sd[j];
+    }
+  }
+
   targets(t0: number, t1: number): Float64Array {
     return this.y.view().slice(t0 * this.nOut, t1 * this.nOut);
   }

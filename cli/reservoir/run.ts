@@ -59,6 +59,8 @@ export interface ReservoirSettings {
   checkpointEvery: number;
   params: number[];
   lambdas: number[];
+  /** the tuning objective: ridge training loss (train) or held-out loss on standardized features (heldout); absent in older checkpoints = train */
+  objective?: "train" | "heldout";
 }
 
 /** Streams of the one seed (xoshiro256++ in the core). */
@@ -68,7 +70,7 @@ export interface EpochRow {
   epoch: number;
   /** the tuning objective: ridge training loss at the fixed lambda of epoch 0 */
   train_objective: number;
-  /** 1 if this epoch's Adam step was kept, 0 if it raised the objective (undone, rates halved) */
+  /** 1 if this epoch's Adam step was kept, 0 if it raised the objective (undone, rates halved, Adam's moments restarted) */
   accepted: number;
   lr_scale: number;
   train_loss: number;
@@ -302,10 +304,52 @@ export async function runEsn(s: ReservoirSettings, outDir?: string): Promise<Run
   return result;
 }
 
+/** Where the physics tuning stands: parameters, Adam's moments and step count, rate scale. */
+export interface TuneState {
+  theta: Float64Array;
+  m: Float64Array;
+  v: Float64Array;
+  step: number;
+  lrScale: number;
+}
+
+/**
+ * One Adam step on `groups` (rates x st.lrScale), kept if the objective at the new point
+ * (`objectiveAt`) is not above `cur`. Otherwise the step is undone: theta back, every rate
+ * halved (the paper's rule) and Adam's moments restarted. Keeping the moments would retry
+ * the same direction: Adam steps along the momentum of earlier gradients, which after a
+ * rejected step is in general no descent direction at the old point (measured: N = 1 x 50
+ * virtual nodes, NARMA10, every step from epoch 9 on undone down to rate x 3e-5, with
+ * g . step > 0 in every group; results/reservoir/n1-diagnosis.txt). A restarted Adam's first
+ * step is -lr sign(g) per coordinate, a descent direction, so halving ends in a kept step.
+ * Updates `st` in place.
+ */
+export function guardedAdamStep(
+  adam: Adam,
+  st: TuneState,
+  grad: Float64Array,
+  groups: { range: [number, number]; lr: number; lo: number; hi: number }[],
+  cur: number,
+  objectiveAt: (theta: Float64Array) => number,
+): { accepted: boolean; objective: number } {
+  const prev = st.theta.slice();
+  const theta = st.theta.slice();
+  const m = st.m.slice();
+  const v = st.v.slice();
+  adam.step(theta, m, v, grad, st.step + 1, groups.map((g) => ({ ...g, lr: g.lr * st.lrScale })));
+  const next = objectiveAt(theta);
+  if (next <= cur) {
+    Object.assign(st, { theta, m, v, step: st.step + 1 });
+    return { accepted: true, objective: next };
+  }
+  Object.assign(st, { theta: prev, m: new Float64Array(m.length), v: new Float64Array(v.length), step: 0, lrScale: st.lrScale / 2 });
+  return { accepted: false, objective: cur };
+}
+
 /**
  * The STO reservoir: untuned (epoch 0), then `epochs` Adam steps on the physics.
- * A signal stops it at the next pass boundary (`Interrupted`): the run files
- * in `outDir` stay those of the last finished epoch.
+ * A signal stops it at the next pass boundary (`Interrupted`, cli/signals.ts): the
+ * run files in `outDir` stay those of the last finished epoch.
  */
 export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoint): Promise<RunResult> {
   const c = core();
@@ -317,15 +361,15 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
   const L = thetaLayout(s.n, s.virtual);
   const wcp = s.n > 1 ? couplingMatrix(c, seed, s.n) : new Float64Array([0]);
   const m0 = rngFill(c, seed, STREAM.m0, "normal", 0, 1, 3 * s.n);
-  let theta = new Float64Array(L.total);
+  let theta: Float64Array = new Float64Array(L.total);
   theta.fill(s.hAppl0Oe, 0, s.n);
   theta[L.jdc] = s.jDc0A;
   theta[L.alpha] = s.alpha0;
   theta[L.sf] = s.inputMode === "current" ? 0 : s.inField0Oe;
   theta[L.sc] = s.inputMode === "field" ? 0 : s.inCurrent0A;
   theta.set(rngFill(c, seed, STREAM.win, "uniform", -1, 1, s.virtual * s.n), L.win[0]);
-  let adamM = new Float64Array(L.total);
-  let adamV = new Float64Array(L.total);
+  let adamM: Float64Array = new Float64Array(L.total);
+  let adamV: Float64Array = new Float64Array(L.total);
   let adamStep = 0;
   let history: EpochRow[] = [];
   let best = { epoch: 0, theta: Array.from(theta), val: Infinity };
@@ -359,21 +403,35 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
   const label = `N=${s.n}${s.virtual > 1 ? ` x ${s.virtual} virtual` : ""}`;
   info(`stoopt reservoir: ${task.note}; STO reservoir ${label}, features ${s.feat} (${f} per hold), input ${s.inputMode}, dt ${s.dtS * 1e12} ps x ${s.sub} steps per node (hold ${(s.holdS * 1e9).toPrecision(4)} ns), CM ${s.cmOe} Oe; washout ${split.washout} / train ${s.train} / val ${s.val} / test ${s.test} holds; checkpoint every ${s.checkpointEvery} holds`);
   try {
-    // stop points (cli/signals.ts) around every pass over the series
-    const evalAt = async (th: Float64Array) => {
-      await pausePoint();
+    // --objective heldout: features standardized over the training part (scales kept for the
+    // chain rule), readout fitted on its first half, loss on its second half
+    const heldout = s.objective === "heldout";
+    const [ta, tb] = split.train;
+    const tm = ta + Math.floor((tb - ta) / 2);
+    let sd: Float64Array | undefined;
+    const evalAt = (th: Float64Array) => {
       eng.forward(th, p);
-      await pausePoint();
+      if (heldout) sd = p.standardize(ta, tb);
       return evaluate(p, split, s.lambdas, task);
     };
-    let ev = await evalAt(theta);
-    // the tuning objective: ridge-optimal training loss at one fixed lambda
-    // (the validation choice of epoch 0), so that epochs are comparable;
-    // leaves its feature gradient in p.g
+    await pausePoint();
+    let ev = evalAt(theta);
+    // the tuning objective at one fixed lambda (the validation choice of epoch 0), so that
+    // epochs are comparable: the ridge-optimal training loss (train) or the held-out loss
+    // (heldout); leaves its feature gradient in p.g
     const objective = (lam: number) => {
-      const w = p.solve(split.train[0], split.train[1], [lam])[0];
+      if (heldout) {
+        const l = p.heldOutLossAndGrad(lam, ta, tm, tb);
+        if (l === undefined) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable on the first half of the training part (features constant or not finite)`);
+        return l / task.nOut;
+      }
+      const w = p.solve(ta, tb, [lam])[0];
       if (!w) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable (features constant or not finite)`);
-      return p.lossAndGrad(w, lam, split.train[0], split.train[1]) / task.nOut;
+      return p.lossAndGrad(w, lam, ta, tb) / task.nOut;
+    };
+    // p.g with respect to the raw features (what the adjoint takes)
+    const rawGradient = () => {
+      if (heldout) p.standardizeBackward(ta, tb, sd!);
     };
     const lamTrain = history.length ? history[0].lambda : ev.lambda;
     let lrScale = resume ? resume.lr_scale : 1;
@@ -389,25 +447,24 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     for (let e = history.length; e <= s.epochs; e++) {
       const te = performance.now();
       // exact gradient of the objective at the current theta (p.g set by objective())
+      rawGradient();
       const grad = eng.backward(theta, p);
       await pausePoint();
       for (let i = 0; i < grad.length; i++) grad[i] /= task.nOut;
       const gn = Math.sqrt(groups.reduce((acc, g) => acc + Array.from(grad.subarray(g.range[0], g.range[1])).reduce((a, v) => a + v * v, 0), 0));
-      const prev = { theta: theta.slice(), m: adamM.slice(), v: adamV.slice() };
-      adamStep++;
-      adam.step(theta, adamM, adamV, grad, adamStep, groups.map((g) => ({ ...g, lr: g.lr * lrScale })));
-      ev = await evalAt(theta);
-      let next = objective(lamTrain);
-      let accepted = 1;
-      if (!(next <= cur)) {
-        // the step raised the objective: undo it, halve the rates (the paper's rule), keep the old point
-        accepted = 0;
-        theta = prev.theta;
-        adamM = prev.m;
-        adamV = prev.v;
-        adamStep--;
-        lrScale /= 2;
-        ev = await evalAt(theta);
+      const st: TuneState = { theta, m: adamM, v: adamV, step: adamStep, lrScale };
+      const r = guardedAdamStep(adam, st, grad, groups, cur, (th) => {
+        ev = evalAt(th);
+        return objective(lamTrain);
+      });
+      ({ theta, m: adamM, v: adamV, step: adamStep, lrScale } = st);
+      await pausePoint();
+      const accepted = r.accepted ? 1 : 0;
+      let next = r.objective;
+      if (!r.accepted) {
+        // back at the old point: its features, evaluation and objective gradient (p.g)
+        ev = evalAt(theta);
+        await pausePoint();
         next = objective(lamTrain);
       }
       cur = next;
@@ -426,7 +483,8 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
       }
     }
     // the reported model: the epoch with the best validation NRMSE
-    chosen = await evalAt(Float64Array.from(best.theta));
+    await pausePoint();
+    chosen = evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
     const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: s.epochs, history, best, lr_scale: history.length ? history[history.length - 1].lr_scale : 1 };

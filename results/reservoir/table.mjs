@@ -19,7 +19,7 @@ const metric = (task, r, which) => {
 const rows = [];
 for (const task of ["narma10", "mackey-glass", "memory-capacity"]) {
   const esn = read(`${task}-esn50`);
-  for (const [tag, label] of [["n1v50", "N = 1, 50 virtual nodes, field input, 2.5 ns hold"], ["n50-current", "N = 50 coupled, current input, 100 ps hold"], ["n50", "N = 50 coupled, field input, 500 ps hold (no echo state property)"]]) {
+  for (const [tag, label] of [["n1v50", "N = 1, 50 virtual nodes, field input 1000 Oe, 2.5 ns hold"], ["n1v50-f100", "N = 1, 50 virtual nodes, field input 100 Oe (chosen on validation), 2.5 ns hold"], ["n50-current", "N = 50 coupled, current input, 100 ps hold"], ["n50", "N = 50 coupled, field input, 500 ps hold (no echo state property)"]]) {
     const r = read(`${task}-${tag}`);
     const untunedVal = r ? fmt(r.history[0].val_nrmse) : "n/a";
     const tunedVal = r ? fmt(r.history.find((h) => h.epoch === r.chosen_epoch)?.val_nrmse) : "n/a";
