@@ -7,6 +7,7 @@ import { wasmStepsPerSecond } from "./simulate.js";
 import { nativeBench } from "./native.js";
 import { sysidBench, sysidConvergenceBench } from "./sysid.js";
 import { mnistBench, mnistBenchTable } from "./mnist.js";
+import { labdataBench } from "./labdata.js";
 import { spectrumBench } from "./spectrum.js";
 import { reservoirBench, reservoirBenchTable } from "./reservoir.js";
 
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
     "spectrum: a 21-point current sweep (2.5-7.5 mA), 100 ns washout + 20 ns window per point (240 k RK4 steps each, dt 0.5 ps), PSD and Lorentzian included",
     ["threads", "points", "seconds", "M RK4 steps/s"],
     await spectrumBench(),
+  );
+  table(
+    "sysid on a measured trace (README 'Fitting measured data'): one 50 ns scope trace at 300 K, 25 ps, V_mV with offset, negative scale and 0.05 mV noise, one parameter fitted with offset and amplitude, whole process (node start to exit), 2 threads; target <= 10 s",
+    ["fitted parameter", "value (truth H_appl 1750 Oe, j_DC 5 mA, alpha 0.0055)", "seconds"],
+    labdataBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
   console.log(reservoirBenchTable(await reservoirBench()));

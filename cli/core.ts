@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 7;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -24,6 +24,7 @@ export interface CoreExports {
   stoopt_theory(params: number, out: number): number;
   stoopt_steady_state(params: number, fit: number, nFit: number, dtS: number, washoutSteps: number, windowSteps: number, m0: number, out: number): number;
   stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
+  stoopt_sysid_windows(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, y: number, m0: number, chart: number, offset: number, amplitude: number, sel: number, nSel: number, blocks: number, student: number): number;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
   stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;
   stoopt_net_free(net: number): void;

@@ -45,6 +45,12 @@ export interface TeacherData {
   rowsRead: number;
   /** stopped early due to maxTrials */
   truncated: boolean;
+  /** the column read as the teacher signal (mx, or the `signal` option) */
+  signalName: string;
+  /** unit of that column from its name (`V_mV` -> mV, `V` -> V, mx -> ""), or "" */
+  signalUnit: string;
+  /** the time column's header name */
+  timeName: string;
   /** the time column's header name (t, t_ns, ...), for messages */
   timeColumn: string;
 }
@@ -56,6 +62,12 @@ export interface TeacherOptions {
   maxTrials?: number;
   /** factor applied to mx, my, mz (for voltage data); default 1 */
   scale?: number;
+  /**
+   * Header name of a measured signal column (e.g. `V_mV`) read in place of
+   * mx: any finite value, not scaled, not limited to [-1, 1]; my and mz are
+   * then ignored. Its unit is taken from the name (`signalUnit`).
+   */
+  signal?: string;
 }
 
 /** Anything wrong with a teacher file: exit code 2, one line. */
@@ -118,7 +130,7 @@ export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name:
       const row = { fields: record, endLine: info.lines };
       if (reader === undefined) {
         checkSplits(record, headerLine, delimiter, options.delimiter !== undefined, name);
-        reader = new TrialReader(name, layoutOf(row, name), options);
+        reader = new TrialReader(name, layoutOf(row, name, options.signal), options);
       }
       else if (!reader.add(row)) break;
     }
@@ -138,10 +150,11 @@ interface CheckedOptions {
   delimiter?: string;
   maxTrials: number;
   scale: number;
+  signal?: string;
 }
 
 function checkOptions(opts: TeacherOptions): CheckedOptions {
-  const { delimiter, maxTrials = Infinity, scale = 1 } = opts;
+  const { delimiter, maxTrials = Infinity, scale = 1, signal } = opts;
   if (delimiter !== undefined && (delimiter.length !== 1 || `"#\r\n`.includes(delimiter))) {
     throw new TeacherError(`teacher delimiter must be one character other than a quote, '#' or a line break, got ${echo(delimiter)}`);
   }
@@ -149,7 +162,17 @@ function checkOptions(opts: TeacherOptions): CheckedOptions {
     throw new TeacherError(`teacher maxTrials must be a whole number >= 1, got ${maxTrials}`);
   }
   if (!(Number.isFinite(scale) && scale !== 0)) throw new TeacherError(`teacher scale must be a finite non-zero number, got ${scale}`);
-  return { delimiter, maxTrials, scale };
+  return { delimiter, maxTrials, scale, signal };
+}
+
+/** Voltage units a signal column's name may end in (`V_mV`), with their factor to volts. */
+export const SIGNAL_UNITS: Record<string, number> = { V: 1, mV: 1e-3, uV: 1e-6, "µV": 1e-6, nV: 1e-9, kV: 1e3 };
+
+/** The unit in a signal column's name: `V_mV` -> mV, `V` -> V, `x_uV` -> uV; "" if none. */
+export function signalUnitOf(name: string): string {
+  const m = /_([^_]+)$/.exec(name) ?? /[[(]\s*([^\])]+?)\s*[\])]$/.exec(name);
+  if (m && SIGNAL_UNITS[m[1]] !== undefined) return m[1];
+  return SIGNAL_UNITS[name] !== undefined ? name : "";
 }
 
 /** `FILE:LINE:COLUMN` (COLUMN 1-based, from the 0-based `field`), `FILE:LINE` or `FILE`. */
@@ -296,6 +319,8 @@ interface Layout {
   mx: number;
   my?: number;
   mz?: number;
+  /** set when the mx slot holds a named measured signal */
+  signalName?: string;
 }
 
 type Role = "trial" | "time" | "mx" | "my" | "mz";
@@ -303,18 +328,15 @@ type Role = "trial" | "time" | "mx" | "my" | "mz";
 /** The role of a header name, or undefined for an ignored column; throws on `t_<unknown unit>`. */
 function roleOf(name: string, where: string): { role: Role; toSeconds?: number } | undefined {
   if (name === "trial" || name === "mx" || name === "my" || name === "mz") return { role: name };
-  if (name === "t") return { role: "time", toSeconds: 1 };
-  if (!name.startsWith("t_")) return undefined;
-  const unit = name.slice(2);
-  if (!(TIME_UNITS as readonly string[]).includes(unit)) {
-    throw new TeacherError(`${where}: time column ${echo(name)} has an unknown unit ${echo(unit)}; accepted time columns: ${ACCEPTED_TIME_NAMES}`);
-  }
-  return { role: "time", toSeconds: TIME.suffixes[unit] };
+  // a bare "time" names the time column only with --signal (a scope's export); here t, t_<unit>, time_<unit>, t [unit]
+  if (isTimeName(name) && !/^time$/i.test(name)) return { role: "time", toSeconds: timeRoleOf(name, where) };
+  return undefined;
 }
 
-function layoutOf(row: Row, file: string): Layout {
+function layoutOf(row: Row, file: string, signal?: string): Layout {
   const line = firstLine(row);
   const names = row.fields;
+  if (signal !== undefined) return signalLayoutOf(row, file, signal);
   if (NUMBER.test(names[0])) throw new TeacherError(`${at(file, line)}: no header: the first line starts with the number ${echo(names[0])}; ${HEADER_HELP}`);
   const found: Partial<Record<Role, number>> = {};
   let toSeconds = 1;
@@ -334,6 +356,47 @@ function layoutOf(row: Row, file: string): Layout {
   if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header; ${HEADER_HELP}`);
   if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; ${HEADER_HELP}`);
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
+}
+
+/** The layout with a named signal column in place of mx (my, mz ignored). */
+function signalLayoutOf(row: Row, file: string, signal: string): Layout {
+  const line = firstLine(row);
+  const names = row.fields;
+  if (NUMBER.test(names[0])) throw new TeacherError(`${at(file, line)}: no header: the first line starts with the number ${echo(names[0])}; ${HEADER_HELP}`);
+  const index = names.indexOf(signal);
+  if (index < 0) throw new TeacherError(`${at(file, line)}: --signal: no column ${echo(signal)} in the header (columns: ${names.map((n) => echo(n)).join(", ")})`);
+  let time: number | undefined;
+  let trial: number | undefined;
+  let toSeconds = 1;
+  names.forEach((name, i) => {
+    if (i === index) return;
+    if (name === "trial") trial = i;
+    const r = isTimeName(name) ? timeRoleOf(name, at(file, line, i)) : undefined;
+    if (r === undefined) return;
+    if (time !== undefined) throw new TeacherError(`${at(file, line, i)}: column ${echo(name)} is a second time column (the first is ${echo(names[time])}, column ${time + 1}); keep one`);
+    time = i;
+    toSeconds = r;
+  });
+  if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; time as ${ACCEPTED_TIME_NAMES} (or time, time_ns, ...)`);
+  return { width: names.length, trial, time, timeName: names[time], toSeconds, mx: index, signalName: signal };
+}
+
+/** `t [ns]`, `Time (ns)`: a time column with its unit in brackets */
+const TIME_BRACKET = /^(t|time)\s*[[(]\s*([^\])]+?)\s*[\])]$/i;
+
+/** A time column's name: t, time, t_<unit>, time_<unit>, or with the unit in brackets. */
+function isTimeName(name: string): boolean {
+  return name === "t" || name.startsWith("t_") || /^time$/i.test(name) || /^time_/i.test(name) || TIME_BRACKET.test(name);
+}
+
+/** Factor to seconds of a time column named `t`, `time`, `t_<unit>` or `time_<unit>`. */
+function timeRoleOf(name: string, where: string): number {
+  const b = TIME_BRACKET.exec(name);
+  const unit = b ? b[2] : name === "t" || name.toLowerCase() === "time" ? "s" : name.slice(name.indexOf("_") + 1);
+  if (!(TIME_UNITS as readonly string[]).includes(unit)) {
+    throw new TeacherError(`${where}: time column ${echo(name)} has an unknown unit ${echo(unit)}; accepted time columns: ${ACCEPTED_TIME_NAMES}`);
+  }
+  return TIME.suffixes[unit];
 }
 
 /** A growable Float64Array; `take` returns a trimmed copy and empties it for reuse. */
@@ -415,6 +478,9 @@ class TrialReader {
       sha256,
       rowsRead: this.rows,
       truncated: this.truncated,
+      signalName: this.layout.signalName ?? "mx",
+      signalUnit: this.layout.signalName === undefined ? "" : signalUnitOf(this.layout.signalName),
+      timeName: this.layout.timeName,
       timeColumn: this.layout.timeName,
     };
   }
@@ -460,7 +526,7 @@ class TrialReader {
     }
     open.lastTime = t;
     this.t.push(t * toSeconds);
-    this.mx.push(this.component(row, mx));
+    this.mx.push(this.layout.signalName === undefined ? this.component(row, mx) : this.cell(row, mx));
     if (my !== undefined) this.my.push(this.component(row, my));
     if (mz !== undefined) this.mz.push(this.component(row, mz));
     this.rows++;
@@ -490,7 +556,7 @@ class TrialReader {
   }
 
   private columnName(index: number): string {
-    const { time, timeName, mx, my } = this.layout;
-    return index === time ? timeName : index === mx ? "mx" : index === my ? "my" : "mz";
+    const { time, timeName, mx, my, signalName } = this.layout;
+    return index === time ? timeName : index === mx ? signalName ?? "mx" : index === my ? "my" : "mz";
   }
 }

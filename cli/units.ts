@@ -28,6 +28,7 @@ export const TEMPERATURE: Quantity = { kind: "temperature", unit: "K", suffixes:
 export const LENGTH: Quantity = { kind: "length", unit: "cm", suffixes: { cm: 1, m: 100, mm: 0.1, um: 1e-4, "µm": 1e-4, nm: 1e-7 } };
 export const MAGNETIZATION: Quantity = { kind: "magnetization", unit: "emu/cm3", suffixes: { "emu/cm3": 1, "emu/cc": 1, "kA/m": 1, "A/m": 1e-3 } };
 export const GYROMAGNETIC: Quantity = { kind: "gyromagnetic ratio", unit: "rad/(Oe s)", suffixes: { "rad/(Oe s)": 1, "rad/(Oe*s)": 1, "/(Oe s)": 1 } };
+export const VOLTAGE: Quantity = { kind: "voltage", unit: "V", suffixes: { V: 1, mV: 1e-3, uV: 1e-6, "µV": 1e-6, nV: 1e-9, kV: 1e3 } };
 export const FREQUENCY: Quantity = { kind: "frequency", unit: "Hz", suffixes: { Hz: 1, kHz: 1e3, MHz: 1e6, GHz: 1e9 } };
 export const DIMENSIONLESS: Quantity = { kind: "dimensionless number", unit: "", suffixes: {} };
 

@@ -55,6 +55,18 @@ export interface LoadedTeacher {
  * the teacher's time axis (cli/limits.ts).
  */
 export async function loadTeacher(file: string, opts: Record<string, unknown>, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<LoadedTeacher> {
+  const r = await readTeacherData(file, opts, undefined, varied);
+  const arrays = teacherArrays(r.data);
+  checkTimeAxis({ file: r.data.file, column: r.data.timeColumn, trials: r.data.trials }, r.dtS, r.washoutS);
+  return { ...r, arrays };
+}
+
+/**
+ * The shared options and the teacher as read (`signal`: a measured column in
+ * place of mx), with the step and memory checks of `loadTeacher` but before
+ * any check of what the fit needs (full state, time axis against the washout).
+ */
+export async function readTeacherData(file: string, opts: Record<string, unknown>, signal?: string, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<Omit<LoadedTeacher, "arrays">> {
   const { str } = optionReader(opts);
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
@@ -71,13 +83,11 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>, v
   checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
   declareInput(file, "teacher");
   if (file !== "-") declareInput(`${file}.json`, "teacher's settings sidecar");
-  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
+  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale, signal });
   for (const n of notes) note(n);
   // the teacher resident in each core: times and m_x (f64), the student's state at plot time (3 f64)
   checkMemory(data.rowsRead * 5 * 8, `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`, `the teacher (${data.rowsRead} samples)`);
-  const arrays = teacherArrays(data);
-  checkTimeAxis({ file: data.file, column: data.timeColumn, trials: data.trials }, dtS, washoutS);
-  return { data, arrays, base, dtS, washoutS, threads, notes };
+  return { data, base, dtS, washoutS, threads, notes };
 }
 
 export function makeEvaluator(t: LoadedTeacher): Evaluator {

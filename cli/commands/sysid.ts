@@ -8,7 +8,10 @@ import { parseQuantity } from "../units.js";
 import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
 import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
-import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, makeEvaluator, optionReader, rangesFor } from "./common.js";
+import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, LoadedTeacher, makeEvaluator, optionReader, rangesFor, readTeacherData, teacherArrays } from "./common.js";
+import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "./sysid-measured.js";
+import { checkScopeTimeAxis } from "../measured.js";
+import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
 import { csv, toJson, writeJson } from "../render.js";
 import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../output.js";
@@ -123,6 +126,7 @@ export function sysidCommand(): Command {
     .option("--components <list>", "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)", "mx");
   addFigureOptions(cmd, "--plot");
   addTeacherOptions(cmd);
+  addMeasuredOptions(cmd);
   addFixedParamOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -140,11 +144,15 @@ implausible in its unit (--j_DC 5 = 5 A) is refused with the likely unit; give t
 The result JSON: schemas/sysid-result.schema.json (fit.<name>.{value, unit, start, uncertainty, stderr,
 relative_error, range, at_bound}, statistics, correlation, convergence, warnings, parameters, loss).
 Uncertainty: ${UNCERTAINTY_METHOD}.
+Measured data (m_x only, or a voltage column with --signal): each window's initial state, offset and amplitude
+are fitted with the parameters by Levenberg-Marquardt (--m0, --window, --stride, --offset, --amplitude,
+--uncertainty bootstrap); README "Fitting measured data".
 
 Examples:
   stoopt simulate --H_appl 1820 --trials 20 --washout 100ns | stoopt sysid - --fit H_appl --json | jq .fit.H_appl.value
   stoopt sysid teacher.csv --fit H_appl,j_DC,alpha --starts 4 --report -
   stoopt sysid runs/*.csv --fit H_appl,j_DC --json > fits.jsonl
+  stoopt sysid scope.csv --signal V_mV --fit H_appl --uncertainty bootstrap   # measured voltage: README "Fitting measured data"
   stoopt sysid teacher.csv --fit H_appl,j_DC --stage 'H_appl=25@loss<0.15,epochs=40' --stage 'H_appl=2.5,j_DC=2.5e-4'`,
   );
   cmd.action(async (files: string[], opts: Record<string, string | string[] | boolean | undefined>) => {
@@ -231,14 +239,42 @@ Examples:
     const release = stopsCleanly();
     const interrupted = () => stopRequested() !== undefined;
     const interruptCode = () => exitCodeFor(stopRequested() ?? "SIGINT");
+    // measured data (README "Fitting measured data"): a signal column, fitted initial states, or a teacher without my/mz
+    const measuredFlag = MEASURED_FLAGS.find((k) => cmd.getOptionValueSource(k) === "cli" && !(k === "m0" && str("m0") === "teacher"));
+    const measuredFlags = measuredFlag !== undefined;
+    if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
+    let preloaded: LoadedTeacher | undefined;
+    if (!many) {
+      const file = files[0];
+      const signal = str("signal");
+      const raw = await readTeacherData(file, opts, signal, params.map((p) => ({ spec: p.spec, range: p.range })));
+      const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
+      if (measuredFlags || !hasState) {
+        checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
+        const implicit = !hasState && signal === undefined && str("m0") === undefined;
+        const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
+        const notes: string[] = [];
+        const warnings: string[] = [];
+        const sidecar = readSidecar(file);
+        const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
+        for (const n of [...notes, ...warnings]) note(n);
+        release(); // the measured path registers its own clean stop
+        await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why, exportOpts: figures.export });
+        return;
+      }
+      preloaded = { ...raw, arrays: teacherArrays(raw.data) };
+      checkTimeAxis({ file: raw.data.file, column: raw.data.timeColumn, trials: raw.data.trials }, raw.dtS, raw.washoutS);
+      checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
+    }
     const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
     const bar = progress(Math.max(1, totalEpochs), "sysid");
     let done = 0;
 
     /** Fit one file; throws on bad input (the caller decides what that means). */
-    const fitFile = async (file: string, workers: number, concurrent = false): Promise<SysidResult> => {
+    const fitFile = async (file: string, workers: number, concurrent = false, pre?: LoadedTeacher): Promise<SysidResult> => {
       const t0 = Date.now();
-      const loaded = await loadTeacher(file, { ...opts, threads: String(workers) }, params.map((p) => ({ spec: p.spec, range: p.range })));
+      const loaded = pre ? { ...pre, threads: workers } : await loadTeacher(file, { ...opts, threads: String(workers) }, params.map((p) => ({ spec: p.spec, range: p.range })));
+      if (!pre) checkScopeTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
       const { data, arrays, dtS, washoutS } = loaded;
       const nTrials = arrays.labels.length;
       const batch = Math.min(batchFlag, nTrials);
@@ -341,7 +377,7 @@ Examples:
       const c = paint();
       if (!many) {
         // one file: bad input is a usage error (exit 2), as always
-        const result = await fitFile(files[0], threads);
+        const result = await fitFile(files[0], threads, false, preloaded);
         bar.stop();
         if (opts.out) writeJson(str("out")!, result, "--out");
         if (opts.history) {

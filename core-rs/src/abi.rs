@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 7;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -305,6 +305,124 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
         }
         Ok(())
     })())
+}
+
+/// `stoopt_sysid_eval` for a measured signal y = offset + amplitude m_x,
+/// with per-trial sums (`blocks`, layout in `sysid::Block`, one block of
+/// `Block::len(n_fit, chart ? 2 : 0)` f64 per trial; blocks of unselected
+/// trials are left as they are) and, if `chart` is not null, each trial's
+/// initial state fitted in the tangent-plane chart around `m0`
+/// (`sysid::Ext`; 2 f64 per trial).
+///
+/// # Safety
+/// As `stoopt_sysid_eval`, with `y` in place of `mx`; `chart` 2 n_trials f64
+/// or null; `blocks` n_trials * block length f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_sysid_windows(
+    params: *const f64,
+    fit: *const u32,
+    n_fit: usize,
+    mode: u32,
+    dt_s: f64,
+    washout_s: f64,
+    n_trials: usize,
+    offsets: *const u32,
+    t_s: *const f64,
+    y: *const f64,
+    m0: *const f64,
+    chart: *const f64,
+    offset: f64,
+    amplitude: f64,
+    sel: *const u32,
+    n_sel: usize,
+    blocks: *mut f64,
+    student: *mut f64,
+) -> i32 {
+    use crate::sysid::{Acc, Block, Ext, Problem, Setup, Teacher};
+    status((|| {
+        let (params, mode, fit) = sysid_checks(params, fit, n_fit, mode, dt_s, n_trials, offsets, t_s, sel, n_sel, true)?;
+        if !(offset.is_finite() && amplitude.is_finite() && amplitude != 0.0) {
+            return Err(format!("offset {} and amplitude {} must be finite, amplitude non-zero", offset, amplitude));
+        }
+        let offsets = slice(offsets, n_trials + 1);
+        let total = offsets[n_trials] as usize;
+        let sel: Vec<usize> = slice(sel, n_sel).iter().map(|&i| i as usize).collect();
+        let chart = if chart.is_null() { None } else { Some(slice(chart, 2 * n_trials)) };
+        if fit.is_empty() && chart.is_none() && mode != crate::sysid::Mode::LossOnly {
+            return Err("no parameter and no initial state to differentiate".into());
+        }
+        if let Some(c) = chart {
+            if let Some(i) = (0..n_trials).find(|&i| !(c[2 * i].is_finite() && c[2 * i + 1].is_finite())) {
+                return Err(format!("trial {}: chart coordinates are not finite", i));
+            }
+        }
+        let len = Block::len(n_fit, if chart.is_some() { 2 } else { 0 });
+        let prob = Problem {
+            params,
+            fit: &fit,
+            teacher: Teacher { offsets, t_s: slice(t_s, total), mx: slice(y, total), m0: slice(m0, 3 * n_trials) },
+            setup: Setup { dt_s, washout_s },
+        };
+        let student = if student.is_null() || mode != crate::sysid::Mode::LossOnly { None } else { Some(slice_mut(student, 3 * total)) };
+        let mut ext = Ext { offset, amplitude, chart, blocks: if blocks.is_null() { None } else { Some(slice_mut(blocks, len * n_trials)) } };
+        let mut acc = Acc::new();
+        prob.eval_ext(mode, &sel, student, &mut acc, &mut ext);
+        Ok(())
+    })())
+}
+
+/// The checks shared by the sysid entry points: parameters, mode, fitted
+/// indices, step, trial grids and the selection.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sysid_checks(
+    params: *const f64,
+    fit: *const u32,
+    n_fit: usize,
+    mode: u32,
+    dt_s: f64,
+    n_trials: usize,
+    offsets: *const u32,
+    t_s: *const f64,
+    sel: *const u32,
+    n_sel: usize,
+    allow_empty_fit: bool,
+) -> Result<(Params<f64>, crate::sysid::Mode, Vec<usize>), String> {
+    use crate::sysid::Mode;
+    let params = params_at(params)?;
+    let mode = match mode {
+        0 => Mode::LossOnly,
+        1 => Mode::Forward,
+        2 => Mode::Adjoint,
+        _ => return Err(format!("unknown sysid mode {}", mode)),
+    };
+    let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
+    if fit.is_empty() && mode != Mode::LossOnly && !allow_empty_fit {
+        return Err("no parameter to fit".into());
+    }
+    for (a, &j) in fit.iter().enumerate() {
+        if j >= N_PARAMS || fit[..a].contains(&j) {
+            return Err(format!("bad or repeated fitted-parameter index {}", j));
+        }
+    }
+    if !(dt_s > 0.0 && dt_s.is_finite()) {
+        return Err(format!("time step must be positive (got {} s)", dt_s));
+    }
+    let offsets = slice(offsets, n_trials + 1);
+    let total = offsets[n_trials] as usize;
+    let t = slice(t_s, total);
+    for i in 0..n_trials {
+        let (a, b) = (offsets[i] as usize, offsets[i + 1] as usize);
+        if b < a + 2 || b > total {
+            return Err(format!("trial {} has fewer than two samples", i));
+        }
+        if (a + 1..b).any(|k| !(t[k] > t[k - 1])) {
+            return Err(format!("trial {}: sample times must increase", i));
+        }
+    }
+    if let Some(&bad) = slice(sel, n_sel).iter().find(|&&i| i as usize >= n_trials) {
+        return Err(format!("selected trial {} out of range", bad));
+    }
+    Ok((params, mode, fit))
 }
 
 // ===================================================================

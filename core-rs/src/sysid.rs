@@ -78,6 +78,86 @@ impl Default for Acc {
     }
 }
 
+/// What the teacher's samples measure and where each trial starts, beyond
+/// the plain m_x comparison of eq. (4).
+///
+/// The teacher value y_k is modelled as `offset + amplitude * m_x(t_k)` (the
+/// magnetoresistive voltage with p = e_x; offset 0 and amplitude 1 compare
+/// m_x itself). With `chart`, trial i's initial state is not the teacher's
+/// `m0` but a point of a tangent-plane chart around it:
+/// m(0) = (r + u e1 + v e2) / |r + u e1 + v e2|, r = m0_i / |m0_i|, (e1, e2) an
+/// orthonormal basis of the plane normal to r (`tangent_basis`), (u, v) =
+/// chart[2i..2i+2]. The chart is smooth for every finite (u, v) (it covers the
+/// open hemisphere around r), so it has no singularity to fall into; callers
+/// re-centre it (r := m(0), u = v = 0) between fits.
+pub struct Ext<'a> {
+    pub offset: f64,
+    pub amplitude: f64,
+    pub chart: Option<&'a [f64]>,
+    /// per-trial sums, `block_len(n_fit, chart)` f64 per trial (layout in `Block`)
+    pub blocks: Option<&'a mut [f64]>,
+}
+
+impl<'a> Ext<'a> {
+    pub fn plain() -> Self {
+        Ext { offset: 0.0, amplitude: 1.0, chart: None, blocks: None }
+    }
+    fn w(&self) -> usize {
+        if self.chart.is_some() {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Layout of one trial's block of sums. G = n_fit + 2 "global" unknowns (the
+/// fitted parameters, then offset, then amplitude), W = 2 chart coordinates
+/// of this trial's initial state (0 without a chart). r = offset + amplitude
+/// m_x - y is the residual, J its derivative:
+/// [sum|r|, count, sum r^2, d sum|r| / d g (G), J_g^T r (G), J_g^T J_g (G x G),
+///  d sum|r| / d w (W), J_w^T r (W), J_w^T J_w (W x W), J_w^T J_g (W x G)].
+/// Forward mode fills everything; the adjoint fills the sums and the two
+/// gradients of sum|r|; loss-only mode the first three.
+pub struct Block;
+
+impl Block {
+    pub fn len(n_fit: usize, w: usize) -> usize {
+        let g = n_fit + 2;
+        3 + 2 * g + g * g + 2 * w + w * w + w * g
+    }
+}
+
+/// An orthonormal basis (e1, e2) of the plane normal to the unit vector r:
+/// e1 from the coordinate axis least aligned with r, e2 = r x e1.
+pub fn tangent_basis(r: [f64; 3]) -> ([f64; 3], [f64; 3]) {
+    let k = (0..3).min_by(|&a, &b| r[a].abs().partial_cmp(&r[b].abs()).unwrap_or(core::cmp::Ordering::Equal)).unwrap_or(0);
+    let mut a = [0.0; 3];
+    a[k] = 1.0;
+    let d = r[k];
+    let mut e1 = [a[0] - d * r[0], a[1] - d * r[1], a[2] - d * r[2]];
+    let n = (e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2]).sqrt();
+    for c in e1.iter_mut() {
+        *c /= n;
+    }
+    let e2 = [r[1] * e1[2] - r[2] * e1[1], r[2] * e1[0] - r[0] * e1[2], r[0] * e1[1] - r[1] * e1[0]];
+    (e1, e2)
+}
+
+/// The chart's point m(u, v) around direction `m0` and its derivatives
+/// d m / d u, d m / d v (duals through the normalization).
+pub fn chart_point(m0: [f64; 3], u: f64, v: f64) -> ([f64; 3], [[f64; 3]; 2]) {
+    let n = (m0[0] * m0[0] + m0[1] * m0[1] + m0[2] * m0[2]).sqrt();
+    let r = [m0[0] / n, m0[1] / n, m0[2] / n];
+    let (e1, e2) = tangent_basis(r);
+    let du = Dual::<f64, 2>::variable(u, 0);
+    let dv = Dual::<f64, 2>::variable(v, 1);
+    let c = |j: usize| Dual::<f64, 2>::cst(r[j]) + du * Dual::cst(e1[j]) + dv * Dual::cst(e2[j]);
+    let m = V3::new(c(0), c(1), c(2)).normalized();
+    let comps = [m.x, m.y, m.z];
+    ([m.x.re, m.y.re, m.z.re], [[comps[0].eps[0], comps[1].eps[0], comps[2].eps[0]], [comps[0].eps[1], comps[1].eps[1], comps[2].eps[1]]])
+}
+
 #[inline(always)]
 fn sign(x: f64) -> f64 {
     if x > 0.0 {
@@ -133,7 +213,23 @@ impl<'a> Problem<'a> {
     /// Loss parts (and gradient per `mode`) over the trials `sel`. If
     /// `student` is given (LossOnly), the student's state at every teacher
     /// sample of the selected trials is written there (3 per global sample).
-    pub fn eval(&self, mode: Mode, sel: &[usize], mut student: Option<&mut [f64]>, acc: &mut Acc) {
+    pub fn eval(&self, mode: Mode, sel: &[usize], student: Option<&mut [f64]>, acc: &mut Acc) {
+        self.eval_ext(mode, sel, student, acc, &mut Ext::plain());
+    }
+
+    /// `eval` for a measured signal (offset + amplitude m_x), optionally with
+    /// fitted initial states (`ext.chart`) and per-trial sums (`ext.blocks`).
+    /// `acc` holds the sums over all selected trials for the fitted
+    /// parameters (the residual in the signal's unit).
+    pub fn eval_ext(&self, mode: Mode, sel: &[usize], mut student: Option<&mut [f64]>, acc: &mut Acc, ext: &mut Ext) {
+        let len = Block::len(self.fit.len(), ext.w());
+        if let Some(b) = ext.blocks.as_deref_mut() {
+            for &i in sel {
+                for v in b[i * len..(i + 1) * len].iter_mut() {
+                    *v = 0.0;
+                }
+            }
+        }
         let tol = 1e-6 * self.setup.dt_s;
         let mut i = 0;
         while i < sel.len() {
@@ -141,12 +237,12 @@ impl<'a> Problem<'a> {
             let group: [usize; 2] = if paired { [sel[i], sel[i + 1]] } else { [sel[i], sel[i]] };
             let lanes = if paired { 2 } else { 1 };
             match (mode, paired) {
-                (Mode::LossOnly, true) => self.loss_only::<F64x2>(&group, lanes, student.as_deref_mut(), acc),
-                (Mode::LossOnly, false) => self.loss_only::<f64>(&group, lanes, student.as_deref_mut(), acc),
-                (Mode::Forward, true) => self.forward_dispatch::<F64x2>(&group, lanes, acc),
-                (Mode::Forward, false) => self.forward_dispatch::<f64>(&group, lanes, acc),
-                (Mode::Adjoint, true) => self.adjoint::<F64x2>(&group, lanes, acc),
-                (Mode::Adjoint, false) => self.adjoint::<f64>(&group, lanes, acc),
+                (Mode::LossOnly, true) => self.loss_only::<F64x2>(&group, lanes, student.as_deref_mut(), acc, ext),
+                (Mode::LossOnly, false) => self.loss_only::<f64>(&group, lanes, student.as_deref_mut(), acc, ext),
+                (Mode::Forward, true) => self.forward_dispatch::<F64x2>(&group, lanes, acc, ext),
+                (Mode::Forward, false) => self.forward_dispatch::<f64>(&group, lanes, acc, ext),
+                (Mode::Adjoint, true) => self.adjoint::<F64x2>(&group, lanes, acc, ext),
+                (Mode::Adjoint, false) => self.adjoint::<f64>(&group, lanes, acc, ext),
             }
             i += lanes;
         }
@@ -161,19 +257,56 @@ impl<'a> Problem<'a> {
         t[k] - t[0] >= self.setup.washout_s - 1e-6 * self.setup.dt_s
     }
 
+    /// The first sample is compared only when the initial state is fitted
+    /// (a chart) and the washout is zero: a teacher-given initial state
+    /// matches it by construction.
+    fn first_compared(&self, t: &[f64], ext: &Ext) -> bool {
+        ext.chart.is_some() && self.compared(t, 0)
+    }
+
     fn teacher_mx(&self, trial: usize, k: usize) -> f64 {
         self.teacher.mx[self.teacher.range(trial).0 + k]
     }
 
-    fn m0<S: Lanes<Elem = f64>>(&self, group: &[usize; 2]) -> V3<S> {
-        let c = |j: usize| S::from_fn(|l| self.teacher.m0[3 * group[l.min(1)] + j]);
-        V3::new(c(0), c(1), c(2)).normalized()
+    /// Initial state of each lane's trial and, with a chart, its derivatives
+    /// with respect to the trial's two chart coordinates.
+    fn start<S: Lanes<Elem = f64>>(&self, group: &[usize; 2], ext: &Ext) -> (V3<S>, [V3<S>; 2]) {
+        match ext.chart {
+            None => {
+                let c = |j: usize| S::from_fn(|l| self.teacher.m0[3 * group[l.min(1)] + j]);
+                (V3::new(c(0), c(1), c(2)).normalized(), [V3::zero(), V3::zero()])
+            }
+            Some(ch) => {
+                let pts: [([f64; 3], [[f64; 3]; 2]); 2] = [0, 1].map(|l| {
+                    let i = group[l];
+                    chart_point([self.teacher.m0[3 * i], self.teacher.m0[3 * i + 1], self.teacher.m0[3 * i + 2]], ch[2 * i], ch[2 * i + 1])
+                });
+                let v = |f: &dyn Fn(usize) -> [f64; 3]| V3::new(S::from_fn(|l| f(l.min(1))[0]), S::from_fn(|l| f(l.min(1))[1]), S::from_fn(|l| f(l.min(1))[2]));
+                (v(&|l| pts[l].0), [v(&|l| pts[l].1[0]), v(&|l| pts[l].1[1])])
+            }
+        }
     }
 
-    fn loss_only<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, mut student: Option<&mut [f64]>, acc: &mut Acc) {
+    /// The residual offset + amplitude m_x - y of one lane's compared sample,
+    /// added to the sums; returns (residual, sign).
+    #[inline(always)]
+    fn residual(&self, ext: &Ext, mx: f64, trial: usize, k: usize, acc: &mut Acc) -> (f64, f64) {
+        let r = ext.offset + ext.amplitude * mx - self.teacher_mx(trial, k);
+        acc.sum_abs += r.abs();
+        acc.sum_sq += r * r;
+        acc.count += 1.0;
+        (r, sign(r))
+    }
+
+    fn block<'b>(&self, ext: &'b mut Ext, trial: usize) -> Option<&'b mut [f64]> {
+        let len = Block::len(self.fit.len(), ext.w());
+        ext.blocks.as_deref_mut().map(|b| &mut b[trial * len..(trial + 1) * len])
+    }
+
+    fn loss_only<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, mut student: Option<&mut [f64]>, acc: &mut Acc, ext: &mut Ext) {
         let d: Derived<L> = self.params.map(L::cst).derive();
         let t = self.grid(group[0]);
-        let mut m = self.m0::<L>(group);
+        let mut m = self.start::<L>(group, ext).0;
         let write = |st: &mut Option<&mut [f64]>, m: &V3<L>, k: usize| {
             if let Some(s) = st.as_deref_mut() {
                 for l in 0..lanes {
@@ -185,71 +318,141 @@ impl<'a> Problem<'a> {
             }
         };
         write(&mut student, &m, 0);
+        if self.first_compared(t, ext) {
+            for l in 0..lanes {
+                self.sample_sums(ext, m.x.lane(l), group[l], 0, acc);
+            }
+        }
         walk(t, self.setup.dt_s, |ev| match ev {
             Ev::Step(h) => m = rk4_step(m, L::cst(h), &mut |s| llg_rhs(s, &d, V3::zero())),
             Ev::Sample(k) => {
                 write(&mut student, &m, k);
                 if self.compared(t, k) {
                     for l in 0..lanes {
-                        let diff = m.x.lane(l) - self.teacher_mx(group[l], k);
-                        acc.sum_abs += diff.abs();
-                        acc.sum_sq += diff * diff;
-                        acc.count += 1.0;
+                        self.sample_sums(ext, m.x.lane(l), group[l], k, acc);
                     }
                 }
             }
         });
     }
 
-    fn forward_dispatch<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc) {
+    /// Loss-only sums of one sample, into `acc` and the trial's block.
+    fn sample_sums(&self, ext: &mut Ext, mx: f64, trial: usize, k: usize, acc: &mut Acc) {
+        let (r, _) = self.residual(ext, mx, trial, k, acc);
+        if let Some(b) = self.block(ext, trial) {
+            b[0] += r.abs();
+            b[1] += 1.0;
+            b[2] += r * r;
+        }
+    }
+
+    fn forward_dispatch<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc, ext: &mut Ext) {
         macro_rules! go {
             ($($k:literal)*) => {
-                match self.fit.len() {
-                    $($k => self.forward::<L, $k>(group, lanes, acc),)*
-                    _ => unreachable!("at most N_PARAMS fitted parameters"),
+                match self.fit.len() + ext.w() {
+                    $($k => self.forward::<L, $k>(group, lanes, acc, ext),)*
+                    _ => unreachable!("at most N_PARAMS fitted parameters and 2 chart coordinates"),
                 }
             };
         }
-        go!(1 2 3 4 5 6 7 8 9 10)
+        go!(1 2 3 4 5 6 7 8 9 10 11 12)
     }
 
-    /// Forward mode: one tangent per fitted parameter through every step.
-    fn forward<L: Lanes<Elem = f64>, const K: usize>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc) {
+    /// Forward mode: one tangent per fitted parameter (and per chart
+    /// coordinate of the trial's initial state) through every step.
+    fn forward<L: Lanes<Elem = f64>, const K: usize>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc, ext: &mut Ext) {
+        let nf = self.fit.len();
         let mut pd = self.params.map(|v| Dual::<L, K>::constant(L::cst(v))).to_array();
         for (k, &j) in self.fit.iter().enumerate() {
             pd[j].eps[k] = L::one();
         }
         let d = Params::from_array(pd).derive();
         let t = self.grid(group[0]);
-        let m0 = self.m0::<L>(group);
-        let mut m = V3::new(Dual::constant(m0.x), Dual::constant(m0.y), Dual::constant(m0.z));
+        let (m0, tang) = self.start::<L>(group, ext);
+        let comp = |x: L, tu: L, tv: L| {
+            let mut c = Dual::<L, K>::constant(x);
+            if K > nf {
+                c.eps[nf] = tu;
+                c.eps[nf + 1] = tv;
+            }
+            c
+        };
+        let mut m = V3::new(comp(m0.x, tang[0].x, tang[1].x), comp(m0.y, tang[0].y, tang[1].y), comp(m0.z, tang[0].z, tang[1].z));
+        let sample = |m: &V3<Dual<L, K>>, k: usize, acc: &mut Acc, ext: &mut Ext| {
+            for l in 0..lanes {
+                let mx = m.x.re.lane(l);
+                let (r, sg) = self.residual(ext, mx, group[l], k, acc);
+                let amp = ext.amplitude;
+                for a in 0..nf {
+                    let ja = amp * m.x.eps[a].lane(l);
+                    acc.grad[a] += sg * ja;
+                    acc.jtr[a] += r * ja;
+                    for b in 0..nf {
+                        acc.jtj[a][b] += ja * amp * m.x.eps[b].lane(l);
+                    }
+                }
+                let w = K - nf;
+                if let Some(bk) = self.block(ext, group[l]) {
+                    let g = nf + 2;
+                    // J row: fitted parameters, offset, amplitude; chart coordinates
+                    let mut jg = [0.0f64; N_PARAMS + 2];
+                    for a in 0..nf {
+                        jg[a] = amp * m.x.eps[a].lane(l);
+                    }
+                    jg[nf] = 1.0;
+                    jg[nf + 1] = mx;
+                    let mut jw = [0.0f64; 2];
+                    for a in 0..w {
+                        jw[a] = amp * m.x.eps[nf + a].lane(l);
+                    }
+                    bk[0] += r.abs();
+                    bk[1] += 1.0;
+                    bk[2] += r * r;
+                    let o_ga = 3;
+                    let o_gr = o_ga + g;
+                    let o_gg = o_gr + g;
+                    let o_wa = o_gg + g * g;
+                    let o_wr = o_wa + w;
+                    let o_ww = o_wr + w;
+                    let o_wg = o_ww + w * w;
+                    for a in 0..g {
+                        bk[o_ga + a] += sg * jg[a];
+                        bk[o_gr + a] += r * jg[a];
+                        for b in 0..g {
+                            bk[o_gg + a * g + b] += jg[a] * jg[b];
+                        }
+                    }
+                    for a in 0..w {
+                        bk[o_wa + a] += sg * jw[a];
+                        bk[o_wr + a] += r * jw[a];
+                        for b in 0..w {
+                            bk[o_ww + a * w + b] += jw[a] * jw[b];
+                        }
+                        for b in 0..g {
+                            bk[o_wg + a * g + b] += jw[a] * jg[b];
+                        }
+                    }
+                }
+            }
+        };
+        if self.first_compared(t, ext) {
+            sample(&m, 0, acc, ext);
+        }
         walk(t, self.setup.dt_s, |ev| match ev {
             Ev::Step(h) => m = rk4_step(m, Dual::cst(h), &mut |s| llg_rhs(s, &d, V3::zero())),
             Ev::Sample(k) => {
                 if self.compared(t, k) {
-                    for l in 0..lanes {
-                        let diff = m.x.re.lane(l) - self.teacher_mx(group[l], k);
-                        let sg = sign(diff);
-                        acc.sum_abs += diff.abs();
-                        acc.sum_sq += diff * diff;
-                        acc.count += 1.0;
-                        for a in 0..K {
-                            let ja = m.x.eps[a].lane(l);
-                            acc.grad[a] += sg * ja;
-                            acc.jtr[a] += diff * ja;
-                            for b in 0..K {
-                                acc.jtj[a][b] += ja * m.x.eps[b].lane(l);
-                            }
-                        }
-                    }
+                    sample(&m, k, acc, ext);
                 }
             }
         });
     }
 
     /// Reverse mode: forward pass storing the state before every step, then
-    /// the discrete adjoint of each RK4 step backwards.
-    fn adjoint<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc) {
+    /// the discrete adjoint of each RK4 step backwards. The adjoint state left
+    /// at the start is d sum|r| / d m(0), chained to the chart coordinates.
+    fn adjoint<L: Lanes<Elem = f64>>(&self, group: &[usize; 2], lanes: usize, acc: &mut Acc, ext: &mut Ext) {
+        let nf = self.fit.len();
         let d: Derived<L> = self.params.map(L::cst).derive();
         let t = self.grid(group[0]);
         let mut n_steps = 0;
@@ -262,7 +465,8 @@ impl<'a> Problem<'a> {
         // and the sample (if any) each step ends on.
         let mut states: Vec<V3<L>> = Vec::with_capacity(n_steps);
         let mut steps: Vec<(f64, usize)> = Vec::with_capacity(n_steps);
-        let mut m = self.m0::<L>(group);
+        let (m0, tang) = self.start::<L>(group, ext);
+        let mut m = m0;
         let mut f = |s: V3<L>| llg_rhs(s, &d, V3::zero());
         walk(t, self.setup.dt_s, |ev| match ev {
             Ev::Step(h) => {
@@ -276,35 +480,59 @@ impl<'a> Problem<'a> {
                 }
             }
         });
+        let amp = ext.amplitude;
         // the loss and its derivative with respect to each sampled m_x
+        let sample = |mx: L, k: usize, acc: &mut Acc, ext: &mut Ext| -> L {
+            let mut sg = [0.0f64; 2];
+            for l in 0..lanes {
+                let x = mx.lane(l);
+                let (r, s) = self.residual(ext, x, group[l], k, acc);
+                sg[l] = s;
+                if let Some(bk) = self.block(ext, group[l]) {
+                    bk[0] += r.abs();
+                    bk[1] += 1.0;
+                    bk[2] += r * r;
+                    bk[3 + nf] += s;
+                    bk[3 + nf + 1] += s * x;
+                }
+            }
+            L::from_fn(|l| if l < lanes { amp * sg[l] } else { 0.0 })
+        };
         let mut mbar = V3::<L>::zero();
         let mut dbar = [L::zero(); N_DERIVED];
         for i in (0..states.len()).rev() {
             let (h, k) = steps[i];
             if k > 0 && self.compared(t, k) {
                 let after = if i + 1 < states.len() { states[i + 1] } else { m };
-                let mut sg = [0.0f64; 2];
-                for l in 0..lanes {
-                    let diff = after.x.lane(l) - self.teacher_mx(group[l], k);
-                    sg[l] = sign(diff);
-                    acc.sum_abs += diff.abs();
-                    acc.sum_sq += diff * diff;
-                    acc.count += 1.0;
-                }
-                mbar.x = mbar.x + L::from_fn(|l| if l < lanes { sg[l] } else { 0.0 });
+                mbar.x = mbar.x + sample(after.x, k, acc, ext);
             }
             let mut vjp = |s: V3<L>, kbar: V3<L>| llg_rhs_vjp(s, &d, kbar, &mut dbar);
             mbar = rk4_step_adjoint(states[i], L::cst(h), &mut f, &mut vjp, mbar);
         }
+        if self.first_compared(t, ext) {
+            mbar.x = mbar.x + sample(m0.x, 0, acc, ext);
+        }
         // chain the derived-parameter adjoint to the model parameters
         let jac = derived_jacobian(&self.params);
-        for (a, &j) in self.fit.iter().enumerate() {
-            for i in 0..N_DERIVED {
-                let mut s = 0.0;
-                for l in 0..lanes {
-                    s += dbar[i].lane(l);
+        let w = ext.w();
+        for l in 0..lanes {
+            let mut gp = [0.0f64; N_PARAMS];
+            for (a, &j) in self.fit.iter().enumerate() {
+                for i in 0..N_DERIVED {
+                    gp[a] += dbar[i].lane(l) * jac[i][j];
                 }
-                acc.grad[a] += s * jac[i][j];
+                acc.grad[a] += gp[a];
+            }
+            if let Some(bk) = self.block(ext, group[l]) {
+                let g = nf + 2;
+                for a in 0..nf {
+                    bk[3 + a] += gp[a];
+                }
+                // d sum|r| / d (u, v) = mbar(0) . d m(0) / d (u, v)
+                let o_wa = 3 + 2 * g + g * g;
+                for a in 0..w {
+                    bk[o_wa + a] += mbar.x.lane(l) * tang[a].x.lane(l) + mbar.y.lane(l) * tang[a].y.lane(l) + mbar.z.lane(l) * tang[a].z.lane(l);
+                }
             }
         }
     }

@@ -1,0 +1,260 @@
+/**
+ * `stoopt sysid` on measured data (README "Fitting measured data"): the
+ * flags, checks and rendering of the windowed fit in cli/measured.ts. Called
+ * by the sysid command when the initial states are fitted (`--m0 fit`, a
+ * `--signal` column, or a teacher without my/mz).
+ */
+import { Command } from "commander";
+import { choiceFlag, intFlag, timeFlag } from "../options.js";
+import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
+import { UsageError } from "../errors.js";
+import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
+import { FitParam } from "../sysid.js";
+import { PARAMS } from "../model.js";
+import { SIGNAL_UNITS } from "../teacher.js";
+import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } from "../measured.js";
+import { CoreWindows, makeWindowEvaluator } from "../windows.js";
+import { info, note, paint } from "../log.js";
+import { num, table, toJson, writeJson } from "../render.js";
+import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../plots/export.js";
+import { csv } from "../render.js";
+import type { readTeacherData } from "./common.js";
+
+type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
+
+/** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
+export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];
+
+export function addMeasuredOptions(cmd: Command): Command {
+  return cmd
+    .option("--signal <column>", "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit")
+    .option("--offset <value|fit>", "signal offset (units allowed: 8mV; bare number: the signal column's unit), or 'fit' (default with --signal; 0 for m_x)")
+    .option("--amplitude <value|fit>", "signal per unit m_x (may be negative; units as --offset), or 'fit' (default with --signal; 1 for m_x)")
+    .option("--m0 <how>", "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)")
+    .option("--window <time>", "fitted initial states: cut each trace into windows of this length (bare number: ns)", "1ns")
+    .option("--stride <time>", "fitted initial states: a window starts every this long (default: --window; shorter overlaps windows)")
+    .option("--uncertainty <method>", "gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data) or bootstrap (windows resampled, refitted; fitted initial states)", "gauss-newton")
+    .option("--bootstrap <n>", "bootstrap resamples", "50")
+    .option("--scan <n>", "fitted initial states: start candidates scored before Levenberg-Marquardt (the best --starts are fitted)", "12");
+}
+
+/** A signal level flag: a value in the signal's unit, or undefined for 'fit'. */
+function levelFlag(text: string | undefined, flag: string, unit: string, dflt: number | undefined, notes: string[]): number | undefined {
+  if (text === undefined) return dflt;
+  if (text.trim() === "fit") return undefined;
+  let v: number;
+  if (unit !== "" && SIGNAL_UNITS[unit] !== undefined) {
+    const p = parseQuantity(text, VOLTAGE, unit, flag);
+    if (p.assumed) notes.push(`${flag}: read ${text} in ${unit} (the signal's unit)`);
+    v = p.value / SIGNAL_UNITS[unit];
+  } else v = parseQuantity(text, DIMENSIONLESS, "", `${flag} (the signal has no voltage unit in its name: give a plain number in its unit, or 'fit')`).value;
+  if (flag === "--amplitude" && v === 0) throw new UsageError("--amplitude: must be non-zero (or 'fit')");
+  return v;
+}
+
+export interface MeasuredContext {
+  file: string;
+  cmd: Command;
+  opts: Record<string, string | string[] | boolean | undefined>;
+  str: (k: string) => string | undefined;
+  loaded: Loaded;
+  names: string[];
+  params: FitParam[];
+  starts: number;
+  seed: number;
+  truth?: Record<string, number>;
+  t0: number;
+  /** --size, --format, --dpi of the --plot figures */
+  exportOpts?: ExportOptions;
+  /** why this path was taken when the user did not ask for it (added to input errors, noted before the work) */
+  why?: string;
+}
+
+export async function runMeasured(c: MeasuredContext): Promise<void> {
+  try {
+    await checkedRun(c);
+  } catch (e) {
+    if (c.why && e instanceof UsageError) throw new UsageError(`${e.message} (${c.why})`);
+    throw e;
+  }
+}
+
+async function checkedRun(c: MeasuredContext): Promise<void> {
+  const { str, loaded, params, file } = c;
+  const { data, base, dtS, threads } = loaded;
+  const notes: string[] = [];
+  const signal = str("signal");
+  const unit = data.signalUnit;
+  const m0Mode = choiceFlag(str("m0") ?? "fit", "--m0", ["teacher", "fit"] as const);
+  const fitM0 = m0Mode === "fit";
+  const hasState = data.hasMy && data.hasMz && signal === undefined;
+  if (!fitM0 && !hasState) throw new UsageError(`--m0 teacher: ${data.file} has no full state (my, mz) for the initial states; use --m0 fit`);
+  const offset = levelFlag(str("offset"), "--offset", unit, signal !== undefined ? undefined : 0, notes);
+  const amplitude = levelFlag(str("amplitude"), "--amplitude", unit, signal !== undefined ? undefined : 1, notes);
+  if (!fitM0 && (offset === undefined || amplitude === undefined)) throw new UsageError("--offset/--amplitude fit: needs fitted initial states (--m0 fit)");
+  const windowS = timeFlag(str("window")!, "--window", notes);
+  const strideS = str("stride") !== undefined ? timeFlag(str("stride")!, "--stride", notes) : windowS;
+  // washout: with fitted initial states the comparison starts at each window's first sample unless given
+  const washoutGiven = c.cmd.getOptionValueSource("washout") === "cli";
+  const washoutS = fitM0 && !washoutGiven ? 0 : loaded.washoutS;
+  const uncertainty = choiceFlag<UncertaintyMethod>(str("uncertainty")!, "--uncertainty", ["gauss-newton", "bootstrap"]);
+  const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);
+  const scan = intFlag(str("scan")!, "--scan", 1, 10000);
+  if (washoutS >= windowS) throw new UsageError(`--washout: ${washoutS} s is not shorter than --window ${windowS} s: nothing would be compared`);
+  const traces: Trace[] = data.trials.map((tr) => ({
+    label: tr.label,
+    t_s: tr.t_s,
+    y: tr.mx,
+    m: hasState ? Float64Array.from({ length: 3 * tr.t_s.length }, (_, k) => [tr.mx, tr.my!, tr.mz!][k % 3][Math.floor(k / 3)]) : undefined,
+    line: tr.line,
+  }));
+  const windows = fitM0 ? cutWindows(traces, windowS, strideS, data.file) : cutWindows(traces.map((t) => ({ ...t })), Math.min(windowS, ...traces.map((t) => t.t_s[t.t_s.length - 1] - t.t_s[0])), Infinity, data.file);
+  const nWin = windows.offsets.length - 1;
+  const unknowns = params.length + (offset === undefined ? 1 : 0) + (amplitude === undefined ? 1 : 0) + (fitM0 ? 2 * nWin : 0);
+  const compared = comparedSamples(windows, washoutS, dtS, fitM0);
+  if (compared < unknowns) {
+    throw new UsageError(
+      `${data.file}: ${compared} samples are compared (${nWin} windows of ${windowS * 1e9} ns after a washout of ${washoutS * 1e9} ns each), fewer than the ${unknowns} fitted unknowns (${params.length} parameters${offset === undefined ? ", offset" : ""}${amplitude === undefined ? ", amplitude" : ""}${fitM0 ? `, 2 per window's initial state` : ""}); use a longer trace, a longer --window or a shorter --washout`,
+    );
+  }
+  if (uncertainty === "bootstrap" && nWin < 2) throw new UsageError(`--uncertainty bootstrap: resamples windows, and there is only ${nWin}; use a shorter --window`);
+  for (const n of notes) note(n);
+  if (c.why) note(c.why);
+  const ev = makeWindowEvaluator(windows, dtS, washoutS, threads);
+  // SIGINT/SIGTERM (cli/signals.ts): stop after the current evaluation, write the result so far marked interrupted, exit 130/143
+  const release = stopsCleanly();
+  const interrupted = () => stopRequested() !== undefined;
+  try {
+    const r = await fitMeasured(ev, {
+      spec: { base, params, fitM0, fitOffset: offset === undefined, fitAmplitude: amplitude === undefined },
+      windows,
+      known: { offset, amplitude },
+      dtS,
+      starts: c.starts,
+      scan,
+      seed: c.seed,
+      matchS: 0.3e-9,
+      uncertainty,
+      bootstrap: nBoot,
+      shouldStop: interrupted,
+      onProgress: (m) => note(m),
+    });
+    const P = params.length;
+    const method =
+      uncertainty === "bootstrap"
+        ? `bootstrap over windows: ${r.bootstrap?.replicates ?? 0} resamples of the ${nWin} windows with replacement (seed ${c.seed}), each refitted by Levenberg-Marquardt from the optimum (parameters, offset, amplitude, initial states); 1 sigma = standard deviation of the refits`
+        : `Gauss-Newton: sigma^2 (J^T J)^-1 over all fitted unknowns (parameters, offset, amplitude, initial states), J from forward-mode sensitivities, sigma^2 = sum r^2 / (samples - unknowns); 1 sigma; treats residuals as independent (too small on thermal data: use --uncertainty bootstrap)`;
+    const unitName = unit || (signal === undefined ? "1 (m_x)" : "signal unit");
+    const status = interrupted() ? "interrupted" : "ok";
+    const level = (v: number, s: number, fitted: boolean) => ({ value: v, unit: unitName, fitted, uncertainty: fitted && Number.isFinite(s) ? s : null });
+    const result = {
+      stoopt: "0.1.0",
+      command: "sysid",
+      status,
+      input: { file, sha256: data.sha256, trials: data.trials.length, samples: windows.t_s.length, truncated: data.truncated, signal: { column: data.signalName, unit: unitName }, time_column: data.timeName },
+      settings: {
+        fit: c.names,
+        dt_s: dtS,
+        washout_s: washoutS,
+        m0: m0Mode,
+        window_s: fitM0 ? windowS : null,
+        stride_s: fitM0 ? strideS : null,
+        offset: offset ?? "fit",
+        amplitude: amplitude ?? "fit",
+        starts: c.starts,
+        scan: fitM0 ? scan : null,
+        seed: c.seed,
+        uncertainty,
+        bootstrap: uncertainty === "bootstrap" ? nBoot : null,
+        threads,
+        optimizer: "levenberg-marquardt (sum of squared residuals in the signal's unit)",
+        fixed: Object.fromEntries(PARAMS.filter((p) => !c.names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
+      },
+      fit: Object.fromEntries(
+        params.map((p, i) => [
+          p.spec.name,
+          { value: r.values[i], unit: p.spec.unit, start: r.runs[r.best]?.startValues[i] ?? p.start, uncertainty: Number.isFinite(r.sigma[i]) ? r.sigma[i] : null, uncertainty_gauss_newton: Number.isFinite(r.gaussNewtonSigma[i]) ? r.gaussNewtonSigma[i] : null, range: p.range, ...(c.truth ? { true: c.truth[p.spec.name] } : {}) },
+        ]),
+      ),
+      offset: level(r.affine.offset, r.sigma[P], offset === undefined),
+      amplitude: level(r.affine.amplitude, r.sigma[P + 1], amplitude === undefined),
+      loss: r.loss,
+      rms_residual: { value: r.rms, unit: unitName },
+      windows: { count: nWin, used: nWin, window_s: fitM0 ? windowS : null, stride_s: fitM0 ? strideS : null, compared_samples: r.count, unknowns: r.unknowns },
+      uncertainty_method: method,
+      bootstrap: r.bootstrap ?? null,
+      time_s: (Date.now() - c.t0) / 1000,
+      starts: r.runs,
+      scanned: r.scanned,
+      events: [],
+      history: [],
+    };
+    if (c.opts.out) writeJson(str("out")!, result, "--out");
+    const p = paint();
+    info(
+      "\n" +
+        table(
+          ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(c.truth ? ["true"] : [])],
+          [
+            ...params.map((q, i) => [q.spec.name, num(result.fit[q.spec.name].start), p.bold(num(r.values[i], 7)), num(r.sigma[i], 3), `${num(q.range[0])}:${num(q.range[1])}`, q.spec.unit || "1", ...(c.truth ? [num(c.truth[q.spec.name])] : [])]),
+            ["offset", "", offset === undefined ? p.bold(num(r.affine.offset, 7)) : num(r.affine.offset), num(r.sigma[P], 3), "", unitName, ...(c.truth ? [""] : [])],
+            ["amplitude", "", amplitude === undefined ? p.bold(num(r.affine.amplitude, 7)) : num(r.affine.amplitude), num(r.sigma[P + 1], 3), "", unitName, ...(c.truth ? [""] : [])],
+          ],
+        ) +
+        `loss ${num(r.loss, 5)} (eq. 4, m_x units) | rms residual ${num(r.rms, 4)} ${unitName} | ${nWin} windows, ${r.count} samples, ${r.unknowns} unknowns | ${uncertainty} | ${((Date.now() - c.t0) / 1000).toFixed(1)} s` +
+        (status !== "ok" ? ` | ${p.yellow(status)}` : ""),
+    );
+    if (c.opts.json) process.stdout.write(toJson(result));
+    if (str("plot") !== undefined) {
+      const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, { dtS, washoutS, base, params, values: r.values, m0: r.m0, fitM0, affine: r.affine, unit: unitName, column: data.signalName });
+      info(`wrote ${files.join(", ")}`);
+    }
+    if (status === "interrupted") process.exitCode = exitCodeFor(stopRequested() ?? "SIGINT");
+  } finally {
+    release();
+    await ev.close();
+  }
+}
+
+/** Measured signal and fitted model, in the signal's unit, for the first few windows (one figure each, data as CSV beside it). */
+async function plotWindows(
+  dir: string,
+  exportOpts: ExportOptions,
+  w: ReturnType<typeof cutWindows>,
+  s: { dtS: number; washoutS: number; base: Float64Array; params: FitParam[]; values: number[]; m0: Float64Array; fitM0: boolean; affine: { offset: number; amplitude: number }; unit: string; column: string },
+): Promise<string[]> {
+  const ev = new CoreWindows(w, s.dtS, s.washoutS);
+  const n = Math.min(4, w.offsets.length - 1);
+  const v = Float64Array.from(s.base);
+  s.params.forEach((p, i) => (v[p.spec.index] = s.values[i]));
+  const student = new Float64Array(3 * w.t_s.length);
+  const sel = Array.from({ length: n }, (_, i) => i);
+  ev.evaluateSync({ params: v, fit: [], mode: "loss", m0: s.m0, chart: s.fitM0 ? new Float64Array(2 * ev.nWindows) : null, offset: s.affine.offset, amplitude: s.affine.amplitude, sel }, student);
+  await ev.close();
+  const figures: Figure[] = [];
+  for (let i = 0; i < n; i++) {
+    const rows: { t_ns: number; value: number; series: string }[] = [];
+    const table: Record<string, unknown>[] = [];
+    for (let k = w.offsets[i]; k < w.offsets[i + 1]; k++) {
+      const t = (w.t_s[k] - w.t_s[w.offsets[i]]) * 1e9;
+      const model = s.affine.offset + s.affine.amplitude * student[3 * k];
+      rows.push({ t_ns: t, value: w.y[k], series: "measured" });
+      rows.push({ t_ns: t, value: model, series: "fitted model" });
+      table.push({ t_ns: t, measured: w.y[k], model, residual: w.y[k] - model });
+    }
+    const y = { field: "value", type: "quantitative", title: `${s.column} [${s.unit}]`, scale: { zero: false } };
+    figures.push({
+      name: `window-${i + 1}`,
+      spec: {
+        title: `Window ${i + 1} (from ${(w.startS[i] * 1e9).toFixed(3)} ns): measured and fitted`,
+        data: { values: rows },
+        layer: [
+          { mark: { type: "line" }, transform: [{ filter: "datum.series === 'fitted model'" }], encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } } },
+          { mark: { type: "point", filled: true }, transform: [{ filter: "datum.series === 'measured'" }], encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } } },
+        ],
+      },
+      tables: [{ suffix: "", csv: csv(["t_ns", "measured", "model", "residual"], table) }],
+    });
+  }
+  return writeFigures(dir, figures, exportOpts, "--plot");
+}
