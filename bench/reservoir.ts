@@ -57,7 +57,7 @@ export interface ReservoirBenchRow {
   gflopPerS: number;
 }
 
-export function reservoirBench(): ReservoirBenchRow[] {
+export async function reservoirBench(): Promise<ReservoirBenchRow[]> {
   setQuiet(true);
   const c = core();
   const rows: ReservoirBenchRow[] = [];
@@ -67,7 +67,7 @@ export function reservoirBench(): ReservoirBenchRow[] {
     [1, 50, 2500e-12, "field"],
   ] as [number, number, number, "field" | "current"][]) {
     const s = narmaSettings(n, k, hold, 2, mode);
-    const r = runSto(s);
+    const r = await runSto(s);
     const epochS = Math.min(...r.history.slice(1).map((h) => h.epoch_s));
     const steps = s.length * s.sub * s.virtual;
     // forward 1x, adjoint recompute 1x, adjoint ~3x the forward's work

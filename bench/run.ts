@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     labdataBench(),
   );
   console.log(mnistBenchTable(await mnistBench()));
-  console.log(reservoirBenchTable(reservoirBench()));
+  console.log(reservoirBenchTable(await reservoirBench()));
 }
 
 main().catch((e) => {

@@ -211,6 +211,24 @@ export function checkOutputDir(dir: string, flag: string, files: string[] = []):
   }
 }
 
+/**
+ * `--out DIR` over a folder that holds a run (any of `files`): refused with
+ * exit 2, naming what it holds and pointing to `--resume DIR` and `--force`
+ * (a run is never started afresh over another silently). `describe` may name
+ * the run from the folder (e.g. "a run at epoch 2 of 5"); undefined: the files.
+ */
+export function refuseExistingRun(dir: string, flag: string, files: string[], describe: (dir: string) => string | undefined = () => undefined): void {
+  const held = files.filter((f) => fs.existsSync(path.join(dir, f)));
+  if (held.length === 0) return;
+  let what = held.join(", ");
+  try {
+    what = describe(dir) ?? what;
+  } catch {
+    /* the file list says enough */
+  }
+  throw new UsageError(`${flag} ${dir}: the folder holds ${what}; continue it with --resume ${dir}, or start afresh over it with --force`);
+}
+
 /** Create an output folder (checked before by `checkOutputDir`). */
 export function ensureDir(dir: string, flag: string): void {
   checkOutputDir(dir, flag);

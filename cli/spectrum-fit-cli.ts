@@ -11,11 +11,16 @@ import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, Spectrum
 import { SpectrumPool } from "./spectrum-pool.js";
 import { info, note, paint } from "./log.js";
 import { num, table, toJson, writeJson } from "./render.js";
-import { EXIT_RUNTIME } from "./errors.js";
+import { EXIT_RUNTIME, Interrupted } from "./errors.js";
+import { checkOutput, declareInput } from "./output.js";
+import { stopsCleanly } from "./signals.js";
 
 export async function spectrumFitCommand(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
   const t0 = Date.now();
   const str = (k: string) => opts[k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] as string | undefined;
+  // the table is an input; --out is checked before any work (cli/output.ts)
+  declareInput(file, "frequency table");
+  if (str("out") !== undefined && str("out") !== "-") checkOutput(str("out")!, "--out");
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
   const dtS = timeFlag(str("dt")!, "--dt", notes);
@@ -28,11 +33,18 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   checkSpectrumFit(table0, settings);
   for (const n of notes) note(n);
   if (table0.skipped.length) note(`${table0.file}: ${table0.skipped.length} row(s) skipped (${[...new Set(table0.skipped.map((s) => s.reason))].join(", ")})`);
+  note(`${table0.rows.length} frequencies on ${Math.min(threads, table0.rows.length)} thread(s): working`);
   const pool = new SpectrumPool(Math.min(threads, table0.rows.length));
   let r;
+  // SIGINT/SIGTERM (cli/signals.ts): the jobs in flight are abandoned; a fit not finished is not written
+  const release = stopsCleanly();
   try {
     r = await fitSpectrum(table0, settings, pool);
+  } catch (e) {
+    if (e instanceof Interrupted) throw new Interrupted(e.signal, `interrupted by ${e.signal}: the frequency fit was not finished; nothing was written`);
+    throw e;
   } finally {
+    release();
     await pool.close();
   }
   const names = params.map((p) => p.spec.name);

@@ -2,11 +2,13 @@
  * Runs the jobs of `stoopt spectrum --sweep` and `stoopt sysid --spectrum`
  * (sweep points, growth rates, steady states) on worker threads, each with
  * its own wasm instance, handing each idle worker the next job; with one
- * thread they run in this thread.
+ * thread they run in this thread. A signal (cli/signals.ts) rejects every
+ * job not finished with `Interrupted` at once; `close` ends the workers.
  */
 import { Worker } from "node:worker_threads";
 import { Core, core, wasmModule } from "./core.js";
-import { RuntimeFailure, StooptError } from "./errors.js";
+import { Interrupted, RuntimeFailure, StooptError } from "./errors.js";
+import { onStop, stopRequested } from "./signals.js";
 import { growthRate, PointResult, PointSettings, runPoint } from "./sweep.js";
 import { SteadySettings, SteadyState, steadyState } from "./oscillator.js";
 
@@ -40,6 +42,12 @@ export class SpectrumPool {
   private readonly idle: Worker[] = [];
   private readonly queue: Waiting[] = [];
   private readonly busy = new Map<Worker, Waiting>();
+  private serial: Promise<void> = Promise.resolve();
+  private readonly unsubscribe = onStop((sig) => {
+    for (const w of [...this.queue, ...this.busy.values()]) w.reject(new Interrupted(sig));
+    this.queue.length = 0;
+    this.busy.clear();
+  });
 
   constructor(readonly threads: number) {
     if (threads <= 1) return;
@@ -77,17 +85,22 @@ export class SpectrumPool {
 
   run<J extends SpectrumJob>(job: J): Promise<JobResult<J>> {
     if (this.threads <= 1) {
-      return new Promise((resolve, reject) => {
-        // yield to the event loop between jobs so progress can be drawn
-        setImmediate(() => {
-          try {
-            resolve(runJob(core(), job) as JobResult<J>);
-          } catch (e) {
-            reject(e);
-          }
+      // one job per turn of the event loop, in order, so that progress is drawn and a signal is seen between jobs
+      const next = this.serial
+        .then(() => new Promise<void>((r) => setImmediate(r)))
+        .then(() => {
+          const sig = stopRequested();
+          if (sig !== undefined) throw new Interrupted(sig);
+          return runJob(core(), job) as JobResult<J>;
         });
-      });
+      this.serial = next.then(
+        () => undefined,
+        () => undefined,
+      );
+      return next;
     }
+    const sig = stopRequested();
+    if (sig !== undefined) return Promise.reject(new Interrupted(sig));
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve: resolve as (r: unknown) => void, reject });
       this.pump();
@@ -95,6 +108,7 @@ export class SpectrumPool {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

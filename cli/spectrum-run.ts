@@ -130,7 +130,7 @@ export async function runSweep(s: SweepSettings, pool: SpectrumPool, onPoint: (d
       );
     }
   }
-  const points = await Promise.all(jobs);
-  const thresholds = await Promise.all(thresholdJobs);
+  // both awaited together: a failure (or a signal) in one leaves no unhandled rejection in the other
+  const [points, thresholds] = await Promise.all([Promise.all(jobs), Promise.all(thresholdJobs)]);
   return { points, thresholds, time_s: (Date.now() - t0) / 1000 };
 }

@@ -36,6 +36,8 @@ function scaledTeacher(dir: string, f: number, name = "t.csv"): void {
   fs.writeFileSync(j(dir, name), out.join("\n") + "\n");
 }
 
+const SWEEP = ["spectrum", "--sweep", "j_DC=3mA:4mA:1mA", "--no-threshold", "--washout", "1ns", "--max-washout", "1ns", "--duration", "2ns", "--threads", "1"];
+const RESERVOIR = ["reservoir", "--n", "2", "--washout", "20", "--train", "100", "--val", "50", "--test", "50", "--epochs", "1"];
 const MNIST = () => ["mnist", "--data", data, "--n", "4", "--epochs", "1", "--batch", "20", "--threads", "1"];
 
 const class4: Case[] = [
@@ -47,6 +49,12 @@ const class4: Case[] = [
   { name: "landscape teacher in ps under 't' (read as s)", setup: (d) => scaledTeacher(d, 1e12), args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2x2", "-o", d], code: 2, message: "looks like ps read as seconds: name the column t_ps" },
   { name: "--epochs 1e300 is above the limit", setup: teacherIn, args: (d) => ["sysid", j(d, "t.csv"), "--fit", "H_appl", "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is out of range (above the limit of 9007199254740991)" },
   { name: "mnist --epochs 1e300 is above the limit", args: () => [...MNIST(), "--epochs", "1e300"], code: 2, message: "--epochs: 1e300 is out of range (above the limit" },
+  { name: "spectrum --sweep --sample past the core's step counter", args: () => [...SWEEP, "--sample", "100s", "--dt", "1ps", "--duration", "1e4s", "--settle-chunk", "100s"], code: 2, message: "--sample: the steps per sample (--sample / --dt) would be 1.000e+14; the limit is 4294967295 (2^32 - 1)" },
+  { name: "spectrum --sweep --duration past the sample counter", args: () => [...SWEEP, "--duration", "1e6s"], code: 2, message: "--duration: the samples of the window (--duration / --sample) would be 1.000e+17; the limit is 4294967295" },
+  { name: "spectrum --sweep trials x window too large for the core's memory", args: () => [...SWEEP, "--trials", "4096", "--duration", "1us"], code: 2, message: /one point's trajectories needs [\d.]+ GiB of core memory; the limit is 3.5 GiB/ },
+  { name: "reservoir --length past the core's hold counter", args: () => [...RESERVOIR, "--length", "1e10"], code: 2, message: "--length: the holds of the series would be 1.000e+10; the limit is 4294967295 (2^32 - 1)" },
+  { name: "reservoir --hold past the core's step counter", args: () => [...RESERVOIR, "--hold", "1s", "--dt", "1ps"], code: 2, message: "--hold: the RK4 steps per hold (--hold / --dt) would be 1.000e+12; the limit is 4294967295" },
+  { name: "reservoir too large for the core's memory", args: () => [...RESERVOIR, "--n", "200", "--length", "2000000", "--train", "1000000"], code: 2, message: /\(2000000 holds, 600 features per hold\): the reservoir needs [\d.]+ GiB of core memory; the limit is 3.5 GiB/ },
   { name: "--grid beyond N*M", setup: teacherIn, args: (d) => ["landscape", j(d, "t.csv"), "--x", "H_appl", "--y", "j_DC", "--grid", "2000x2000", "-o", d], code: 2, message: "--grid: 2000x2000 is 4.000e+6 points; the limit is N*M <= 1000000" },
 ];
 

@@ -18,6 +18,9 @@ beforeAll(() => {
 });
 const MNIST = () => ["mnist", "--data", data, "--n", "4", "--epochs", "1", "--batch", "20", "--threads", "1"];
 const FIT = ["--fit", "H_appl", "--epochs", "1"];
+const SWEEP = ["spectrum", "--sweep", "j_DC=3mA:4mA:1mA", "--no-threshold", "--washout", "1ns", "--max-washout", "1ns", "--duration", "2ns", "--threads", "1"];
+const RESERVOIR = ["reservoir", "--n", "2", "--washout", "20", "--train", "100", "--val", "50", "--test", "50", "--epochs", "1"];
+const SERIES = ["u,y", ...Array.from({ length: 240 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5}`)].join("\n") + "\n";
 const write = (f: string, text = "old\n") => fs.writeFileSync(f, text);
 const j = path.join;
 
@@ -56,6 +59,24 @@ const class1: Case[] = [
   },
   { name: "mnist --out under a file", setup: (d) => write(j(d, "f")), args: (d) => [...MNIST(), "--out", j(d, "f/run")], code: 2, message: "cannot create folder" },
   { name: "mnist --plot is a file", setup: (d) => write(j(d, "f")), args: (d) => [...MNIST(), "--out", j(d, "run"), "--plot", j(d, "f")], code: 2, message: "--plot: " },
+  { name: "spectrum -o is the trace", setup: (d) => teacherIn(d), args: (d) => ["spectrum", j(d, "t.csv"), "-o", j(d, "t.csv")], code: 2, message: "--output: '" },
+  { name: "spectrum -o is a symlink to the trace", setup: (d) => (teacherIn(d), fs.symlinkSync("t.csv", j(d, "psd.csv"))), args: (d) => ["spectrum", j(d, "t.csv"), "-o", j(d, "psd.csv")], code: 2, message: "is the trace this command reads (the same file as" },
+  { name: "spectrum --plot is a file", setup: (d) => (teacherIn(d), write(j(d, "p"))), args: (d) => ["spectrum", j(d, "t.csv"), "--plot", j(d, "p")], code: 2, message: "--plot: '" },
+  { name: "spectrum -o a regular file replaces it", setup: (d) => (teacherIn(d), write(j(d, "psd.csv"))), args: (d) => ["spectrum", j(d, "t.csv"), "-o", j(d, "psd.csv")], code: 0, message: "peak", replaced: ["psd.csv"] },
+  { name: "spectrum --sweep -o in a missing folder, before any point", setup: () => undefined, args: (d) => [...SWEEP, "-o", j(d, "missing/s.csv")], code: 2, message: "--output: folder" },
+  { name: "spectrum --sweep --plot under a file, before any point", setup: (d) => write(j(d, "f")), args: (d) => [...SWEEP, "--plot", j(d, "f/p")], code: 2, message: "--plot: cannot create folder" },
+  { name: "sysid --spectrum -o is the frequency table", setup: (d) => write(j(d, "f.csv"), "j_DC_A,f_Hz\n0.005,5e9\n"), args: (d) => ["sysid", "--spectrum", j(d, "f.csv"), "--fit", "H_appl", "-o", j(d, "f.csv")], code: 2, message: "is the frequency table this command reads" },
+  {
+    name: "reservoir --out over a run is refused, pointing to --resume and --force",
+    setup: (d) => (fs.mkdirSync(j(d, "run")), write(j(d, "run/result.json"), JSON.stringify({ epochs_done: 3, settings: { epochs: 9 } })), write(j(d, "run/checkpoint.json"), "{}")),
+    args: (d) => [...RESERVOIR, "--out", j(d, "run")],
+    code: 2,
+    message: /--out .*run: the folder holds a run at epoch 3 of 9; continue it with --resume .*run, or start afresh over it with --force/,
+  },
+  { name: "reservoir --out whose predictions.csv is the --input series", setup: (d) => (write(j(d, "s.csv"), SERIES), fs.mkdirSync(j(d, "o")), fs.symlinkSync("../s.csv", j(d, "o/predictions.csv"))), args: (d) => [...RESERVOIR, "--input", j(d, "s.csv"), "--target", "y", "--out", j(d, "o")], code: 2, message: "is the input series this command reads" },
+  { name: "reservoir --out under a file", setup: (d) => write(j(d, "f")), args: (d) => [...RESERVOIR, "--out", j(d, "f/run")], code: 2, message: "cannot create folder" },
+  { name: "reservoir --plot is a file", setup: (d) => write(j(d, "f")), args: (d) => [...RESERVOIR, "--plot", j(d, "f")], code: 2, message: "--plot: '" },
+  { name: "reservoir --out a new folder: the run files", setup: () => undefined, args: (d) => [...RESERVOIR, "--out", j(d, "run")], code: 0, message: "epoch 1/1", created: ["run", "run/metrics.csv", "run/predictions.csv", "run/result.json", "run/checkpoint.json"] },
 ];
 
 describe("class 1: outputs never destroy what they should not", () => {
@@ -63,6 +84,17 @@ describe("class 1: outputs never destroy what they should not", () => {
 
   it("mnist --out over a run with --force starts afresh and replaces it", () => {
     checkCase("force", (d) => (fs.mkdirSync(j(d, "run")), write(j(d, "run/result.json"), "{}"), write(j(d, "run/metrics.csv"))), (d) => [...MNIST(), "--out", j(d, "run"), "--force"], { code: 0, message: "epoch 1/1", replaced: ["run/result.json", "run/metrics.csv"], created: ["run/checkpoint.bin"] });
+  }, 60_000);
+
+  it("reservoir --out over a run with --force starts afresh and replaces it", () => {
+    checkCase("reservoir force", (d) => (fs.mkdirSync(j(d, "run")), write(j(d, "run/result.json"), "{}"), write(j(d, "run/metrics.csv"))), (d) => [...RESERVOIR, "--out", j(d, "run"), "--force"], { code: 0, message: "epoch 1/1", replaced: ["run/result.json", "run/metrics.csv"], created: ["run/checkpoint.json", "run/predictions.csv"] });
+  }, 60_000);
+
+  it("reservoir --resume A --out B whose checkpoint.json is A's is refused; --resume A in place continues", () => {
+    const { dir } = checkCase("reservoir run", () => undefined, (d) => [...RESERVOIR, "--out", j(d, "a")], { code: 0, message: "epoch 1/1", created: ["a", "a/metrics.csv", "a/predictions.csv", "a/result.json", "a/checkpoint.json"] });
+    const linked = (d: string) => (fs.cpSync(j(dir, "a"), j(d, "a"), { recursive: true }), fs.mkdirSync(j(d, "b")), fs.symlinkSync("../a/checkpoint.json", j(d, "b/checkpoint.json")));
+    checkCase("resume", linked, (d) => ["reservoir", "--resume", j(d, "a"), "--out", j(d, "b"), "--force", "--epochs", "2"], { code: 2, message: "is the checkpoint this command reads" });
+    checkCase("resume in place", (d) => fs.cpSync(j(dir, "a"), j(d, "a"), { recursive: true }), (d) => ["reservoir", "--resume", j(d, "a"), "--epochs", "2"], { code: 0, message: "epoch 2/2", replaced: ["a/metrics.csv", "a/predictions.csv", "a/result.json", "a/checkpoint.json"] });
   }, 60_000);
 
   it("simulate -o /dev/stdout with stdout on a file: the file gets the data, the sidecar goes beside it (never into /dev)", () => {
@@ -108,6 +140,8 @@ const class2: (Case & { stdoutFull?: boolean })[] = [
   { name: "mnist --json > /dev/full", setup: () => undefined, args: () => [...MNIST(), "--json"], stdoutFull: true, code: 1, message: "cannot write to stdout" },
   { name: "simulate -o /dev/full", setup: () => undefined, args: () => ["simulate", "--duration", "0.1ns", "-o", "/dev/full"], code: 1, message: "--output: cannot write '/dev/full': no space left on device (ENOSPC)" },
   { name: "sysid -o /dev/full", setup: (d) => teacherIn(d), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "-o", "/dev/full"], code: 1, message: "--out: cannot write '/dev/full': no space left on device" },
+  { name: "spectrum --sweep -o /dev/full", setup: () => undefined, args: () => [...SWEEP, "-o", "/dev/full"], code: 1, message: "--output: cannot write '/dev/full': no space left on device (ENOSPC)" },
+  { name: "spectrum --json > /dev/full", setup: (d) => teacherIn(d), args: (d) => ["spectrum", j(d, "t.csv"), "--json"], stdoutFull: true, code: 1, message: "cannot write to stdout" },
   { name: "sysid --history /dev/full", setup: (d) => teacherIn(d), args: (d) => ["sysid", j(d, "t.csv"), ...FIT, "--history", "/dev/full"], code: 1, message: "--history: cannot write '/dev/full'" },
 ];
 

@@ -158,3 +158,72 @@ describe("class 3: mnist stops at once at a consistent checkpoint", () => {
     expect(fs.existsSync(out)).toBe(false);
   }, 180_000);
 });
+
+describe("class 3: spectrum --sweep stops at once and writes nothing (earlier files stay)", () => {
+  for (const [sig, threads] of [
+    ["SIGINT", "1"],
+    ["SIGTERM", "2"],
+  ] as [NodeJS.Signals, string][]) {
+    it(`${threads} thread(s), ${sig}`, async () => {
+      const out = fs.mkdtempSync(path.join(dir, "spec-"));
+      fs.writeFileSync(path.join(out, "s.csv"), "earlier\n");
+      fs.mkdirSync(path.join(out, "fig"));
+      const before = snapshot(out);
+      const r = await signalWhen(["spectrum", "--sweep", "j_DC=2.5mA:7.5mA:0.05mA", "--max-washout", "400ns", "--threads", threads, "-o", path.join(out, "s.csv"), "--plot", path.join(out, "fig")], sig, working);
+      expect(r.code, r.stderr).toBe(CODE[sig]);
+      expect(r.stopMs).toBeLessThan(STOP_MS);
+      expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}: the sweep was not finished \\(\\d+ of 101 points\\); nothing was written`));
+      expect(r.stdout).toBe("");
+      expect(snapshot(out)).toEqual(before);
+    }, 180_000);
+  }
+});
+
+describe("class 3: reservoir stops at once; --out keeps the last finished epoch", () => {
+  const args = (out: string) => ["reservoir", "--n", "50", "--train", "4000", "--epochs", "50", "--out", out];
+  it("SIGINT after an epoch: DIR keeps it whole and --resume continues", async () => {
+    const out = path.join(dir, "res-int");
+    const r = await signalWhen(args(out), "SIGINT", () => fs.existsSync(path.join(out, "checkpoint.json")), 200);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.stderr).toMatch(/interrupted by SIGINT: .*res-int keeps epoch \d+ \(continue with --resume/);
+    expect(fs.readdirSync(out).sort()).toEqual(["checkpoint.json", "metrics.csv", "predictions.csv", "result.json"]);
+    const ck = JSON.parse(fs.readFileSync(path.join(out, "checkpoint.json"), "utf8"));
+    const res = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
+    expect(res.epochs_done).toBe(ck.epochs_done);
+    expect(ck.history).toHaveLength(ck.epochs_done + 1); // epoch 0 (untuned) and every tuned epoch
+    expect(fs.readFileSync(path.join(out, "metrics.csv"), "utf8").trim().split("\n")).toHaveLength(ck.epochs_done + 2);
+    const again = runCli(["reservoir", "--resume", out, "--epochs", String(ck.epochs_done + 1)]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`resuming ${out} after epoch ${ck.epochs_done}`);
+  }, 180_000);
+  it("SIGTERM before the first tuned epoch finished: nothing written", async () => {
+    const out = path.join(dir, "res-term");
+    const r = await signalWhen(args(out), "SIGTERM", (e) => e.includes("epoch 0 (untuned)"), 100);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.stderr).toContain("interrupted by SIGTERM: no tuned epoch finished; nothing was written");
+    expect(fs.existsSync(out)).toBe(false);
+  }, 180_000);
+  it("--model esn, SIGINT during the search: exit 130, nothing on stdout", async () => {
+    const r = await signalWhen(["reservoir", "--model", "esn", "--n", "50", "--json"], "SIGINT", (e) => e.includes("ESN, 50 tanh nodes"), 1000);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("interrupted by SIGINT: no --out, nothing was kept");
+  }, 180_000);
+});
+
+describe("class 3: sysid --spectrum stops at once and writes nothing", () => {
+  it("1 thread, SIGTERM", async () => {
+    const out = fs.mkdtempSync(path.join(dir, "fsp-"));
+    const table = path.join(out, "f.csv");
+    expect(runCli(["spectrum", "--sweep", "j_DC=4mA:7mA:0.25mA", "--no-threshold", "--threads", "1", "-o", table]).code).toBe(0);
+    const before = snapshot(out);
+    const r = await signalWhen(["sysid", "--spectrum", table, "--fit", "H_appl,alpha", "--init", "H_appl=1600Oe", "--spectrum-window", "60ns", "--threads", "1", "-o", path.join(out, "fit.json")], "SIGTERM", working, 1000);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.stderr).toContain("interrupted by SIGTERM: the frequency fit was not finished; nothing was written");
+    expect(snapshot(out)).toEqual(before);
+  }, 180_000);
+});

@@ -51,7 +51,9 @@ prediction); memory-capacity (u uniform in [-0.5, 0.5], targets u(t-k) for k = 1
 radius, input scale and bias scale chosen on validation.
 
 Outputs (--out DIR, after every epoch, atomically): metrics.csv, result.json,
-predictions.csv (test part), checkpoint.json; --resume DIR continues a run;
+predictions.csv (test part), checkpoint.json; --resume DIR continues a run; a DIR that
+holds a run is refused (use --resume DIR, or --force to start afresh). SIGINT/SIGTERM stop
+at the next pass over the series: DIR keeps the last finished epoch (exit 130/143);
 --plot DIR draws prediction vs target, the memory-capacity curve and the
 parameters against epoch.
 
@@ -101,6 +103,7 @@ export function reservoirCommand(): Command {
     .option("--seed <n>", "seed of the series, coupling, W_in and initial state", "1")
     .option("--out <dir>", "write metrics.csv, result.json, predictions.csv and checkpoint.json here")
     .option("--resume <dir>", "continue the run whose checkpoint.json is in DIR (settings come from it; --epochs may extend)")
+    .option("--force", "with --out: start afresh even if DIR holds a run (its files are replaced after the first tuned epoch)")
     .option("--plot <dir>", "at the end, draw the figures into DIR")
     .option("--json", "print result.json to stdout at the end");
   addFigureOptions(cmd, "--plot");

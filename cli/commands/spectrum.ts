@@ -1,12 +1,10 @@
 /** `stoopt spectrum`: PSD, frequency, linewidth and power of a trace, or of simulated sweeps. */
 import { Command } from "commander";
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
 import { choiceFlag, intFlag, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options.js";
 import { FREQUENCY, TIME, parseQuantity } from "../units.js";
-import { UsageError } from "../errors.js";
+import { Interrupted, UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { integerRatio, Scheme } from "../simulator.js";
 import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
@@ -15,7 +13,9 @@ import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, Tra
 import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, progress } from "../log.js";
 import { csv, num, table, toJson } from "../render.js";
-import { sinkFor, writeFileAtomic } from "../output.js";
+import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
+import { stopsCleanly } from "../signals.js";
+import { checkCount, checkMemory, U32_MAX } from "../limits.js";
 import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
 import { psdFigure, sweepFigures } from "../plots/spectrum.js";
 import { collect, optionReader } from "./common.js";
@@ -155,6 +155,10 @@ Examples:
     const fMaxHz = str("fmax") !== undefined ? quantityFlag(str("fmax")!, FREQUENCY, "Hz", "--fmax", notes) : Infinity;
     if (!(fMaxHz > fMinHz)) throw new UsageError(`--fmax must be above --fmin`);
     const sweeps = list("sweep");
+    // the input, then every output, before any work (cli/output.ts): an output over the trace is refused
+    if (sweeps.length === 0 && file !== undefined) declareInput(file, "trace");
+    if (str("output") !== undefined && str("output") !== "-") checkOutput(str("output")!, "--output");
+    if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
     /** The CSV to -o FILE if given; stdout gets the JSON with --json, else the CSV (unless it went to a file). */
     const emit = async (csvText: string, jsonText: string) => {
       const file = str("output");
@@ -169,7 +173,6 @@ Examples:
     if (sweeps.length === 0) {
       // ---------------- trace
       if (file === undefined) throw new UsageError("give a trace file (or - for stdin), or --sweep NAME=MIN:MAX:STEP to simulate one");
-      if (str("output") !== undefined && str("output") !== "-" && path.resolve(str("output")!) === path.resolve(file)) throw new UsageError(`--output: ${file} is the input`);
       const scale = Number(str("scale"));
       if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
       const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
@@ -185,7 +188,7 @@ Examples:
       const { psd, ...rest } = r;
       await emit(lines.join("\n") + "\n", toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
       if (str("plot") !== undefined) {
-        fs.mkdirSync(str("plot")!, { recursive: true });
+        ensureDir(str("plot")!, "--plot");
         info(`wrote ${(await writeFigures(str("plot")!, [psdFigure(r)], figureExport, "--plot")).join(", ")}`);
       }
       return;
@@ -226,22 +229,33 @@ Examples:
       segment: segmentFlag(str("segment"), sampleS),
       overlap,
     };
-    // check step ratios and the segment before the work
-    integerRatio(sampleS, dtS, "--sample");
-    const windowSamples = integerRatio(durationS, sampleS, "--duration");
-    integerRatio(chunkS, sampleS, "--settle-chunk");
+    // check step ratios, the counts the core takes (cli/limits.ts) and the segment before the work
+    checkCount(integerRatio(sampleS, dtS, "--sample"), "--sample", "the steps per sample (--sample / --dt)", U32_MAX, 1);
+    const windowSamples = checkCount(integerRatio(durationS, sampleS, "--duration"), "--duration", "the samples of the window (--duration / --sample)", U32_MAX, 1);
+    const chunkSamples = checkCount(integerRatio(chunkS, sampleS, "--settle-chunk"), "--settle-chunk", "the samples per chunk (--settle-chunk / --sample)", U32_MAX, 1);
+    checkCount(Math.ceil(maxWashoutS / chunkS - 1e-9), "--max-washout", "the washout chunks (--max-washout / --settle-chunk)", U32_MAX, 0);
+    // one point's trajectory buffer (sweep.ts runPoint): 3 components x trials x samples
+    checkMemory(8 * 3 * trials * Math.max(chunkSamples, windowSamples), `--duration, --sample and --trials (${trials} x ${Math.max(chunkSamples, windowSamples)} samples)`, "one point's trajectories");
     if (windowSamples < MIN_SEGMENT) throw new UsageError(`--duration: ${windowSamples} samples of --sample; at least ${MIN_SEGMENT}`);
     if (point.segment !== undefined && point.segment > windowSamples) throw new UsageError(`--segment: ${point.segment} samples, longer than the window (--duration, ${windowSamples} samples)`);
     const settings: SweepSettings = { base, axes, point, threshold: opts.threshold !== false, growthS: 30e-9 };
     for (const n of notes) note(n);
     if (temperatureK === 0 && trials > 1) note("--trials without --temperature: noise-free trials are identical");
     const total = axes.reduce((n, a) => n * a.values.length, 1);
+    note(`${total} point${total > 1 ? "s" : ""} on ${Math.min(threads, total)} thread${Math.min(threads, total) > 1 ? "s" : ""}: working`);
     const bar = progress(total, "spectrum");
     const pool = new SpectrumPool(Math.min(threads, total));
     let r: SweepResult;
+    let done = 0;
+    const release = stopsCleanly();
     try {
-      r = await runSweep(settings, pool, (d) => bar.update(d));
+      r = await runSweep(settings, pool, (d) => bar.update((done = d)));
+    } catch (e) {
+      // a partial sweep is not a result: nothing is written (earlier files stay as they were)
+      if (e instanceof Interrupted) throw new Interrupted(e.signal, `interrupted by ${e.signal}: the sweep was not finished (${done} of ${total} points); nothing was written`);
+      throw e;
     } finally {
+      release();
       bar.stop();
       await pool.close();
     }
@@ -257,7 +271,7 @@ Examples:
       }),
     );
     if (str("plot") !== undefined) {
-      fs.mkdirSync(str("plot")!, { recursive: true });
+      ensureDir(str("plot")!, "--plot");
       info(`wrote ${(await writeFigures(str("plot")!, sweepFigures(r, axes), figureExport, "--plot")).join(", ")}`);
     }
   });

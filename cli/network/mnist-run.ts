@@ -1,5 +1,5 @@
 /** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
-import { checkOutputDir, declareInput, removeStaleTemps } from "../output.js";
+import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
 import fs from "node:fs";
 import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
@@ -144,16 +144,10 @@ const OUTPUT_FILES = [CHECKPOINT_FILE, METRICS_FILE, RESULT_FILE];
 
 /** `--out DIR` over a finished or running run: refuse, pointing to --resume and --force. */
 function refuseExistingRun(dir: string): void {
-  const held = OUTPUT_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
-  if (held.length === 0) return;
-  let what = `${held.join(", ")}`;
-  try {
-    const r = JSON.parse(fs.readFileSync(path.join(dir, RESULT_FILE), "utf8")) as { epochs_done?: number; config?: { epochs?: number } };
-    if (typeof r.epochs_done === "number") what = `a run at epoch ${r.epochs_done} of ${r.config?.epochs ?? "?"}`;
-  } catch {
-    /* the file list says enough */
-  }
-  throw new UsageError(`--out ${dir}: the folder holds ${what}; continue it with --resume ${dir}, or start afresh over it with --force`);
+  refuseOverRun(dir, "--out", OUTPUT_FILES, (d) => {
+    const r = JSON.parse(fs.readFileSync(path.join(d, RESULT_FILE), "utf8")) as { epochs_done?: number; config?: { epochs?: number } };
+    return typeof r.epochs_done === "number" ? `a run at epoch ${r.epochs_done} of ${r.config?.epochs ?? "?"}` : undefined;
+  });
 }
 
 /** The step count and each worker's core memory, against what the core takes. */

@@ -1,12 +1,17 @@
 /** Flags of `stoopt reservoir` into typed settings (all checked before any work), then the run. */
 import { Command } from "commander";
-import { UsageError } from "../errors.js";
+import fs from "node:fs";
+import path from "node:path";
+import { Interrupted, UsageError } from "../errors.js";
+import { checkOutputDir, declareInput, refuseExistingRun, removeStaleTemps } from "../output.js";
+import { stopsCleanly } from "../signals.js";
+import { checkCount, checkMemory, U32_MAX } from "../limits.js";
 import { info, note } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { choiceFlag, intFlag, quantityFlag, seedFlag, timeFlag } from "../options.js";
 import { CURRENT, FIELD } from "../units.js";
 import { RANGES } from "../network/config.js";
-import { fileSha256, GROUPS, Group, loadCheckpoint, ReservoirSettings, RunResult, runEsn, runSto } from "./run.js";
+import { CHECKPOINT_FILE, fileSha256, GROUPS, Group, loadCheckpoint, ReservoirSettings, RUN_FILES, RunResult, runEsn, runSto } from "./run.js";
 import { TaskName } from "./tasks.js";
 
 function numberFlag(text: string, flag: string, min = 0): number {
@@ -31,7 +36,7 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
   const virtual = intFlag(str("virtual"), "--virtual", 1, 1000);
   const dtS = timeFlag(str("dt"), "--dt", notes);
   const holdS = timeFlag(str("hold"), "--hold", notes);
-  const steps = wholeSteps(holdS, dtS, "--hold", "the hold");
+  const steps = checkCount(wholeSteps(holdS, dtS, "--hold", "the hold"), "--hold", "the RK4 steps per hold (--hold / --dt)", U32_MAX, 1);
   if (steps % virtual !== 0) throw new UsageError(`--hold: ${steps} RK4 steps do not split into --virtual ${virtual} equal intervals`);
   const sub = steps / virtual;
   const p = (name: string) => PARAMS.find((q) => q.name === name)!;
@@ -58,7 +63,7 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
   const train = intFlag(str("train"), "--train", 2);
   const val = intFlag(str("val"), "--val", 2);
   const test = intFlag(str("test"), "--test", 2);
-  const length = opts.length !== undefined ? intFlag(str("length"), "--length", 1) : washout + train + val + test;
+  const length = checkCount(opts.length !== undefined ? intFlag(str("length"), "--length", 1) : washout + train + val + test, opts.length !== undefined ? "--length" : "--washout, --train, --val and --test", "the holds of the series", U32_MAX, 1);
   if (task !== "csv" && length < washout + train + val + test) throw new UsageError(`--length: ${length} holds is shorter than washout + train + validation + test = ${washout + train + val + test}`);
   const perHoldSteps = steps;
   const every = opts.checkpointEvery !== undefined ? intFlag(str("checkpointEvery"), "--checkpoint-every", 1) : Math.max(1, Math.round(Math.sqrt((3 * length) / (20 * perHoldSteps))));
@@ -106,26 +111,60 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
   return s;
 }
 
+/** What the core must hold for a run (cli/limits.ts): exit 2 naming the flags if one core cannot. */
+export function checkReservoirSize(s: ReservoirSettings): void {
+  const nOut = s.task === "memory-capacity" ? s.mcDelays : s.task === "mackey-glass" ? s.horizons.length : 1;
+  const nodes = s.n * s.virtual;
+  const f = s.model === "esn" ? nodes : s.virtual * (s.feat === "all" ? 3 * s.n : s.n);
+  // features and their gradient (T x F), targets, the ridge Gram matrix (reservoir/engine.ts Problem)
+  let words = 2 * s.length * f + s.length * nOut + (f + 1) * (f + 1 + 2 * nOut);
+  if (s.model === "esn") words += nodes * nodes + 3 * nodes;
+  // checkpoints and one recorded segment of the adjoint (core-rs/src/reservoir.rs state_words)
+  else words += (Math.ceil(s.length / s.checkpointEvery) + 1) * 3 * s.n + s.checkpointEvery * s.virtual * s.sub * 20 * s.n + s.n * s.n;
+  checkMemory(8 * words, `--length, --n, --virtual, --hold and --checkpoint-every (${s.length} holds, ${f} features per hold)`, "the reservoir");
+}
+
+/** The run's epoch, read from DIR/result.json, for messages. */
+function runAt(dir: string): string | undefined {
+  const r = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8")) as { epochs_done?: number; settings?: { epochs?: number } };
+  return typeof r.epochs_done === "number" ? `a run at epoch ${r.epochs_done} of ${r.settings?.epochs ?? "?"}` : undefined;
+}
+
 export async function reservoirAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
   const notes: string[] = [];
   let s: ReservoirSettings;
   let outDir = opts.out as string | undefined;
   const plotDir = opts.plot as string | undefined;
+  const resumeDir = opts.resume as string | undefined;
   let result: RunResult;
   // figure settings are checked before any work
   const { exportOptions } = await import("../plots/export.js");
   const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
-  if (opts.resume !== undefined) {
-    const dir = opts.resume as string;
-    const ck = loadCheckpoint(dir);
+  // inputs, then outputs, before any work (cli/output.ts): an output over an input is refused
+  if (opts.input !== undefined) declareInput(opts.input as string, "input series");
+  const ck = resumeDir !== undefined ? loadCheckpoint(resumeDir) : undefined;
+  if (ck?.settings.input) declareInput(ck.settings.input.file, "input series");
+  const resumingHere = resumeDir !== undefined && (outDir === undefined || path.resolve(outDir) === path.resolve(resumeDir));
+  if (resumeDir !== undefined && !resumingHere) declareInput(path.join(resumeDir, CHECKPOINT_FILE), "checkpoint");
+  if (outDir !== undefined) {
+    checkOutputDir(outDir, "--out", RUN_FILES);
+    if (!resumingHere && !opts.force) refuseExistingRun(outDir, "--out", RUN_FILES, runAt);
+  }
+  if (resumingHere) checkOutputDir(resumeDir!, "--resume", RUN_FILES);
+  if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
+  if (ck !== undefined) {
+    const dir = resumeDir!;
     s = ck.settings;
-    if (cmd.getOptionValueSource("epochs") === "cli") s.epochs = intFlag(opts.epochs as string, "--epochs", 0);
+    if (cmd.getOptionValueSource("epochs") === "cli") s.epochs = intFlag(opts.epochs as string, "--epochs", 0, 100000);
     if (s.input && fileSha256(s.input.file) !== s.input.sha256) throw new UsageError(`--resume ${dir}: ${s.input.file} is not the series the checkpoint was trained on`);
+    checkReservoirSize(s);
     outDir = outDir ?? dir;
+    for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
     note(`resuming ${dir} after epoch ${ck.epochs_done} of ${s.epochs}`);
-    result = runSto(s, outDir, ck);
+    result = await stopping(outDir, () => runSto(s, outDir, ck));
   } else {
     s = settingsFromFlags(opts, notes);
+    checkReservoirSize(s);
     if (s.input) s.input.sha256 = fileSha256(s.input.file);
     for (const n of notes) note(n);
     // the series and the split are checked before any integration
@@ -134,7 +173,7 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     const { makeSplit } = await import("./tasks.js");
     const t = buildTask(core(), s);
     makeSplit(t.u.length, s.washout, s.train, s.val, s.test, s.input ? s.input.file : `--length`);
-    result = s.model === "esn" ? runEsn(s, outDir) : runSto(s, outDir);
+    result = await stopping(outDir, () => (s.model === "esn" ? runEsn(s, outDir) : runSto(s, outDir)));
   }
   const mc = result.memory_capacity !== undefined ? `, memory capacity ${result.memory_capacity.toFixed(2)}` : "";
   info(`${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`);
@@ -144,4 +183,26 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     info(`wrote ${files.join(", ")}`);
   }
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+}
+
+/**
+ * Run the work so that SIGINT/SIGTERM stop it cleanly (cli/signals.ts): the
+ * run files in `outDir` are those of the last finished epoch (each written
+ * atomically after it), and the message says which epoch that is.
+ */
+async function stopping(outDir: string | undefined, work: () => Promise<RunResult>): Promise<RunResult> {
+  const release = stopsCleanly();
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof Interrupted)) throw err;
+    let kept = "no tuned epoch finished; nothing was written";
+    if (outDir !== undefined && fs.existsSync(path.join(outDir, CHECKPOINT_FILE))) {
+      const done = (JSON.parse(fs.readFileSync(path.join(outDir, CHECKPOINT_FILE), "utf8")) as { epochs_done: number }).epochs_done;
+      kept = `${outDir} keeps epoch ${done} (continue with --resume ${outDir})`;
+    } else if (outDir === undefined) kept = "no --out, nothing was kept";
+    throw new Interrupted(err.signal, `interrupted by ${err.signal}: ${kept}`);
+  } finally {
+    release();
+  }
 }

@@ -11,6 +11,7 @@ import { core, Core } from "../core.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { info } from "../log.js";
 import { writeFileAtomic } from "../output.js";
+import { pausePoint } from "../signals.js";
 import { couplingMatrix, rngFill } from "../network/init.js";
 import { RANGES } from "../network/config.js";
 import { Adam, esnRun, Feat, featuresPerHold, Problem, StoEngine, thetaLayout } from "./engine.js";
@@ -161,6 +162,8 @@ export interface Checkpoint {
 }
 
 export const CHECKPOINT_FILE = "checkpoint.json";
+/** the files of a run in --out DIR, written after every epoch (each atomically) */
+export const RUN_FILES = ["metrics.csv", "predictions.csv", "result.json", CHECKPOINT_FILE];
 
 export function loadCheckpoint(dir: string): Checkpoint {
   const file = path.join(dir, CHECKPOINT_FILE);
@@ -246,8 +249,8 @@ function sum(a: number[] | undefined): number | undefined {
   return a ? a.reduce((s, v) => s + v, 0) : undefined;
 }
 
-/** The ESN baseline: spectral radius, input scale and bias scale chosen on validation. */
-export function runEsn(s: ReservoirSettings, outDir?: string): RunResult {
+/** The ESN baseline: spectral radius, input scale and bias scale chosen on validation. A signal stops it between candidates (`Interrupted`; nothing written). */
+export async function runEsn(s: ReservoirSettings, outDir?: string): Promise<RunResult> {
   const c = core();
   const t0 = performance.now();
   const task = buildTask(c, s);
@@ -259,10 +262,12 @@ export function runEsn(s: ReservoirSettings, outDir?: string): RunResult {
   const b0 = rngFill(c, seed, STREAM.esnBias, "uniform", -1, 1, n);
   const p = new Problem(c, task.u.length, n, task.nOut, task.y);
   let best: { ev: Evaluation; rho: number; sigma: number; bias: number; score: number } | undefined;
+  info(`stoopt reservoir: ${task.note}; ESN, ${n} tanh nodes: searching spectral radius, input and bias scale on validation`);
   try {
     for (const rho of [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.1, 1.25]) {
       for (const sigma of [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]) {
         for (const bias of [0, 0.2, 1]) {
+          await pausePoint();
           const bias_ = b0.map((v) => v * bias);
           esnRun(c, n, w, wIn, bias_, rho, sigma, task.u, p);
           const ev = evaluate(p, split, s.lambdas, task);
@@ -341,8 +346,12 @@ export function guardedAdamStep(
   return { accepted: false, objective: cur };
 }
 
-/** The STO reservoir: untuned (epoch 0), then `epochs` Adam steps on the physics. */
-export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoint): RunResult {
+/**
+ * The STO reservoir: untuned (epoch 0), then `epochs` Adam steps on the physics.
+ * A signal stops it at the next pass boundary (`Interrupted`, cli/signals.ts): the
+ * run files in `outDir` stay those of the last finished epoch.
+ */
+export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoint): Promise<RunResult> {
   const c = core();
   const wall0 = performance.now();
   const task = buildTask(c, s);
@@ -405,6 +414,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       if (heldout) sd = p.standardize(ta, tb);
       return evaluate(p, split, s.lambdas, task);
     };
+    await pausePoint();
     let ev = evalAt(theta);
     // the tuning objective at one fixed lambda (the validation choice of epoch 0), so that
     // epochs are comparable: the ridge-optimal training loss (train) or the held-out loss
@@ -439,6 +449,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       // exact gradient of the objective at the current theta (p.g set by objective())
       rawGradient();
       const grad = eng.backward(theta, p);
+      await pausePoint();
       for (let i = 0; i < grad.length; i++) grad[i] /= task.nOut;
       const gn = Math.sqrt(groups.reduce((acc, g) => acc + Array.from(grad.subarray(g.range[0], g.range[1])).reduce((a, v) => a + v * v, 0), 0));
       const st: TuneState = { theta, m: adamM, v: adamV, step: adamStep, lrScale };
@@ -447,11 +458,13 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
         return objective(lamTrain);
       });
       ({ theta, m: adamM, v: adamV, step: adamStep, lrScale } = st);
+      await pausePoint();
       const accepted = r.accepted ? 1 : 0;
       let next = r.objective;
       if (!r.accepted) {
         // back at the old point: its features, evaluation and objective gradient (p.g)
         ev = evalAt(theta);
+        await pausePoint();
         next = objective(lamTrain);
       }
       cur = next;
@@ -470,6 +483,7 @@ export function runSto(s: ReservoirSettings, outDir?: string, resume?: Checkpoin
       }
     }
     // the reported model: the epoch with the best validation NRMSE
+    await pausePoint();
     chosen = evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
