@@ -23,6 +23,8 @@ export interface TraceSettings {
 
 export interface TraceResult {
   file: string;
+  /** the column analysed (mx, or the --signal column) and its unit ("" for m_x) */
+  signal: { name: string; unit: string };
   trials: number;
   samples: number;
   sample_s: number;
@@ -66,7 +68,7 @@ export function analyseTrace(d: TeacherData, s: TraceSettings): TraceResult {
   const traces = d.trials.map((t) => t.mx);
   const psd = welch(traces, dt, w);
   const line = summarize(psd, traces, w, s.fMinHz, s.fMaxHz);
-  return { file: d.file, trials: d.trials.length, samples: traces.reduce((a, t) => a + t.length, 0), sample_s: dt, welch: w, psd, line };
+  return { file: d.file, signal: { name: d.signalName, unit: d.signalUnit }, trials: d.trials.length, samples: traces.reduce((a, t) => a + t.length, 0), sample_s: dt, welch: w, psd, line };
 }
 
 // ---------------------------------------------------------------- sweep

@@ -107,3 +107,28 @@ describe("sysid --spectrum (acceptance 3)", () => {
     expect(b.stderr.trim().split("\n").length).toBe(1);
   });
 });
+
+describe("spectrum of a scope trace (--signal)", () => {
+  it("analyses the named voltage column in its own unit: the peak's power is (dV * m_x amplitude)^2 / 2", () => {
+    // fixtures/scope.csv: V = 8 mV - 2.5 mV * m_x + noise, 20 ns at 40 GS/s, 1820 Oe, 5 mA, 300 K
+    const r = runCli(["spectrum", "fixtures/scope.csv", "--signal", "V_mV", "--segment", "10ns", "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { signal: { name: string; unit: string }; line: { f_Hz: number; power: number } };
+    expect(out.signal).toEqual({ name: "V_mV", unit: "mV" });
+    // the same trace turned back into m_x (noise makes |m_x| > 1 possible, so read as a plain signal column): the power scales by dV^2 = 6.25 mV^2, the frequency does not change
+    const mx = path.join(tmp, "scope-mx.csv");
+    const rows = fs.readFileSync("fixtures/scope.csv", "utf8").split("\n").filter((l) => /^[0-9]/.test(l)).map((l) => l.split(",").map(Number));
+    fs.writeFileSync(mx, "t_ns,mx_est\n" + rows.map(([t, v]) => `${t},${(8 - v) / 2.5}`).join("\n") + "\n");
+    const m = JSON.parse(runCli(["spectrum", mx, "--signal", "mx_est", "--segment", "10ns", "--json"]).stdout) as { line: { f_Hz: number; power: number } };
+    expect(out.line.f_Hz).toBeCloseTo(m.line.f_Hz, 0);
+    expect(out.line.power / m.line.power).toBeCloseTo(6.25, 6);
+    expect(r.stderr).toMatch(/power [0-9.]+ mV\^2/);
+  });
+
+  it("a --signal column that is not in the header is one line naming the file, exit 2", () => {
+    const r = runCli(["spectrum", "fixtures/scope.csv", "--signal", "V_uV"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("fixtures/scope.csv:3: --signal: no column");
+  });
+});

@@ -70,7 +70,8 @@ function traceSummary(r: TraceResult): string {
     ? `below the window's resolution: reported as the resolution ${num(l.linewidth_Hz / 1e6, 4)} MHz (an upper bound; a longer --segment resolves narrower lines)`
     : `${num(l.linewidth_Hz / 1e6, 4)} +- ${num(l.linewidth_err_Hz / 1e6, 2)} MHz (Lorentzian FWHM)`;
   const h2 = l.harmonic2 ? `second harmonic ${num(l.harmonic2.f_Hz / 1e9, 6)} GHz, ${num(l.harmonic2.ratio_dB, 3)} dB` : "second harmonic above Nyquist";
-  return `${head}\npeak ${num(l.f_Hz / 1e9, 8)} GHz | linewidth ${width} | power ${num(l.power, 5)} | ${h2}`;
+  const powerUnit = r.signal.unit ? ` ${r.signal.unit}^2` : "";
+  return `${head}\npeak ${num(l.f_Hz / 1e9, 8)} GHz | linewidth ${width} | power ${num(l.power, 5)}${powerUnit} | ${h2}`;
 }
 
 function sweepSummary(r: SweepResult, axes: SweepAxis[]): string {
@@ -109,6 +110,7 @@ export function spectrumCommand(): Command {
     .option("--fmin <f>", "look for the peak at or above this frequency (bare number: Hz)", "0Hz")
     .option("--fmax <f>", "look for the peak at or below this frequency (bare number: Hz; default: Nyquist)")
     .option("--delimiter <c>", "field separator of the trace CSV (default: detected)")
+    .option("--signal <column>", "trace: analyse this column (e.g. a scope's V_mV; its unit from the name) instead of mx")
     .option("--scale <x>", "multiply the trace's magnetization columns by x", "1")
     .option("--trials <n>", "trace: use only the first N trials; sweep: N independent trials per point (with --temperature), averaged in the PSD", undefined)
     .option("--sweep <NAME=MIN:MAX:STEP>", "simulate a sweep of a parameter (repeatable for a 2-D sweep; values with units, or NAME=V1,V2,...)", collect)
@@ -176,7 +178,7 @@ Examples:
       const scale = Number(str("scale"));
       if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
       const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
-      const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale });
+      const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale, signal: str("signal") });
       const dt = sampleInterval(data);
       const settings = { window, segment: segmentFlag(str("segment"), dt), overlap, fMinHz, fMaxHz };
       traceWelch(data, settings);

@@ -23,7 +23,7 @@ export function psdFigure(r: TraceResult): Figure {
     name: "psd",
     title: `PSD (${r.welch.window}, ${psd.segments} x ${psd.segment})`,
     x: { name: "f", unit: "Hz" },
-    y: { name: "PSD", unit: "signal^2/Hz" },
+    y: { name: `PSD of ${r.signal.name}`, unit: r.signal.unit ? `${r.signal.unit}^2/Hz` : "1/Hz" },
     series,
     logY: true,
   });
