@@ -4,12 +4,13 @@ import { defaultParams, PARAMS } from "../cli/model.js";
 import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/sysid.js";
 import { PoolEvaluator } from "../cli/pool.js";
 
-export async function teacherArrays(trials: number): Promise<TeacherArrays> {
+/** A noise-free teacher of `trials` trials (1 ns sampled every 50 ps after `washoutS`), flattened for the core. */
+export async function teacherArrays(trials: number, params = defaultParams(), washoutS = 10e-9): Promise<TeacherArrays> {
   const offsets = [0];
   const t: number[] = [];
   const mx: number[] = [];
   const m0: number[] = [];
-  await simulate({ params: defaultParams(), scheme: "rk4", dtS: 0.5e-12, temperatureK: 0, seed: 1n, trials, washoutS: 10e-9, sampleS: 50e-12, durationS: 1e-9 }, async (b) => {
+  await simulate({ params, scheme: "rk4", dtS: 0.5e-12, temperatureK: 0, seed: 1n, trials, washoutS, sampleS: 50e-12, durationS: 1e-9 }, async (b) => {
     for (let i = 0; i < b.count; i++) {
       for (let s = 0; s < b.nSamples; s++) {
         const k = 3 * (i * b.nSamples + s);
@@ -71,22 +72,7 @@ export async function sysidConvergenceBench(): Promise<string[][]> {
   const params = defaultParams();
   const specs = (["H_appl", "j_DC", "alpha"] as const).map((n) => PARAMS.find((p) => p.name === n)!);
   for (const s of specs) params[s.index] = truth[s.name as keyof typeof truth];
-  const offsets = [0];
-  const t: number[] = [];
-  const mx: number[] = [];
-  const m0: number[] = [];
-  await simulate({ params, scheme: "rk4", dtS: 0.5e-12, temperatureK: 0, seed: 1n, trials: 100, washoutS: 100e-9, sampleS: 50e-12, durationS: 1e-9 }, async (b) => {
-    for (let i = 0; i < b.count; i++) {
-      for (let s = 0; s < b.nSamples; s++) {
-        const k = 3 * (i * b.nSamples + s);
-        if (s === 0) m0.push(b.data[k], b.data[k + 1], b.data[k + 2]);
-        t.push(s * 50e-12);
-        mx.push(b.data[k]);
-      }
-      offsets.push(t.length);
-    }
-  });
-  const teacher: TeacherArrays = { offsets: Uint32Array.from(offsets), t_s: Float64Array.from(t), mx: Float64Array.from(mx), m0: Float64Array.from(m0), labels: [] };
+  const teacher = await teacherArrays(100, params, 100e-9);
   const fitParams: FitParam[] = specs.map((s) => ({ spec: s, range: s.range!, start: (s.range![0] + s.range![1]) / 2 }));
   const rows: string[][] = [];
   const cases: [string, Refinement, number][] = [
