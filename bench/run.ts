@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     await spectrumBench(),
   );
   table(
-    "sysid on a measured trace (README 'Fitting measured data'): one 50 ns scope trace at 300 K, 25 ps, V_mV with offset, negative scale and 0.05 mV noise, one parameter fitted with offset and amplitude, whole process (node start to exit), 2 threads; target <= 10 s",
+    "sysid on a measured trace (README 'Fitting measured data'): one 50 ns scope trace at 300 K, 25 ps, V_mV with offset, negative scale and 0.05 mV noise, one parameter fitted with offset and amplitude, default uncertainty (bootstrap, 50 resamples), whole process (node start to exit), 2 threads; target <= 10 s",
     ["fitted parameter", "value (truth H_appl 1750 Oe, j_DC 5 mA, alpha 0.0055)", "seconds"],
     labdataBench(),
   );

@@ -45,7 +45,19 @@ describe("sysid on measured data", () => {
     const res = JSON.parse(r.stdout);
     expect(Math.abs(res.fit.H_appl.value - 1820)).toBeLessThan(0.5);
     expect(res.fit.H_appl.uncertainty).toBeGreaterThan(0);
+    // 20 windows: --uncertainty auto (the default) bootstraps, and keeps Gauss-Newton's value beside it
+    expect(res.uncertainty_method).toMatch(/^bootstrap over windows: 50 resamples of the 20 windows/);
+    expect(res.fit.H_appl.uncertainty_gauss_newton).toBeGreaterThan(0);
+  });
+
+  it("with fewer than 10 windows the default uncertainty is Gauss-Newton's, with a warning saying why", () => {
+    const file = derived("mx-few.csv", 5, "trial,t,mx", (f) => f.slice(0, 3).join(","));
+    const r = runCli(["sysid", file, "--fit", "H_appl", "--j_DC", "4.4mA", "--json"]);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
     expect(res.uncertainty_method).toMatch(/^Gauss-Newton/);
+    expect(r.stderr).toContain("warning: 5 window(s) are too few for a bootstrap (at least 10)");
+    expect(Math.abs(res.fit.H_appl.value - 1820)).toBeLessThan(0.5);
   });
 
   it("fits a scope-style voltage (comment header, time_ns, V_mV, negative scale): offset and amplitude fitted or given", () => {

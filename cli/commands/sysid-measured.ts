@@ -23,6 +23,9 @@ import type { readTeacherData } from "./common.js";
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 
 /** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
+/** The fewest windows for which `--uncertainty auto` bootstraps. */
+export const MIN_BOOTSTRAP_WINDOWS = 10;
+
 export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];
 
 export function addMeasuredOptions(cmd: Command): Command {
@@ -33,7 +36,7 @@ export function addMeasuredOptions(cmd: Command): Command {
     .option("--m0 <how>", "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)")
     .option("--window <time>", "fitted initial states: cut each trace into windows of this length (bare number: ns)", "1ns")
     .option("--stride <time>", "fitted initial states: a window starts every this long (default: --window; shorter overlaps windows)")
-    .option("--uncertainty <method>", "gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data) or bootstrap (windows resampled, refitted; fitted initial states)", "gauss-newton")
+    .option("--uncertainty <method>", "auto (bootstrap where there are at least 10 windows, else gauss-newton with a warning), bootstrap (windows resampled, refitted; fitted initial states) or gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data)", "auto")
     .option("--bootstrap <n>", "bootstrap resamples", "50")
     .option("--scan <n>", "fitted initial states: start candidates scored before Levenberg-Marquardt (the best --starts are fitted)", "12");
 }
@@ -97,7 +100,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   // washout: with fitted initial states the comparison starts at each window's first sample unless given
   const washoutGiven = c.cmd.getOptionValueSource("washout") === "cli";
   const washoutS = fitM0 && !washoutGiven ? 0 : loaded.washoutS;
-  const uncertainty = choiceFlag<UncertaintyMethod>(str("uncertainty")!, "--uncertainty", ["gauss-newton", "bootstrap"]);
+  const requested = choiceFlag<UncertaintyMethod | "auto">(str("uncertainty")!, "--uncertainty", ["auto", "gauss-newton", "bootstrap"]);
   const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);
   const scan = intFlag(str("scan")!, "--scan", 1, 10000);
   if (washoutS >= windowS) throw new UsageError(`--washout: ${washoutS} s is not shorter than --window ${windowS} s: nothing would be compared`);
@@ -116,6 +119,12 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     throw new UsageError(
       `${data.file}: ${compared} samples are compared (${nWin} windows of ${windowS * 1e9} ns after a washout of ${washoutS * 1e9} ns each), fewer than the ${unknowns} fitted unknowns (${params.length} parameters${offset === undefined ? ", offset" : ""}${amplitude === undefined ? ", amplitude" : ""}${fitM0 ? `, 2 per window's initial state` : ""}); use a longer trace, a longer --window or a shorter --washout`,
     );
+  }
+  // a measurement has thermal noise, whose residuals are correlated within a window: the error bar that
+  // holds there is the bootstrap over windows (README "Fitting measured data"); it needs enough windows
+  const uncertainty: UncertaintyMethod = requested === "auto" ? (nWin >= MIN_BOOTSTRAP_WINDOWS ? "bootstrap" : "gauss-newton") : requested;
+  if (requested === "auto" && uncertainty === "gauss-newton") {
+    notes.push(`warning: ${nWin} window(s) are too few for a bootstrap (at least ${MIN_BOOTSTRAP_WINDOWS}); the uncertainty is Gauss-Newton's, which is too small on thermal data (a shorter --window gives more windows)`);
   }
   if (uncertainty === "bootstrap" && nWin < 2) throw new UsageError(`--uncertainty bootstrap: resamples windows, and there is only ${nWin}; use a shorter --window`);
   for (const n of notes) note(n);
