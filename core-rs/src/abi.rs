@@ -248,41 +248,11 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
 ) -> i32 {
     use crate::sysid::{Acc, Mode, Problem, Setup, Teacher};
     status((|| {
-        let params = params_at(params)?;
-        let mode = match mode {
-            0 => Mode::LossOnly,
-            1 => Mode::Forward,
-            2 => Mode::Adjoint,
-            _ => return Err(format!("unknown sysid mode {}", mode)),
-        };
-        let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
-        if fit.is_empty() && mode != Mode::LossOnly {
-            return Err("no parameter to fit".into());
-        }
-        for (a, &j) in fit.iter().enumerate() {
-            if j >= N_PARAMS || fit[..a].contains(&j) {
-                return Err(format!("bad or repeated fitted-parameter index {}", j));
-            }
-        }
-        if !(dt_s > 0.0 && dt_s.is_finite()) {
-            return Err(format!("time step must be positive (got {} s)", dt_s));
-        }
+        let (params, mode, fit) = sysid_checks(params, fit, n_fit, mode, dt_s, n_trials, offsets, t_s, sel, n_sel, false)?;
         let offsets = slice(offsets, n_trials + 1);
         let total = offsets[n_trials] as usize;
         let t = slice(t_s, total);
-        for i in 0..n_trials {
-            let (a, b) = (offsets[i] as usize, offsets[i + 1] as usize);
-            if b < a + 2 || b > total {
-                return Err(format!("trial {} has fewer than two samples", i));
-            }
-            if (a + 1..b).any(|k| !(t[k] > t[k - 1])) {
-                return Err(format!("trial {}: sample times must increase", i));
-            }
-        }
         let sel: Vec<usize> = slice(sel, n_sel).iter().map(|&i| i as usize).collect();
-        if let Some(&bad) = sel.iter().find(|&&i| i >= n_trials) {
-            return Err(format!("selected trial {} out of range", bad));
-        }
         let prob = Problem {
             params,
             fit: &fit,
