@@ -11,7 +11,9 @@ fn main() {
     let mut y = vec![F32x4::splat(0.0); n * g];
     let t = Instant::now();
     let reps = 4000;
-    for _ in 0..reps { gemm_lanes::<F32x4>(n, n, &a, n, 1.0, &x, g, &mut y, false); }
+    for _ in 0..reps {
+        gemm_lanes::<F32x4>(n, n, &a, n, 1.0, &x, g, &mut y, false);
+    }
     let dt = t.elapsed().as_secs_f64();
     println!("coupling gemm: {:.2} GFLOP/s, {:.3} ms per 40 calls per 52 img", (2 * n * n * b * reps) as f64 / dt / 1e9, dt / reps as f64 * 40.0 * 1e3);
     let shape = Shape { n, n_in: nin, n_out: 10, steps: 10, max_batch: b, x0: X0Norm::Unit };

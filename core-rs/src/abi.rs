@@ -525,8 +525,12 @@ pub unsafe extern "C" fn stoopt_net_step(
     status((|| {
         let phys = Physics { params: params_at(params)?, dt_s, cm_oe };
         match &mut *net {
-            AnyNet::F32(nn) => net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
-            AnyNet::F64(nn) => net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
+            AnyNet::F32(nn) => {
+                net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats)
+            }
+            AnyNet::F64(nn) => {
+                net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats)
+            }
         }
     })())
 }
@@ -703,7 +707,16 @@ pub unsafe extern "C" fn stoopt_res_state_words(res: *const Reservoir) -> f64 {
 /// # Safety
 /// `res` from `stoopt_res_new`; buffers of the sizes above and theta of n_theta.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_res_forward(res: *mut Reservoir, params: *const f64, dt_s: f64, cm_oe: f64, theta: *const f64, u: *const f64, m0: *const f64, feats: *mut f64) -> i32 {
+pub unsafe extern "C" fn stoopt_res_forward(
+    res: *mut Reservoir,
+    params: *const f64,
+    dt_s: f64,
+    cm_oe: f64,
+    theta: *const f64,
+    u: *const f64,
+    m0: *const f64,
+    feats: *mut f64,
+) -> i32 {
     if res.is_null() {
         return fail("reservoir handle is null".into());
     }
@@ -721,7 +734,16 @@ pub unsafe extern "C" fn stoopt_res_forward(res: *mut Reservoir, params: *const 
 /// # Safety
 /// As `stoopt_res_forward`.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_res_backward(res: *mut Reservoir, params: *const f64, dt_s: f64, cm_oe: f64, theta: *const f64, u: *const f64, g_feat: *const f64, grad: *mut f64) -> i32 {
+pub unsafe extern "C" fn stoopt_res_backward(
+    res: *mut Reservoir,
+    params: *const f64,
+    dt_s: f64,
+    cm_oe: f64,
+    theta: *const f64,
+    u: *const f64,
+    g_feat: *const f64,
+    grad: *mut f64,
+) -> i32 {
     if res.is_null() {
         return fail("reservoir handle is null".into());
     }
@@ -783,11 +805,33 @@ pub unsafe extern "C" fn stoopt_ridge_predict(x: *const f64, f: usize, t0: usize
 /// # Safety
 /// x and g hold t_total * f, y t_total * n_out, w (f+1) * n_out f64, out 1.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_readout_loss(x: *const f64, f: usize, t_total: usize, t0: usize, t1: usize, y: *const f64, n_out: usize, w: *const f64, lambda: f64, g: *mut f64, out: *mut f64) -> i32 {
+pub unsafe extern "C" fn stoopt_readout_loss(
+    x: *const f64,
+    f: usize,
+    t_total: usize,
+    t0: usize,
+    t1: usize,
+    y: *const f64,
+    n_out: usize,
+    w: *const f64,
+    lambda: f64,
+    g: *mut f64,
+    out: *mut f64,
+) -> i32 {
     if !(t0 < t1 && t1 <= t_total) {
         return fail("bad row range".into());
     }
-    let l = crate::reservoir::readout_loss(slice(x, t_total * f), f, t0, t1, slice(y, t_total * n_out), n_out, slice(w, (f + 1) * n_out), lambda, slice_mut(g, t_total * f));
+    let l = crate::reservoir::readout_loss(
+        slice(x, t_total * f),
+        f,
+        t0,
+        t1,
+        slice(y, t_total * n_out),
+        n_out,
+        slice(w, (f + 1) * n_out),
+        lambda,
+        slice_mut(g, t_total * f),
+    );
     slice_mut(out, 1)[0] = l;
     0
 }
@@ -798,7 +842,17 @@ pub unsafe extern "C" fn stoopt_readout_loss(x: *const f64, f: usize, t_total: u
 /// # Safety
 /// w N*N, w_in and bias N, u T, x T*N f64.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_esn_run(n: usize, w: *const f64, w_in: *const f64, bias: *const f64, rho: f64, sigma: f64, t: usize, u: *const f64, x: *mut f64) -> i32 {
+pub unsafe extern "C" fn stoopt_esn_run(
+    n: usize,
+    w: *const f64,
+    w_in: *const f64,
+    bias: *const f64,
+    rho: f64,
+    sigma: f64,
+    t: usize,
+    u: *const f64,
+    x: *mut f64,
+) -> i32 {
     crate::reservoir::esn_run(n, slice(w, n * n), slice(w_in, n), slice(bias, n), rho, sigma, slice(u, t), slice_mut(x, t * n));
     0
 }

@@ -14,17 +14,7 @@ const GB: usize = 2;
 
 /// y = alpha * A x (+ y if `accumulate`), A: rows x cols (row stride `lda`),
 /// x: cols x g lane-major, y: rows x g lane-major.
-pub fn gemm_lanes<S: Lanes>(
-    rows: usize,
-    cols: usize,
-    a: &[S::Elem],
-    lda: usize,
-    alpha: S::Elem,
-    x: &[S],
-    g: usize,
-    y: &mut [S],
-    accumulate: bool,
-) {
+pub fn gemm_lanes<S: Lanes>(rows: usize, cols: usize, a: &[S::Elem], lda: usize, alpha: S::Elem, x: &[S], g: usize, y: &mut [S], accumulate: bool) {
     assert!(lda >= cols && (rows == 0 || a.len() >= (rows - 1) * lda + cols));
     assert!(x.len() >= cols * g && y.len() >= rows * g);
     let al = S::splat(alpha);
@@ -106,16 +96,8 @@ where
 /// out[r * ldo + k] += scale * sum over lanes and j of lam[r][j] * x[k][j]:
 /// the batch-summed outer product that gives a weight gradient.
 /// lam: rows x g lane-major, x: cols x g lane-major.
-pub fn outer_lanes<S: Lanes>(
-    rows: usize,
-    cols: usize,
-    lam: &[S],
-    x: &[S],
-    g: usize,
-    scale: S::Elem,
-    out: &mut [S::Elem],
-    ldo: usize,
-) where
+pub fn outer_lanes<S: Lanes>(rows: usize, cols: usize, lam: &[S], x: &[S], g: usize, scale: S::Elem, out: &mut [S::Elem], ldo: usize)
+where
     S::Elem: Scalar,
 {
     assert!(lam.len() >= rows * g && x.len() >= cols * g);

@@ -176,11 +176,7 @@ pub fn rhs_vjp<S: Scalar>(m: V3<S>, hx: S, d: &Derived<S>, lam: V3<S>) -> (V3<S>
     let l_hs = -l_t.dot(p);
     let l_p = l_t.scale(-hs);
     // P = (y^2 + z^2, -x y, -x z)
-    let l_m_p = V3::new(
-        -(l_p.y * m.y) - l_p.z * m.z,
-        two * l_p.x * m.y - l_p.y * m.x,
-        two * l_p.x * m.z - l_p.z * m.x,
-    );
+    let l_m_p = V3::new(-(l_p.y * m.y) - l_p.z * m.z, two * l_p.x * m.y - l_p.y * m.x, two * l_p.x * m.z - l_p.z * m.x);
     l_m = l_m.add(l_m_p);
     // h_s = a_s / (1 + lambda m_x): quotient rule
     let l_as = l_hs / den;
@@ -418,11 +414,7 @@ where
                     for j in 0..g {
                         let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
                         let k = llg_rhs(V3::new(x_in[a], x_in[b], x_in[c]), d, V3::new(hf[i * g + j], S::zero(), S::zero()));
-                        let acc = if q == 0 {
-                            k
-                        } else {
-                            V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(bq, k)
-                        };
+                        let acc = if q == 0 { k } else { V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(bq, k) };
                         let mv = V3::new(m[a], m[b], m[c]);
                         let next = if q < 3 {
                             self.kacc[a] = acc.x;
@@ -561,12 +553,8 @@ where
                     let mut gh = self.gha[i * g..(i + 1) * g].iter_mut();
                     for j in 0..g {
                         let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                        let (lm, lhx, lha, las, lal) = rhs_vjp(
-                            V3::new(x_in[a], x_in[b], x_in[c]),
-                            hf[i * g + j],
-                            d,
-                            V3::new(self.lamk[a], self.lamk[b], self.lamk[c]),
-                        );
+                        let (lm, lhx, lha, las, lal) =
+                            rhs_vjp(V3::new(x_in[a], x_in[b], x_in[c]), hf[i * g + j], d, V3::new(self.lamk[a], self.lamk[b], self.lamk[c]));
                         self.lams[a] = lm.x;
                         self.lams[b] = lm.y;
                         self.lams[c] = lm.z;

@@ -15,9 +15,7 @@ pub const PI: f64 = core::f64::consts::PI;
 /// Number of scalar model parameters, in the order of `Params::to_array`.
 pub const N_PARAMS: usize = 10;
 /// Parameter names in ABI order (kept equal to cli/model.ts).
-pub const PARAM_NAMES: [&str; N_PARAMS] = [
-    "gamma", "H_appl", "M", "H_K", "d", "R", "eta", "lambda", "j_DC", "alpha",
-];
+pub const PARAM_NAMES: [&str; N_PARAMS] = ["gamma", "H_appl", "M", "H_K", "d", "R", "eta", "lambda", "j_DC", "alpha"];
 
 /// Scalar parameters of one macrospin STO (paper eq. 1-3, Table I).
 #[derive(Clone, Copy)]
@@ -81,9 +79,7 @@ impl Params<f64> {
         if temperature_k <= 0.0 {
             return 0.0;
         }
-        (2.0 * self.alpha * KB_ERG_PER_K * temperature_k
-            / (self.gamma * self.m_s * self.volume_cm3() * dt_s))
-            .sqrt()
+        (2.0 * self.alpha * KB_ERG_PER_K * temperature_k / (self.gamma * self.m_s * self.volume_cm3() * dt_s)).sqrt()
     }
 
     /// First physical bound a parameter set violates, if any.
@@ -94,13 +90,7 @@ impl Params<f64> {
                 return Err(format!("parameter {} is not finite", PARAM_NAMES[i]));
             }
         }
-        let positive = [
-            ("gamma", self.gamma),
-            ("M", self.m_s),
-            ("d", self.d_cm),
-            ("R", self.r_cm),
-            ("alpha", self.alpha),
-        ];
+        let positive = [("gamma", self.gamma), ("M", self.m_s), ("d", self.d_cm), ("R", self.r_cm), ("alpha", self.alpha)];
         for (name, v) in positive.iter() {
             if *v <= 0.0 {
                 return Err(format!("parameter {} must be > 0 (got {})", name, v));
@@ -131,33 +121,11 @@ impl<S: Scalar> Params<S> {
 
     /// The parameters in `PARAM_NAMES` order.
     pub fn to_array(&self) -> [S; N_PARAMS] {
-        [
-            self.gamma,
-            self.h_appl_oe,
-            self.m_s,
-            self.h_k_oe,
-            self.d_cm,
-            self.r_cm,
-            self.eta,
-            self.lambda,
-            self.j_dc_a,
-            self.alpha,
-        ]
+        [self.gamma, self.h_appl_oe, self.m_s, self.h_k_oe, self.d_cm, self.r_cm, self.eta, self.lambda, self.j_dc_a, self.alpha]
     }
 
     pub fn from_array(a: [S; N_PARAMS]) -> Self {
-        Params {
-            gamma: a[0],
-            h_appl_oe: a[1],
-            m_s: a[2],
-            h_k_oe: a[3],
-            d_cm: a[4],
-            r_cm: a[5],
-            eta: a[6],
-            lambda: a[7],
-            j_dc_a: a[8],
-            alpha: a[9],
-        }
+        Params { gamma: a[0], h_appl_oe: a[1], m_s: a[2], h_k_oe: a[3], d_cm: a[4], r_cm: a[5], eta: a[6], lambda: a[7], j_dc_a: a[8], alpha: a[9] }
     }
 
     /// The combinations of parameters that enter the right-hand side,
@@ -170,8 +138,7 @@ impl<S: Scalar> Params<S> {
             alpha: self.alpha,
             h_appl_oe: self.h_appl_oe,
             h_anis_oe: self.h_k_oe - S::cst(4.0 * PI) * self.m_s,
-            a_s_oe: S::cst(HBAR_ERG_S / (2.0 * E_CHARGE_C)) * self.eta * self.j_dc_a
-                / (self.m_s * volume),
+            a_s_oe: S::cst(HBAR_ERG_S / (2.0 * E_CHARGE_C)) * self.eta * self.j_dc_a / (self.m_s * volume),
             lambda: self.lambda,
         }
     }
@@ -198,14 +165,7 @@ impl<S: Scalar> Derived<S> {
         [self.gamma_ll, self.alpha, self.h_appl_oe, self.h_anis_oe, self.a_s_oe, self.lambda]
     }
     pub fn from_array(a: [S; N_DERIVED]) -> Self {
-        Derived {
-            gamma_ll: a[0],
-            alpha: a[1],
-            h_appl_oe: a[2],
-            h_anis_oe: a[3],
-            a_s_oe: a[4],
-            lambda: a[5],
-        }
+        Derived { gamma_ll: a[0], alpha: a[1], h_appl_oe: a[2], h_anis_oe: a[3], a_s_oe: a[4], lambda: a[5] }
     }
     pub fn map<T, F: Fn(S) -> T>(&self, f: F) -> Derived<T> {
         Derived {

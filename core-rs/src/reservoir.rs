@@ -368,8 +368,8 @@ impl Reservoir {
         let (sf, sc) = (theta[n + TH_SF], theta[n + TH_SC]);
         let mut g_alpha = 0.0;
         let mut g_as_total = 0.0; // sum over STOs and intervals of dL/da_s
-        // holds after the last nonzero feature gradient contribute nothing:
-        // the adjoint starts at the segment holding it
+                                  // holds after the last nonzero feature gradient contribute nothing:
+                                  // the adjoint starts at the segment holding it
         let t_last = (0..sh.holds).rev().find(|&t| g_feat[t * f..(t + 1) * f].iter().any(|&v| v != 0.0));
         let segs = match t_last {
             Some(t) => t / sh.every + 1,

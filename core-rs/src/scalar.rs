@@ -9,14 +9,7 @@
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-pub trait Scalar:
-    Copy
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-{
+pub trait Scalar: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self> {
     /// A constant (zero tangent for duals), broadcast to every lane.
     fn cst(x: f64) -> Self;
     /// Square root (correctly rounded IEEE sqrt on the real part).

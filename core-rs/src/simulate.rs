@@ -63,14 +63,7 @@ impl<'a> Batch<'a> {
 
     /// The same, with `L::N` trials per SIMD register. Results do not depend
     /// on the lane type: each lane performs exactly the scalar operations.
-    pub fn run_lanes<L: Lanes<Elem = f64>>(
-        &self,
-        m: &mut [f64],
-        rngs: &mut [Rng],
-        steps_per_sample: usize,
-        n_samples: usize,
-        mut out: Option<&mut [f64]>,
-    ) {
+    pub fn run_lanes<L: Lanes<Elem = f64>>(&self, m: &mut [f64], rngs: &mut [Rng], steps_per_sample: usize, n_samples: usize, mut out: Option<&mut [f64]>) {
         let n = rngs.len();
         let d = self.params.map(L::cst).derive();
         let dt = L::cst(self.dt_s);
@@ -82,11 +75,7 @@ impl<'a> Batch<'a> {
             let idx = |l: usize| t0 + l.min(cnt - 1);
             let mut lane_rng = [Rng::new(0, u64::MAX); MAX_LANES];
             lane_rng[..cnt].copy_from_slice(&rngs[t0..t0 + cnt]);
-            let mut mv = V3::new(
-                L::from_fn(|l| m[3 * idx(l)]),
-                L::from_fn(|l| m[3 * idx(l) + 1]),
-                L::from_fn(|l| m[3 * idx(l) + 2]),
-            );
+            let mut mv = V3::new(L::from_fn(|l| m[3 * idx(l)]), L::from_fn(|l| m[3 * idx(l) + 1]), L::from_fn(|l| m[3 * idx(l) + 2]));
             for s in 0..n_samples {
                 for _ in 0..steps_per_sample {
                     let h = if sigma > 0.0 {

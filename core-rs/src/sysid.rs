@@ -35,8 +35,7 @@ impl<'a> Teacher<'a> {
     fn same_grid(&self, a: usize, b: usize, tol: f64) -> bool {
         let (a0, a1) = self.range(a);
         let (b0, b1) = self.range(b);
-        a1 - a0 == b1 - b0
-            && (0..a1 - a0).all(|k| ((self.t_s[a0 + k] - self.t_s[a0]) - (self.t_s[b0 + k] - self.t_s[b0])).abs() <= tol)
+        a1 - a0 == b1 - b0 && (0..a1 - a0).all(|k| ((self.t_s[a0 + k] - self.t_s[a0]) - (self.t_s[b0 + k] - self.t_s[b0])).abs() <= tol)
     }
 }
 

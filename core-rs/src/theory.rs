@@ -4,7 +4,7 @@
 //! energy balance of the steady precession cone. Used by the physics tests
 //! and, through the ABI, printed beside simulated sweeps by `stoopt spectrum`.
 
-use crate::params::{Params, HBAR_ERG_S, E_CHARGE_C, PI};
+use crate::params::{Params, E_CHARGE_C, HBAR_ERG_S, PI};
 
 /// Spin-torque field per ampere, a_s / j = hbar eta / (2 e M V) [Oe/A].
 pub fn a_s_per_ampere(p: &Params<f64>) -> f64 {

@@ -41,11 +41,7 @@ impl<S: Scalar> V3<S> {
     }
     #[inline(always)]
     pub fn cross(self, o: Self) -> Self {
-        V3::new(
-            self.y * o.z - self.z * o.y,
-            self.z * o.x - self.x * o.z,
-            self.x * o.y - self.y * o.x,
-        )
+        V3::new(self.y * o.z - self.z * o.y, self.z * o.x - self.x * o.z, self.x * o.y - self.y * o.x)
     }
     /// m / |m|
     #[inline(always)]

@@ -41,7 +41,8 @@ fn native_matches_pinned_trajectory() {
     if std::env::var("STOOPT_WRITE_GOLDEN").is_ok() {
         std::fs::write(PATH, &now).unwrap();
     }
-    let pinned = std::fs::read_to_string(PATH).expect("fixtures/golden/wasm-native-1e4.csv is missing: regenerate with STOOPT_WRITE_GOLDEN=1 cargo test --test golden");
+    let pinned =
+        std::fs::read_to_string(PATH).expect("fixtures/golden/wasm-native-1e4.csv is missing: regenerate with STOOPT_WRITE_GOLDEN=1 cargo test --test golden");
     assert_eq!(pinned.lines().count(), now.lines().count());
     for (a, b) in pinned.lines().zip(now.lines()).skip(1) {
         let fa: Vec<&str> = a.split(',').collect();

@@ -149,13 +149,23 @@ fn jtr_is_the_gradient_of_half_the_sum_of_squares() {
     let d = teacher(&truth, 5);
     let fit = [1usize, 8, 9, 3];
     let half_sq = |p: &Params<f64>| {
-        let prob = Problem { params: *p, fit: &fit, teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 }, setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 } };
+        let prob = Problem {
+            params: *p,
+            fit: &fit,
+            teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 },
+            setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 },
+        };
         let mut acc = Acc::new();
         prob.eval(Mode::LossOnly, &[0, 1, 2, 3, 4], None, &mut acc);
         acc.sum_sq / 2.0
     };
     let p = with(&with(&with(&truth, 1, 1700.0), 8, 5.5e-3), 9, 0.0062);
-    let prob = Problem { params: p, fit: &fit, teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 }, setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 } };
+    let prob = Problem {
+        params: p,
+        fit: &fit,
+        teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.mx, m0: &d.m0 },
+        setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 },
+    };
     let mut acc = Acc::new();
     prob.eval(Mode::Forward, &[0, 1, 2, 3, 4], None, &mut acc);
     assert!((acc.sum_sq / 2.0 - half_sq(&p)).abs() <= 1e-14 * acc.sum_sq);

@@ -76,7 +76,15 @@ fn loss(c: &Case) -> f64 {
 /// Fourth-order central difference of the loss along one coordinate.
 fn fd<F: FnMut(&mut Case, f64)>(c: &Case, h: f64, mut set: F) -> f64 {
     let mut at = |d: f64| {
-        let mut cc = Case { w_cp: c.w_cp.clone(), w_in: c.w_in.clone(), w_out: c.w_out.clone(), h_appl: c.h_appl.clone(), images: c.images.clone(), labels: c.labels.clone(), ..*c };
+        let mut cc = Case {
+            w_cp: c.w_cp.clone(),
+            w_in: c.w_in.clone(),
+            w_out: c.w_out.clone(),
+            h_appl: c.h_appl.clone(),
+            images: c.images.clone(),
+            labels: c.labels.clone(),
+            ..*c
+        };
         set(&mut cc, d);
         loss(&cc)
     };
@@ -167,7 +175,16 @@ fn f32_close_to_f64() {
     let mut gh = vec![0f32; ha.len()];
     let mut g = Grads { w_in: &mut gi, w_out: &mut go, h_appl: &mut gh, j_dc: 0.0, alpha: 0.0 };
     let st = net
-        .step(&c.phys, &Model { w_cp: &wcp, w_in: &win, w_out: &wout, h_appl: &ha }, &c.images, &c.labels, 5, 1.0, Want { w_in: true, w_out: true, phys: true }, &mut g)
+        .step(
+            &c.phys,
+            &Model { w_cp: &wcp, w_in: &win, w_out: &wout, h_appl: &ha },
+            &c.images,
+            &c.labels,
+            5,
+            1.0,
+            Want { w_in: true, w_out: true, phys: true },
+            &mut g,
+        )
         .unwrap();
     assert!((st.loss_sum - a.loss).abs() < 1e-4 * a.loss);
     let j32 = g.j_dc;
@@ -221,14 +238,49 @@ mod counting {
     }
     #[derive(Clone, Copy)]
     pub struct C(pub f64);
-    impl Add for C { type Output = C; fn add(self, o: C) -> C { tick(); C(self.0 + o.0) } }
-    impl Sub for C { type Output = C; fn sub(self, o: C) -> C { tick(); C(self.0 - o.0) } }
-    impl Mul for C { type Output = C; fn mul(self, o: C) -> C { tick(); C(self.0 * o.0) } }
-    impl Div for C { type Output = C; fn div(self, o: C) -> C { tick(); C(self.0 / o.0) } }
-    impl Neg for C { type Output = C; fn neg(self) -> C { tick(); C(-self.0) } }
+    impl Add for C {
+        type Output = C;
+        fn add(self, o: C) -> C {
+            tick();
+            C(self.0 + o.0)
+        }
+    }
+    impl Sub for C {
+        type Output = C;
+        fn sub(self, o: C) -> C {
+            tick();
+            C(self.0 - o.0)
+        }
+    }
+    impl Mul for C {
+        type Output = C;
+        fn mul(self, o: C) -> C {
+            tick();
+            C(self.0 * o.0)
+        }
+    }
+    impl Div for C {
+        type Output = C;
+        fn div(self, o: C) -> C {
+            tick();
+            C(self.0 / o.0)
+        }
+    }
+    impl Neg for C {
+        type Output = C;
+        fn neg(self) -> C {
+            tick();
+            C(-self.0)
+        }
+    }
     impl Scalar for C {
-        fn cst(x: f64) -> C { C(x) }
-        fn sqrt(self) -> C { tick(); C(self.0.sqrt()) }
+        fn cst(x: f64) -> C {
+            C(x)
+        }
+        fn sqrt(self) -> C {
+            tick();
+            C(self.0.sqrt())
+        }
     }
     pub fn count<F: FnOnce()>(f: F) -> usize {
         OPS.with(|c| c.set(0));
@@ -275,9 +327,7 @@ fn raw_initial_state_keeps_its_norm() {
             net.trajectory(image, &mut tr).unwrap();
             for i in 0..8 {
                 // v_i = (W_in u)_i, components x, y, z at rows i, N + i, 2N + i
-                let v: Vec<f64> = (0..3)
-                    .map(|comp| (0..40).map(|p| c.w_in[(comp * 8 + i) * 40 + p] * c.images[image * 40 + p] as f64 / 255.0).sum())
-                    .collect();
+                let v: Vec<f64> = (0..3).map(|comp| (0..40).map(|p| c.w_in[(comp * 8 + i) * 40 + p] * c.images[image * 40 + p] as f64 / 255.0).sum()).collect();
                 let r0 = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
                 assert!(r0 > 0.05 && r0 < 3.0, "test inputs should give |v| of order 1, got {}", r0);
                 let norm = |s: usize| {

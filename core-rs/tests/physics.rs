@@ -1,13 +1,13 @@
 //! Physics tests of the LLG core against exact or analytic answers.
 
+use stoopt_core::heun::heun_step;
 use stoopt_core::noise::Rng;
 use stoopt_core::params::{Params, KB_ERG_PER_K, PI};
+use stoopt_core::rk4::rk4_step;
 use stoopt_core::simulate::{step, Batch, Scheme};
+use stoopt_core::theory::{auto_oscillation, threshold_current_a};
 use stoopt_core::torque::llg_rhs;
 use stoopt_core::vec3::V3;
-use stoopt_core::rk4::rk4_step;
-use stoopt_core::heun::heun_step;
-use stoopt_core::theory::{auto_oscillation, threshold_current_a};
 
 const DT: f64 = 0.5e-12;
 
@@ -214,7 +214,15 @@ fn heun_reaches_equipartition() {
     let exact = num / den;
     let heun = thermal_mx2(Scheme::Heun, &p, t_k, DT);
     let rk4 = thermal_mx2(Scheme::Rk4, &p, t_k, DT);
-    println!("equipartition <m_x^2> = {:.4e} (exact Boltzmann {:.4e}); heun {:.4e} ({:+.2}%); rk4 {:.4e} ({:+.2}%)", want, exact, heun, 100.0 * (heun / want - 1.0), rk4, 100.0 * (rk4 / want - 1.0));
+    println!(
+        "equipartition <m_x^2> = {:.4e} (exact Boltzmann {:.4e}); heun {:.4e} ({:+.2}%); rk4 {:.4e} ({:+.2}%)",
+        want,
+        exact,
+        heun,
+        100.0 * (heun / want - 1.0),
+        rk4,
+        100.0 * (rk4 / want - 1.0)
+    );
     assert!((heun - want).abs() / want < 0.05, "heun {} vs {}", heun, want);
 }
 
@@ -265,7 +273,12 @@ fn lanes_equal_scalar_bit_for_bit() {
         let batch = Batch { params: &p, scheme, dt_s: DT, sigma_oe: p.thermal_sigma_oe(300.0, DT) };
         let n = 5;
         let mut rngs: Vec<Rng> = (0..n).map(|i| Rng::new(9, i as u64)).collect();
-        let mut m: Vec<f64> = (0..n).flat_map(|i| { let v = unit(0.1 + 0.2 * i as f64, 0.5); vec![v.x, v.y, v.z] }).collect();
+        let mut m: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let v = unit(0.1 + 0.2 * i as f64, 0.5);
+                vec![v.x, v.y, v.z]
+            })
+            .collect();
         let m0 = m.clone();
         let mut out = vec![0.0; 3 * n * 7];
         batch.run(&mut m, &mut rngs, 13, 7, Some(&mut out));

@@ -177,4 +177,3 @@ fn ridge_solves_the_normal_equations() {
     gram(&xc, f, 0, t, &y, 1, &mut gm, &mut xty);
     assert!(ridge_solve(&gm, &xty, 6, 1, 0.0, &mut w).is_err());
 }
-

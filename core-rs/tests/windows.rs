@@ -52,12 +52,8 @@ struct Point {
 
 /// (sum|r|, sum r^2 / 2, blocks) at a point.
 fn eval(pt: &Point, fit: &[usize], d: &Data, mode: Mode) -> (f64, f64, Vec<f64>) {
-    let prob = Problem {
-        params: pt.p,
-        fit,
-        teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.y, m0: &d.m0 },
-        setup: Setup { dt_s: 0.5e-12, washout_s: 0.0 },
-    };
+    let prob =
+        Problem { params: pt.p, fit, teacher: Teacher { offsets: &d.offsets, t_s: &d.t, mx: &d.y, m0: &d.m0 }, setup: Setup { dt_s: 0.5e-12, washout_s: 0.0 } };
     let n = d.offsets.len() - 1;
     let mut blocks = vec![0.0; n * Block::len(fit.len(), 2)];
     let mut acc = Acc::new();
