@@ -15,7 +15,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const CLI = path.join(ROOT, "dist/cli/main.js");
 
 function scopeFile(dir: string): string {
-  const csv = execFileSync(process.execPath, [CLI, "simulate", "--trials", "1", "--washout", "100ns", "--sample", "25ps", "--duration", "50ns", "--temperature", "300K", "--seed", "31", "-q"], { maxBuffer: 1 << 26 }).toString();
+  const csv = execFileSync(
+    process.execPath,
+    [CLI, "simulate", "--trials", "1", "--washout", "100ns", "--sample", "25ps", "--duration", "50ns", "--temperature", "300K", "--seed", "31", "-q"],
+    { maxBuffer: 1 << 26 },
+  ).toString();
   const u = prng(99);
   const g = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
   const out = ["# bench: simulated scope export", "time_ns,V_mV"];

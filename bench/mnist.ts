@@ -91,7 +91,20 @@ export async function mnistBench(images = 3000): Promise<MnistBench> {
   const peak = peakGflops();
   const rows: MnistBenchRow[] = [];
   for (const threads of [1, 2]) {
-    const s = new Session({ cfg, theta: Float32Array.from(theta), adamM: new Float32Array(theta.length), adamV: new Float32Array(theta.length), wcp, adamStep: 0, epochsDone: 0, history: [] }, data, threads);
+    const s = new Session(
+      {
+        cfg,
+        theta: Float32Array.from(theta),
+        adamM: new Float32Array(theta.length),
+        adamV: new Float32Array(theta.length),
+        wcp,
+        adamStep: 0,
+        epochsDone: 0,
+        history: [],
+      },
+      data,
+      threads,
+    );
     try {
       await s.trainEpoch(0, () => undefined); // warm-up: wasm tier-up, caches
       let best = 0;
@@ -111,7 +124,10 @@ export function mnistBenchTable(b: MnistBench): string {
     `wasm SIMD peak (f32x4 multiply-add kernel, one core): ${b.peakGflopPerSOneCore.toFixed(1)} GFLOP/s; the 2-thread fraction is of 2 x that.\n`,
     `| threads | images/s | s per 60k epoch (training) | GFLOP/s | fraction of peak | vs PyTorch 1.13 CPU (${PYTORCH_IMAGES_PER_S} img/s) |`,
     `|---|---|---|---|---|---|`,
-    ...b.rows.map((r) => `| ${r.threads} | ${r.imagesPerS.toFixed(0)} | ${r.epochS.toFixed(1)} | ${r.gflopPerS.toFixed(2)} | ${(100 * r.fractionOfPeak).toFixed(1)} % | ${(r.imagesPerS / PYTORCH_IMAGES_PER_S).toFixed(2)}x |`),
+    ...b.rows.map(
+      (r) =>
+        `| ${r.threads} | ${r.imagesPerS.toFixed(0)} | ${r.epochS.toFixed(1)} | ${r.gflopPerS.toFixed(2)} | ${(100 * r.fractionOfPeak).toFixed(1)} % | ${(r.imagesPerS / PYTORCH_IMAGES_PER_S).toFixed(2)}x |`,
+    ),
   ];
   return lines.join("\n");
 }

@@ -79,7 +79,11 @@ function bigTeacher(dir: string, bytes: number): { file: string; bytes: number; 
   const samples = Math.ceil(bytes / 73 / 100);
   const file = path.join(dir, "teacher-100MB.csv");
   const durationPs = (samples * 0.5).toFixed(1);
-  const r = spawnSync(process.execPath, [CLI, "simulate", "--trials", "100", "--washout", "1ns", "--sample", "0.5ps", "--duration", `${durationPs}ps`, "-o", file], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, "simulate", "--trials", "100", "--washout", "1ns", "--sample", "0.5ps", "--duration", `${durationPs}ps`, "-o", file],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+  );
   if (r.status !== 0) throw new Error(`could not write the 100 MB teacher: ${String(r.stderr).trim()}`);
   const text = fs.readFileSync(file);
   let lines = 0;

@@ -72,7 +72,12 @@ export async function reservoirBench(): Promise<ReservoirBenchRow[]> {
     const steps = s.length * s.sub * s.virtual;
     // forward 1x, adjoint recompute 1x, adjoint ~3x the forward's work
     const flops = 5 * steps * c.exports.stoopt_res_flops_per_step(n);
-    rows.push({ setup: `N=${n}${k > 1 ? ` x ${k} virtual` : ""}, ${mode} input, ${s.length} holds x ${s.sub * s.virtual} RK4 steps`, epochS, stepsXStos: steps * n, gflopPerS: flops / epochS / 1e9 });
+    rows.push({
+      setup: `N=${n}${k > 1 ? ` x ${k} virtual` : ""}, ${mode} input, ${s.length} holds x ${s.sub * s.virtual} RK4 steps`,
+      epochS,
+      stepsXStos: steps * n,
+      gflopPerS: flops / epochS / 1e9,
+    });
   }
   setQuiet(false);
   return rows;

@@ -96,7 +96,9 @@ export async function sysidConvergenceBench(): Promise<string[][]> {
     });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     await ev.close();
-    const err = Math.max(...out.params.map((p, i) => Math.abs(p.value - truth[p.name as keyof typeof truth]) / (fitParams[i].range[1] - fitParams[i].range[0])));
+    const err = Math.max(
+      ...out.params.map((p, i) => Math.abs(p.value - truth[p.name as keyof typeof truth]) / (fitParams[i].range[1] - fitParams[i].range[0])),
+    );
     const sig = Math.max(...out.params.map((p) => Math.abs(p.value - truth[p.name as keyof typeof truth]) / p.stderr));
     rows.push([label, s.toFixed(1), err.toExponential(1), sig.toFixed(1), `${out.status} (${out.convergence.reason})`]);
   }

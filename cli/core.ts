@@ -20,11 +20,57 @@ export interface CoreExports {
   stoopt_last_error_ptr(): number;
   stoopt_rng_init(seed: bigint, firstStream: bigint, n: number, out: number): number;
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
-  stoopt_simulate(params: number, scheme: number, dtS: number, temperatureK: number, nTrials: number, m: number, rng: number, stepsPerSample: number, nSamples: number, out: number): number;
+  stoopt_simulate(
+    params: number,
+    scheme: number,
+    dtS: number,
+    temperatureK: number,
+    nTrials: number,
+    m: number,
+    rng: number,
+    stepsPerSample: number,
+    nSamples: number,
+    out: number,
+  ): number;
   stoopt_theory(params: number, out: number): number;
   stoopt_steady_state(params: number, fit: number, nFit: number, dtS: number, washoutSteps: number, windowSteps: number, m0: number, out: number): number;
-  stoopt_sysid_eval(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, mx: number, m0: number, sel: number, nSel: number, out: number, student: number): number;
-  stoopt_sysid_windows(params: number, fit: number, nFit: number, mode: number, dtS: number, washoutS: number, nTrials: number, offsets: number, tS: number, y: number, m0: number, chart: number, offset: number, amplitude: number, sel: number, nSel: number, blocks: number, student: number): number;
+  stoopt_sysid_eval(
+    params: number,
+    fit: number,
+    nFit: number,
+    mode: number,
+    dtS: number,
+    washoutS: number,
+    nTrials: number,
+    offsets: number,
+    tS: number,
+    mx: number,
+    m0: number,
+    sel: number,
+    nSel: number,
+    out: number,
+    student: number,
+  ): number;
+  stoopt_sysid_windows(
+    params: number,
+    fit: number,
+    nFit: number,
+    mode: number,
+    dtS: number,
+    washoutS: number,
+    nTrials: number,
+    offsets: number,
+    tS: number,
+    y: number,
+    m0: number,
+    chart: number,
+    offset: number,
+    amplitude: number,
+    sel: number,
+    nSel: number,
+    blocks: number,
+    student: number,
+  ): number;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
   stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;
   stoopt_net_free(net: number): void;
@@ -63,7 +109,19 @@ export interface CoreExports {
   stoopt_ridge_gram(x: number, f: number, t0: number, t1: number, y: number, nOut: number, gram: number, xty: number): number;
   stoopt_ridge_solve(gram: number, xty: number, f: number, nOut: number, lambda: number, w: number): number;
   stoopt_ridge_predict(x: number, f: number, t0: number, t1: number, w: number, nOut: number, yhat: number): number;
-  stoopt_readout_loss(x: number, f: number, tTotal: number, t0: number, t1: number, y: number, nOut: number, w: number, lambda: number, g: number, out: number): number;
+  stoopt_readout_loss(
+    x: number,
+    f: number,
+    tTotal: number,
+    t0: number,
+    t1: number,
+    y: number,
+    nOut: number,
+    w: number,
+    lambda: number,
+    g: number,
+    out: number,
+  ): number;
   stoopt_esn_run(n: number, w: number, wIn: number, bias: number, rho: number, sigma: number, t: number, u: number, x: number): number;
 }
 
@@ -73,7 +131,7 @@ export function wasmPath(): string {
   const candidates = [path.resolve(here, "../wasm/stoopt_core.wasm"), path.resolve(here, "../../wasm/stoopt_core.wasm")];
   for (const c of candidates) {
     try {
-      readFileSync(c, { flag: "r" }).length;
+      readFileSync(c, { flag: "r" });
       return c;
     } catch {
       /* try next */
@@ -90,7 +148,9 @@ export function wasmModule(): WebAssembly.Module {
 }
 
 /** A wasm-memory buffer of f64 or u64; `view()` is always a fresh view. */
-export class Buf<T extends Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array = Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array> {
+export class Buf<
+  T extends Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array = Float64Array | BigUint64Array | Float32Array | Int32Array | Uint8Array,
+> {
   constructor(
     private readonly core: Core,
     readonly ptr: number,

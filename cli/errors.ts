@@ -10,7 +10,10 @@ export const EXIT_INTERRUPTED = 130;
 export const EXIT_TERMINATED = 143;
 
 export class StooptError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = "StooptError";
   }
@@ -53,7 +56,17 @@ const ERRNO = /^E[A-Z]+$/;
 export function describe(err: unknown): { message: string; exitCode: number } {
   if (err instanceof StooptError) return { message: err.message, exitCode: err.exitCode };
   const e = err as { code?: string; message?: string };
-  if (e && (e.code === "commander.unknownOption" || e.code === "commander.missingMandatoryOptionValue" || e.code === "commander.conflictingOption" || e.code === "commander.missingArgument" || e.code === "commander.optionMissingArgument" || e.code === "commander.invalidArgument" || e.code === "commander.excessArguments" || e.code === "commander.unknownCommand")) {
+  if (
+    e &&
+    (e.code === "commander.unknownOption" ||
+      e.code === "commander.missingMandatoryOptionValue" ||
+      e.code === "commander.conflictingOption" ||
+      e.code === "commander.missingArgument" ||
+      e.code === "commander.optionMissingArgument" ||
+      e.code === "commander.invalidArgument" ||
+      e.code === "commander.excessArguments" ||
+      e.code === "commander.unknownCommand")
+  ) {
     return { message: String(e.message).replace(/^error: /, ""), exitCode: EXIT_USAGE };
   }
   if (e && e.code === "EPIPE") return { message: "", exitCode: EXIT_OK };

@@ -24,7 +24,7 @@ export function readIdx(file: string, ndim: number): Idx {
     buf = fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: cannot read data file (${code === "ENOENT" ? "no such file" : code ?? String(e)})`);
+    throw new UsageError(`${file}: cannot read data file (${code === "ENOENT" ? "no such file" : (code ?? String(e))})`);
   }
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
@@ -37,7 +37,9 @@ export function readIdx(file: string, ndim: number): Idx {
   const magic = buf.readUInt32BE(0);
   const expected = 0x0800 + ndim;
   if (magic !== expected) {
-    throw new UsageError(`${file}: wrong magic number 0x${magic.toString(16).padStart(8, "0")} (expected 0x${expected.toString(16).padStart(8, "0")}: unsigned bytes, ${ndim} dimension${ndim > 1 ? "s" : ""})`);
+    throw new UsageError(
+      `${file}: wrong magic number 0x${magic.toString(16).padStart(8, "0")} (expected 0x${expected.toString(16).padStart(8, "0")}: unsigned bytes, ${ndim} dimension${ndim > 1 ? "s" : ""})`,
+    );
   }
   const header = 4 + 4 * ndim;
   if (buf.length < header) throw new UsageError(`${file}: truncated IDX header (${buf.length} of ${header} bytes)`);
@@ -126,7 +128,9 @@ export function loadDataset(recorded: string, nClasses = 10): Dataset {
     throw new UsageError(`${idxPath(dir, IDX_FILES.testImages)}: images are ${te.rows}x${te.cols}, the training images ${tr.rows}x${tr.cols}`);
   }
   if (tr.split.count < te.split.count) {
-    note(`${dir}: the training files hold ${tr.split.count} images and the test files ${te.split.count}; the training set is usually the larger (MNIST: 60000 vs 10000): are ${IDX_FILES.trainImages} and ${IDX_FILES.testImages} swapped?`);
+    note(
+      `${dir}: the training files hold ${tr.split.count} images and the test files ${te.split.count}; the training set is usually the larger (MNIST: 60000 vs 10000): are ${IDX_FILES.trainImages} and ${IDX_FILES.testImages} swapped?`,
+    );
   }
   const h = createHash("sha256");
   for (const b of [...tr.hash, ...te.hash]) h.update(b);

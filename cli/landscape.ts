@@ -17,7 +17,14 @@ export interface Landscape {
 
 export const gridValue = (a: Axis, i: number) => (a.n === 1 ? a.range[0] : a.range[0] + ((a.range[1] - a.range[0]) * i) / (a.n - 1));
 
-export async function evaluateLandscape(ev: Evaluator, nTrials: number, base: Float64Array, x: Axis, y: Axis, onPoint: (done: number) => void = () => undefined): Promise<Landscape> {
+export async function evaluateLandscape(
+  ev: Evaluator,
+  nTrials: number,
+  base: Float64Array,
+  x: Axis,
+  y: Axis,
+  onPoint: (done: number) => void = () => undefined,
+): Promise<Landscape> {
   const all = Array.from({ length: nTrials }, (_, i) => i);
   const loss = new Float64Array(x.n * y.n);
   const v = Float64Array.from(base);

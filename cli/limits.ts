@@ -28,14 +28,16 @@ const sec = (x: number) => String(Number(x.toPrecision(6)));
 
 /** A count the core takes: a whole number from `min` to `limit`, else exit 2 naming the flag and the limit. */
 export function checkCount(value: number, flag: string, what: string, limit = U32_MAX, min = 0): number {
-  if (!Number.isFinite(value) || value > limit) throw new UsageError(`${flag}: ${what} would be ${Number.isFinite(value) ? show(value) : value}; the limit is ${show(limit)}`);
+  if (!Number.isFinite(value) || value > limit)
+    throw new UsageError(`${flag}: ${what} would be ${Number.isFinite(value) ? show(value) : value}; the limit is ${show(limit)}`);
   if (!(value >= min) || !Number.isInteger(value)) throw new UsageError(`${flag}: ${what} must be a whole number >= ${min} (got ${value})`);
   return value;
 }
 
 /** A size in bytes that one wasm core must hold, else exit 2 naming the flag. */
 export function checkMemory(bytes: number, flag: string, what: string): void {
-  if (!(bytes <= WASM_BYTES)) throw new UsageError(`${flag}: ${what} needs ${(bytes / 2 ** 30).toFixed(1)} GiB of core memory; the limit is ${(WASM_BYTES / 2 ** 30).toFixed(1)} GiB`);
+  if (!(bytes <= WASM_BYTES))
+    throw new UsageError(`${flag}: ${what} needs ${(bytes / 2 ** 30).toFixed(1)} GiB of core memory; the limit is ${(WASM_BYTES / 2 ** 30).toFixed(1)} GiB`);
 }
 
 const UNITS: [string, number][] = [
@@ -112,19 +114,29 @@ export function checkTimeAxis(axis: TimeAxis, dtS: number, washoutS: number, dtF
       unit !== undefined && (axis.column === "t" || axis.column === "t_s")
         ? `; the samples are ${typical.toPrecision(3)} s apart, which looks like ${unit} read as seconds: name the column t_${unit}`
         : `; the samples are ${typical.toPrecision(3)} s apart: check the unit of the time column '${axis.column}'`;
-    const what = maxInterval / dtS > U32_MAX ? `one sample interval needs ${(maxInterval / dtS).toExponential(3)} steps of ${dtFlag} ${sec(dtS)} s (the limit is ${show(U32_MAX)})` : `one pass over the trials needs ${total.toExponential(3)} steps of ${dtFlag} ${sec(dtS)} s (the limit is ${show(MAX_TEACHER_STEPS)})`;
+    const what =
+      maxInterval / dtS > U32_MAX
+        ? `one sample interval needs ${(maxInterval / dtS).toExponential(3)} steps of ${dtFlag} ${sec(dtS)} s (the limit is ${show(U32_MAX)})`
+        : `one pass over the trials needs ${total.toExponential(3)} steps of ${dtFlag} ${sec(dtS)} s (the limit is ${show(MAX_TEACHER_STEPS)})`;
     throw new UsageError(`${axis.file}: ${what}${hint}`);
   }
   if (Number.isFinite(minInterval) && dtS > minInterval * (1 + 1e-9)) {
-    throw new UsageError(`${dtFlag}: the step ${sec(dtS)} s is longer than the teacher's shortest sample spacing ${sec(minInterval)} s (${axis.file}); the student would not resolve the samples: use a step of at most ${sec(minInterval)} s`);
+    throw new UsageError(
+      `${dtFlag}: the step ${sec(dtS)} s is longer than the teacher's shortest sample spacing ${sec(minInterval)} s (${axis.file}); the student would not resolve the samples: use a step of at most ${sec(minInterval)} s`,
+    );
   }
   if (washoutS > 0 && dtS > washoutS * (1 + 1e-9)) {
     throw new UsageError(`${dtFlag}: the step ${sec(dtS)} s is longer than ${washoutFlag} ${sec(washoutS)} s; use a shorter step or a longer washout`);
   }
   if (none.length === axis.trials.length) {
-    throw new UsageError(`${washoutFlag}: no sample of ${axis.file} lies after the washout of ${sec(washoutS)} s (the longest trial spans ${sec(longest)} s), so there is nothing to compare; use a shorter ${washoutFlag}`);
+    throw new UsageError(
+      `${washoutFlag}: no sample of ${axis.file} lies after the washout of ${sec(washoutS)} s (the longest trial spans ${sec(longest)} s), so there is nothing to compare; use a shorter ${washoutFlag}`,
+    );
   }
-  if (none.length > 0) note(`${none.length} trial${none.length > 1 ? "s" : ""} (${none.slice(0, 5).join(", ")}${none.length > 5 ? ", ..." : ""}) end before the washout of ${sec(washoutS)} s and do not enter the loss`);
+  if (none.length > 0)
+    note(
+      `${none.length} trial${none.length > 1 ? "s" : ""} (${none.slice(0, 5).join(", ")}${none.length > 5 ? ", ..." : ""}) end before the washout of ${sec(washoutS)} s and do not enter the loss`,
+    );
 }
 
 /** rad per step above which RK4 cannot follow the precession (its stability limit on the imaginary axis is 2 sqrt 2) */
@@ -149,5 +161,8 @@ export function checkPrecessionStep(params: ArrayLike<number>, dtS: number, dtFl
       `${fieldFlags} with ${dtFlag} ${sec(dtS)} s: the magnetization would turn ${angle.toPrecision(3)} rad per step (gamma*|H|*dt, |H| up to ${h.toPrecision(4)} Oe); RK4 cannot resolve the precession above ${MAX_STEP_ANGLE} rad per step: use ${dtFlag} below ${(0.1 / (gamma * h)).toPrecision(2)} s or a smaller field`,
     );
   }
-  if (angle > WARN_STEP_ANGLE) note(`warning: ${dtFlag} ${sec(dtS)} s: the magnetization turns ${angle.toPrecision(3)} rad per step (about ${Math.floor((2 * Math.PI) / angle)} steps per turn); expect a large step-size error (below ${(0.1 / (gamma * h)).toPrecision(2)} s it is small)`);
+  if (angle > WARN_STEP_ANGLE)
+    note(
+      `warning: ${dtFlag} ${sec(dtS)} s: the magnetization turns ${angle.toPrecision(3)} rad per step (about ${Math.floor((2 * Math.PI) / angle)} steps per turn); expect a large step-size error (below ${(0.1 / (gamma * h)).toPrecision(2)} s it is small)`,
+    );
 }

@@ -111,7 +111,13 @@ function cholSolve(l: Float64Array, m: number, b: Float64Array): Float64Array {
 /** Solve (A + lambda diag) y = b on the variables `idx`; null if Cholesky fails. */
 function dampedSolve(a: Float64Array, n: number, idx: number[], diag: Float64Array, lambda: number, b: Float64Array): Float64Array | null {
   const l = cholesky(a, n, idx, diag, lambda);
-  return l ? cholSolve(l, idx.length, Float64Array.from(idx, (i) => b[i])) : null;
+  return l
+    ? cholSolve(
+        l,
+        idx.length,
+        Float64Array.from(idx, (i) => b[i]),
+      )
+    : null;
 }
 
 const finitePoint = (p: LsqPoint) => Number.isFinite(p.sumSq) && p.jtr.every(Number.isFinite) && p.jtj.every(Number.isFinite);
@@ -120,7 +126,8 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
   const n = x0.length;
   const lo = Float64Array.from({ length: n }, (_, i) => (opts.lower && Number.isFinite(opts.lower[i]) ? opts.lower[i] : -Infinity));
   const hi = Float64Array.from({ length: n }, (_, i) => (opts.upper && Number.isFinite(opts.upper[i]) ? opts.upper[i] : Infinity));
-  for (let i = 0; i < n; i++) if (!(lo[i] <= hi[i])) throw new RangeError(`levenbergMarquardt: lower bound ${lo[i]} above upper bound ${hi[i]} for variable ${i}`);
+  for (let i = 0; i < n; i++)
+    if (!(lo[i] <= hi[i])) throw new RangeError(`levenbergMarquardt: lower bound ${lo[i]} above upper bound ${hi[i]} for variable ${i}`);
   const ftol = opts.ftol ?? 1e-10;
   const xtol = opts.xtol ?? 1e-10;
   const gtol = opts.gtol ?? 1e-10;
@@ -170,7 +177,12 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
     for (const i of free) if (a[i * n + i] > 0) gnorm = Math.max(gnorm, Math.abs(g[i]) / (Math.sqrt(a[i * n + i]) * rnorm));
     if (p.sumSq === 0 || free.length === 0 || gnorm <= gtol) {
       reason = "gtol";
-      message = p.sumSq === 0 ? "converged: zero residuals (gtol)" : free.length === 0 ? "converged: every variable held on a bound by the gradient (gtol)" : `converged: largest cosine between residuals and a Jacobian column ${gnorm.toExponential(2)} <= gtol = ${gtol} (gtol)`;
+      message =
+        p.sumSq === 0
+          ? "converged: zero residuals (gtol)"
+          : free.length === 0
+            ? "converged: every variable held on a bound by the gradient (gtol)"
+            : `converged: largest cosine between residuals and a Jacobian column ${gnorm.toExponential(2)} <= gtol = ${gtol} (gtol)`;
       break;
     }
     let xnorm = 0;
@@ -179,7 +191,14 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
     let rejected = 0;
     for (;;) {
       if (opts.shouldStop?.()) break;
-      const dy = dampedSolve(a, n, free, diag, lambda, Float64Array.from(g, (v) => -v));
+      const dy = dampedSolve(
+        a,
+        n,
+        free,
+        diag,
+        lambda,
+        Float64Array.from(g, (v) => -v),
+      );
       if (!dy) {
         lambda *= nu;
         nu *= 2;
@@ -251,7 +270,20 @@ export async function levenbergMarquardt(evaluate: (x: Float64Array) => Promise<
   const atBound = Array.from(x, (v, i) => v <= lo[i] || v >= hi[i]);
   const nb = atBound.filter(Boolean).length;
   if (nb > 0) message += `; ${nb} variable${nb > 1 ? "s" : ""} at a bound`;
-  return { x, sumSq: p.sumSq, iterations, evaluations, reason: reason!, atBound, jtj: Float64Array.from(p.jtj), jtr: Float64Array.from(p.jtr), count: p.count, lambda, lastStep, message };
+  return {
+    x,
+    sumSq: p.sumSq,
+    iterations,
+    evaluations,
+    reason: reason!,
+    atBound,
+    jtj: Float64Array.from(p.jtj),
+    jtr: Float64Array.from(p.jtr),
+    count: p.count,
+    lambda,
+    lastStep,
+    message,
+  };
 }
 
 /**
@@ -263,7 +295,13 @@ export function invertSpd(a: Float64Array, n: number): Float64Array | null {
   const s = Float64Array.from({ length: n }, (_, i) => (a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : NaN));
   if (!s.every(Number.isFinite)) return null;
   const scaled = Float64Array.from(a, (v, k) => v * s[Math.floor(k / n)] * s[k % n]);
-  const l = cholesky(scaled, n, Array.from({ length: n }, (_, i) => i), null, 0);
+  const l = cholesky(
+    scaled,
+    n,
+    Array.from({ length: n }, (_, i) => i),
+    null,
+    0,
+  );
   if (!l) return null;
   // reject numerically singular matrices: smallest pivot^2 tiny relative to the (unit) diagonal
   for (let i = 0; i < n; i++) if (!(l[i * n + i] * l[i * n + i] > 1e-14)) return null;

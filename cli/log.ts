@@ -50,7 +50,10 @@ export function progress(total: number, label: string): Progress {
   let bar: cliProgressTypes.SingleBar | undefined;
   // the bar's module loads only where a bar can be shown (a TTY), meanwhile updates are skipped
   let cliProgress: typeof cliProgressTypes | undefined;
-  void import("cli-progress").then((m) => (cliProgress = m.default), () => undefined);
+  void import("cli-progress").then(
+    (m) => (cliProgress = m.default),
+    () => undefined,
+  );
   return {
     update(done: number) {
       if (!bar && cliProgress && Date.now() - started > 1000) {

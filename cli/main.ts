@@ -81,7 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
-    if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")) return EXIT_OK;
+    if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help"))
+      return EXIT_OK;
     const { message, exitCode } = describe(err);
     const sig = stopRequested();
     // after a signal, whatever ended the work reports the signal's exit code

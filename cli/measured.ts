@@ -57,7 +57,9 @@ export function cutWindows(traces: Trace[], windowS: number, strideS: number, fi
     const tol = 0.25 * minGap;
     const span = tr.t_s[n - 1] - tr.t_s[0];
     if (windowS > span + tol) {
-      throw new UsageError(`--window: ${fmtS(windowS)} is longer than ${traces.length > 1 ? `trace ${tr.label} (line ${tr.line} of ${file})` : `the trace in ${file}`}, which spans ${fmtS(span)}; give a shorter --window`);
+      throw new UsageError(
+        `--window: ${fmtS(windowS)} is longer than ${traces.length > 1 ? `trace ${tr.label} (line ${tr.line} of ${file})` : `the trace in ${file}`}, which spans ${fmtS(span)}; give a shorter --window`,
+      );
     }
     let k0 = 0;
     for (let s = tr.t_s[0]; s + windowS <= tr.t_s[n - 1] + tol; s += strideS) {
@@ -78,7 +80,14 @@ export function cutWindows(traces: Trace[], windowS: number, strideS: number, fi
   return { offsets: Uint32Array.from(offsets), t_s: Float64Array.from(t), y: Float64Array.from(y), m0: Float64Array.from(m0), trace, startS };
 }
 
-export const fmtS = (s: number): string => (Math.abs(s) >= 1e-3 ? `${+s.toPrecision(4)} s` : Math.abs(s) >= 1e-6 ? `${+(s * 1e6).toPrecision(4)} us` : Math.abs(s) >= 1e-9 ? `${+(s * 1e9).toPrecision(4)} ns` : `${+(s * 1e12).toPrecision(4)} ps`);
+export const fmtS = (s: number): string =>
+  Math.abs(s) >= 1e-3
+    ? `${+s.toPrecision(4)} s`
+    : Math.abs(s) >= 1e-6
+      ? `${+(s * 1e6).toPrecision(4)} us`
+      : Math.abs(s) >= 1e-9
+        ? `${+(s * 1e9).toPrecision(4)} ns`
+        : `${+(s * 1e12).toPrecision(4)} ps`;
 
 /**
  * A time axis that cannot be a measurement: a sample spacing above 10 ns, or
@@ -108,11 +117,15 @@ export function checkScopeTimeAxis(traces: { t_s: Float64Array; line: number }[]
     const hint = guesses.map((u) => [u, raw * TIME.suffixes[u]] as const).find(([, g]) => g >= 1e-13 && g <= MAX_SPACING_S);
     const name = hint ? `${/^time/i.test(timeName) ? "time" : "t"}_${hint[0]}` : "";
     if (gap <= MAX_SPACING_S) {
-      throw new UsageError(`--dt: samples ${fmtS(gap)} apart need ${steps.toExponential(2)} student steps of ${fmtS(dtS)} each, far more than any scope trace (at most ${MAX_SPACING_S / 0.5e-12} steps of 0.5 ps); give a larger --dt`);
+      throw new UsageError(
+        `--dt: samples ${fmtS(gap)} apart need ${steps.toExponential(2)} student steps of ${fmtS(dtS)} each, far more than any scope trace (at most ${MAX_SPACING_S / 0.5e-12} steps of 0.5 ps); give a larger --dt`,
+      );
     }
     throw new UsageError(
       `${file}:${line}: ${timeName}: samples ${fmtS(gap)} apart (${gap.toPrecision(3)} s, ${steps.toExponential(2)} student steps of ${fmtS(dtS)}) cannot be a scope trace (at most ${fmtS(MAX_SPACING_S)}); ` +
-        (hint ? `the column ${timeName} is read in ${named === "s" ? "seconds" : named} and likely holds ${hint[0]}: name it ${name}` : `check the time column's unit (${timeName})`),
+        (hint
+          ? `the column ${timeName} is read in ${named === "s" ? "seconds" : named} and likely holds ${hint[0]}: name it ${name}`
+          : `check the time column's unit (${timeName})`),
     );
   }
 }
@@ -136,12 +149,26 @@ export async function limitCycle(params: Float64Array, dtS: number): Promise<Cyc
   const n = Math.round(2e-9 / dtS);
   const norm = Math.hypot(0.3, 0.2, 0.93);
   let data = new Float64Array(0);
-  await simulate({ params, scheme: "rk4", dtS, temperatureK: 0, seed: 1n, trials: 1, washoutS: washout, sampleS: dtS, durationS: n * dtS, m0: [0.3 / norm, 0.2 / norm, 0.93 / norm] }, async (b) => {
-    const d = new Float64Array(data.length + b.data.length);
-    d.set(data);
-    d.set(b.data, data.length);
-    data = d;
-  });
+  await simulate(
+    {
+      params,
+      scheme: "rk4",
+      dtS,
+      temperatureK: 0,
+      seed: 1n,
+      trials: 1,
+      washoutS: washout,
+      sampleS: dtS,
+      durationS: n * dtS,
+      m0: [0.3 / norm, 0.2 / norm, 0.93 / norm],
+    },
+    async (b) => {
+      const d = new Float64Array(data.length + b.data.length);
+      d.set(data);
+      d.set(b.data, data.length);
+      data = d;
+    },
+  );
   const m = data.length / 3;
   let mean = 0;
   for (let k = 0; k < m; k++) mean += data[3 * k] / m;
@@ -269,11 +296,19 @@ export function initialStates(c: Cycle, w: Windows, known: Partial<Affine>, matc
   let aff = choice!.aff;
   // refine the unknown ones by linear least squares over the matched samples
   if (known.offset === undefined || known.amplitude === undefined) {
-    let s1 = 0, sx = 0, sxx = 0, syy = 0, sxy = 0;
+    let s1 = 0,
+      sx = 0,
+      sxx = 0,
+      syy = 0,
+      sxy = 0;
     spans.forEach(([a, e], i) => {
       for (let k = a; k < e; k++) {
         const x = pred[i][choice!.best[i] * (e - a) + (k - a)];
-        s1 += 1; sx += x; sxx += x * x; syy += w.y[k]; sxy += x * w.y[k];
+        s1 += 1;
+        sx += x;
+        sxx += x * x;
+        syy += w.y[k];
+        sxy += x * w.y[k];
       }
     });
     if (known.offset === undefined && known.amplitude === undefined) {
@@ -347,7 +382,10 @@ class Layout {
   readonly n: number;
   /** x index of global column c (fitted params, offset, amplitude), or -1 */
   readonly gIndex: number[];
-  constructor(readonly spec: JointSpec, readonly wins: number[]) {
+  constructor(
+    readonly spec: JointSpec,
+    readonly wins: number[],
+  ) {
     const p = spec.params.length;
     this.gIndex = [...spec.params.map((_, i) => i)];
     let k = p;
@@ -385,7 +423,16 @@ export class JointProblem {
   }
 
   request(theta: ArrayLike<number>, aff: Affine, m0: Float64Array, chart: Float64Array | null, mode: WindowRequest["mode"], sel: number[]): WindowRequest {
-    return { params: this.values(theta), fit: this.fit, mode, m0, chart: this.spec.fitM0 ? chart ?? new Float64Array(2 * this.ev.nWindows) : null, offset: aff.offset, amplitude: aff.amplitude, sel };
+    return {
+      params: this.values(theta),
+      fit: this.fit,
+      mode,
+      m0,
+      chart: this.spec.fitM0 ? (chart ?? new Float64Array(2 * this.ev.nWindows)) : null,
+      offset: aff.offset,
+      amplitude: aff.amplitude,
+      sel,
+    };
   }
 
   /** Loss sums over `sel` (weights per selected window, default 1). */
@@ -408,7 +455,12 @@ export class JointProblem {
    * each run and the run repeated (at most 3 times) while a window moved
    * more than 0.1 in its chart.
    */
-  async solve(pt: JointPoint, sel: number[], weights: number[] | undefined, opts: { maxIterations?: number; tol?: number; shouldStop?: () => boolean }): Promise<{ point: JointPoint; lm: LmResult; sums: Sums; layout: Layout }> {
+  async solve(
+    pt: JointPoint,
+    sel: number[],
+    weights: number[] | undefined,
+    opts: { maxIterations?: number; tol?: number; shouldStop?: () => boolean },
+  ): Promise<{ point: JointPoint; lm: LmResult; sums: Sums; layout: Layout }> {
     const lay = new Layout(this.spec, sel);
     const L = blockLayout(this.fit.length, this.spec.fitM0);
     const P = this.spec.params.length;
@@ -423,7 +475,6 @@ export class JointProblem {
     for (let round = 0; round < 3; round++) {
       const fixed = cur.affine;
       const m0 = cur.m0;
-      let sumAbs = 0;
       const evaluate = async (x: Float64Array) => {
         const chart = new Float64Array(2 * this.ev.nWindows);
         if (this.spec.fitM0) sel.forEach((wi, k) => chart.set([x[lay.nG + 2 * k], x[lay.nG + 2 * k + 1]], 2 * wi));
@@ -434,11 +485,9 @@ export class JointProblem {
         const jtr = new Float64Array(n);
         let sumSq = 0;
         let count = 0;
-        sumAbs = 0;
         sel.forEach((_, k) => {
           const b = blocks.subarray(k * L.len, (k + 1) * L.len);
           const w = weights ? weights[k] : 1;
-          sumAbs += w * b[0];
           count += w * b[1];
           sumSq += w * b[2];
           for (let c = 0; c < L.g; c++) {
@@ -468,7 +517,15 @@ export class JointProblem {
         return { sumSq, jtr, jtj, count };
       };
       const x0 = lay.pack(cur);
-      const lm = await levenbergMarquardt(evaluate, x0, { lower, upper, maxIterations: opts.maxIterations ?? 100, ftol: opts.tol ?? 1e-10, xtol: opts.tol ?? 1e-10, gtol: opts.tol ?? 1e-10, shouldStop: opts.shouldStop });
+      const lm = await levenbergMarquardt(evaluate, x0, {
+        lower,
+        upper,
+        maxIterations: opts.maxIterations ?? 100,
+        ftol: opts.tol ?? 1e-10,
+        xtol: opts.tol ?? 1e-10,
+        gtol: opts.tol ?? 1e-10,
+        shouldStop: opts.shouldStop,
+      });
       // re-centre the chart on the fitted states
       const m0n = Float64Array.from(m0);
       let moved = 0;
@@ -642,9 +699,20 @@ export async function fitMeasured(ev: WindowEvaluator, s: MeasuredSettings): Pro
     if (s.shouldStop?.()) break;
     const r = await prob.solve(c.point, all, undefined, { shouldStop: s.shouldStop });
     const loss = r.sums.sumAbs / r.sums.count / Math.abs(r.point.affine.amplitude);
-    runs.push({ start: k, startValues: c.values, values: r.point.theta, affine: r.point.affine, sumSq: r.sums.sumSq, loss, iterations: r.lm.iterations, evaluations: r.lm.evaluations, reason: r.lm.reason });
+    runs.push({
+      start: k,
+      startValues: c.values,
+      values: r.point.theta,
+      affine: r.point.affine,
+      sumSq: r.sums.sumSq,
+      loss,
+      iterations: r.lm.iterations,
+      evaluations: r.lm.evaluations,
+      reason: r.lm.reason,
+    });
     s.onProgress?.(`start ${k + 1}: ${r.lm.reason} after ${r.lm.iterations} iterations, sum r^2 ${r.sums.sumSq.toPrecision(6)}`);
-    if (Number.isFinite(r.sums.sumSq) && (!best || r.sums.sumSq < best.sums.sumSq)) best = { point: r.point, lm: r.lm, sums: r.sums, n: r.layout.n, nG: r.layout.nG };
+    if (Number.isFinite(r.sums.sumSq) && (!best || r.sums.sumSq < best.sums.sumSq))
+      best = { point: r.point, lm: r.lm, sums: r.sums, n: r.layout.n, nG: r.layout.nG };
   }
   if (!best) throw new UsageError("interrupted before the first fit finished");
   const P = s.spec.params.length;

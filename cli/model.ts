@@ -30,16 +30,126 @@ export interface ParamSpec {
 }
 
 export const PARAMS: ParamSpec[] = [
-  { name: "gamma", index: 0, quantity: GYROMAGNETIC, bareUnit: "rad/(Oe s)", unit: "rad/(Oe s)", defaultValue: 1.764e7, description: "gyromagnetic ratio", lower: 0, upper: Infinity },
-  { name: "H_appl", index: 1, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1750, description: "applied field along z", lower: -Infinity, upper: Infinity, range: [1500, 2000], plausible: 1e5 },
-  { name: "M", index: 2, quantity: MAGNETIZATION, bareUnit: "emu/cm3", unit: "emu/cm3", defaultValue: 1448.3, description: "saturation magnetization", lower: 0, upper: Infinity, plausible: 1e4 },
-  { name: "H_K", index: 3, quantity: FIELD, bareUnit: "Oe", unit: "Oe", defaultValue: 1.8616e4, description: "interfacial anisotropy field", lower: -Infinity, upper: Infinity, plausible: 1e5 },
-  { name: "d", index: 4, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 2.0e-7, description: "free-layer thickness", lower: 0, upper: Infinity, plausible: 1e-4 },
-  { name: "R", index: 5, quantity: LENGTH, bareUnit: "cm", unit: "cm", defaultValue: 60.0e-7, description: "free-layer radius", lower: 0, upper: Infinity, plausible: 1e-3 },
-  { name: "eta", index: 6, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.537, description: "spin polarization", lower: -Infinity, upper: Infinity },
-  { name: "lambda", index: 7, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.288, description: "spin-transfer torque asymmetry", lower: -1, upper: 1 },
-  { name: "j_DC", index: 8, quantity: CURRENT, bareUnit: "A", unit: "A", defaultValue: 5e-3, description: "current", lower: -Infinity, upper: Infinity, range: [2.5e-3, 7.5e-3], plausible: 0.1 },
-  { name: "alpha", index: 9, quantity: DIMENSIONLESS, bareUnit: "", unit: "", defaultValue: 0.0055, description: "Gilbert damping", lower: 0, upper: Infinity, range: [0.001, 0.01], plausible: 1 },
+  {
+    name: "gamma",
+    index: 0,
+    quantity: GYROMAGNETIC,
+    bareUnit: "rad/(Oe s)",
+    unit: "rad/(Oe s)",
+    defaultValue: 1.764e7,
+    description: "gyromagnetic ratio",
+    lower: 0,
+    upper: Infinity,
+  },
+  {
+    name: "H_appl",
+    index: 1,
+    quantity: FIELD,
+    bareUnit: "Oe",
+    unit: "Oe",
+    defaultValue: 1750,
+    description: "applied field along z",
+    lower: -Infinity,
+    upper: Infinity,
+    range: [1500, 2000],
+    plausible: 1e5,
+  },
+  {
+    name: "M",
+    index: 2,
+    quantity: MAGNETIZATION,
+    bareUnit: "emu/cm3",
+    unit: "emu/cm3",
+    defaultValue: 1448.3,
+    description: "saturation magnetization",
+    lower: 0,
+    upper: Infinity,
+    plausible: 1e4,
+  },
+  {
+    name: "H_K",
+    index: 3,
+    quantity: FIELD,
+    bareUnit: "Oe",
+    unit: "Oe",
+    defaultValue: 1.8616e4,
+    description: "interfacial anisotropy field",
+    lower: -Infinity,
+    upper: Infinity,
+    plausible: 1e5,
+  },
+  {
+    name: "d",
+    index: 4,
+    quantity: LENGTH,
+    bareUnit: "cm",
+    unit: "cm",
+    defaultValue: 2.0e-7,
+    description: "free-layer thickness",
+    lower: 0,
+    upper: Infinity,
+    plausible: 1e-4,
+  },
+  {
+    name: "R",
+    index: 5,
+    quantity: LENGTH,
+    bareUnit: "cm",
+    unit: "cm",
+    defaultValue: 60.0e-7,
+    description: "free-layer radius",
+    lower: 0,
+    upper: Infinity,
+    plausible: 1e-3,
+  },
+  {
+    name: "eta",
+    index: 6,
+    quantity: DIMENSIONLESS,
+    bareUnit: "",
+    unit: "",
+    defaultValue: 0.537,
+    description: "spin polarization",
+    lower: -Infinity,
+    upper: Infinity,
+  },
+  {
+    name: "lambda",
+    index: 7,
+    quantity: DIMENSIONLESS,
+    bareUnit: "",
+    unit: "",
+    defaultValue: 0.288,
+    description: "spin-transfer torque asymmetry",
+    lower: -1,
+    upper: 1,
+  },
+  {
+    name: "j_DC",
+    index: 8,
+    quantity: CURRENT,
+    bareUnit: "A",
+    unit: "A",
+    defaultValue: 5e-3,
+    description: "current",
+    lower: -Infinity,
+    upper: Infinity,
+    range: [2.5e-3, 7.5e-3],
+    plausible: 0.1,
+  },
+  {
+    name: "alpha",
+    index: 9,
+    quantity: DIMENSIONLESS,
+    bareUnit: "",
+    unit: "",
+    defaultValue: 0.0055,
+    description: "Gilbert damping",
+    lower: 0,
+    upper: Infinity,
+    range: [0.001, 0.01],
+    plausible: 1,
+  },
 ];
 
 export const N_PARAMS = PARAMS.length;
@@ -59,7 +169,9 @@ export function checkBounds(p: ParamSpec, v: number, where: string): void {
   if (!(v > p.lower && v < p.upper)) {
     const lo = Number.isFinite(p.lower) ? `> ${p.lower}` : "";
     const hi = Number.isFinite(p.upper) ? `< ${p.upper}` : "";
-    throw new UsageError(`${where}: ${p.name} = ${v} is outside its physical bounds (${[lo, hi].filter(Boolean).join(" and ")} ${p.unit})`.replace(/ \)$/, ")"));
+    throw new UsageError(
+      `${where}: ${p.name} = ${v} is outside its physical bounds (${[lo, hi].filter(Boolean).join(" and ")} ${p.unit})`.replace(/ \)$/, ")"),
+    );
   }
 }
 
@@ -100,7 +212,9 @@ export function parseParamQuantity(p: ParamSpec, text: string, where: string, hi
     if (p.quantity.unit === "") throw new UsageError(`${where}: ${p.name} = ${number} is implausible for the ${kind} (expected below ${p.plausible})`);
     const u = likelyUnit(p, Number(number));
     const suggestion = u ? `; did you mean ${hint ? hint(u) : `${number}${u}`}?` : "";
-    throw new UsageError(`${where}: ${number} read as ${number} ${p.bareUnit} is implausible for the ${kind} (|${p.name}| <= ${p.plausible} ${p.unit} expected)${suggestion} (give the unit explicitly, e.g. ${number}${p.bareUnit}, to use it as is)`);
+    throw new UsageError(
+      `${where}: ${number} read as ${number} ${p.bareUnit} is implausible for the ${kind} (|${p.name}| <= ${p.plausible} ${p.unit} expected)${suggestion} (give the unit explicitly, e.g. ${number}${p.bareUnit}, to use it as is)`,
+    );
   }
   return r;
 }

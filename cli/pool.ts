@@ -104,7 +104,13 @@ export function sharedTeacher(t: TeacherArrays): TeacherArrays {
     return copy;
   };
   const f64 = (sab: SharedArrayBuffer, n: number) => new Float64Array(sab, 0, n);
-  return { offsets: share(t.offsets, (sab, n) => new Uint32Array(sab, 0, n)), t_s: share(t.t_s, f64), mx: share(t.mx, f64), m0: share(t.m0, f64), labels: t.labels };
+  return {
+    offsets: share(t.offsets, (sab, n) => new Uint32Array(sab, 0, n)),
+    t_s: share(t.t_s, f64),
+    mx: share(t.mx, f64),
+    m0: share(t.m0, f64),
+    labels: t.labels,
+  };
 }
 
 export class PoolEvaluator implements Evaluator {

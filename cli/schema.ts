@@ -29,7 +29,9 @@ function describeValue(v: unknown): string {
 /** Throw a UsageError naming `file` and the first field that does not match. */
 export function validate(value: unknown, schema: Schema, file: string, at = ""): void {
   const fail = (want: string) => {
-    throw new UsageError(`${file}: ${at === "" ? "the file" : `field '${at}'`} ${value === undefined ? "is missing" : `is ${describeValue(value)}`}; expected ${want}`);
+    throw new UsageError(
+      `${file}: ${at === "" ? "the file" : `field '${at}'`} ${value === undefined ? "is missing" : `is ${describeValue(value)}`}; expected ${want}`,
+    );
   };
   const sub = (k: string | number) => (typeof k === "number" ? `${at}[${k}]` : at === "" ? k : `${at}.${k}`);
   if (schema === "any") return;
@@ -42,7 +44,8 @@ export function validate(value: unknown, schema: Schema, file: string, at = ""):
   } else if (schema === "string") {
     if (typeof value !== "string") fail("a string");
   } else if ("pair" in schema) {
-    if (!Array.isArray(value) || value.length !== 2 || !value.every((x) => typeof x === "number" && Number.isFinite(x)) || !(value[0] < value[1])) fail("[min, max] with min < max");
+    if (!Array.isArray(value) || value.length !== 2 || !value.every((x) => typeof x === "number" && Number.isFinite(x)) || !(value[0] < value[1]))
+      fail("[min, max] with min < max");
   } else if ("array" in schema) {
     if (!Array.isArray(value)) fail("an array");
     const a = value as unknown[];
@@ -77,7 +80,11 @@ export const SYSID_RESULT: Schema = {
       object: { dt_s: "number", washout_s: "number", scale: "number", fixed: { record: { object: { value: "number" } }, keys: PARAM_NAMES } },
       optional: ["scale"],
     },
-    fit: { record: { object: { value: "number", start: "number", unit: "string", range: { pair: true }, true: "number" }, optional: ["true"] }, keys: PARAM_NAMES, min: 1 },
+    fit: {
+      record: { object: { value: "number", start: "number", unit: "string", range: { pair: true }, true: "number" }, optional: ["true"] },
+      keys: PARAM_NAMES,
+      min: 1,
+    },
     history: { array: { object: { start: "int", epoch: "number", loss: "number|null", values: { record: "number|null", keys: PARAM_NAMES } } } },
     best_start: "int",
   },
@@ -101,7 +108,16 @@ export const MNIST_RESULT: Schema = {
     config: { object: { tune: "string", cmOe: "number" } },
     history: {
       array: {
-        object: { epoch: "number", train_accuracy: "number", test_accuracy: "number", val_accuracy: "number|null", h_appl_mean_oe: "number", h_appl_var_oe2: "number", j_dc_a: "number", alpha: "number" },
+        object: {
+          epoch: "number",
+          train_accuracy: "number",
+          test_accuracy: "number",
+          val_accuracy: "number|null",
+          h_appl_mean_oe: "number",
+          h_appl_var_oe2: "number",
+          j_dc_a: "number",
+          alpha: "number",
+        },
         optional: ["val_accuracy"],
       },
       min: 1,

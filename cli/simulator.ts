@@ -120,7 +120,7 @@ export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Pr
       }
       await advance(n, p.washoutSteps);
       // sample 0 is the state at t = 0 (end of the washout)
-      for (let sample0 = 0; sample0 < p.samples; ) {
+      for (let sample0 = 0; sample0 < p.samples;) {
         const ns = Math.min(sampleBlock, p.samples - sample0);
         let s = 0;
         if (sample0 === 0) {

@@ -51,7 +51,9 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   const atBound = params.map((p) => r.values[p.spec.name] <= p.range[0] || r.values[p.spec.name] >= p.range[1]);
   const converged = lmConverged(r.lm.reason);
   const warnings: string[] = [];
-  params.forEach((p, i) => atBound[i] && warnings.push(`${p.spec.name} = ${r.values[p.spec.name]} is on a bound of its range ${p.range[0]}:${p.range[1]}; widen --range`));
+  params.forEach(
+    (p, i) => atBound[i] && warnings.push(`${p.spec.name} = ${r.values[p.spec.name]} is on a bound of its range ${p.range[0]}:${p.range[1]}; widen --range`),
+  );
   if (!converged) warnings.push(`not converged: ${r.lm.message}`);
   if (!r.covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties (does a fitted parameter leave the frequency unchanged?)");
   const status = atBound.some(Boolean) ? "at_bound" : converged ? "ok" : "not_converged";
@@ -60,19 +62,61 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
     command: "sysid",
     mode: "spectrum",
     status,
-    input: { file: table0.file, sha256: table0.sha256, rows: table0.rows.length, skipped: table0.skipped, frequency_column: table0.frequencyColumn, error_column: table0.errorColumn ?? null, parameter_columns: table0.params.map((p) => p.column) },
-    settings: { fit: names, dt_s: dtS, washout_s: washoutS, window_s: windowS, threads, gradient: "dual", refine: "lm", model: "noise-free RK4 from the theory's cone; frequency of the upward crossings of m_x in the window (core-rs/src/steady.rs)", fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])) },
+    input: {
+      file: table0.file,
+      sha256: table0.sha256,
+      rows: table0.rows.length,
+      skipped: table0.skipped,
+      frequency_column: table0.frequencyColumn,
+      error_column: table0.errorColumn ?? null,
+      parameter_columns: table0.params.map((p) => p.column),
+    },
+    settings: {
+      fit: names,
+      dt_s: dtS,
+      washout_s: washoutS,
+      window_s: windowS,
+      threads,
+      gradient: "dual",
+      refine: "lm",
+      model: "noise-free RK4 from the theory's cone; frequency of the upward crossings of m_x in the window (core-rs/src/steady.rs)",
+      fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
+    },
     objective: "least_squares",
     fit: Object.fromEntries(
       params.map((p, i) => {
         const v = r.values[p.spec.name];
         const se = r.stderr[p.spec.name];
-        return [p.spec.name, { value: v, unit: p.spec.unit, start: p.start, uncertainty: Number.isFinite(se) ? se : null, stderr: Number.isFinite(se) ? se : null, relative_error: Number.isFinite(se) && v !== 0 ? se / Math.abs(v) : null, range: p.range, at_bound: atBound[i] }];
+        return [
+          p.spec.name,
+          {
+            value: v,
+            unit: p.spec.unit,
+            start: p.start,
+            uncertainty: Number.isFinite(se) ? se : null,
+            stderr: Number.isFinite(se) ? se : null,
+            relative_error: Number.isFinite(se) && v !== 0 ? se / Math.abs(v) : null,
+            range: p.range,
+            at_bound: atBound[i],
+          },
+        ];
       }),
     ),
     loss: r.stats.lossEq4,
     sum_sq: r.stats.sumSq,
-    statistics: { n_data: r.stats.nData, n_free: r.stats.nFree, dof: r.stats.dof, sum_sq: r.stats.sumSq, chi_square: r.stats.chiSquare, reduced_chi_square: r.stats.reducedChiSquare, aic: r.stats.aic, bic: r.stats.bic, sigma_Hz: r.stats.sigma, sigma_source: r.stats.sigmaSource, rms_residual_Hz: Math.sqrt(r.rows.reduce((a, q) => a + q.residual_Hz ** 2, 0) / r.rows.length) },
+    statistics: {
+      n_data: r.stats.nData,
+      n_free: r.stats.nFree,
+      dof: r.stats.dof,
+      sum_sq: r.stats.sumSq,
+      chi_square: r.stats.chiSquare,
+      reduced_chi_square: r.stats.reducedChiSquare,
+      aic: r.stats.aic,
+      bic: r.stats.bic,
+      sigma_Hz: r.stats.sigma,
+      sigma_source: r.stats.sigmaSource,
+      rms_residual_Hz: Math.sqrt(r.rows.reduce((a, q) => a + q.residual_Hz ** 2, 0) / r.rows.length),
+    },
     covariance: r.covariance ? { names, matrix: r.covariance } : null,
     correlation: r.correlation ? { names, matrix: r.correlation } : null,
     convergence: { converged, reason: r.lm.reason, message: r.lm.message, lm_iterations: r.lm.iterations, lm_evaluations: r.lm.evaluations },
@@ -84,14 +128,24 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   const c = paint();
   const body = table(
     ["parameter", "start", "fitted", "std error", "range", "at bound", "unit"],
-    params.map((p, i) => [p.spec.name, num(p.start), c.bold(num(r.values[p.spec.name], 9)), num(r.stderr[p.spec.name], 3), `${num(p.range[0])}:${num(p.range[1])}`, atBound[i] ? "yes" : "no", p.spec.unit || "1"]),
+    params.map((p, i) => [
+      p.spec.name,
+      num(p.start),
+      c.bold(num(r.values[p.spec.name], 9)),
+      num(r.stderr[p.spec.name], 3),
+      `${num(p.range[0])}:${num(p.range[1])}`,
+      atBound[i] ? "yes" : "no",
+      p.spec.unit || "1",
+    ]),
   );
   info(
     "\n" +
       body +
       `status ${status}: ${r.lm.message}\n` +
       `${table0.rows.length} frequencies | rms residual ${num(result.statistics.rms_residual_Hz / 1e6, 4)} MHz | ${r.lm.iterations} LM iterations, ${r.evaluations} evaluations | ${result.time_s.toFixed(1)} s | dual-number gradients through washout ${num(washoutS * 1e9)} ns and window ${num(windowS * 1e9)} ns` +
-      (r.correlation && names.length > 1 ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${r.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}` : "") +
+      (r.correlation && names.length > 1
+        ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${r.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
+        : "") +
       warnings.map((w) => `\nwarning: ${w}`).join(""),
   );
   if (str("out") !== undefined) writeJson(str("out")!, result, "--out");

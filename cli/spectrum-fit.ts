@@ -67,15 +67,29 @@ function paramColumn(h: string): { spec: ParamSpec; factor: number } | undefined
 export function parseSpectrumTable(text: string, file: string): SpectrumTable {
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { bom: true, comment: "#", comment_no_infix: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as never;
+    records = parse(text, {
+      bom: true,
+      comment: "#",
+      comment_no_infix: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      info: true,
+    }) as never;
   } catch (e) {
     throw new UsageError(`${file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
-  if (records.length === 0) throw new UsageError(`${file}: empty table: expected a header with a frequency column (${FREQ_NAMES.join(", ")}) and parameter columns (e.g. j_DC_A, H_appl_Oe)`);
+  if (records.length === 0)
+    throw new UsageError(
+      `${file}: empty table: expected a header with a frequency column (${FREQ_NAMES.join(", ")}) and parameter columns (e.g. j_DC_A, H_appl_Oe)`,
+    );
   const head = records[0].record;
   const headLine = records[0].info.lines;
   const fCol = head.findIndex((h) => FREQ_NAMES.includes(h));
-  if (fCol < 0) throw new UsageError(`${file}:${headLine}: no frequency column (expected f_Hz, f_MHz, f_GHz or the same with freq_ or frequency_; found ${head.join(", ")})`);
+  if (fCol < 0)
+    throw new UsageError(
+      `${file}:${headLine}: no frequency column (expected f_Hz, f_MHz, f_GHz or the same with freq_ or frequency_; found ${head.join(", ")})`,
+    );
   const fFactor = unitOfFrequencyColumn(head[fCol]);
   const eCol = head.findIndex((h) => /^f_err_(Hz|kHz|MHz|GHz)$/.test(h));
   const eFactor = eCol >= 0 ? FREQUENCY.suffixes[head[eCol].slice(6)] : 1;
@@ -122,7 +136,15 @@ export function parseSpectrumTable(text: string, file: string): SpectrumTable {
     }
     rows.push({ line, values, f_Hz: f, sigma_Hz: sigma });
   }
-  return { file, sha256: createHash("sha256").update(text).digest("hex"), params, frequencyColumn: head[fCol], errorColumn: eCol >= 0 ? head[eCol] : undefined, rows, skipped };
+  return {
+    file,
+    sha256: createHash("sha256").update(text).digest("hex"),
+    params,
+    frequencyColumn: head[fCol],
+    errorColumn: eCol >= 0 ? head[eCol] : undefined,
+    rows,
+    skipped,
+  };
 }
 
 export function readSpectrumTable(file: string): SpectrumTable {
@@ -166,7 +188,10 @@ export function checkSpectrumFit(t: SpectrumTable, s: SpectrumFitSettings): void
   for (const p of t.params) {
     if (s.params.some((q) => q.spec === p.spec)) throw new UsageError(`${t.file}: column ${p.column} sets ${p.spec.name}, which --fit fits; drop one`);
   }
-  if (t.rows.length <= s.params.length) throw new UsageError(`${t.file}: ${t.rows.length} usable row(s) (with a frequency${t.skipped.length ? `; ${t.skipped.length} skipped` : ""}) for ${s.params.length} fitted parameter(s); need more rows than parameters`);
+  if (t.rows.length <= s.params.length)
+    throw new UsageError(
+      `${t.file}: ${t.rows.length} usable row(s) (with a frequency${t.skipped.length ? `; ${t.skipped.length} skipped` : ""}) for ${s.params.length} fitted parameter(s); need more rows than parameters`,
+    );
 }
 
 export async function fitSpectrum(t: SpectrumTable, s: SpectrumFitSettings, pool: SpectrumPool): Promise<SpectrumFitResult> {
@@ -213,7 +238,8 @@ export async function fitSpectrum(t: SpectrumTable, s: SpectrumFitSettings, pool
       shouldStop: s.shouldStop,
     });
   } catch (e) {
-    if (e instanceof RangeError) throw new RuntimeFailure(`the start point gives no auto-oscillation at some row (no frequency): choose --init or --range nearer the data (${e.message})`);
+    if (e instanceof RangeError)
+      throw new RuntimeFailure(`the start point gives no auto-oscillation at some row (no frequency): choose --init or --range nearer the data (${e.message})`);
     throw e;
   }
   const out = await model(lm.x);

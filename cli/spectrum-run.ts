@@ -46,7 +46,9 @@ export function sampleInterval(d: TeacherData): number {
     for (let k = 1; k < tr.t_s.length; k++) {
       const dt = tr.t_s[k] - tr.t_s[k - 1];
       if (Math.abs(dt - dt0) > UNIFORM_TOLERANCE * dt0) {
-        throw new UsageError(`${d.file}: non-uniform sampling in trial ${tr.label} (row ${k + 1} of the trial, t = ${tr.t_s[k]} s): interval ${Number(dt.toPrecision(6))} s, the first is ${Number(dt0.toPrecision(6))} s; a spectrum needs evenly spaced samples`);
+        throw new UsageError(
+          `${d.file}: non-uniform sampling in trial ${tr.label} (row ${k + 1} of the trial, t = ${tr.t_s[k]} s): interval ${Number(dt.toPrecision(6))} s, the first is ${Number(dt0.toPrecision(6))} s; a spectrum needs evenly spaced samples`,
+        );
       }
     }
   }
@@ -56,9 +58,14 @@ export function sampleInterval(d: TeacherData): number {
 /** Settings checked against the data (before the work). */
 export function traceWelch(d: TeacherData, s: TraceSettings): WelchSettings {
   const shortest = Math.min(...d.trials.map((t) => t.mx.length));
-  if (s.segment === undefined && shortest < MIN_SEGMENT) throw new UsageError(`${d.file}: the trace has ${shortest} samples, shorter than one segment (at least ${MIN_SEGMENT} samples)`);
+  if (s.segment === undefined && shortest < MIN_SEGMENT)
+    throw new UsageError(`${d.file}: the trace has ${shortest} samples, shorter than one segment (at least ${MIN_SEGMENT} samples)`);
   const w: WelchSettings = { window: s.window, segment: s.segment ?? defaultSegment(shortest), overlap: s.overlap };
-  checkWelch(d.trials.map((t) => t.mx), w, d.file);
+  checkWelch(
+    d.trials.map((t) => t.mx),
+    w,
+    d.file,
+  );
   return w;
 }
 
@@ -68,7 +75,16 @@ export function analyseTrace(d: TeacherData, s: TraceSettings): TraceResult {
   const traces = d.trials.map((t) => t.mx);
   const psd = welch(traces, dt, w);
   const line = summarize(psd, traces, w, s.fMinHz, s.fMaxHz);
-  return { file: d.file, signal: { name: d.signalName, unit: d.signalUnit }, trials: d.trials.length, samples: traces.reduce((a, t) => a + t.length, 0), sample_s: dt, welch: w, psd, line };
+  return {
+    file: d.file,
+    signal: { name: d.signalName, unit: d.signalUnit },
+    trials: d.trials.length,
+    samples: traces.reduce((a, t) => a + t.length, 0),
+    sample_s: dt,
+    welch: w,
+    psd,
+    line,
+  };
 }
 
 // ---------------------------------------------------------------- sweep

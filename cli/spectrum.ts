@@ -51,7 +51,14 @@ export function windowValues(name: WindowName, n: number): Float64Array {
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = (2 * Math.PI * i) / n; // periodic (DFT-even) windows, as in scipy.signal.get_window
-    w[i] = name === "hann" ? 0.5 - 0.5 * Math.cos(x) : name === "hamming" ? 0.54 - 0.46 * Math.cos(x) : name === "blackman" ? 0.42 - 0.5 * Math.cos(x) + 0.08 * Math.cos(2 * x) : 1;
+    w[i] =
+      name === "hann"
+        ? 0.5 - 0.5 * Math.cos(x)
+        : name === "hamming"
+          ? 0.54 - 0.46 * Math.cos(x)
+          : name === "blackman"
+            ? 0.42 - 0.5 * Math.cos(x) + 0.08 * Math.cos(2 * x)
+            : 1;
   }
   return w;
 }
@@ -114,7 +121,8 @@ export function checkWelch(traces: Float64Array[], s: WelchSettings, where: stri
   if (!(s.overlap >= 0 && s.overlap < 1)) throw new UsageError(`--overlap: must lie in [0, 1) (got ${s.overlap})`);
   if (!Number.isInteger(s.segment) || s.segment < MIN_SEGMENT) throw new UsageError(`--segment: at least ${MIN_SEGMENT} samples (got ${s.segment})`);
   const shortest = Math.min(...traces.map((t) => t.length));
-  if (shortest < s.segment) throw new UsageError(`${where}: the trace has ${shortest} samples, shorter than one segment of ${s.segment} (give a shorter --segment or a longer trace)`);
+  if (shortest < s.segment)
+    throw new UsageError(`${where}: the trace has ${shortest} samples, shorter than one segment of ${s.segment} (give a shorter --segment or a longer trace)`);
 }
 
 /** Welch's PSD over every segment of every trace, sampled every `sampleS` seconds. */
@@ -156,7 +164,18 @@ export function welch(traces: Float64Array[], sampleS: number, s: WelchSettings)
     psd[k] = ((k === 0 || k === half ? 1 : 2) * acc[k]) / (segments * fs * u);
     f[k] = (k * fs) / nfft;
   }
-  return { f_Hz: f, psd, df_Hz: fs / nfft, resolution_Hz: (WINDOW_3DB_BINS[s.window] * fs) / L, segments, segment: L, nfft, sampleS, window: s.window, meanSquare: meanSquare / segments };
+  return {
+    f_Hz: f,
+    psd,
+    df_Hz: fs / nfft,
+    resolution_Hz: (WINDOW_3DB_BINS[s.window] * fs) / L,
+    segments,
+    segment: L,
+    nfft,
+    sampleS,
+    window: s.window,
+    meanSquare: meanSquare / segments,
+  };
 }
 
 /**
@@ -192,7 +211,7 @@ function periodogramAt(traces: Float64Array[], sampleS: number, s: WelchSettings
       count++;
     }
   }
-  return (2 * total) / (count * u / sampleS);
+  return (2 * total) / ((count * u) / sampleS);
 }
 
 export interface Peak {
@@ -276,7 +295,10 @@ export function invert(a: number[][]): number[][] | undefined {
   const n = a.length;
   const cols: number[][] = [];
   for (let j = 0; j < n; j++) {
-    const x = solve(a, a.map((_, i) => (i === j ? 1 : 0)));
+    const x = solve(
+      a,
+      a.map((_, i) => (i === j ? 1 : 0)),
+    );
     if (!x) return undefined;
     cols.push(x);
   }

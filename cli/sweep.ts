@@ -178,7 +178,11 @@ export function runPoint(c: Core, params: Float64Array, s: PointSettings, index:
     c.check(c.exports.stoopt_rng_init(s.seed, BigInt(index) * BigInt(n), n, buf.rng.ptr), "rng");
     const m0 = startOnCone(params, c);
     for (let i = 0; i < n; i++) buf.m.view().set(m0, 3 * i);
-    const run = (samples: number) => c.check(c.exports.stoopt_simulate(buf.p.ptr, SCHEME_CODE[s.scheme], s.dtS, s.temperatureK, n, buf.m.ptr, buf.rng.ptr, stepsPerSample, samples, buf.out.ptr), "simulate");
+    const run = (samples: number) =>
+      c.check(
+        c.exports.stoopt_simulate(buf.p.ptr, SCHEME_CODE[s.scheme], s.dtS, s.temperatureK, n, buf.m.ptr, buf.rng.ptr, stepsPerSample, samples, buf.out.ptr),
+        "simulate",
+      );
     const mzs: number[] = [];
     const rmss: number[] = [];
     let settled = false;

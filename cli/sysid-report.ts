@@ -65,7 +65,8 @@ export interface SysidResult {
   history: unknown[];
 }
 
-const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? "n/a" : 100 * x >= 0.01 || x === 0 ? `${(100 * x).toFixed(2)}%` : `${(100 * x).toExponential(1)}%`);
+const pct = (x: number | null) =>
+  x === null || !Number.isFinite(x) ? "n/a" : 100 * x >= 0.01 || x === 0 ? `${(100 * x).toFixed(2)}%` : `${(100 * x).toExponential(1)}%`;
 
 /** `digits` significant digits; exponent form for very small or large magnitudes. */
 function g(x: number | null | undefined, digits: number): string {
@@ -89,7 +90,10 @@ export function fitReport(r: SysidResult): string {
   lines.push("[[Model]]");
   lines.push(`    macrospin LLG (paper eq. 1-3), teacher ${r.input.file} (${r.input.trials} trials, sha256 ${r.input.sha256.slice(0, 12)})`);
   lines.push("[[Fit Statistics]]");
-  const method = r.settings.refine === "lm" ? `Adam (eq. 4, ${r.settings.epochs} epochs x ${r.settings.starts} start${r.settings.starts > 1 ? "s" : ""}) + Levenberg-Marquardt (sum of squares)` : `Adam (eq. 4, ${r.settings.epochs} epochs x ${r.settings.starts} start${r.settings.starts > 1 ? "s" : ""})`;
+  const method =
+    r.settings.refine === "lm"
+      ? `Adam (eq. 4, ${r.settings.epochs} epochs x ${r.settings.starts} start${r.settings.starts > 1 ? "s" : ""}) + Levenberg-Marquardt (sum of squares)`
+      : `Adam (eq. 4, ${r.settings.epochs} epochs x ${r.settings.starts} start${r.settings.starts > 1 ? "s" : ""})`;
   const stat: [string, string][] = [
     ["# fitting method", method],
     ["# objective", r.objective === "least_squares" ? "sum of squared residuals" : "eq. 4 (mean absolute residual)"],
@@ -111,19 +115,25 @@ export function fitReport(r: SysidResult): string {
   for (const n of names) {
     const f = r.fit[n];
     const err = f.stderr === null ? "+/- n/a" : `+/- ${g(f.stderr, 8)} (${pct(f.relative_error)})`;
-    lines.push(`    ${(n + ":").padEnd(w)} ${g(f.value, 10)} ${err} (init = ${g(f.start, 7)}) [${g(f.range[0], 6)}:${g(f.range[1], 6)}]${unitOf(f.unit)}${f.at_bound ? " AT BOUND" : ""}${f.true !== undefined ? ` (true = ${g(f.true, 10)})` : ""}`);
+    lines.push(
+      `    ${(n + ":").padEnd(w)} ${g(f.value, 10)} ${err} (init = ${g(f.start, 7)}) [${g(f.range[0], 6)}:${g(f.range[1], 6)}]${unitOf(f.unit)}${f.at_bound ? " AT BOUND" : ""}${f.true !== undefined ? ` (true = ${g(f.true, 10)})` : ""}`,
+    );
   }
   const fixed = Object.entries(r.parameters).filter(([, p]) => p.source !== "fit");
   if (fixed.length) {
     lines.push("[[Fixed]]");
     const fw = Math.max(...fixed.map(([n]) => n.length)) + 1;
-    for (const [n, p] of fixed) lines.push(`    ${(n + ":").padEnd(fw)} ${g(p.value, 9)}${unitOf(p.unit)} (${p.source}${p.sidecar !== undefined && p.sidecar !== p.value ? `; sidecar ${g(p.sidecar, 9)}` : ""})`);
+    for (const [n, p] of fixed)
+      lines.push(
+        `    ${(n + ":").padEnd(fw)} ${g(p.value, 9)}${unitOf(p.unit)} (${p.source}${p.sidecar !== undefined && p.sidecar !== p.value ? `; sidecar ${g(p.sidecar, 9)}` : ""})`,
+      );
   }
   lines.push("[[Correlations]] (unreported correlations are < 0.100)");
   if (r.correlation) {
     const c = r.correlation;
     const pairs: [string, number][] = [];
-    for (let a = 0; a < c.names.length; a++) for (let b = a + 1; b < c.names.length; b++) if (Math.abs(c.matrix[a][b]) >= 0.1) pairs.push([`C(${c.names[a]}, ${c.names[b]})`, c.matrix[a][b]]);
+    for (let a = 0; a < c.names.length; a++)
+      for (let b = a + 1; b < c.names.length; b++) if (Math.abs(c.matrix[a][b]) >= 0.1) pairs.push([`C(${c.names[a]}, ${c.names[b]})`, c.matrix[a][b]]);
     pairs.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
     const pw = Math.max(0, ...pairs.map(([k]) => k.length));
     for (const [k, v] of pairs) lines.push(`    ${k.padEnd(pw)} = ${v >= 0 ? "+" : "-"}${Math.abs(v).toFixed(4)}`);
@@ -150,7 +160,17 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
     ["parameter", "start", "fitted", "std error", "rel. error", "range", "at bound", "unit", ...(hasTrue ? ["true"] : [])],
     names.map((n) => {
       const f = r.fit[n];
-      return [n, g(f.start, 6), bold(g(f.value, 10)), g(f.stderr, 3), pct(f.relative_error), `${num(f.range[0])}:${num(f.range[1])}`, f.at_bound ? warn("yes") : "no", f.unit || "1", ...(hasTrue ? [num(f.true)] : [])];
+      return [
+        n,
+        g(f.start, 6),
+        bold(g(f.value, 10)),
+        g(f.stderr, 3),
+        pct(f.relative_error),
+        `${num(f.range[0])}:${num(f.range[1])}`,
+        f.at_bound ? warn("yes") : "no",
+        f.unit || "1",
+        ...(hasTrue ? [num(f.true)] : []),
+      ];
     }),
   );
   const lines = [
@@ -161,7 +181,9 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
   ];
   if (r.correlation && r.correlation.names.length > 1) {
     const c = r.correlation;
-    lines.push(`correlations: ${c.names.flatMap((a, i) => c.names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${c.matrix[i][i + 1 + j].toFixed(3)}`)).join(", ")}`);
+    lines.push(
+      `correlations: ${c.names.flatMap((a, i) => c.names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${c.matrix[i][i + 1 + j].toFixed(3)}`)).join(", ")}`,
+    );
   }
   for (const w of r.warnings) lines.push(warn(`warning: ${w}`));
   for (const n of r.notes) lines.push(`note: ${n}`);
@@ -178,13 +200,40 @@ export interface FileOutcome {
 
 /** Columns of the many-file CSV for the fitted names. */
 function manyColumns(names: string[]): string[] {
-  return ["file", "status", "error", ...names.flatMap((n) => [n, `${n}_stderr`, `${n}_at_bound`]), "loss", "sum_sq", "reduced_chi_square", "aic", "bic", "n_data", "converged", "reason", "time_s"];
+  return [
+    "file",
+    "status",
+    "error",
+    ...names.flatMap((n) => [n, `${n}_stderr`, `${n}_at_bound`]),
+    "loss",
+    "sum_sq",
+    "reduced_chi_square",
+    "aic",
+    "bic",
+    "n_data",
+    "converged",
+    "reason",
+    "time_s",
+  ];
 }
 
 function manyRecord(o: FileOutcome): Record<string, unknown> {
   const r = o.result;
   if (!r) return { file: o.file, status: "error", error: o.error ?? "" };
-  const rec: Record<string, unknown> = { file: o.file, status: r.status, error: "", loss: r.loss, sum_sq: r.sum_sq, reduced_chi_square: r.statistics.reduced_chi_square ?? NaN, aic: r.statistics.aic ?? NaN, bic: r.statistics.bic ?? NaN, n_data: r.statistics.n_data, converged: r.convergence.converged ? 1 : 0, reason: r.convergence.reason, time_s: r.time_s };
+  const rec: Record<string, unknown> = {
+    file: o.file,
+    status: r.status,
+    error: "",
+    loss: r.loss,
+    sum_sq: r.sum_sq,
+    reduced_chi_square: r.statistics.reduced_chi_square ?? NaN,
+    aic: r.statistics.aic ?? NaN,
+    bic: r.statistics.bic ?? NaN,
+    n_data: r.statistics.n_data,
+    converged: r.convergence.converged ? 1 : 0,
+    reason: r.convergence.reason,
+    time_s: r.time_s,
+  };
   for (const [n, f] of Object.entries(r.fit)) {
     rec[n] = f.value;
     rec[`${n}_stderr`] = f.stderr ?? NaN;
@@ -210,7 +259,14 @@ export function manyTable(names: string[], outcomes: FileOutcome[]): string {
     outcomes.map((o) => {
       const r = o.result;
       if (!r) return [o.file, "error", ...names.map(() => ""), "", "", o.error ?? ""];
-      return [o.file, r.status, ...names.map((n) => `${num(r.fit[n].value, 8)} +/- ${num(r.fit[n].stderr, 2)}`), num(r.loss, 4), num(r.statistics.reduced_chi_square, 4), r.warnings.join("; ")];
+      return [
+        o.file,
+        r.status,
+        ...names.map((n) => `${num(r.fit[n].value, 8)} +/- ${num(r.fit[n].stderr, 2)}`),
+        num(r.loss, 4),
+        num(r.statistics.reduced_chi_square, 4),
+        r.warnings.join("; "),
+      ];
     }),
   );
 }

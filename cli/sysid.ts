@@ -61,7 +61,16 @@ const STEPS_PER_CALL = 2e6;
 
 /** The teacher resident in one core's memory, evaluated there. */
 export class CoreEvaluator implements Evaluator {
-  private readonly bufs: { offsets: Buf<Int32Array>; t: Buf<Float64Array>; mx: Buf<Float64Array>; m0: Buf<Float64Array>; params: Buf<Float64Array>; fit: Buf<Int32Array>; sel: Buf<Int32Array>; out: Buf<Float64Array> };
+  private readonly bufs: {
+    offsets: Buf<Int32Array>;
+    t: Buf<Float64Array>;
+    mx: Buf<Float64Array>;
+    m0: Buf<Float64Array>;
+    params: Buf<Float64Array>;
+    fit: Buf<Int32Array>;
+    sel: Buf<Int32Array>;
+    out: Buf<Float64Array>;
+  };
   readonly nTrials: number;
   readonly totalSamples: number;
   /** integration steps of each trial */
@@ -100,7 +109,23 @@ export class CoreEvaluator implements Evaluator {
     const st = student ? this.c.f64(3 * this.totalSamples) : undefined;
     try {
       this.c.check(
-        this.c.exports.stoopt_sysid_eval(b.params.ptr, b.fit.ptr, fit.length, MODE_CODE[mode], this.dtS, this.washoutS, this.nTrials, b.offsets.ptr, b.t.ptr, b.mx.ptr, b.m0.ptr, b.sel.ptr, sel.length, b.out.ptr, st ? st.ptr : 0),
+        this.c.exports.stoopt_sysid_eval(
+          b.params.ptr,
+          b.fit.ptr,
+          fit.length,
+          MODE_CODE[mode],
+          this.dtS,
+          this.washoutS,
+          this.nTrials,
+          b.offsets.ptr,
+          b.t.ptr,
+          b.mx.ptr,
+          b.m0.ptr,
+          b.sel.ptr,
+          sel.length,
+          b.out.ptr,
+          st ? st.ptr : 0,
+        ),
         "sysid",
       );
       if (st && student) student.set(st.view());
@@ -130,7 +155,7 @@ export class CoreEvaluator implements Evaluator {
     const cost = sel.reduce((s, i) => s + this.trialSteps[i], 0);
     if (cost <= budget) return this.evaluateSync(values, fit, mode, sel);
     let total: Parts | undefined;
-    for (let a = 0; a < sel.length; ) {
+    for (let a = 0; a < sel.length;) {
       // pieces of whole pairs (the core pairs neighbouring trials on the same grid)
       let b = a;
       let c = 0;
@@ -236,7 +261,15 @@ const finite = (p: Parts) => Number.isFinite(p.sumAbs) && p.grad.every(Number.is
  * (learning rates halved whenever an epoch's loss rises), steps projected
  * onto the ranges, non-finite steps rejected with the learning rate halved.
  */
-export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, startIndex: number, startValues: number[], events: FitEvent[], history: EpochRecord[]): Promise<StartResult> {
+export async function fitOnce(
+  ev: Evaluator,
+  nTrials: number,
+  opts: FitOptions,
+  startIndex: number,
+  startValues: number[],
+  events: FitEvent[],
+  history: EpochRecord[],
+): Promise<StartResult> {
   const values = Float64Array.from(opts.base);
   opts.params.forEach((p, i) => (values[p.spec.index] = startValues[i]));
   const rnd = prng(opts.seed + 7919 * startIndex);
@@ -255,73 +288,93 @@ export async function fitOnce(ev: Evaluator, nTrials: number, opts: FitOptions, 
   // the values before the step in progress: what a signal keeps
   let settled = Float64Array.from(values);
   try {
-  stages: for (let s = 0; s < opts.stages.length; s++) {
-    const stage = opts.stages[s];
-    const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
-    const fit = active.map((p) => p.spec.index);
-    const lr = active.map((p) => stage.lr[p.spec.name]);
-    const adam = new Adam(active.length);
-    // the point and optimizer state before the last step, to undo a step that led to a non-finite loss
-    let undo: { values: Float64Array; adam: ReturnType<Adam["snapshot"]> } | undefined;
-    let prevLoss = Infinity;
-    let failures = 0;
-    for (let e = 0; e < (stage.epochs ?? 0); e++) {
-      const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
-      let sumAbs = 0;
-      let count = 0;
-      for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
-        const sel = order.slice(b0, b0 + opts.batch);
-        const before = Float64Array.from(values);
-        settled = before;
-        const parts = await ev.evaluate(values, fit, opts.mode, sel);
-        if (!finite(parts)) {
-          failures += 1;
-          lr.forEach((_, i) => (lr[i] *= 0.5));
-          events.push({ start: startIndex, epoch: epochTotal + 1, kind: "nonfinite_step_rejected", detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; step undone, learning rates halved` });
-          if (undo) {
-            values.set(undo.values);
-            adam.restore(undo.adam);
-            undo = undefined;
+    stages: for (let s = 0; s < opts.stages.length; s++) {
+      const stage = opts.stages[s];
+      const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
+      const fit = active.map((p) => p.spec.index);
+      const lr = active.map((p) => stage.lr[p.spec.name]);
+      const adam = new Adam(active.length);
+      // the point and optimizer state before the last step, to undo a step that led to a non-finite loss
+      let undo: { values: Float64Array; adam: ReturnType<Adam["snapshot"]> } | undefined;
+      let prevLoss = Infinity;
+      let failures = 0;
+      for (let e = 0; e < (stage.epochs ?? 0); e++) {
+        const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
+        let sumAbs = 0;
+        let count = 0;
+        for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
+          const sel = order.slice(b0, b0 + opts.batch);
+          const before = Float64Array.from(values);
+          settled = before;
+          const parts = await ev.evaluate(values, fit, opts.mode, sel);
+          if (!finite(parts)) {
+            failures += 1;
+            lr.forEach((_, i) => (lr[i] *= 0.5));
+            events.push({
+              start: startIndex,
+              epoch: epochTotal + 1,
+              kind: "nonfinite_step_rejected",
+              detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; step undone, learning rates halved`,
+            });
+            if (undo) {
+              values.set(undo.values);
+              adam.restore(undo.adam);
+              undo = undefined;
+            }
+            if (failures >= opts.maxFailures) {
+              events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
+              status = "failed";
+              break stages;
+            }
+            continue;
           }
-          if (failures >= opts.maxFailures) {
-            events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
-            status = "failed";
-            break stages;
-          }
-          continue;
+          failures = 0;
+          sumAbs += parts.sumAbs;
+          count += parts.count;
+          if (sel.length >= nTrials) consider(parts, before);
+          undo = { values: before, adam: adam.snapshot() };
+          const delta = adam.step(
+            parts.grad.map((g) => g / parts.count),
+            lr,
+          );
+          active.forEach((p, i) => {
+            const v = values[p.spec.index] + delta[i];
+            values[p.spec.index] = Math.min(p.range[1], Math.max(p.range[0], v));
+          });
+          if (opts.shouldStop?.()) break;
         }
-        failures = 0;
-        sumAbs += parts.sumAbs;
-        count += parts.count;
-        if (sel.length >= nTrials) consider(parts, before);
-        undo = { values: before, adam: adam.snapshot() };
-        const delta = adam.step(parts.grad.map((g) => g / parts.count), lr);
-        active.forEach((p, i) => {
-          const v = values[p.spec.index] + delta[i];
-          values[p.spec.index] = Math.min(p.range[1], Math.max(p.range[0], v));
-        });
-        if (opts.shouldStop?.()) break;
+        epochTotal += 1;
+        const loss = count > 0 ? sumAbs / count : NaN;
+        // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
+        if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
+        const rec: EpochRecord = {
+          start: startIndex,
+          stage: s,
+          epoch: epochTotal,
+          loss,
+          values: named(values),
+          lr: Object.fromEntries(active.map((p, i) => [p.spec.name, lr[i]])),
+        };
+        history.push(rec);
+        opts.onEpoch?.(rec);
+        if (opts.shouldStop?.()) {
+          status = "interrupted";
+          events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: `${stopRequested() ?? "signal"}: stopped after the current step` });
+          break stages;
+        }
+        if (loss > prevLoss) {
+          lr.forEach((_, i) => (lr[i] *= 0.5));
+          events.push({
+            start: startIndex,
+            epoch: epochTotal,
+            kind: "lr_halved",
+            detail: `loss rose from ${prevLoss.toPrecision(6)} to ${loss.toPrecision(6)}`,
+          });
+        }
+        prevLoss = Math.min(prevLoss, loss);
+        if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
       }
-      epochTotal += 1;
-      const loss = count > 0 ? sumAbs / count : NaN;
-      // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
-      if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
-      const rec: EpochRecord = { start: startIndex, stage: s, epoch: epochTotal, loss, values: named(values), lr: Object.fromEntries(active.map((p, i) => [p.spec.name, lr[i]])) };
-      history.push(rec);
-      opts.onEpoch?.(rec);
-      if (opts.shouldStop?.()) {
-        status = "interrupted";
-        events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: `${stopRequested() ?? "signal"}: stopped after the current step` });
-        break stages;
-      }
-      if (loss > prevLoss) {
-        lr.forEach((_, i) => (lr[i] *= 0.5));
-        events.push({ start: startIndex, epoch: epochTotal, kind: "lr_halved", detail: `loss rose from ${prevLoss.toPrecision(6)} to ${loss.toPrecision(6)}` });
-      }
-      prevLoss = Math.min(prevLoss, loss);
-      if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
     }
-  }
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     // a signal during an evaluation: keep the point before the unfinished step
@@ -417,7 +470,14 @@ export interface RefineResult {
  * from `start`, within the fitting ranges. J^T r and J^T J come from the
  * forward-mode duals, whatever gradient mode phase 1 used.
  */
-export async function refine(ev: Evaluator, nTrials: number, base: Float64Array, params: FitParam[], start: Record<string, number>, opts: RefineOptions = {}): Promise<RefineResult> {
+export async function refine(
+  ev: Evaluator,
+  nTrials: number,
+  base: Float64Array,
+  params: FitParam[],
+  start: Record<string, number>,
+  opts: RefineOptions = {},
+): Promise<RefineResult> {
   const fit = params.map((p) => p.spec.index);
   const all = Array.from({ length: nTrials }, (_, i) => i);
   const n = params.length;
@@ -425,13 +485,22 @@ export async function refine(ev: Evaluator, nTrials: number, base: Float64Array,
     const v = Float64Array.from(base);
     params.forEach((p, i) => (v[p.spec.index] = x[i]));
     const parts = await ev.evaluate(v, fit, "dual", all);
-    return { sumSq: parts.sumSq, count: parts.count, jtr: Float64Array.from(parts.jtr), jtj: Float64Array.from({ length: n * n }, (_, k) => parts.jtj[Math.floor(k / n)][k % n]) };
+    return {
+      sumSq: parts.sumSq,
+      count: parts.count,
+      jtr: Float64Array.from(parts.jtr),
+      jtj: Float64Array.from({ length: n * n }, (_, k) => parts.jtj[Math.floor(k / n)][k % n]),
+    };
   };
-  const lm = await levenbergMarquardt(evaluate, Float64Array.from(params, (p) => start[p.spec.name]), {
-    lower: Float64Array.from(params, (p) => p.range[0]),
-    upper: Float64Array.from(params, (p) => p.range[1]),
-    ...opts,
-  });
+  const lm = await levenbergMarquardt(
+    evaluate,
+    Float64Array.from(params, (p) => start[p.spec.name]),
+    {
+      lower: Float64Array.from(params, (p) => p.range[0]),
+      upper: Float64Array.from(params, (p) => p.range[1]),
+      ...opts,
+    },
+  );
   return { values: Object.fromEntries(params.map((p, i) => [p.spec.name, lm.x[i]])), lm };
 }
 
@@ -579,7 +648,11 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   let lm: LmResult | undefined;
   const warnings: string[] = [];
   let reason: EndReason = interrupted ? "interrupted" : failed ? "failed" : "max_epochs";
-  let message = interrupted ? "interrupted: the best point so far is returned" : failed ? "failed: no finite loss was found" : `phase 1 (Adam) ended after its epochs${lsq ? "" : "; no refinement (--refine none): not checked for convergence"}`;
+  let message = interrupted
+    ? "interrupted: the best point so far is returned"
+    : failed
+      ? "failed: no finite loss was found"
+      : `phase 1 (Adam) ended after its epochs${lsq ? "" : "; no refinement (--refine none): not checked for convergence"}`;
   if (lsq && !interrupted && !failed) {
     try {
       const r = await refine(ev, nTrials, opts.base, params, values, { ...opts.lm, shouldStop: opts.shouldStop });
@@ -605,8 +678,22 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const v = Float64Array.from(opts.base);
   for (const p of params) v[p.spec.index] = values[p.spec.name];
   const all = Array.from({ length: nTrials }, (_, i) => i);
-  const unknown: Parts = { sumAbs: NaN, count: NaN, sumSq: NaN, grad: params.map(() => NaN), jtr: params.map(() => NaN), jtj: params.map(() => params.map(() => NaN)) };
-  const at = stopped ? unknown : await ev.evaluate(v, params.map((p) => p.spec.index), "dual", all);
+  const unknown: Parts = {
+    sumAbs: NaN,
+    count: NaN,
+    sumSq: NaN,
+    grad: params.map(() => NaN),
+    jtr: params.map(() => NaN),
+    jtj: params.map(() => params.map(() => NaN)),
+  };
+  const at = stopped
+    ? unknown
+    : await ev.evaluate(
+        v,
+        params.map((p) => p.spec.index),
+        "dual",
+        all,
+      );
   const k = params.length;
   const stats = statistics(at.sumSq, at.sumAbs, at.count, k, opts.sigma);
   const jtj = Float64Array.from({ length: k * k }, (_, i) => at.jtj[Math.floor(i / k)][i % k]);
@@ -619,22 +706,47 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     const statistical = covariance ? Math.sqrt(Math.max(0, covariance[i][i])) : NaN;
     const numerical = Math.max(lm ? Math.abs(lm.lastStep[i]) : 0, 2 * ulp(value));
     const atBound = value <= p.range[0] || value >= p.range[1];
-    return { name: p.spec.name, value, start: best.startValues[p.spec.name], range: p.range, stderr: Math.hypot(statistical, numerical), statistical, numerical, atBound };
+    return {
+      name: p.spec.name,
+      value,
+      start: best.startValues[p.spec.name],
+      range: p.range,
+      stderr: Math.hypot(statistical, numerical),
+      statistical,
+      numerical,
+      atBound,
+    };
   });
   // ---- warnings: everything a user must see, printed with the table
-  for (const p of out) if (p.atBound) warnings.push(`${p.name} = ${p.value} is on the ${p.value <= p.range[0] ? "lower" : "upper"} bound of its range ${p.range[0]}:${p.range[1]}: the best fit may lie outside; widen --range`);
+  for (const p of out)
+    if (p.atBound)
+      warnings.push(
+        `${p.name} = ${p.value} is on the ${p.value <= p.range[0] ? "lower" : "upper"} bound of its range ${p.range[0]}:${p.range[1]}: the best fit may lie outside; widen --range`,
+      );
   const converged = reason === "ftol" || reason === "xtol" || reason === "gtol";
   if (!converged && !stopped) warnings.push(`not converged: ${message}`);
   if (stopped) warnings.push(`${stopRequested() ?? "interrupted"}: stopped early; the best point so far is returned, without statistics or uncertainties`);
-  else if (!covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties or correlations (does a fitted parameter leave m_x unchanged?)");
+  else if (!covariance)
+    warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties or correlations (does a fitted parameter leave m_x unchanged?)");
   const rejected = events.filter((e) => e.kind === "nonfinite_step_rejected").length;
   if (rejected) warnings.push(`${rejected} non-finite Adam step${rejected > 1 ? "s" : ""} rejected (learning rate halved each time)`);
   const halved = events.filter((e) => e.kind === "lr_halved").length;
   // (a phase-1 stall matters only if the refinement did not take over and converge)
   if (halved >= 5 && !converged) warnings.push(`Adam's learning rate was halved ${halved} times (the paper's rule on a rising epoch loss): phase 1 stalled`);
   for (const r of starts) {
-    if (r.status === "failed") warnings.push(`start ${r.start + 1} failed (${events.filter((e) => e.start === r.start && e.kind === "stopped_after_failures").map((e) => e.detail).join("; ") || "no finite loss"})`);
-    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300) warnings.push(`start ${r.start + 1} of ${starts.length} ended Adam at ${lsq ? "sum of squares" : "loss"} ${key(r).toExponential(2)}, the best start at ${key(best).toExponential(2)}: another local minimum or not converged${lsq ? " (only the best start is refined)" : ""}`);
+    if (r.status === "failed")
+      warnings.push(
+        `start ${r.start + 1} failed (${
+          events
+            .filter((e) => e.start === r.start && e.kind === "stopped_after_failures")
+            .map((e) => e.detail)
+            .join("; ") || "no finite loss"
+        })`,
+      );
+    else if (r !== best && Number.isFinite(key(r)) && key(r) > 10 * key(best) + 1e-300)
+      warnings.push(
+        `start ${r.start + 1} of ${starts.length} ended Adam at ${lsq ? "sum of squares" : "loss"} ${key(r).toExponential(2)}, the best start at ${key(best).toExponential(2)}: another local minimum or not converged${lsq ? " (only the best start is refined)" : ""}`,
+      );
   }
   const status: RunStatus = stopped ? "interrupted" : failed ? "failed" : out.some((p) => p.atBound) ? "at_bound" : converged ? "ok" : "not_converged";
   return {

@@ -133,7 +133,11 @@ export function parseTeacherText(text: string, name: string, opts: TeacherOption
  * Read teacher data from a byte stream named `name` in messages. The stream is
  * destroyed when this returns or throws, so `maxTrials` stops reading early.
  */
-export async function readTeacherFromStream(stream: NodeJS.ReadableStream, name: string, opts: TeacherOptions & { sizeHint?: number } = {}): Promise<TeacherData> {
+export async function readTeacherFromStream(
+  stream: NodeJS.ReadableStream,
+  name: string,
+  opts: TeacherOptions & { sizeHint?: number } = {},
+): Promise<TeacherData> {
   const options = checkOptions(opts);
   options.sizeHint = opts.sizeHint;
   const hash = new StreamHash();
@@ -183,7 +187,7 @@ function checkOptions(opts: TeacherOptions): CheckedOptions {
 }
 
 /** Voltage units a signal column's name may end in (`V_mV`), with their factor to volts. */
-export const SIGNAL_UNITS: Record<string, number> = { V: 1, mV: 1e-3, uV: 1e-6, "µV": 1e-6, nV: 1e-9, kV: 1e3 };
+export const SIGNAL_UNITS: Record<string, number> = { V: 1, mV: 1e-3, uV: 1e-6, µV: 1e-6, nV: 1e-9, kV: 1e3 };
 
 /** The unit in a signal column's name: `V_mV` -> mV, `V` -> V, `x_uV` -> uV; "" if none. */
 export function signalUnitOf(name: string): string {
@@ -209,7 +213,7 @@ const CSV_PROBLEMS: Partial<Record<string, string>> = {
   CSV_QUOTE_NOT_CLOSED: "malformed quoting: a quoted field is still open at the end of the file",
   CSV_INVALID_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: TEXT_AFTER_CLOSING_QUOTE,
-  INVALID_OPENING_QUOTE: "malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as \"\")",
+  INVALID_OPENING_QUOTE: 'malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as "")',
 };
 
 function fromCsvError(err: CsvError, file: string): TeacherError {
@@ -293,9 +297,13 @@ function checkSplits(header: string[], headerLine: string | undefined, delimiter
   const other = DELIMITERS.find((d) => d !== delimiter && line.split(d).length > 1);
   const shown = (d: string) => (d === "\t" ? "tab" : echo(d));
   if (given) {
-    throw new TeacherError(`${file}:1: --delimiter ${shown(delimiter)} does not split the header line ${echo(line.slice(0, 60))}${other !== undefined ? `; it looks ${shown(other)}-separated` : ""}`);
+    throw new TeacherError(
+      `${file}:1: --delimiter ${shown(delimiter)} does not split the header line ${echo(line.slice(0, 60))}${other !== undefined ? `; it looks ${shown(other)}-separated` : ""}`,
+    );
   }
-  throw new TeacherError(`${file}:1: none of the delimiters ${DELIMITERS.map(shown).join(", ")} splits the header line ${echo(line.slice(0, 60))}; give the field separator with --delimiter`);
+  throw new TeacherError(
+    `${file}:1: none of the delimiters ${DELIMITERS.map(shown).join(", ")} splits the header line ${echo(line.slice(0, 60))}; give the field separator with --delimiter`,
+  );
 }
 
 async function* replay(head: Buffer[], rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
@@ -313,7 +321,17 @@ function destroy(stream: NodeJS.ReadableStream): void {
 
 /** csv-parse's settings for the teacher format (the reference for what the fast path accepts). */
 function csvParser(delimiter: string) {
-  return parse({ bom: true, comment: "#", comment_no_infix: true, trim: true, skip_empty_lines: true, relax_quotes: false, relax_column_count: true, info: true, delimiter });
+  return parse({
+    bom: true,
+    comment: "#",
+    comment_no_infix: true,
+    trim: true,
+    skip_empty_lines: true,
+    relax_quotes: false,
+    relax_column_count: true,
+    info: true,
+    delimiter,
+  });
 }
 
 /** Characters csv-parse's `trim` removes around a field: tab, LF, form feed, CR, space. */
@@ -371,7 +389,8 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
         pos = nl + 1;
         continue;
       }
-      if ((special && (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0)) || (isTrimmed(l.charCodeAt(0)) && trimField(l).length === 0)) return text.slice(pos);
+      if ((special && (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0)) || (isTrimmed(l.charCodeAt(0)) && trimField(l).length === 0))
+        return text.slice(pos);
       line++;
       const fields = l.split(delimiter);
       for (let i = 0; i < fields.length; i++) {
@@ -400,7 +419,14 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
 }
 
 /** The rest of the input through csv-parse; its line numbers start after `linesBefore`. */
-async function csvRows(text: string, iterator: AsyncIterator<Buffer>, decoder: StringDecoder, delimiter: string, linesBefore: number, sink: (row: Row) => boolean): Promise<void> {
+async function csvRows(
+  text: string,
+  iterator: AsyncIterator<Buffer>,
+  decoder: StringDecoder,
+  delimiter: string,
+  linesBefore: number,
+  sink: (row: Row) => boolean,
+): Promise<void> {
   async function* remaining(): AsyncGenerator<string> {
     yield text;
     for (;;) {
@@ -480,13 +506,16 @@ function layoutOf(row: Row, file: string, signal?: string): Layout {
     if (r === undefined) return;
     const previous = found[r.role];
     if (previous !== undefined) {
-      throw new TeacherError(`${where}: column ${echo(name)} is a second ${r.role} column (the first is ${echo(names[previous])}, column ${previous + 1}); keep one`);
+      throw new TeacherError(
+        `${where}: column ${echo(name)} is a second ${r.role} column (the first is ${echo(names[previous])}, column ${previous + 1}); keep one`,
+      );
     }
     found[r.role] = i;
     if (r.toSeconds !== undefined) toSeconds = r.toSeconds;
   });
   const { trial, time, mx, my, mz } = found;
-  if (time === undefined && mx === undefined) throw new TeacherError(`${at(file, line)}: no header: the first line names neither a time column nor mx; ${HEADER_HELP}`);
+  if (time === undefined && mx === undefined)
+    throw new TeacherError(`${at(file, line)}: no header: the first line names neither a time column nor mx; ${HEADER_HELP}`);
   if (mx === undefined) throw new TeacherError(`${at(file, line)}: no mx column in the header; ${HEADER_HELP}`);
   if (time === undefined) throw new TeacherError(`${at(file, line)}: no time column in the header; ${HEADER_HELP}`);
   return { width: names.length, trial, time, timeName: names[time], toSeconds, mx, my, mz };
@@ -498,7 +527,8 @@ function signalLayoutOf(row: Row, file: string, signal: string): Layout {
   const names = row.fields;
   if (NUMBER.test(names[0])) throw new TeacherError(`${at(file, line)}: no header: the first line starts with the number ${echo(names[0])}; ${HEADER_HELP}`);
   const index = names.indexOf(signal);
-  if (index < 0) throw new TeacherError(`${at(file, line)}: --signal: no column ${echo(signal)} in the header (columns: ${names.map((n) => echo(n)).join(", ")})`);
+  if (index < 0)
+    throw new TeacherError(`${at(file, line)}: --signal: no column ${echo(signal)} in the header (columns: ${names.map((n) => echo(n)).join(", ")})`);
   let time: number | undefined;
   let trial: number | undefined;
   let toSeconds = 1;
@@ -507,7 +537,10 @@ function signalLayoutOf(row: Row, file: string, signal: string): Layout {
     if (name === "trial") trial = i;
     const r = isTimeName(name) ? timeRoleOf(name, at(file, line, i)) : undefined;
     if (r === undefined) return;
-    if (time !== undefined) throw new TeacherError(`${at(file, line, i)}: column ${echo(name)} is a second time column (the first is ${echo(names[time])}, column ${time + 1}); keep one`);
+    if (time !== undefined)
+      throw new TeacherError(
+        `${at(file, line, i)}: column ${echo(name)} is a second time column (the first is ${echo(names[time])}, column ${time + 1}); keep one`,
+      );
     time = i;
     toSeconds = r;
   });
@@ -739,6 +772,6 @@ class TrialReader {
 
   private columnName(index: number): string {
     const { time, timeName, mx, my, signalName } = this.layout;
-    return index === time ? timeName : index === mx ? signalName ?? "mx" : index === my ? "my" : "mz";
+    return index === time ? timeName : index === mx ? (signalName ?? "mx") : index === my ? "my" : "mz";
   }
 }

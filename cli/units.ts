@@ -16,19 +16,19 @@ export interface Quantity {
 
 const PI = Math.PI;
 
-export const TIME: Quantity = { kind: "time", unit: "s", suffixes: { s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, ns: 1e-9, ps: 1e-12, fs: 1e-15 } };
+export const TIME: Quantity = { kind: "time", unit: "s", suffixes: { s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9, ps: 1e-12, fs: 1e-15 } };
 export const FIELD: Quantity = {
   kind: "magnetic field",
   unit: "Oe",
   // mT and T are mu0 H; 1 A/m = 4 pi / 1000 Oe
   suffixes: { Oe: 1, kOe: 1e3, mT: 10, T: 1e4, "A/m": (4 * PI) / 1000, "kA/m": 4 * PI },
 };
-export const CURRENT: Quantity = { kind: "current", unit: "A", suffixes: { A: 1, mA: 1e-3, uA: 1e-6, "µA": 1e-6 } };
+export const CURRENT: Quantity = { kind: "current", unit: "A", suffixes: { A: 1, mA: 1e-3, uA: 1e-6, µA: 1e-6 } };
 export const TEMPERATURE: Quantity = { kind: "temperature", unit: "K", suffixes: { K: 1, mK: 1e-3 } };
-export const LENGTH: Quantity = { kind: "length", unit: "cm", suffixes: { cm: 1, m: 100, mm: 0.1, um: 1e-4, "µm": 1e-4, nm: 1e-7 } };
+export const LENGTH: Quantity = { kind: "length", unit: "cm", suffixes: { cm: 1, m: 100, mm: 0.1, um: 1e-4, µm: 1e-4, nm: 1e-7 } };
 export const MAGNETIZATION: Quantity = { kind: "magnetization", unit: "emu/cm3", suffixes: { "emu/cm3": 1, "emu/cc": 1, "kA/m": 1, "A/m": 1e-3 } };
 export const GYROMAGNETIC: Quantity = { kind: "gyromagnetic ratio", unit: "rad/(Oe s)", suffixes: { "rad/(Oe s)": 1, "rad/(Oe*s)": 1, "/(Oe s)": 1 } };
-export const VOLTAGE: Quantity = { kind: "voltage", unit: "V", suffixes: { V: 1, mV: 1e-3, uV: 1e-6, "µV": 1e-6, nV: 1e-9, kV: 1e3 } };
+export const VOLTAGE: Quantity = { kind: "voltage", unit: "V", suffixes: { V: 1, mV: 1e-3, uV: 1e-6, µV: 1e-6, nV: 1e-9, kV: 1e3 } };
 export const FREQUENCY: Quantity = { kind: "frequency", unit: "Hz", suffixes: { Hz: 1, kHz: 1e3, MHz: 1e6, GHz: 1e9 } };
 export const DIMENSIONLESS: Quantity = { kind: "dimensionless number", unit: "", suffixes: {} };
 

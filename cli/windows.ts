@@ -79,7 +79,17 @@ export interface WindowEvaluator {
 /** The windows resident in one core's memory. */
 export class CoreWindows implements WindowEvaluator {
   readonly nWindows: number;
-  private readonly bufs: { offsets: Buf<Int32Array>; t: Buf<Float64Array>; y: Buf<Float64Array>; m0: Buf<Float64Array>; chart: Buf<Float64Array>; params: Buf<Float64Array>; fit: Buf<Int32Array>; sel: Buf<Int32Array>; blocks: Buf<Float64Array> };
+  private readonly bufs: {
+    offsets: Buf<Int32Array>;
+    t: Buf<Float64Array>;
+    y: Buf<Float64Array>;
+    m0: Buf<Float64Array>;
+    chart: Buf<Float64Array>;
+    params: Buf<Float64Array>;
+    fit: Buf<Int32Array>;
+    sel: Buf<Int32Array>;
+    blocks: Buf<Float64Array>;
+  };
   private readonly maxLen: number;
 
   constructor(
@@ -117,7 +127,26 @@ export class CoreWindows implements WindowEvaluator {
     const st = student ? this.c.f64(3 * this.w.t_s.length) : undefined;
     try {
       this.c.check(
-        this.c.exports.stoopt_sysid_windows(b.params.ptr, b.fit.ptr, req.fit.length, MODE_CODE[req.mode], this.dtS, this.washoutS, this.nWindows, b.offsets.ptr, b.t.ptr, b.y.ptr, b.m0.ptr, req.chart ? b.chart.ptr : 0, req.offset, req.amplitude, b.sel.ptr, req.sel.length, b.blocks.ptr, st ? st.ptr : 0),
+        this.c.exports.stoopt_sysid_windows(
+          b.params.ptr,
+          b.fit.ptr,
+          req.fit.length,
+          MODE_CODE[req.mode],
+          this.dtS,
+          this.washoutS,
+          this.nWindows,
+          b.offsets.ptr,
+          b.t.ptr,
+          b.y.ptr,
+          b.m0.ptr,
+          req.chart ? b.chart.ptr : 0,
+          req.offset,
+          req.amplitude,
+          b.sel.ptr,
+          req.sel.length,
+          b.blocks.ptr,
+          st ? st.ptr : 0,
+        ),
         "sysid windows",
       );
       if (st && student) student.set(st.view());

@@ -47,7 +47,24 @@ function gauss(seed: number): () => number {
 /** `stoopt simulate` then keep trial,t,mx (what a measurement of m_x gives). */
 function mxTeacher(truth: Record<string, number>, temperature: string, seed: number): string {
   const full = path.join(tmp, `full-${seed}.csv`);
-  stoopt(["simulate", "--trials", "100", "--washout", "100ns", "--sample", "50ps", "--duration", "1ns", "--temperature", temperature, "--seed", String(seed), ...Object.entries(truth).flatMap(([k, v]) => [`--${k}`, String(v)]), "-o", full]);
+  stoopt([
+    "simulate",
+    "--trials",
+    "100",
+    "--washout",
+    "100ns",
+    "--sample",
+    "50ps",
+    "--duration",
+    "1ns",
+    "--temperature",
+    temperature,
+    "--seed",
+    String(seed),
+    ...Object.entries(truth).flatMap(([k, v]) => [`--${k}`, String(v)]),
+    "-o",
+    full,
+  ]);
   const lines = readFileSync(full, "utf8").trim().split("\n");
   const file = path.join(tmp, `mx-${seed}.csv`);
   writeFileSync(file, lines.map((l) => l.split(",").slice(0, 3).join(",")).join("\n") + "\n");
@@ -57,7 +74,24 @@ function mxTeacher(truth: Record<string, number>, temperature: string, seed: num
 /** One 50 ns trace at 300 K, 25 ps sampling, as a scope export: V = offset + amplitude m_x + white noise [mV]. */
 function scopeTeacher(truth: Record<string, number>, seed: number, offsetMV: number, amplitudeMV: number, noiseMV: number): string {
   const full = path.join(tmp, `trace-${seed}.csv`);
-  stoopt(["simulate", "--trials", "1", "--washout", "100ns", "--sample", "25ps", "--duration", "50ns", "--temperature", "300K", "--seed", String(seed), ...Object.entries(truth).flatMap(([k, v]) => [`--${k}`, String(v)]), "-o", full]);
+  stoopt([
+    "simulate",
+    "--trials",
+    "1",
+    "--washout",
+    "100ns",
+    "--sample",
+    "25ps",
+    "--duration",
+    "50ns",
+    "--temperature",
+    "300K",
+    "--seed",
+    String(seed),
+    ...Object.entries(truth).flatMap(([k, v]) => [`--${k}`, String(v)]),
+    "-o",
+    full,
+  ]);
   const rows = readFileSync(full, "utf8").trim().split("\n").slice(1);
   const g = gauss(seed + 77);
   const out = ["# Oscilloscope export (simulated)", "# Channel 1, 40 GS/s, 50 ns record", "time_ns,V_mV"];
@@ -116,7 +150,9 @@ function alone(temperature: string, name: string, tag: string, limitPct: number)
       const err = Math.abs(r.fit[n].value - truth) / width(n);
       sum += err;
       worst = Math.max(worst, err);
-      rows.push(`| ${n} | ${truth.toPrecision(6)} | ${r.fit[n].value.toPrecision(6)} | ${(100 * err).toFixed(4)} % | ${r.loss.toExponential(2)} | ${seconds.toFixed(1)} |`);
+      rows.push(
+        `| ${n} | ${truth.toPrecision(6)} | ${r.fit[n].value.toPrecision(6)} | ${(100 * err).toFixed(4)} % | ${r.loss.toExponential(2)} | ${seconds.toFixed(1)} |`,
+      );
       record.push({ name: n, truth, fitted: r.fit[n].value, error_of_range: err, loss: r.loss, seconds });
       process.stderr.write(rows[rows.length - 1] + "\n");
     });
@@ -139,8 +175,15 @@ function pairs(): void {
     const eh = Math.abs(r.fit.H_appl.value - h) / 500;
     const ej = Math.abs(r.fit.j_DC.value - j) / 5e-3;
     worst = Math.max(worst, eh, ej);
-    rows.push(`| ${h.toFixed(2)} | ${(1e3 * j).toFixed(5)} | ${r.fit.H_appl.value.toFixed(2)} | ${(1e3 * r.fit.j_DC.value).toFixed(5)} | ${(100 * eh).toFixed(4)} % | ${(100 * ej).toFixed(4)} % | ${seconds.toFixed(1)} |`);
-    record.push({ truth: { H_appl: h, j_DC: j }, fitted: { H_appl: r.fit.H_appl.value, j_DC: r.fit.j_DC.value }, error_of_range: { H_appl: eh, j_DC: ej }, seconds });
+    rows.push(
+      `| ${h.toFixed(2)} | ${(1e3 * j).toFixed(5)} | ${r.fit.H_appl.value.toFixed(2)} | ${(1e3 * r.fit.j_DC.value).toFixed(5)} | ${(100 * eh).toFixed(4)} % | ${(100 * ej).toFixed(4)} % | ${seconds.toFixed(1)} |`,
+    );
+    record.push({
+      truth: { H_appl: h, j_DC: j },
+      fitted: { H_appl: r.fit.H_appl.value, j_DC: r.fit.j_DC.value },
+      error_of_range: { H_appl: eh, j_DC: ej },
+      seconds,
+    });
     process.stderr.write(rows[rows.length - 1] + "\n");
   }
   const md = `# p1 (pairs): H_appl and j_DC fitted together, m_x only, noise-free (alpha 0.0055)\n\nTeachers as p1; fit \`stoopt sysid FILE --fit H_appl,j_DC --starts 3\`. Command: \`node dist/examples/labdata.js pairs\`.\n\nWorst error / range over both parameters: **${(100 * worst).toFixed(4)} %** (acceptance 0.5 %)\n\n| true H_appl [Oe] | true j_DC [mA] | fitted H_appl | fitted j_DC | error H / range | error j / range | wall time [s] |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
@@ -164,7 +207,9 @@ function scope(): void {
       const ea = Math.abs(r.amplitude.value - AMP) / Math.abs(AMP);
       sum += err;
       worstLevel = Math.max(worstLevel, eo, ea);
-      rows.push(`| ${n} | ${truth.toPrecision(6)} | ${r.fit[n].value.toPrecision(6)} | ${(100 * err).toFixed(3)} % | ${r.offset.value.toFixed(4)} | ${r.amplitude.value.toFixed(4)} | ${(100 * eo).toFixed(3)} % | ${(100 * ea).toFixed(3)} % | ${seconds.toFixed(1)} |`);
+      rows.push(
+        `| ${n} | ${truth.toPrecision(6)} | ${r.fit[n].value.toPrecision(6)} | ${(100 * err).toFixed(3)} % | ${r.offset.value.toFixed(4)} | ${r.amplitude.value.toFixed(4)} | ${(100 * eo).toFixed(3)} % | ${(100 * ea).toFixed(3)} % | ${seconds.toFixed(1)} |`,
+      );
       record.push({ name: n, truth, fitted: r.fit[n].value, error_of_range: err, offset_mV: r.offset.value, amplitude_mV: r.amplitude.value, seconds });
       process.stderr.write(rows[rows.length - 1] + "\n");
     });
@@ -185,7 +230,10 @@ function calibration(): void {
   for (const n of names) {
     const rnd = prng(4242 + spec(n).index);
     const [lo, hi] = spec(n).range!;
-    let in1 = 0, in2 = 0, gn1 = 0, gn2 = 0;
+    let in1 = 0,
+      in2 = 0,
+      gn1 = 0,
+      gn2 = 0;
     for (let c = 0; c < teachers; c++) {
       const truth = lo + (0.1 + 0.8 * rnd()) * (hi - lo);
       if (c < from) continue; // resuming: the same truths and seeds as a full run
@@ -198,7 +246,9 @@ function calibration(): void {
       in2 += z <= 2 ? 1 : 0;
       gn1 += zg <= 1 ? 1 : 0;
       gn2 += zg <= 2 ? 1 : 0;
-      rows.push(`| ${n} | ${truth.toPrecision(6)} | ${f.value.toPrecision(6)} | ${(f.uncertainty ?? NaN).toPrecision(3)} | ${z.toFixed(2)} | ${(f.uncertainty_gauss_newton ?? NaN).toPrecision(3)} | ${zg.toFixed(2)} | ${seconds.toFixed(1)} |`);
+      rows.push(
+        `| ${n} | ${truth.toPrecision(6)} | ${f.value.toPrecision(6)} | ${(f.uncertainty ?? NaN).toPrecision(3)} | ${z.toFixed(2)} | ${(f.uncertainty_gauss_newton ?? NaN).toPrecision(3)} | ${zg.toFixed(2)} | ${seconds.toFixed(1)} |`,
+      );
       record.push({ name: n, truth, fitted: f.value, sigma_bootstrap: f.uncertainty, sigma_gauss_newton: f.uncertainty_gauss_newton, seconds });
       process.stderr.write(rows[rows.length - 1] + "\n");
     }

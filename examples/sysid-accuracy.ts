@@ -63,7 +63,9 @@ function fig2f(): void {
       const r = fit({ [name]: String(truth) }, [name], temperature, 100 * spec.index + c, starts);
       const err = Math.abs(r.values[name] - truth) / (hi - lo);
       sumErr += err;
-      rows.push(`| ${name} | ${truth.toPrecision(6)} | ${r.values[name].toPrecision(6)} | ${(100 * err).toFixed(3)} % | ${r.loss.toExponential(2)} | ${r.seconds.toFixed(1)} |`);
+      rows.push(
+        `| ${name} | ${truth.toPrecision(6)} | ${r.values[name].toPrecision(6)} | ${(100 * err).toFixed(3)} % | ${r.loss.toExponential(2)} | ${r.seconds.toFixed(1)} |`,
+      );
       record.push({ name, truth, fitted: r.values[name], error_of_range: err, loss: r.loss, seconds: r.seconds });
       process.stderr.write(`${rows[rows.length - 1]}\n`);
     }
@@ -91,7 +93,9 @@ function pairs(): void {
     const ej = Math.abs(r.values.j_DC - j) / 5e-3;
     const good = eh < 0.01 && ej < 0.01;
     ok += good ? 1 : 0;
-    rows.push(`| ${h.toFixed(1)} | ${(1e3 * j).toFixed(4)} | ${r.values.H_appl.toFixed(1)} | ${(1e3 * r.values.j_DC).toFixed(4)} | ${(100 * eh).toFixed(3)} % | ${(100 * ej).toFixed(3)} % | ${good ? "yes" : "no"} | ${r.seconds.toFixed(1)} |`);
+    rows.push(
+      `| ${h.toFixed(1)} | ${(1e3 * j).toFixed(4)} | ${r.values.H_appl.toFixed(1)} | ${(1e3 * r.values.j_DC).toFixed(4)} | ${(100 * eh).toFixed(3)} % | ${(100 * ej).toFixed(3)} % | ${good ? "yes" : "no"} | ${r.seconds.toFixed(1)} |`,
+    );
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
   const md = `# Two parameters (Fig. 3): H_appl and j_DC at alpha 0.0055, noise-free teachers, --starts ${starts}\n\nCommand: \`node dist/examples/sysid-accuracy.js pairs --starts ${starts}\`\n\nRecovered within 1 % of each range: **${ok} of 10**\n\n| true H_appl [Oe] | true j_DC [mA] | fitted H_appl | fitted j_DC | error H / range | error j / range | recovered | sysid time [s] |\n|---|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
@@ -126,8 +130,23 @@ function converge(): void {
     const errSigma = specs.map((s) => Math.abs(res.fit[s.name].value - truth[s.name]) / res.fit[s.name].stderr);
     const pass = errRange.every((e) => e <= 1e-5) && errSigma.every((e) => e <= 3);
     jointPass += pass ? 1 : 0;
-    rows.push(`| ${c + 1} | ${truth.H_appl.toFixed(3)} | ${(1e3 * truth.j_DC).toFixed(5)} | ${truth.alpha.toFixed(6)} | ${errRange.map((e) => e.toExponential(1)).join(" / ")} | ${errSigma.map((e) => e.toFixed(2)).join(" / ")} | ${specs.map((s) => (res.fit[s.name].stderr / width(s)).toExponential(1)).join(" / ")} | ${res.status} (${res.convergence.reason}) | ${res.loss.toExponential(1)} | ${seconds.toFixed(1)} | ${pass ? "yes" : "**no**"} |`);
-    record.push({ case: "joint", truth, fitted: Object.fromEntries(three.map((n) => [n, res.fit[n].value])), stderr: Object.fromEntries(three.map((n) => [n, res.fit[n].stderr])), error_of_range: errRange, error_in_sigma: errSigma, status: res.status, reason: res.convergence.reason, loss: res.loss, sum_sq: res.sum_sq, seconds, pass });
+    rows.push(
+      `| ${c + 1} | ${truth.H_appl.toFixed(3)} | ${(1e3 * truth.j_DC).toFixed(5)} | ${truth.alpha.toFixed(6)} | ${errRange.map((e) => e.toExponential(1)).join(" / ")} | ${errSigma.map((e) => e.toFixed(2)).join(" / ")} | ${specs.map((s) => (res.fit[s.name].stderr / width(s)).toExponential(1)).join(" / ")} | ${res.status} (${res.convergence.reason}) | ${res.loss.toExponential(1)} | ${seconds.toFixed(1)} | ${pass ? "yes" : "**no**"} |`,
+    );
+    record.push({
+      case: "joint",
+      truth,
+      fitted: Object.fromEntries(three.map((n) => [n, res.fit[n].value])),
+      stderr: Object.fromEntries(three.map((n) => [n, res.fit[n].stderr])),
+      error_of_range: errRange,
+      error_in_sigma: errSigma,
+      status: res.status,
+      reason: res.convergence.reason,
+      loss: res.loss,
+      sum_sq: res.sum_sq,
+      seconds,
+      pass,
+    });
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
   const single: string[] = [];
@@ -146,8 +165,20 @@ function converge(): void {
       const err = Math.abs(res.fit[s.name].value - truth) / width(s);
       worst = Math.max(worst, err);
       pass += err <= 1e-6 ? 1 : 0;
-      singleRows.push(`| ${s.name} | ${truth.toPrecision(8)} | ${res.fit[s.name].value.toPrecision(12)} | ${err.toExponential(1)} | ${(Math.abs(res.fit[s.name].value - truth) / res.fit[s.name].stderr).toFixed(2)} | ${res.status} (${res.convergence.reason}) | ${seconds.toFixed(1)} |`);
-      record.push({ case: s.name, truth, fitted: res.fit[s.name].value, stderr: res.fit[s.name].stderr, error_of_range: err, status: res.status, reason: res.convergence.reason, seconds, pass: err <= 1e-6 });
+      singleRows.push(
+        `| ${s.name} | ${truth.toPrecision(8)} | ${res.fit[s.name].value.toPrecision(12)} | ${err.toExponential(1)} | ${(Math.abs(res.fit[s.name].value - truth) / res.fit[s.name].stderr).toFixed(2)} | ${res.status} (${res.convergence.reason}) | ${seconds.toFixed(1)} |`,
+      );
+      record.push({
+        case: s.name,
+        truth,
+        fitted: res.fit[s.name].value,
+        stderr: res.fit[s.name].stderr,
+        error_of_range: err,
+        status: res.status,
+        reason: res.convergence.reason,
+        seconds,
+        pass: err <= 1e-6,
+      });
       process.stderr.write(`${singleRows[singleRows.length - 1]}\n`);
     }
     single.push(`| ${s.name} | ${s.range![0]}:${s.range![1]} ${s.unit} | ${pass} of 10 | ${worst.toExponential(1)} |`);

@@ -23,12 +23,57 @@ const NAME = "ck.bin";
 
 /** A small valid checkpoint (N = 3, 4 inputs, 2 classes, one epoch done). */
 function smallCheckpoint(precision: "f32" | "f64"): Checkpoint {
-  const config: NetConfig = { n: 3, nIn: 4, nOut: 2, cmOe: 10, dtS: 5e-11, steps: 10, tune: "full", groups: ["win", "wout", "phys"], precision, x0Norm: "unit", seed: 7n, batch: 10, epochs: 3, lr: PAPER_LR, hAppl0: 1750, jDc0: 5e-3, alpha0: 0.0055, params: Array.from(defaultParams()), trainLimit: 10, testLimit: 10, val: 0 };
+  const config: NetConfig = {
+    n: 3,
+    nIn: 4,
+    nOut: 2,
+    cmOe: 10,
+    dtS: 5e-11,
+    steps: 10,
+    tune: "full",
+    groups: ["win", "wout", "phys"],
+    precision,
+    x0Norm: "unit",
+    seed: 7n,
+    batch: 10,
+    epochs: 3,
+    lr: PAPER_LR,
+    hAppl0: 1750,
+    jDc0: 5e-3,
+    alpha0: 0.0055,
+    params: Array.from(defaultParams()),
+    trainLimit: 10,
+    testLimit: 10,
+    val: 0,
+  };
   const L = layout(3, 4, 2);
-  const mk = (f: (i: number) => number) => (precision === "f32" ? Float32Array.from({ length: L.total }, (_, i) => f(i)) : Float64Array.from({ length: L.total }, (_, i) => f(i)));
-  const row = { epoch: 1, train_loss: 1, train_accuracy: 0.5, test_loss: 1, test_accuracy: 0.5, val_loss: null, val_accuracy: null, h_appl_mean_oe: 1750, h_appl_var_oe2: 0, j_dc_a: 0.005, alpha: 0.0055, images_per_s: 10, train_s: 1, eval_s: 1, wall_s: 2 };
+  const mk = (f: (i: number) => number) =>
+    precision === "f32" ? Float32Array.from({ length: L.total }, (_, i) => f(i)) : Float64Array.from({ length: L.total }, (_, i) => f(i));
+  const row = {
+    epoch: 1,
+    train_loss: 1,
+    train_accuracy: 0.5,
+    test_loss: 1,
+    test_accuracy: 0.5,
+    val_loss: null,
+    val_accuracy: null,
+    h_appl_mean_oe: 1750,
+    h_appl_var_oe2: 0,
+    j_dc_a: 0.005,
+    alpha: 0.0055,
+    images_per_s: 10,
+    train_s: 1,
+    eval_s: 1,
+    wall_s: 2,
+  };
   return {
-    header: { config, data: { dir: "mnist-data", fingerprint: "ab", train_images: 10, test_images: 10, val_images: 0 }, epochs_done: 1, adam_step: 3, history: [row] },
+    header: {
+      config,
+      data: { dir: "mnist-data", fingerprint: "ab", train_images: 10, test_images: 10, val_images: 0 },
+      epochs_done: 1,
+      adam_step: 3,
+      history: [row],
+    },
     theta: mk((i) => Math.sin(i)),
     adamM: mk((i) => 0.001 * Math.cos(i)),
     adamV: mk((i) => 1e-6 * (1 + Math.sin(i) ** 2)),
@@ -45,7 +90,11 @@ function bytesOf(ck: Checkpoint): Buffer {
 /** The SHA-256 trailer recomputed (damage that a checksum cannot see). */
 function rechecksum(b: Buffer): Buffer {
   const out = Buffer.from(b);
-  if (out.length >= 32) createHash("sha256").update(out.subarray(0, out.length - 32)).digest().copy(out, out.length - 32);
+  if (out.length >= 32)
+    createHash("sha256")
+      .update(out.subarray(0, out.length - 32))
+      .digest()
+      .copy(out, out.length - 32);
   return out;
 }
 
@@ -89,12 +138,18 @@ function readOrRefuse(b: Buffer): Checkpoint | undefined {
   try {
     return parseCheckpoint(b, NAME).checkpoint;
   } catch (e) {
-    if (!(e instanceof StooptError) || e.exitCode !== 2 || !e.message.startsWith(`${NAME}: not a valid stoopt checkpoint (`) || e.message.includes("\n")) throw e;
+    if (!(e instanceof StooptError) || e.exitCode !== 2 || !e.message.startsWith(`${NAME}: not a valid stoopt checkpoint (`) || e.message.includes("\n"))
+      throw e;
     return undefined;
   }
 }
 
-type Mutation = { kind: "flip"; at: number; bit: number } | { kind: "set"; at: number; value: number } | { kind: "cut"; at: number } | { kind: "delete"; at: number; n: number } | { kind: "insert"; at: number; bytes: number[] };
+type Mutation =
+  | { kind: "flip"; at: number; bit: number }
+  | { kind: "set"; at: number; value: number }
+  | { kind: "cut"; at: number }
+  | { kind: "delete"; at: number; n: number }
+  | { kind: "insert"; at: number; bytes: number[] };
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant("set" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
@@ -185,15 +240,50 @@ interface Case {
   message: string | RegExp;
 }
 const cases: Case[] = [
-  { name: "a flipped bit in the weights", damage: (b) => ((b[b.length - 200] ^= 4), b), code: 2, message: "not a valid stoopt checkpoint (checksum mismatch: the file is damaged or truncated)" },
+  {
+    name: "a flipped bit in the weights",
+    damage: (b) => ((b[b.length - 200] ^= 4), b),
+    code: 2,
+    message: "not a valid stoopt checkpoint (checksum mismatch: the file is damaged or truncated)",
+  },
   { name: "truncated", damage: (b) => b.subarray(0, b.length - 1000), code: 2, message: "checksum mismatch" },
-  { name: "NaN in theta, checksum valid", damage: (b) => (b.writeFloatLE(NaN, Math.ceil((16 + b.readUInt32LE(12)) / 8) * 8 + 8), rechecksum(b)), code: 2, message: "array 'theta' holds a non-finite value at index 2" },
-  { name: "Inf in the coupling matrix, checksum valid", damage: (b) => (b.writeDoubleLE(Infinity, b.length - 40), rechecksum(b)), code: 2, message: "array 'w_coupling' holds a non-finite value" },
-  { name: "an offset past the end, checksum valid", damage: (b) => withHeader(b, (h) => (h.arrays[1].offset = 1 << 30)), code: 2, message: "array 'adam_m' lies beyond the end of the file" },
-  { name: "a misaligned offset, checksum valid", damage: (b) => withHeader(b, (h) => (h.arrays[2].offset += 4)), code: 2, message: "is not a non-negative multiple of 8" },
+  {
+    name: "NaN in theta, checksum valid",
+    damage: (b) => (b.writeFloatLE(NaN, Math.ceil((16 + b.readUInt32LE(12)) / 8) * 8 + 8), rechecksum(b)),
+    code: 2,
+    message: "array 'theta' holds a non-finite value at index 2",
+  },
+  {
+    name: "Inf in the coupling matrix, checksum valid",
+    damage: (b) => (b.writeDoubleLE(Infinity, b.length - 40), rechecksum(b)),
+    code: 2,
+    message: "array 'w_coupling' holds a non-finite value",
+  },
+  {
+    name: "an offset past the end, checksum valid",
+    damage: (b) => withHeader(b, (h) => (h.arrays[1].offset = 1 << 30)),
+    code: 2,
+    message: "array 'adam_m' lies beyond the end of the file",
+  },
+  {
+    name: "a misaligned offset, checksum valid",
+    damage: (b) => withHeader(b, (h) => (h.arrays[2].offset += 4)),
+    code: 2,
+    message: "is not a non-negative multiple of 8",
+  },
   { name: "overlapping arrays, checksum valid", damage: (b) => withHeader(b, (h) => (h.arrays[1].offset = h.arrays[0].offset)), code: 2, message: "overlap" },
-  { name: "a length that does not match N, checksum valid", damage: (b) => withHeader(b, (h) => (h.arrays[0].length -= 1)), code: 2, message: "does not match N = 4" },
-  { name: "a wrong config type, checksum valid", damage: (b) => withHeader(b, (h) => (h.config.steps = "10")), code: 2, message: "header field 'config.steps'" },
+  {
+    name: "a length that does not match N, checksum valid",
+    damage: (b) => withHeader(b, (h) => (h.arrays[0].length -= 1)),
+    code: 2,
+    message: "does not match N = 4",
+  },
+  {
+    name: "a wrong config type, checksum valid",
+    damage: (b) => withHeader(b, (h) => (h.config.steps = "10")),
+    code: 2,
+    message: "header field 'config.steps'",
+  },
   { name: "an unknown format version", damage: (b) => (b.writeUInt32LE(7, 8), b), code: 2, message: "format version 7; this stoopt reads versions 1 and 2" },
   { name: "not a checkpoint", damage: () => Buffer.from("hello\n"), code: 2, message: "wrong magic" },
   { name: "format 1 (no checksum) is still read, with a note", damage: asVersion1, code: 0, message: "checkpoint format 1 has no checksum" },
@@ -202,7 +292,12 @@ const cases: Case[] = [
 describe("class 6: damaged checkpoints through the CLI (eval and --resume)", () => {
   for (const c of cases) {
     it(`eval: ${c.name}`, () => {
-      const { r } = checkCase(c.name, (d) => fs.writeFileSync(path.join(d, "checkpoint.bin"), c.damage(fs.readFileSync(path.join(good, "checkpoint.bin")))), (d) => ["eval", path.join(d, "checkpoint.bin"), "--data", data, "--threads", "1", "--json"], { code: c.code, message: c.message, emptyStdout: c.code !== 0 });
+      const { r } = checkCase(
+        c.name,
+        (d) => fs.writeFileSync(path.join(d, "checkpoint.bin"), c.damage(fs.readFileSync(path.join(good, "checkpoint.bin")))),
+        (d) => ["eval", path.join(d, "checkpoint.bin"), "--data", data, "--threads", "1", "--json"],
+        { code: c.code, message: c.message, emptyStdout: c.code !== 0 },
+      );
       if (c.code === 2) expect(r.stderr).toContain("checkpoint.bin: not a valid stoopt checkpoint (");
       else expect(JSON.parse(r.stdout).total).toBe(20);
     }, 60_000);

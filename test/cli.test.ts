@@ -30,7 +30,16 @@ describe("help", () => {
 
   it("names the unit of every physical option", () => {
     const r = runCli(["simulate", "--help"]).stdout.replace(/\s+/g, " ");
-    for (const s of ["[Oe] (default 1750 Oe)", "[A] (default 0.005 A)", "[cm] (default 2e-7 cm)", "[emu/cm3]", "[rad/(Oe s)]", "(bare number: ns)", "(bare number: K)"]) expect(r).toContain(s);
+    for (const s of [
+      "[Oe] (default 1750 Oe)",
+      "[A] (default 0.005 A)",
+      "[cm] (default 2e-7 cm)",
+      "[emu/cm3]",
+      "[rad/(Oe s)]",
+      "(bare number: ns)",
+      "(bare number: K)",
+    ])
+      expect(r).toContain(s);
   });
 });
 

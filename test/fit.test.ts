@@ -33,7 +33,15 @@ describe("fitOnce", () => {
   it("converges on a clean problem and never leaves the range", async () => {
     const events: FitEvent[] = [];
     const hist: { values: Record<string, number> }[] = [];
-    const r = await fitOnce(fake(() => false), 10, opts(3), 0, [1750], events, hist as never);
+    const r = await fitOnce(
+      fake(() => false),
+      10,
+      opts(3),
+      0,
+      [1750],
+      events,
+      hist as never,
+    );
     expect(Math.abs(r.values.H_appl - 1800)).toBeLessThan(2);
     expect(r.status).toBe("ok");
     for (const h of hist) expect(h.values.H_appl).toBeGreaterThanOrEqual(1500);
@@ -42,7 +50,15 @@ describe("fitOnce", () => {
   it("rejects a non-finite step, halves the learning rate, reports it, and goes on", async () => {
     // NaN in a narrow band that the fourth step (1600 -> 1650 -> 1700 -> 1750) lands in
     const events: FitEvent[] = [];
-    const r = await fitOnce(fake((h) => h > 1749 && h < 1751), 100, opts(50), 0, [1600], events, []);
+    const r = await fitOnce(
+      fake((h) => h > 1749 && h < 1751),
+      100,
+      opts(50),
+      0,
+      [1600],
+      events,
+      [],
+    );
     expect(events.some((e) => e.kind === "nonfinite_step_rejected")).toBe(true);
     expect(r.status).toBe("ok");
     expect(r.loss).toBeLessThan(0.6); // better than the start (loss 2 at 1600)
@@ -50,7 +66,15 @@ describe("fitOnce", () => {
 
   it("keeps to the finite side of a region where the loss is not finite", async () => {
     const events: FitEvent[] = [];
-    const r = await fitOnce(fake((h) => h > 1760), 100, opts(4), 0, [1700], events, []);
+    const r = await fitOnce(
+      fake((h) => h > 1760),
+      100,
+      opts(4),
+      0,
+      [1700],
+      events,
+      [],
+    );
     expect(events.some((e) => e.kind === "nonfinite_step_rejected")).toBe(true);
     expect(r.values.H_appl).toBeLessThanOrEqual(1760);
     expect(Number.isFinite(r.loss)).toBe(true);
@@ -58,14 +82,30 @@ describe("fitOnce", () => {
 
   it("stops after the set number of consecutive failures", async () => {
     const events: FitEvent[] = [];
-    const r = await fitOnce(fake((h) => h > 1760), 100, opts(4), 0, [1770], events, []);
+    const r = await fitOnce(
+      fake((h) => h > 1760),
+      100,
+      opts(4),
+      0,
+      [1770],
+      events,
+      [],
+    );
     expect(r.status).toBe("failed");
     expect(events.filter((e) => e.kind === "nonfinite_step_rejected").length).toBe(4);
     expect(events.filter((e) => e.kind === "stopped_after_failures").length).toBe(1);
   });
 
   it("reports a start that never saw a finite loss as failed, with its start values", async () => {
-    const r = await fitOnce(fake(() => true), 10, opts(2), 0, [1750], [], []);
+    const r = await fitOnce(
+      fake(() => true),
+      10,
+      opts(2),
+      0,
+      [1750],
+      [],
+      [],
+    );
     expect(r.status).toBe("failed");
     expect(r.values.H_appl).toBe(1750);
     expect(Number.isFinite(r.loss)).toBe(false); // written as null in JSON, never NaN
@@ -76,14 +116,25 @@ describe("helpers", () => {
   it("places starts: the first at the given start, the rest spread over the range", () => {
     const pts = startPoints([{ spec: H, range: [1500, 2000], start: 1750 }], 5, 3);
     expect(pts[0]).toEqual([1750]);
-    const rest = pts.slice(1).map((p) => Math.floor((p[0] - 1500) / 125)).sort();
+    const rest = pts
+      .slice(1)
+      .map((p) => Math.floor((p[0] - 1500) / 125))
+      .sort();
     expect(rest).toEqual([0, 1, 2, 3]); // one per stratum (Latin hypercube)
   });
 
   it("inverts a small matrix and detects a singular one", () => {
-    const inv = invert([[4, 2], [2, 3]])!;
+    const inv = invert([
+      [4, 2],
+      [2, 3],
+    ])!;
     expect(inv[0][0]).toBeCloseTo(3 / 8, 14);
     expect(inv[0][1]).toBeCloseTo(-2 / 8, 14);
-    expect(invert([[1, 2], [2, 4]])).toBeNull();
+    expect(
+      invert([
+        [1, 2],
+        [2, 4],
+      ]),
+    ).toBeNull();
   });
 });

@@ -12,7 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number; stdoutFd?: number } = {}): CliResult {
+export function runCli(
+  args: string[],
+  opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; timeoutMs?: number; stdoutFd?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     input: opts.input,
     stdio: opts.stdoutFd !== undefined ? ["pipe", opts.stdoutFd, "pipe"] : "pipe",

@@ -39,7 +39,25 @@ function checkOutputs(dir: string): number {
 describe("SIGKILL at random moments", () => {
   it("leaves only whole files, and --resume finishes the run", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stoopt-kill-"));
-    const args = ["mnist", "--n", "200", "--train-limit", "2500", "--test-limit", "200", "--batch", "50", "--threads", "1", "--seed", "5", "--epochs", "6", "--out", dir];
+    const args = [
+      "mnist",
+      "--n",
+      "200",
+      "--train-limit",
+      "2500",
+      "--test-limit",
+      "200",
+      "--batch",
+      "50",
+      "--threads",
+      "1",
+      "--seed",
+      "5",
+      "--epochs",
+      "6",
+      "--out",
+      dir,
+    ];
     const rnd = prng(20261128);
     let kills = 0;
     for (let round = 0; round < 12 && kills < 6; round++) {

@@ -125,7 +125,9 @@ describe("levenbergMarquardt", () => {
     let calls = 0;
     const s = await levenbergMarquardt(f, Float64Array.of(-1.2, 1), { shouldStop: () => ++calls > 3 });
     expect(s.reason).toBe("interrupted");
-    await expect(levenbergMarquardt(async () => ({ sumSq: NaN, jtr: Float64Array.of(0), jtj: Float64Array.of(1), count: 1 }), Float64Array.of(0))).rejects.toThrow(/non-finite/);
+    await expect(
+      levenbergMarquardt(async () => ({ sumSq: NaN, jtr: Float64Array.of(0), jtj: Float64Array.of(1), count: 1 }), Float64Array.of(0)),
+    ).rejects.toThrow(/non-finite/);
   });
 
   it("inverts J^T J in mixed units (covariance)", () => {

@@ -61,7 +61,10 @@ describe("sysid on measured data", () => {
   });
 
   it("fits a scope-style voltage (comment header, time_ns, V_mV, negative scale): offset and amplitude fitted or given", () => {
-    const file = derived("scope.csv", 10, "trial,time_ns,V_mV", (f) => `${f[0]},${(Number(f[1]) * 1e9).toFixed(4)},${(8 - 2.5 * Number(f[2])).toFixed(6)}`, ["# Scope export", "# 20 GS/s"]);
+    const file = derived("scope.csv", 10, "trial,time_ns,V_mV", (f) => `${f[0]},${(Number(f[1]) * 1e9).toFixed(4)},${(8 - 2.5 * Number(f[2])).toFixed(6)}`, [
+      "# Scope export",
+      "# 20 GS/s",
+    ]);
     const r = runCli(["sysid", file, "--signal", "V_mV", "--fit", "H_appl", "--j_DC", "4.4mA", "--json", "-q"]);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.stdout);
@@ -89,19 +92,41 @@ describe("sysid on measured data", () => {
   });
 
   it("gradients w.r.t. chart coordinates, offset and amplitude match central differences through the wasm (f64)", () => {
-    const lines = fs.readFileSync(TEACHER, "utf8").trim().split("\n").slice(1).map((l) => l.split(",").map(Number));
+    const lines = fs
+      .readFileSync(TEACHER, "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").map(Number));
     const rows = lines.filter((f) => f[0] < 3);
     const offsets = [0];
     for (let i = 1; i < rows.length; i++) if (rows[i][0] !== rows[i - 1][0]) offsets.push(i);
     offsets.push(rows.length);
-    const w = { offsets: Uint32Array.from(offsets), t_s: Float64Array.from(rows.map((f) => f[1])), y: Float64Array.from(rows.map((f, k) => 8 - 2.5 * f[2] + 0.01 * Math.sin(k))) };
+    const w = {
+      offsets: Uint32Array.from(offsets),
+      t_s: Float64Array.from(rows.map((f) => f[1])),
+      y: Float64Array.from(rows.map((f, k) => 8 - 2.5 * f[2] + 0.01 * Math.sin(k))),
+    };
     const ev = new CoreWindows(w, 0.5e-12, 0);
     const m0 = new Float64Array(9);
-    for (let i = 0; i < 3; i++) m0.set(rows[offsets[i]].slice(2, 5).map((v, j) => v + (j === 0 ? 0.03 : -0.02)), 3 * i);
+    for (let i = 0; i < 3; i++)
+      m0.set(
+        rows[offsets[i]].slice(2, 5).map((v, j) => v + (j === 0 ? 0.03 : -0.02)),
+        3 * i,
+      );
     const params = defaultParams();
     params[PARAMS.find((p) => p.name === "H_appl")!.index] = 1810;
     const fit = [PARAMS.find((p) => p.name === "H_appl")!.index];
-    const base: WindowRequest = { params, fit, mode: "dual", m0, chart: Float64Array.from([0.01, -0.02, 0.02, 0.01, -0.01, 0.015]), offset: 7.95, amplitude: -2.45, sel: [0, 1, 2] };
+    const base: WindowRequest = {
+      params,
+      fit,
+      mode: "dual",
+      m0,
+      chart: Float64Array.from([0.01, -0.02, 0.02, 0.01, -0.01, 0.015]),
+      offset: 7.95,
+      amplitude: -2.45,
+      sel: [0, 1, 2],
+    };
     const L = blockLayout(1, true);
     const blocks = ev.evaluateSync(base);
     const half = (req: WindowRequest) => {

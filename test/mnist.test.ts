@@ -75,7 +75,29 @@ describe("adjoint gradient through the wasm core (f64, N = 8)", () => {
     bufs.images.view().set(data.train.images.subarray(0, B * nIn));
     bufs.labels.view().set(data.train.labels.subarray(0, B));
     const b = bufs;
-    c.check(x.stoopt_net_step(net, b.params.ptr, 50e-12, 10, b.wcp.ptr, b.win.ptr, b.wout.ptr, b.happl.ptr, b.images.ptr, b.labels.ptr, B, 1, want, b.gwin.ptr, b.gwout.ptr, b.ghappl.ptr, b.gphys.ptr, b.stats.ptr), "step");
+    c.check(
+      x.stoopt_net_step(
+        net,
+        b.params.ptr,
+        50e-12,
+        10,
+        b.wcp.ptr,
+        b.win.ptr,
+        b.wout.ptr,
+        b.happl.ptr,
+        b.images.ptr,
+        b.labels.ptr,
+        B,
+        1,
+        want,
+        b.gwin.ptr,
+        b.gwout.ptr,
+        b.ghappl.ptr,
+        b.gphys.ptr,
+        b.stats.ptr,
+      ),
+      "step",
+    );
     return b.stats.view()[0];
   }
   step(7);
@@ -96,21 +118,77 @@ describe("adjoint gradient through the wasm core (f64, N = 8)", () => {
     return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), floor);
   }
   const maxAbs = (v: Float64Array) => v.reduce((m, y) => Math.max(m, Math.abs(y)), 0);
-  const top = (v: Float64Array, k: number) => Array.from(v.keys()).sort((i, j) => Math.abs(v[j]) - Math.abs(v[i])).slice(0, k);
+  const top = (v: Float64Array, k: number) =>
+    Array.from(v.keys())
+      .sort((i, j) => Math.abs(v[j]) - Math.abs(v[i]))
+      .slice(0, k);
 
   it("W_in entries", () => {
     const floor = 1e-3 * maxAbs(g.win);
-    for (const k of [...top(g.win, 4), 300, 5000, 10000]) expect(rel(g.win[k], fd(() => win[k], (v) => (win[k] = v), 1e-4), floor)).toBeLessThan(FD_REL_TOL);
+    for (const k of [...top(g.win, 4), 300, 5000, 10000])
+      expect(
+        rel(
+          g.win[k],
+          fd(
+            () => win[k],
+            (v) => (win[k] = v),
+            1e-4,
+          ),
+          floor,
+        ),
+      ).toBeLessThan(FD_REL_TOL);
   });
   it("W_out entries (bias included)", () => {
     const floor = 1e-3 * maxAbs(g.wout);
-    for (const k of [...top(g.wout, 3), 0, 24, 99, 249]) expect(rel(g.wout[k], fd(() => wout[k], (v) => (wout[k] = v), 1e-4), floor)).toBeLessThan(FD_REL_TOL);
+    for (const k of [...top(g.wout, 3), 0, 24, 99, 249])
+      expect(
+        rel(
+          g.wout[k],
+          fd(
+            () => wout[k],
+            (v) => (wout[k] = v),
+            1e-4,
+          ),
+          floor,
+        ),
+      ).toBeLessThan(FD_REL_TOL);
   });
   it("every H_appl, j_DC and alpha", () => {
     const floor = 1e-3 * maxAbs(g.happl);
-    for (let k = 0; k < N; k++) expect(rel(g.happl[k], fd(() => happl[k], (v) => (happl[k] = v), 0.05), floor)).toBeLessThan(FD_REL_TOL);
-    expect(rel(g.phys[0], fd(() => params[8], (v) => (params[8] = v), 2e-6), 0)).toBeLessThan(FD_REL_TOL);
-    expect(rel(g.phys[1], fd(() => params[9], (v) => (params[9] = v), 2e-5), 0)).toBeLessThan(FD_REL_TOL);
+    for (let k = 0; k < N; k++)
+      expect(
+        rel(
+          g.happl[k],
+          fd(
+            () => happl[k],
+            (v) => (happl[k] = v),
+            0.05,
+          ),
+          floor,
+        ),
+      ).toBeLessThan(FD_REL_TOL);
+    expect(
+      rel(
+        g.phys[0],
+        fd(
+          () => params[8],
+          (v) => (params[8] = v),
+          2e-6,
+        ),
+        0,
+      ),
+    ).toBeLessThan(FD_REL_TOL);
+    expect(
+      rel(
+        g.phys[1],
+        fd(
+          () => params[9],
+          (v) => (params[9] = v),
+          2e-5,
+        ),
+        0,
+      ),
+    ).toBeLessThan(FD_REL_TOL);
   });
   it("a pixel that is 0 in every image gets exactly zero W_in gradient", () => {
     const p = Array.from({ length: nIn }, (_, i) => i).find((i) => [0, 1, 2, 3].every((b) => data.train.images[b * nIn + i] === 0))!;
@@ -273,7 +351,26 @@ describe("training runs, checkpoints, resume, eval (N = 8, subsets)", () => {
 
   it("--precision f64 trains and evaluates", () => {
     const dir = tmp("f64");
-    const r = cli(["mnist", "--n", "8", "--train-limit", "200", "--test-limit", "100", "--batch", "50", "--epochs", "1", "--precision", "f64", "--tune", "win,phys", "--out", dir, "--json"]);
+    const r = cli([
+      "mnist",
+      "--n",
+      "8",
+      "--train-limit",
+      "200",
+      "--test-limit",
+      "100",
+      "--batch",
+      "50",
+      "--epochs",
+      "1",
+      "--precision",
+      "f64",
+      "--tune",
+      "win,phys",
+      "--out",
+      dir,
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res.config.precision).toBe("f64");
@@ -286,7 +383,25 @@ describe("training runs, checkpoints, resume, eval (N = 8, subsets)", () => {
   it("a run killed with SIGKILL mid-epoch resumes, losing at most that epoch", async () => {
     const dir = tmp("kill");
     // epochs of a second or more, so that the kill lands inside the second one
-    const args = ["mnist", "--n", "32", "--train-limit", "20000", "--test-limit", "300", "--batch", "50", "--threads", "2", "--seed", "3", "--epochs", "3", "--out", dir];
+    const args = [
+      "mnist",
+      "--n",
+      "32",
+      "--train-limit",
+      "20000",
+      "--test-limit",
+      "300",
+      "--batch",
+      "50",
+      "--threads",
+      "2",
+      "--seed",
+      "3",
+      "--epochs",
+      "3",
+      "--out",
+      dir,
+    ];
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: "ignore" });
     const result = path.join(dir, "result.json");
     // wait for the first finished epoch, then kill during the second

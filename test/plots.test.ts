@@ -34,7 +34,9 @@ interface SvgFacts {
 /** Parse a figure's SVG and collect what a reader sees. */
 function facts(svg: string): SvgFacts {
   expect(XMLValidator.validate(svg)).toBe(true);
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", preserveOrder: true, trimValues: false, parseTagValue: false }).parse(svg) as Node[];
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", preserveOrder: true, trimValues: false, parseTagValue: false }).parse(
+    svg,
+  ) as Node[];
   type Node = Record<string, unknown> & { ":@"?: Record<string, string> };
   const root = doc.find((n) => "svg" in n)!;
   const attr = root[":@"]!;
@@ -44,7 +46,8 @@ function facts(svg: string): SvgFacts {
   const vb = attr["@viewBox"].split(/\s+/).map(Number);
   const ptPerUnit = widthPt / vb[2];
   const out: SvgFacts = { widthPt, heightPt, fontPt: [], axisTitles: [], tickLabels: [], texts: [], linePoints: [] };
-  const textOf = (n: Node): string => ((n.text as Node[]) ?? []).map((c) => (typeof c["#text"] === "string" ? c["#text"] : c.tspan ? textOf({ text: c.tspan } as Node) : "")).join("");
+  const textOf = (n: Node): string =>
+    ((n.text as Node[]) ?? []).map((c) => (typeof c["#text"] === "string" ? c["#text"] : c.tspan ? textOf({ text: c.tspan } as Node) : "")).join("");
   const walk = (nodes: Node[], cls: string) => {
     for (const n of nodes) {
       const a = n[":@"] ?? {};
@@ -81,7 +84,8 @@ function expectPrintReady(f: SvgFacts, widthPt = COLUMN_PT): void {
 
 /** Rows of a CSV with a header (quoted cells allowed). */
 function table(text: string): Record<string, string>[] {
-  const split = (l: string) => (l.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? []).slice(0, -1).map((c) => c.replace(/,$/, "").replace(/^"|"$/g, "").replace(/""/g, '"'));
+  const split = (l: string) =>
+    (l.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? []).slice(0, -1).map((c) => c.replace(/,$/, "").replace(/^"|"$/g, "").replace(/""/g, '"'));
   const [head, ...lines] = text.trim().split("\n");
   const cols = split(head);
   return lines.map((l) => Object.fromEntries(split(l).map((v, i) => [cols[i], v])));
@@ -124,7 +128,26 @@ describe("figures", () => {
 
   it("sysid --plot: column-size SVG, PNG and PDF with units, fonts and data (Fig. 2)", () => {
     expect(runCli(["simulate", "--H_appl", "1800Oe", "--j_DC", "5mA", "--trials", "12", "--washout", "100ns", "-o", teacher]).code).toBe(0);
-    const r = runCli(["sysid", teacher, "--fit", "H_appl,j_DC", "--init", "H_appl=1780", "--init", "j_DC=4.8mA", "--epochs", "8", "-o", fit, "--plot", fig2, "--format", "svg,png,pdf", "--dpi", "300"]);
+    const r = runCli([
+      "sysid",
+      teacher,
+      "--fit",
+      "H_appl,j_DC",
+      "--init",
+      "H_appl=1780",
+      "--init",
+      "j_DC=4.8mA",
+      "--epochs",
+      "8",
+      "-o",
+      fit,
+      "--plot",
+      fig2,
+      "--format",
+      "svg,png,pdf",
+      "--dpi",
+      "300",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const names = ["H_appl", "j_DC", "loss", "trajectory-after", "trajectory-before"];
     expect(readdirSync(fig2).sort()).toEqual(names.flatMap((n) => [`${n}.csv`, `${n}.pdf`, `${n}.png`, `${n}.svg`]).sort());
@@ -198,7 +221,10 @@ describe("figures", () => {
     const f = facts(read(path.join(out, "trajectory-before.svg")));
     expectPrintReady(f, 17 * PT_PER_CM);
     expect(f.axisTitles).toEqual(["m_x", "m_y", "m_z", "t [ns]", "\u0394m"]);
-    for (const [flag, value] of [["--format", "svg,gif"], ["--size", "huge"]]) {
+    for (const [flag, value] of [
+      ["--format", "svg,gif"],
+      ["--size", "huge"],
+    ]) {
       const bad = runCli(["plot", fit, "-o", out, flag, value]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain(flag);
@@ -210,7 +236,25 @@ describe("figures", () => {
 
   it("landscape: minimum at the true point, heatmap with the sysid path and the true point (Fig. 3)", () => {
     const out = path.join(dir, "fig3");
-    const r = runCli(["landscape", teacher, "--x", "H_appl", "--y", "j_DC", "--grid", "41x41", "--trials", "4", "--result", fit, "-o", out, "--json", "--format", "svg,png"]);
+    const r = runCli([
+      "landscape",
+      teacher,
+      "--x",
+      "H_appl",
+      "--y",
+      "j_DC",
+      "--grid",
+      "41x41",
+      "--trials",
+      "4",
+      "--result",
+      fit,
+      "-o",
+      out,
+      "--json",
+      "--format",
+      "svg,png",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     // the grid cell nearest the truth (1800 Oe, 5 mA) is the minimum
@@ -234,7 +278,27 @@ describe("figures", () => {
   it("mnist: the accuracy legend states the test images the run used; physics and dynamics figures (Fig. 4, 8)", () => {
     const run = path.join(dir, "mnist-run");
     const out = path.join(dir, "fig4");
-    const r = runCli(["mnist", "--n", "8", "--train-limit", "200", "--test-limit", "100", "--batch", "50", "--epochs", "1", "--threads", "1", "--out", run, "--plot", out, "--format", "svg,pdf"]);
+    const r = runCli([
+      "mnist",
+      "--n",
+      "8",
+      "--train-limit",
+      "200",
+      "--test-limit",
+      "100",
+      "--batch",
+      "50",
+      "--epochs",
+      "1",
+      "--threads",
+      "1",
+      "--out",
+      run,
+      "--plot",
+      out,
+      "--format",
+      "svg,pdf",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const acc = facts(read(path.join(out, "accuracy.svg")));
     expectPrintReady(acc);

@@ -51,7 +51,13 @@ export interface Expect {
 }
 
 /** Run `args(dir)` in a fresh scratch folder prepared by `setup`, and check exit code, message and the disk. */
-export function checkCase(name: string, setup: (dir: string) => void, args: (dir: string) => string[], want: Expect, run: (a: string[]) => CliResult = (a) => runCli(a)): { dir: string; r: CliResult } {
+export function checkCase(
+  name: string,
+  setup: (dir: string) => void,
+  args: (dir: string) => string[],
+  want: Expect,
+  run: (a: string[]) => CliResult = (a) => runCli(a),
+): { dir: string; r: CliResult } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stoopt-rel-`));
   setup(dir);
   const before = snapshot(dir);
@@ -61,7 +67,14 @@ export function checkCase(name: string, setup: (dir: string) => void, args: (dir
   if (typeof want.message === "string") expect(r.stderr).toContain(want.message);
   else expect(r.stderr).toMatch(want.message);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-  if (want.code !== 0) expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("stoopt: error:")).length, r.stderr).toBe(1);
+  if (want.code !== 0)
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("stoopt: error:")).length,
+      r.stderr,
+    ).toBe(1);
   if (want.emptyStdout ?? want.code === 2) expect(r.stdout).toBe("");
   for (const [p, e] of before) {
     const a = after.get(p);
@@ -93,4 +106,3 @@ export function tinyData(train = 60, test = 20): string {
   put(IDX_FILES.testLabels, [test], d.test.labels.subarray(0, test));
   return dir;
 }
-

@@ -26,7 +26,7 @@ describe("task generators", () => {
 
   it("NARMA10 follows the recurrence: y(t+1) - 0.3 y(t) - 0.05 y(t) sum y - 0.1 = 1.5 u(t-9) u(t)", () => {
     let s = 12345;
-    const uni = (n: number) => Float64Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648));
+    const uni = (n: number) => Float64Array.from({ length: n }, () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
     const t = narma10(uni, 300);
     expect(Math.min(...t.u)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...t.u)).toBeLessThanOrEqual(0.5);
@@ -271,7 +271,30 @@ describe("stoopt reservoir CLI", () => {
   });
 
   it("--objective heldout tunes a single STO with virtual nodes: kept steps lower the held-out objective", () => {
-    const r = runCli(["reservoir", "--n", "1", "--virtual", "5", "--input-mode", "field", "--hold", "250ps", "--train", "300", "--val", "100", "--test", "100", "--washout", "60", "--epochs", "4", "--objective", "heldout", "--json"]);
+    const r = runCli([
+      "reservoir",
+      "--n",
+      "1",
+      "--virtual",
+      "5",
+      "--input-mode",
+      "field",
+      "--hold",
+      "250ps",
+      "--train",
+      "300",
+      "--val",
+      "100",
+      "--test",
+      "100",
+      "--washout",
+      "60",
+      "--epochs",
+      "4",
+      "--objective",
+      "heldout",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const h = JSON.parse(r.stdout).history as { train_objective: number; accepted: number }[];
     expect(h.length).toBe(5);
@@ -289,7 +312,30 @@ describe("stoopt reservoir CLI", () => {
     const e = JSON.parse(esn.stdout);
     expect(e.mc_curve.length).toBe(10);
     expect(e.memory_capacity).toBeGreaterThan(1); // a 4-node ESN remembers at least a few delays
-    const sto = runCli(["reservoir", "--task", "memory-capacity", "--mc-delays", "10", "--n", "1", "--virtual", "5", "--hold", "250ps", "--train", "300", "--val", "100", "--test", "100", "--washout", "60", "--epochs", "0", "--json"]);
+    const sto = runCli([
+      "reservoir",
+      "--task",
+      "memory-capacity",
+      "--mc-delays",
+      "10",
+      "--n",
+      "1",
+      "--virtual",
+      "5",
+      "--hold",
+      "250ps",
+      "--train",
+      "300",
+      "--val",
+      "100",
+      "--test",
+      "100",
+      "--washout",
+      "60",
+      "--epochs",
+      "0",
+      "--json",
+    ]);
     expect(sto.code, sto.stderr).toBe(0);
     const s = JSON.parse(sto.stdout);
     expect(s.memory_capacity).toBeGreaterThan(0);
@@ -300,10 +346,39 @@ describe("stoopt reservoir CLI", () => {
 describe("reservoir figures", () => {
   it("draws prediction vs target, the memory curve and the parameters against epoch", async () => {
     const d = tmp();
-    const h = (epoch: number) => ({ epoch, val_nrmse: 0.5 - 0.01 * epoch, test_nrmse: 0.6, h_appl_mean_oe: 1750 + epoch, h_appl_min_oe: 1740, h_appl_max_oe: 1760, j_dc_a: 5e-3, alpha: 0.0055, in_field_oe: 1000, in_current_a: 0 });
-    const files = await plotReservoir({ model: "STO reservoir, N = 3", outputs: ["u(t-1)", "u(t-2)"], test_prediction: { t0: 100, target: [0.1, 0.2, 0.3], prediction: [0.12, 0.18, 0.31] }, mc_curve: [0.9, 0.5], history: [h(0), h(1), h(2)] }, d);
+    const h = (epoch: number) => ({
+      epoch,
+      val_nrmse: 0.5 - 0.01 * epoch,
+      test_nrmse: 0.6,
+      h_appl_mean_oe: 1750 + epoch,
+      h_appl_min_oe: 1740,
+      h_appl_max_oe: 1760,
+      j_dc_a: 5e-3,
+      alpha: 0.0055,
+      in_field_oe: 1000,
+      in_current_a: 0,
+    });
+    const files = await plotReservoir(
+      {
+        model: "STO reservoir, N = 3",
+        outputs: ["u(t-1)", "u(t-2)"],
+        test_prediction: { t0: 100, target: [0.1, 0.2, 0.3], prediction: [0.12, 0.18, 0.31] },
+        mc_curve: [0.9, 0.5],
+        history: [h(0), h(1), h(2)],
+      },
+      d,
+    );
     const svgs = files.filter((f) => f.endsWith(".svg")).map((f) => path.basename(f));
-    expect(svgs).toEqual(["prediction.svg", "memory_capacity.svg", "nrmse.svg", "h_appl.svg", "j_dc.svg", "alpha.svg", "input_field_scale.svg", "input_current_scale.svg"]);
+    expect(svgs).toEqual([
+      "prediction.svg",
+      "memory_capacity.svg",
+      "nrmse.svg",
+      "h_appl.svg",
+      "j_dc.svg",
+      "alpha.svg",
+      "input_field_scale.svg",
+      "input_current_scale.svg",
+    ]);
     expect(files.some((f) => f.endsWith("prediction.csv"))).toBe(true);
     const svg = readFileSync(path.join(d, "prediction.svg"), "utf8");
     expect(svg).toContain("<svg");

@@ -44,7 +44,6 @@ async function signalWhen(args: string[], signal: NodeJS.Signals, ready: (stderr
   child.kill(signal);
   const code = await exited;
   const stopMs = Date.now() - sent;
-  // eslint-disable-next-line no-console
   console.log(`${args[0]} ${signal}: exit ${code} after ${stopMs} ms`);
   return { code, stopMs, stdout, stderr };
 }
@@ -73,18 +72,22 @@ describe("class 3: sysid stops at once and writes the fit so far, marked interru
     ["1 thread, two long trials (evaluation in pieces), SIGINT", "SIGINT", () => longTrials, "1"],
   ];
   for (const [name, sig, file, threads] of cases) {
-    it(name, async () => {
-      const out = path.join(dir, `fit-${sig}-${threads}-${path.basename(file())}.json`);
-      const r = await signalWhen(["sysid", file(), "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "--threads", threads, "-o", out, "--json"], sig, working);
-      expect(r.code, r.stderr).toBe(CODE[sig]);
-      expect(r.stopMs).toBeLessThan(STOP_MS);
-      const res = JSON.parse(fs.readFileSync(out, "utf8"));
-      expect(res.status).toBe("interrupted");
-      expect(JSON.parse(r.stdout).status).toBe("interrupted"); // stdout: the same result, whole
-      for (const p of ["H_appl", "j_DC", "alpha"]) expect(Number.isFinite(res.fit[p].value)).toBe(true);
-      expect(res.events.some((e: { kind: string; detail: string }) => e.kind === "interrupted" && e.detail.startsWith(sig))).toBe(true);
-      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-    }, 180_000);
+    it(
+      name,
+      async () => {
+        const out = path.join(dir, `fit-${sig}-${threads}-${path.basename(file())}.json`);
+        const r = await signalWhen(["sysid", file(), "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "--threads", threads, "-o", out, "--json"], sig, working);
+        expect(r.code, r.stderr).toBe(CODE[sig]);
+        expect(r.stopMs).toBeLessThan(STOP_MS);
+        const res = JSON.parse(fs.readFileSync(out, "utf8"));
+        expect(res.status).toBe("interrupted");
+        expect(JSON.parse(r.stdout).status).toBe("interrupted"); // stdout: the same result, whole
+        for (const p of ["H_appl", "j_DC", "alpha"]) expect(Number.isFinite(res.fit[p].value)).toBe(true);
+        expect(res.events.some((e: { kind: string; detail: string }) => e.kind === "interrupted" && e.detail.startsWith(sig))).toBe(true);
+        expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      },
+      180_000,
+    );
   }
 });
 
@@ -119,7 +122,12 @@ describe("class 3: simulate stops at once; stdout keeps whole rows, a file is no
   it("SIGTERM, to a file: neither it nor its sidecar appears", async () => {
     const out = fs.mkdtempSync(path.join(dir, "sim-"));
     // ready once the temporary file exists
-    const r = await signalWhen(["simulate", "--trials", "300", "--washout", "2000ns", "-o", path.join(out, "a.csv")], "SIGTERM", () => fs.readdirSync(out).length > 0, 1000);
+    const r = await signalWhen(
+      ["simulate", "--trials", "300", "--washout", "2000ns", "-o", path.join(out, "a.csv")],
+      "SIGTERM",
+      () => fs.readdirSync(out).length > 0,
+      1000,
+    );
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(fs.readdirSync(out)).toEqual([]); // no file, no sidecar, no temporary file
@@ -151,7 +159,12 @@ describe("class 3: mnist stops at once at a consistent checkpoint", () => {
     const out = path.join(dir, "run-term");
     // 2000 training images: an epoch of several seconds, so the signal lands inside the first
     const big = tinyData(2000, 20);
-    const r = await signalWhen(args(out).map((a) => (a === data ? big : a)), "SIGTERM", (e) => e.includes("stoopt mnist: N="), 300);
+    const r = await signalWhen(
+      args(out).map((a) => (a === data ? big : a)),
+      "SIGTERM",
+      (e) => e.includes("stoopt mnist: N="),
+      300,
+    );
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stderr).toContain("no epoch finished; nothing was written");
@@ -169,7 +182,23 @@ describe("class 3: spectrum --sweep stops at once and writes nothing (earlier fi
       fs.writeFileSync(path.join(out, "s.csv"), "earlier\n");
       fs.mkdirSync(path.join(out, "fig"));
       const before = snapshot(out);
-      const r = await signalWhen(["spectrum", "--sweep", "j_DC=2.5mA:7.5mA:0.05mA", "--max-washout", "400ns", "--threads", threads, "-o", path.join(out, "s.csv"), "--plot", path.join(out, "fig")], sig, working);
+      const r = await signalWhen(
+        [
+          "spectrum",
+          "--sweep",
+          "j_DC=2.5mA:7.5mA:0.05mA",
+          "--max-washout",
+          "400ns",
+          "--threads",
+          threads,
+          "-o",
+          path.join(out, "s.csv"),
+          "--plot",
+          path.join(out, "fig"),
+        ],
+        sig,
+        working,
+      );
       expect(r.code, r.stderr).toBe(CODE[sig]);
       expect(r.stopMs).toBeLessThan(STOP_MS);
       expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}: the sweep was not finished \\(\\d+ of 101 points\\); nothing was written`));
@@ -220,7 +249,26 @@ describe("class 3: sysid --spectrum stops at once and writes nothing", () => {
     const table = path.join(out, "f.csv");
     expect(runCli(["spectrum", "--sweep", "j_DC=4mA:7mA:0.25mA", "--no-threshold", "--threads", "1", "-o", table]).code).toBe(0);
     const before = snapshot(out);
-    const r = await signalWhen(["sysid", "--spectrum", table, "--fit", "H_appl,alpha", "--init", "H_appl=1600Oe", "--spectrum-window", "60ns", "--threads", "1", "-o", path.join(out, "fit.json")], "SIGTERM", working, 1000);
+    const r = await signalWhen(
+      [
+        "sysid",
+        "--spectrum",
+        table,
+        "--fit",
+        "H_appl,alpha",
+        "--init",
+        "H_appl=1600Oe",
+        "--spectrum-window",
+        "60ns",
+        "--threads",
+        "1",
+        "-o",
+        path.join(out, "fit.json"),
+      ],
+      "SIGTERM",
+      working,
+      1000,
+    );
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stderr).toContain("interrupted by SIGTERM: the frequency fit was not finished; nothing was written");

@@ -43,7 +43,10 @@ describe("spectrum --sweep (noise-free, 1750 Oe, alpha 0.0055)", () => {
   it("below threshold: no auto-oscillation, and the CSV leaves f empty", () => {
     const r = runCli(["spectrum", "--sweep", "j_DC=0.5mA,1mA", "--no-threshold", "--washout", "20ns", "--max-washout", "150ns"]);
     expect(r.code).toBe(0);
-    const [head, ...rows] = r.stdout.trim().split("\n").map((l) => l.split(","));
+    const [head, ...rows] = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
     const col = (n: string) => head.indexOf(n);
     expect(rows.length).toBe(2);
     for (const row of rows) {
@@ -85,7 +88,20 @@ describe("spectrum TRACE", () => {
 describe("sysid --spectrum (acceptance 3)", () => {
   it("recovers H_appl and alpha within 0.5 % of their ranges from a noise-free spectrum --sweep table", () => {
     const table = path.join(tmp, "fI.csv");
-    const sw = runCli(["spectrum", "--sweep", "j_DC=3mA:7.5mA:1.5mA", "--H_appl", "1820", "--alpha", "0.007", "--washout", "40ns", "--no-threshold", "-o", table]);
+    const sw = runCli([
+      "spectrum",
+      "--sweep",
+      "j_DC=3mA:7.5mA:1.5mA",
+      "--H_appl",
+      "1820",
+      "--alpha",
+      "0.007",
+      "--washout",
+      "40ns",
+      "--no-threshold",
+      "-o",
+      table,
+    ]);
     expect(sw.code).toBe(0);
     const r = runCli(["sysid", "--spectrum", table, "--fit", "H_appl,alpha", "--json"]);
     expect(r.code).toBe(0);
@@ -117,7 +133,11 @@ describe("spectrum of a scope trace (--signal)", () => {
     expect(out.signal).toEqual({ name: "V_mV", unit: "mV" });
     // the same trace turned back into m_x (noise makes |m_x| > 1 possible, so read as a plain signal column): the power scales by dV^2 = 6.25 mV^2, the frequency does not change
     const mx = path.join(tmp, "scope-mx.csv");
-    const rows = fs.readFileSync("fixtures/scope.csv", "utf8").split("\n").filter((l) => /^[0-9]/.test(l)).map((l) => l.split(",").map(Number));
+    const rows = fs
+      .readFileSync("fixtures/scope.csv", "utf8")
+      .split("\n")
+      .filter((l) => /^[0-9]/.test(l))
+      .map((l) => l.split(",").map(Number));
     fs.writeFileSync(mx, "t_ns,mx_est\n" + rows.map(([t, v]) => `${t},${(8 - v) / 2.5}`).join("\n") + "\n");
     const m = JSON.parse(runCli(["spectrum", mx, "--signal", "mx_est", "--segment", "10ns", "--json"]).stdout) as { line: { f_Hz: number; power: number } };
     expect(out.line.f_Hz).toBeCloseTo(m.line.f_Hz, 0);

@@ -62,7 +62,7 @@ describe("sinusoid plus white noise", () => {
       expect(Math.abs(total / p.meanSquare - 1)).toBeLessThan(0.01);
       const r = summarize(p, [x], s)!;
       expect(Math.abs(r.f_Hz - f0) / binHz).toBeLessThan(1e-3);
-      expect(Math.abs(r.power / (amp * amp) * 2 - 1)).toBeLessThan(0.01);
+      expect(Math.abs((r.power / (amp * amp)) * 2 - 1)).toBeLessThan(0.01);
       expect(r.resolution_limited).toBe(true);
       expect(r.linewidth_Hz).toBeCloseTo(p.resolution_Hz, 6);
     });
@@ -95,7 +95,6 @@ describe("a Lorentzian line (phase diffusion)", () => {
     expect(Math.abs(r.f_Hz - 4e9)).toBeLessThan(fwhm);
   });
 });
-
 
 describe("steady-state frequency through the wasm core", () => {
   it("dual-number derivatives agree with central differences (relative step 1e-6) to 1e-6", () => {
@@ -135,7 +134,12 @@ describe("sweep syntax and settling", () => {
     expect(parseSweep("j_DC=2.5mA:7.5mA:0.25mA").values[3]).toBe(3.25e-3);
     expect(parseSweep("H_appl=1900,1600").values).toEqual([1900, 1600]);
     const pts = sweepPoints(defaultParams(), [parseSweep("j_DC=3mA,4mA"), parseSweep("H_appl=1600,1900")]);
-    expect(pts.map((q) => [q.values.j_DC, q.values.H_appl])).toEqual([[3e-3, 1600], [4e-3, 1600], [3e-3, 1900], [4e-3, 1900]]);
+    expect(pts.map((q) => [q.values.j_DC, q.values.H_appl])).toEqual([
+      [3e-3, 1600],
+      [4e-3, 1600],
+      [3e-3, 1900],
+      [4e-3, 1900],
+    ]);
     expect(pts[3].params[1]).toBe(1900);
   });
 

@@ -101,7 +101,10 @@ const TIMING = new Set(["images_per_s", "train_s", "eval_s", "wall_s"]);
 
 /** Two finished mnist runs are the same: per-epoch history (timing aside) and every trained parameter, Adam state and coupling. */
 export function expectSameRun(a: string, b: string): void {
-  const h = (d: string) => JSON.parse(fs.readFileSync(path.join(d, "result.json"), "utf8")).history.map((e: Record<string, number>) => Object.fromEntries(Object.entries(e).filter(([k]) => !TIMING.has(k))));
+  const h = (d: string) =>
+    JSON.parse(fs.readFileSync(path.join(d, "result.json"), "utf8")).history.map((e: Record<string, number>) =>
+      Object.fromEntries(Object.entries(e).filter(([k]) => !TIMING.has(k))),
+    );
   expect(h(a)).toEqual(h(b));
   const ca = loadCheckpoint(path.join(a, "checkpoint.bin"));
   const cb = loadCheckpoint(path.join(b, "checkpoint.bin"));

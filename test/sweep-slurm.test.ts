@@ -16,8 +16,15 @@ const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "ut
 const sinfo = sh("sinfo", ["-h", "-o", "%T"]);
 const slurmUp = sinfo.status === 0 && /idle|mixed|alloc/.test(sinfo.stdout);
 const required = process.env.STOOPT_REQUIRE_SLURM === "1";
-const why = sinfo.error ? "sinfo is not installed" : sinfo.status !== 0 ? `sinfo failed: ${(sinfo.stderr || "").trim().replace(/\n/g, "; ")}` : `no idle node (sinfo: ${sinfo.stdout.trim() || "nothing"})`;
-if (!slurmUp && !required) console.warn(`test/sweep-slurm.test.ts: skipped, no running Slurm here (${why}); start one with 'bash scripts/slurm-local.sh install && bash scripts/slurm-local.sh start' (root)`);
+const why = sinfo.error
+  ? "sinfo is not installed"
+  : sinfo.status !== 0
+    ? `sinfo failed: ${(sinfo.stderr || "").trim().replace(/\n/g, "; ")}`
+    : `no idle node (sinfo: ${sinfo.stdout.trim() || "nothing"})`;
+if (!slurmUp && !required)
+  console.warn(
+    `test/sweep-slurm.test.ts: skipped, no running Slurm here (${why}); start one with 'bash scripts/slurm-local.sh install && bash scripts/slurm-local.sh start' (root)`,
+  );
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "stoopt-slurm-"));
 
@@ -50,11 +57,16 @@ describe("stoopt sweep on a real Slurm", () => {
     expect(twice.stderr).toMatch(/nothing to submit/);
     const script = fs.readFileSync(path.join(out, "sweep.sbatch"), "utf8");
     for (const line of ["#SBATCH --array=0-3", "#SBATCH --signal=B:TERM@60", "#SBATCH --requeue", "#SBATCH --time=00:10:00"]) expect(script).toContain(line);
-    await waitFor("4 finished cells", () => {
-      const s = status(out);
-      if (s.counts.failed) throw new Error(`a cell failed: ${JSON.stringify(s.cells)}`);
-      return s.counts.done === 4;
-    }, 240_000, 1000);
+    await waitFor(
+      "4 finished cells",
+      () => {
+        const s = status(out);
+        if (s.counts.failed) throw new Error(`a cell failed: ${JSON.stringify(s.cells)}`);
+        return s.counts.done === 4;
+      },
+      240_000,
+      1000,
+    );
     await waitJobGone(job);
     // each cell ran as a task of this job
     for (const c of fs.readdirSync(out).filter((f) => f.startsWith("tune="))) {

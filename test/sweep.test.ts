@@ -46,7 +46,22 @@ describe("stoopt sweep, local executor", () => {
     expect(fs.readdirSync(out).sort()).toEqual(["sweep.json", "tune=full_seed=1", "tune=full_seed=2", "tune=win,wout_seed=1", "tune=win,wout_seed=2"]);
     const cell = JSON.parse(fs.readFileSync(path.join(out, "tune=win,wout_seed=2", "cell.json"), "utf8"));
     expect(cell.values).toEqual({ tune: "win,wout", seed: 2 });
-    expect(cell.argv).toEqual(["--n", "20", "--train-limit", "300", "--test-limit", "200", "--epochs", "1", "--tune", "win,wout", "--seed", "2", "--threads", "1"]);
+    expect(cell.argv).toEqual([
+      "--n",
+      "20",
+      "--train-limit",
+      "300",
+      "--test-limit",
+      "200",
+      "--epochs",
+      "1",
+      "--tune",
+      "win,wout",
+      "--seed",
+      "2",
+      "--threads",
+      "1",
+    ]);
     const res = JSON.parse(fs.readFileSync(path.join(out, "tune=win,wout_seed=2", "result.json"), "utf8"));
     expect(res.config.tune).toBe("win,wout");
     expect(res.config.seed).toBe("2");
@@ -72,7 +87,11 @@ describe("stoopt sweep, local executor", () => {
     const spec = specIn(dir, LONG_MNIST);
     const out = path.join(dir, "stopped");
     const cellDir = path.join(out, "seed=3");
-    const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
@@ -97,7 +116,27 @@ describe("stoopt sweep, local executor", () => {
     // the uninterrupted run, by hand
     const ref = path.join(dir, "ref");
     fs.mkdirSync(ref);
-    const r = runCli(["mnist", "--n", "100", "--train-limit", "5000", "--test-limit", "300", "--batch", "50", "--epochs", "5", "--tune", "full", "--seed", "3", "--threads", "1", "--out", ref]);
+    const r = runCli([
+      "mnist",
+      "--n",
+      "100",
+      "--train-limit",
+      "5000",
+      "--test-limit",
+      "300",
+      "--batch",
+      "50",
+      "--epochs",
+      "5",
+      "--tune",
+      "full",
+      "--seed",
+      "3",
+      "--threads",
+      "1",
+      "--out",
+      ref,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expectSameRun(cellDir, ref);
   });
@@ -122,11 +161,25 @@ describe("stoopt sweep, local executor", () => {
     const dir = tmp();
     fs.copyFileSync(path.join(ROOT, "fixtures/teacher.csv"), path.join(dir, "teacher.csv"));
     fs.copyFileSync(path.join(ROOT, "fixtures/teacher.csv.json"), path.join(dir, "teacher.csv.json"));
-    const spec = specIn(dir, JSON.stringify({ command: "sysid", out: "fits", flags: { fit: "H_appl", trials: 10, epochs: 3 }, axes: { teacher: ["teacher.csv"], "lr-scale": [0.1, 0.05] } }), "fits.json");
+    const spec = specIn(
+      dir,
+      JSON.stringify({
+        command: "sysid",
+        out: "fits",
+        flags: { fit: "H_appl", trials: 10, epochs: 3 },
+        axes: { teacher: ["teacher.csv"], "lr-scale": [0.1, 0.05] },
+      }),
+      "fits.json",
+    );
     const r = runCli(["sweep", spec]);
     expect(r.code, r.stderr).toBe(0);
     const out = path.join(dir, "fits");
-    expect(fs.readdirSync(out).filter((f) => f.startsWith("teacher=")).sort()).toEqual(["teacher=teacher_lr-scale=0.05", "teacher=teacher_lr-scale=0.1"]);
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => f.startsWith("teacher="))
+        .sort(),
+    ).toEqual(["teacher=teacher_lr-scale=0.05", "teacher=teacher_lr-scale=0.1"]);
     const c = runCli(["sweep", "collect", out]);
     expect(c.code, c.stderr).toBe(0);
     const [head, ...rows] = c.stdout.trim().split("\n");
@@ -179,7 +232,9 @@ describe("stoopt sweep, local executor", () => {
         const r = runCli(["sweep", second, "--out", out, "--executor", ex, "--dry-run"]);
         expect(r.code, r.stderr).toBe(2);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
-        expect(r.stderr).toMatch(/seed=1: holds another sweep's run \(stoopt mnist .*--epochs 1 --seed 1\), not this one \(stoopt mnist .*--epochs 2 --seed 1\)/);
+        expect(r.stderr).toMatch(
+          /seed=1: holds another sweep's run \(stoopt mnist .*--epochs 1 --seed 1\), not this one \(stoopt mnist .*--epochs 2 --seed 1\)/,
+        );
       }
       const r = runCli(["sweep", second, "--out", out]);
       expect(r.code).toBe(2);
@@ -201,7 +256,18 @@ describe("stoopt sweep, local executor", () => {
     const r = runCli(["sweep", spec, "--out", out, "--executor", "slurm", "--dry-run", "--account", "lab2", "--max-running", "3"]);
     expect(r.code, r.stderr).toBe(0);
     const script = fs.readFileSync(path.join(out, "sweep.sbatch"), "utf8");
-    for (const line of ["#SBATCH --array=0-3%3", "#SBATCH --cpus-per-task=1", "#SBATCH --time=00:30:00", "#SBATCH --mem=2G", "#SBATCH --partition=short", "#SBATCH --account=lab2", "#SBATCH --signal=B:TERM@60", "#SBATCH --requeue", "module load nodejs/20"]) expect(script).toContain(line);
+    for (const line of [
+      "#SBATCH --array=0-3%3",
+      "#SBATCH --cpus-per-task=1",
+      "#SBATCH --time=00:30:00",
+      "#SBATCH --mem=2G",
+      "#SBATCH --partition=short",
+      "#SBATCH --account=lab2",
+      "#SBATCH --signal=B:TERM@60",
+      "#SBATCH --requeue",
+      "module load nodejs/20",
+    ])
+      expect(script).toContain(line);
     expect(script).toMatch(/exec \S+ \S+main\.js sweep task "\$\{cells\[\$SLURM_ARRAY_TASK_ID\]\}"/);
     expect(script).toContain(`'${path.join(out, "tune=win,wout_seed=2")}'`.replace(/^'(.*)'$/, "$1"));
     // the cells exist (pending), nothing ran

@@ -28,12 +28,69 @@ export function sampleResult(): SysidResult {
     command: "sysid",
     status: "at_bound",
     input: { file: "teacher.csv", sha256: "0123456789abcdef".repeat(4), trials: 100, samples: 2100, truncated: false },
-    settings: { fit: ["H_appl", "j_DC", "alpha"], dt_s: 5e-13, washout_s: 5e-10, epochs: 20, batch: 10, gradient: "dual", refine: "lm", ftol: 1e-10, xtol: 1e-10, gtol: 1e-10, max_iterations: 200, sigma: null, starts: 4, seed: 1, lr_scale: 0.1, max_failures: 8, threads: 2, scale: 1, stages: [{ lr: { H_appl: 50, j_DC: 5e-4, alpha: 9e-4 }, epochs: 20 }], fixed: { gamma: { value: 1.764e7, unit: "rad/(Oe s)" } } },
+    settings: {
+      fit: ["H_appl", "j_DC", "alpha"],
+      dt_s: 5e-13,
+      washout_s: 5e-10,
+      epochs: 20,
+      batch: 10,
+      gradient: "dual",
+      refine: "lm",
+      ftol: 1e-10,
+      xtol: 1e-10,
+      gtol: 1e-10,
+      max_iterations: 200,
+      sigma: null,
+      starts: 4,
+      seed: 1,
+      lr_scale: 0.1,
+      max_failures: 8,
+      threads: 2,
+      scale: 1,
+      stages: [{ lr: { H_appl: 50, j_DC: 5e-4, alpha: 9e-4 }, epochs: 20 }],
+      fixed: { gamma: { value: 1.764e7, unit: "rad/(Oe s)" } },
+    },
     objective: "least_squares",
     fit: {
-      H_appl: { value: 1700, unit: "Oe", start: 1850, uncertainty: 0.0123, stderr: 0.0123, relative_error: 0.0123 / 1700, uncertainty_statistical: 0.0123, uncertainty_numerical: 4.5e-13, range: [1700, 2000], at_bound: true, true: 1650 },
-      j_DC: { value: 0.0061234567, unit: "A", start: 0.005, uncertainty: 2.5e-7, stderr: 2.5e-7, relative_error: 2.5e-7 / 0.0061234567, uncertainty_statistical: 2.5e-7, uncertainty_numerical: 1.7e-18, range: [0.0025, 0.0075], at_bound: false, true: 0.0062 },
-      alpha: { value: 0.00412, unit: "", start: 0.0055, uncertainty: 3.1e-6, stderr: 3.1e-6, relative_error: 3.1e-6 / 0.00412, uncertainty_statistical: 3.1e-6, uncertainty_numerical: 1.7e-18, range: [0.001, 0.01], at_bound: false, true: 0.004 },
+      H_appl: {
+        value: 1700,
+        unit: "Oe",
+        start: 1850,
+        uncertainty: 0.0123,
+        stderr: 0.0123,
+        relative_error: 0.0123 / 1700,
+        uncertainty_statistical: 0.0123,
+        uncertainty_numerical: 4.5e-13,
+        range: [1700, 2000],
+        at_bound: true,
+        true: 1650,
+      },
+      j_DC: {
+        value: 0.0061234567,
+        unit: "A",
+        start: 0.005,
+        uncertainty: 2.5e-7,
+        stderr: 2.5e-7,
+        relative_error: 2.5e-7 / 0.0061234567,
+        uncertainty_statistical: 2.5e-7,
+        uncertainty_numerical: 1.7e-18,
+        range: [0.0025, 0.0075],
+        at_bound: false,
+        true: 0.0062,
+      },
+      alpha: {
+        value: 0.00412,
+        unit: "",
+        start: 0.0055,
+        uncertainty: 3.1e-6,
+        stderr: 3.1e-6,
+        relative_error: 3.1e-6 / 0.00412,
+        uncertainty_statistical: 3.1e-6,
+        uncertainty_numerical: 1.7e-18,
+        range: [0.001, 0.01],
+        at_bound: false,
+        true: 0.004,
+      },
     },
     parameters: {
       gamma: { value: 1.764e7, unit: "rad/(Oe s)", source: "default" },
@@ -45,17 +102,61 @@ export function sampleResult(): SysidResult {
     },
     loss: 0.0123,
     sum_sq: 0.456,
-    statistics: { n_data: 1100, n_free: 3, dof: 1097, loss_eq4: 0.0123, sum_sq: 0.456, chi_square: 0.456, reduced_chi_square: 0.456 / 1097, aic: 1100 * Math.log(0.456 / 1100) + 6, bic: 1100 * Math.log(0.456 / 1100) + 3 * Math.log(1100), sigma: Math.sqrt(0.456 / 1097), sigma_source: "estimated" },
-    covariance: { names: ["H_appl", "j_DC", "alpha"], matrix: [[1.5e-4, 2e-9, -3e-8], [2e-9, 6.25e-14, 1e-13], [-3e-8, 1e-13, 9.61e-12]] },
-    correlation: { names: ["H_appl", "j_DC", "alpha"], matrix: [[1, 0.6532, -0.7952], [0.6532, 1, 0.05], [-0.7952, 0.05, 1]] },
-    convergence: { converged: true, reason: "xtol", message: "converged: scaled step 2.60e-11 <= xtol * (|x| + xtol), xtol = 1e-10 (xtol); 1 variable at a bound", lm_iterations: 9, lm_evaluations: 11 },
+    statistics: {
+      n_data: 1100,
+      n_free: 3,
+      dof: 1097,
+      loss_eq4: 0.0123,
+      sum_sq: 0.456,
+      chi_square: 0.456,
+      reduced_chi_square: 0.456 / 1097,
+      aic: 1100 * Math.log(0.456 / 1100) + 6,
+      bic: 1100 * Math.log(0.456 / 1100) + 3 * Math.log(1100),
+      sigma: Math.sqrt(0.456 / 1097),
+      sigma_source: "estimated",
+    },
+    covariance: {
+      names: ["H_appl", "j_DC", "alpha"],
+      matrix: [
+        [1.5e-4, 2e-9, -3e-8],
+        [2e-9, 6.25e-14, 1e-13],
+        [-3e-8, 1e-13, 9.61e-12],
+      ],
+    },
+    correlation: {
+      names: ["H_appl", "j_DC", "alpha"],
+      matrix: [
+        [1, 0.6532, -0.7952],
+        [0.6532, 1, 0.05],
+        [-0.7952, 0.05, 1],
+      ],
+    },
+    convergence: {
+      converged: true,
+      reason: "xtol",
+      message: "converged: scaled step 2.60e-11 <= xtol * (|x| + xtol), xtol = 1e-10 (xtol); 1 variable at a bound",
+      lm_iterations: 9,
+      lm_evaluations: 11,
+    },
     epochs: 20,
     best_start: 2,
     time_s: 12.3,
     uncertainty_method: "Gauss-Newton covariance (see the README)",
-    warnings: ["H_appl = 1700 is on the lower bound of its range 1700:2000: the best fit may lie outside; widen --range", "--eta 0.6 differs from the teacher sidecar's eta = 0.537 (the flag is used)"],
+    warnings: [
+      "H_appl = 1700 is on the lower bound of its range 1700:2000: the best fit may lie outside; widen --range",
+      "--eta 0.6 differs from the teacher sidecar's eta = 0.537 (the flag is used)",
+    ],
     notes: ["M fixed at 1448.3 emu/cm3 from the teacher sidecar"],
-    starts: [0, 1, 2, 3].map((k) => ({ start: k, startValues: { H_appl: 1850 }, values: { H_appl: 1700 }, loss: 0.0123 * (k + 1), lsqValues: { H_appl: 1700 }, sumSq: 0.456 * (k + 1), epochs: 20, status: "ok" })),
+    starts: [0, 1, 2, 3].map((k) => ({
+      start: k,
+      startValues: { H_appl: 1850 },
+      values: { H_appl: 1700 },
+      loss: 0.0123 * (k + 1),
+      lsqValues: { H_appl: 1700 },
+      sumSq: 0.456 * (k + 1),
+      epochs: 20,
+      status: "ok",
+    })),
     events: [],
     history: [],
   };
@@ -68,7 +169,19 @@ describe("sysid text report", () => {
     if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text); // deliberate layout changes only
     const golden = readFileSync(file, "utf8");
     expect(text).toBe(golden);
-    for (const section of ["[[Fit Statistics]]", "[[Variables]]", "[[Correlations]]", "[[Warnings]]", "chi-square", "reduced chi-square", "Akaike info crit", "Bayesian info crit", "# data points", "# variables"]) expect(text).toContain(section);
+    for (const section of [
+      "[[Fit Statistics]]",
+      "[[Variables]]",
+      "[[Correlations]]",
+      "[[Warnings]]",
+      "chi-square",
+      "reduced chi-square",
+      "Akaike info crit",
+      "Bayesian info crit",
+      "# data points",
+      "# variables",
+    ])
+      expect(text).toContain(section);
   });
 });
 
@@ -121,7 +234,10 @@ describe("unit sanity (table-driven)", () => {
   it("refuses on the command line with one line and exit 2, before any work", () => {
     const teacher = path.join(ROOT, "fixtures/teacher-small.csv");
     const cases: [string[], string][] = [
-      [["sysid", teacher, "--fit", "H_appl", "--j_DC", "5"], "--j_DC: 5 read as 5 A is implausible for the current (|j_DC| <= 0.1 A expected); did you mean 5mA?"],
+      [
+        ["sysid", teacher, "--fit", "H_appl", "--j_DC", "5"],
+        "--j_DC: 5 read as 5 A is implausible for the current (|j_DC| <= 0.1 A expected); did you mean 5mA?",
+      ],
       [["sysid", teacher, "--fit", "j_DC", "--range", "j_DC=2.5:7.5"], "did you mean j_DC=2.5mA:7.5mA?"],
       [["sysid", teacher, "--fit", "j_DC", "--init", "j_DC=5"], "did you mean j_DC=5mA?"],
       [["sysid", teacher, "--fit", "H_appl", "--alpha", "2"], "--alpha: alpha = 2 is implausible"],
@@ -180,7 +296,10 @@ describe("stoopt sysid traps and many files", () => {
     writeFileSync(bad, "trial,t,mx,my,mz\n0,0,0.1,0.2\n");
     const r = runCli(["sysid", teacher, bad, b, "--fit", "H_appl", "--epochs", "2", "--json"]);
     expect(r.code).toBe(1);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBe(3);
     const byFile = Object.fromEntries(lines.map((l) => [l.input.file, l]));
     expect(byFile[bad].status).toBe("error");

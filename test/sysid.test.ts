@@ -9,11 +9,14 @@ const tmp = () => mkdtempSync(path.join(os.tmpdir(), "stoopt-sysid-"));
 
 describe("stoopt sysid", () => {
   it("runs the README pipeline as written: simulate | sysid --json | jq", () => {
-    const out = execSync("node dist/cli/main.js simulate --H_appl 1820 --trials 20 --washout 100ns | node dist/cli/main.js sysid - --fit H_appl --json | jq .fit.H_appl.value", {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    }).toString();
+    const out = execSync(
+      "node dist/cli/main.js simulate --H_appl 1820 --trials 20 --washout 100ns | node dist/cli/main.js sysid - --fit H_appl --json | jq .fit.H_appl.value",
+      {
+        cwd: ROOT,
+        env: { ...process.env, NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    ).toString();
     const v = Number(out.trim());
     expect(Math.abs(v - 1820)).toBeLessThan(0.01 * 500); // within 1% of the range
   });
@@ -22,7 +25,19 @@ describe("stoopt sysid", () => {
     const dir = tmp();
     const teacher = path.join(dir, "t.csv");
     expect(runCli(["simulate", "--H_appl", "1640Oe", "--j_DC", "6.1mA", "--trials", "100", "--washout", "100ns", "-o", teacher]).code).toBe(0);
-    const r = runCli(["sysid", teacher, "--fit", "H_appl,j_DC", "--starts", "4", "--json", "--history", path.join(dir, "h.csv"), "-o", path.join(dir, "r.json")]);
+    const r = runCli([
+      "sysid",
+      teacher,
+      "--fit",
+      "H_appl,j_DC",
+      "--starts",
+      "4",
+      "--json",
+      "--history",
+      path.join(dir, "h.csv"),
+      "-o",
+      path.join(dir, "r.json"),
+    ]);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(JSON.parse(readFileSync(path.join(dir, "r.json"), "utf8"))).toEqual(res);
@@ -55,7 +70,20 @@ describe("stoopt sysid", () => {
     const dir = tmp();
     const teacher = path.join(dir, "t.csv");
     runCli(["simulate", "--H_appl", "1825Oe", "--j_DC", "4mA", "--alpha", "0.0055", "--trials", "20", "--washout", "100ns", "-o", teacher]);
-    const r = runCli(["sysid", teacher, "--fit", "H_appl,j_DC", "--init", "j_DC=4.2mA", "--stage", "H_appl=25@loss<0.15,epochs=30", "--stage", "H_appl=2.5,j_DC=2.5e-4@epochs=10", "--json", "-q"]);
+    const r = runCli([
+      "sysid",
+      teacher,
+      "--fit",
+      "H_appl,j_DC",
+      "--init",
+      "j_DC=4.2mA",
+      "--stage",
+      "H_appl=25@loss<0.15,epochs=30",
+      "--stage",
+      "H_appl=2.5,j_DC=2.5e-4@epochs=10",
+      "--json",
+      "-q",
+    ]);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res.settings.stages).toEqual([
@@ -124,7 +152,10 @@ describe("stoopt sysid", () => {
     runCli(["simulate", "--trials", "100", "--washout", "1ns", "-o", teacher]);
     const { spawn } = await import("node:child_process");
     const out = path.join(dir, "r.json");
-    const child = spawn(process.execPath, ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "-o", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "-o", out], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     // once the fit has started (on a loaded machine start-up alone can take seconds)
     let err = "";
     await new Promise<void>((r) => child.stderr!.on("data", (b) => ((err += b), err.includes(": working") && r())));

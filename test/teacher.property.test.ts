@@ -19,7 +19,36 @@ const BASES = [
 ];
 
 /** Pieces that matter to a CSV reader, for insertions and replacements. */
-const TOKENS = [",", ";", "\t", '"', '""', "#", "\r", "\n", "\r\n", " ", "0", "1", "-", ".", "e", "e999", "NaN", "inf", "x", "t", "t_ns", "t_min", "trial", "mx", "my", "\ufeff", "ä", "\u0000"];
+const TOKENS = [
+  ",",
+  ";",
+  "\t",
+  '"',
+  '""',
+  "#",
+  "\r",
+  "\n",
+  "\r\n",
+  " ",
+  "0",
+  "1",
+  "-",
+  ".",
+  "e",
+  "e999",
+  "NaN",
+  "inf",
+  "x",
+  "t",
+  "t_ns",
+  "t_min",
+  "trial",
+  "mx",
+  "my",
+  "\ufeff",
+  "ä",
+  "\u0000",
+];
 const tokenText = fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 4 }).map((a) => a.join(""));
 
 type Mutation =

@@ -90,7 +90,11 @@ describe("readTeacher: the file stoopt simulate writes", () => {
 
   it("reads the same values as a naive split of the file", async () => {
     const d = await readTeacher(SMALL);
-    const rows = readFileSync(SMALL, "utf8").trim().split("\n").slice(1).map((l) => l.split(",").map(Number));
+    const rows = readFileSync(SMALL, "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").map(Number));
     const flat = d.trials.flatMap((t) => [...t.mx.keys()].map((i) => [Number(t.label), t.t_s[i], t.mx[i], t.my![i], t.mz![i]]));
     expect(flat).toEqual(rows);
   });
@@ -129,7 +133,8 @@ describe("parseTeacherText: good variants", () => {
   });
 
   it("quoted fields: numbers, labels with separators and quotes, a label across lines", async () => {
-    const text = 'trial,t,mx,my,mz\n"run ""a"", 1","0","0.1",0.2,0.3\n"run ""a"", 1",5e-11,0.4,0.5,0.6\n"two\nlines",0,-0.1,-0.2,-0.3\n"two\nlines",5e-11,-0.4,-0.5,-0.6\n';
+    const text =
+      'trial,t,mx,my,mz\n"run ""a"", 1","0","0.1",0.2,0.3\n"run ""a"", 1",5e-11,0.4,0.5,0.6\n"two\nlines",0,-0.1,-0.2,-0.3\n"two\nlines",5e-11,-0.4,-0.5,-0.6\n';
     const d = plain(await parseTeacherText(text, "in.csv"));
     expect(d.trials.map((t) => [t.label, t.line])).toEqual([
       ['run "a", 1', 2],
@@ -139,7 +144,8 @@ describe("parseTeacherText: good variants", () => {
   });
 
   it("comment lines (leading spaces allowed), blank and whitespace-only lines are skipped; lines still count", async () => {
-    const text = "# stoopt simulate\n\ntrial,t,mx,my,mz\n  # first trial\n0,0,0.1,0.2,0.3\n\n0,5e-11,0.4,0.5,0.6\n   \n\t# second\n1,0,-0.1,-0.2,-0.3\n1,5e-11,-0.4,-0.5,-0.6\n# end";
+    const text =
+      "# stoopt simulate\n\ntrial,t,mx,my,mz\n  # first trial\n0,0,0.1,0.2,0.3\n\n0,5e-11,0.4,0.5,0.6\n   \n\t# second\n1,0,-0.1,-0.2,-0.3\n1,5e-11,-0.4,-0.5,-0.6\n# end";
     const d = plain(await parseTeacherText(text, "in.csv"));
     expect(d.trials.map((t) => t.line)).toEqual([5, 10]);
     expect(d.trials.map((t) => t.mx)).toEqual(GOOD_PLAIN.trials.map((t) => t.mx));
@@ -290,41 +296,136 @@ describe("maxTrials", () => {
 
 describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
   const cases: [string, string, TeacherOptions | undefined, string][] = [
-    ["empty file", "", undefined, "in.csv: empty file: no header and no data; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["only comments and blank lines", "# a\n\n  # b\n", undefined, "in.csv: empty file: no header and no data; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
+    [
+      "empty file",
+      "",
+      undefined,
+      "in.csv: empty file: no header and no data; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)",
+    ],
+    [
+      "only comments and blank lines",
+      "# a\n\n  # b\n",
+      undefined,
+      "in.csv: empty file: no header and no data; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)",
+    ],
     ["header only", "trial,t,mx\n", undefined, "in.csv: no data rows after the header"],
-    ["no header: numeric first field", "0,0,0.1\n0,1,0.2\n", undefined, "in.csv:1: no header: the first line starts with the number \"0\"; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["no header: none of the names", "a,b,c\n0,0,0.1\n", undefined, "in.csv:1: no header: the first line names neither a time column nor mx; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["no mx column", "trial,t,my\n0,0,0.1\n", undefined, "in.csv:1: no mx column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["no time column", "trial,mx\n0,0.1\n", undefined, "in.csv:1: no time column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)"],
-    ["unknown time unit", "trial,t_min,mx\n0,0,0.1\n", undefined, "in.csv:1:2: time column \"t_min\" has an unknown unit \"min\"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs"],
-    ["time suffix is case-sensitive", "t_NS,mx\n0,0.1\n", undefined, "in.csv:1:1: time column \"t_NS\" has an unknown unit \"NS\"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs"],
-    ["two time columns", "t_ns,mx,t\n0,0.1,0\n", undefined, "in.csv:1:3: column \"t\" is a second time column (the first is \"t_ns\", column 1); keep one"],
-    ["a used column twice", "t,mx,mx\n0,0.1,0.1\n", undefined, "in.csv:1:3: column \"mx\" is a second mx column (the first is \"mx\", column 2); keep one"],
-    ["non-numeric cell", "t,mx\n0,0.1\n1,abc\n", undefined, "in.csv:3:2: mx: expected a finite number, got \"abc\""],
-    ["NaN", "t,mx\n0,0.1\n1,NaN\n", undefined, "in.csv:3:2: mx: expected a finite number, got \"NaN\""],
-    ["inf", "t,mx\n0,0.1\ninf,0.1\n", undefined, "in.csv:3:1: t: expected a finite number, got \"inf\""],
-    ["Infinity", "t,mx\n0,0.1\n1,-Infinity\n", undefined, "in.csv:3:2: mx: expected a finite number, got \"-Infinity\""],
-    ["overflow to infinity", "t,mx,my\n0,0.1,0.1\n1,0.1,1e999\n", undefined, "in.csv:3:3: my: expected a finite number, got \"1e999\""],
-    ["hex is not a number here", "t,mx\n0,0.1\n0x1,0.1\n", undefined, "in.csv:3:1: t: expected a finite number, got \"0x1\""],
+    [
+      "no header: numeric first field",
+      "0,0,0.1\n0,1,0.2\n",
+      undefined,
+      'in.csv:1: no header: the first line starts with the number "0"; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)',
+    ],
+    [
+      "no header: none of the names",
+      "a,b,c\n0,0,0.1\n",
+      undefined,
+      "in.csv:1: no header: the first line names neither a time column nor mx; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)",
+    ],
+    [
+      "no mx column",
+      "trial,t,my\n0,0,0.1\n",
+      undefined,
+      "in.csv:1: no mx column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)",
+    ],
+    [
+      "no time column",
+      "trial,mx\n0,0.1\n",
+      undefined,
+      "in.csv:1: no time column in the header; expected a header line such as trial,t,mx,my,mz (trial optional; time as t, t_s, t_ms, t_us, t_ns, t_ps, t_fs; mx required; my, mz optional)",
+    ],
+    [
+      "unknown time unit",
+      "trial,t_min,mx\n0,0,0.1\n",
+      undefined,
+      'in.csv:1:2: time column "t_min" has an unknown unit "min"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs',
+    ],
+    [
+      "time suffix is case-sensitive",
+      "t_NS,mx\n0,0.1\n",
+      undefined,
+      'in.csv:1:1: time column "t_NS" has an unknown unit "NS"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs',
+    ],
+    ["two time columns", "t_ns,mx,t\n0,0.1,0\n", undefined, 'in.csv:1:3: column "t" is a second time column (the first is "t_ns", column 1); keep one'],
+    ["a used column twice", "t,mx,mx\n0,0.1,0.1\n", undefined, 'in.csv:1:3: column "mx" is a second mx column (the first is "mx", column 2); keep one'],
+    ["non-numeric cell", "t,mx\n0,0.1\n1,abc\n", undefined, 'in.csv:3:2: mx: expected a finite number, got "abc"'],
+    ["NaN", "t,mx\n0,0.1\n1,NaN\n", undefined, 'in.csv:3:2: mx: expected a finite number, got "NaN"'],
+    ["inf", "t,mx\n0,0.1\ninf,0.1\n", undefined, 'in.csv:3:1: t: expected a finite number, got "inf"'],
+    ["Infinity", "t,mx\n0,0.1\n1,-Infinity\n", undefined, 'in.csv:3:2: mx: expected a finite number, got "-Infinity"'],
+    ["overflow to infinity", "t,mx,my\n0,0.1,0.1\n1,0.1,1e999\n", undefined, 'in.csv:3:3: my: expected a finite number, got "1e999"'],
+    ["hex is not a number here", "t,mx\n0,0.1\n0x1,0.1\n", undefined, 'in.csv:3:1: t: expected a finite number, got "0x1"'],
     ["empty cell", "t,mx,mz\n0,0.1,0\n1,0.1,\n", undefined, "in.csv:3:3: mz: expected a finite number, got an empty cell"],
-    ["a long cell is cut short", `t,mx\n0,0.1\n1,${"x".repeat(100)}\n`, undefined, "in.csv:3:2: mx: expected a finite number, got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\""],
+    [
+      "a long cell is cut short",
+      `t,mx\n0,0.1\n1,${"x".repeat(100)}\n`,
+      undefined,
+      'in.csv:3:2: mx: expected a finite number, got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."',
+    ],
     ["too few fields", "trial,t,mx\n0,0,0.1\n0,1\n", undefined, "in.csv:3: the row has 2 fields, but the header has 3"],
     ["too many fields", "trial,t,mx\n0,0,0.1\n0,1,0.1,7\n", undefined, "in.csv:3: the row has 4 fields, but the header has 3"],
-    ["trial with one sample", "trial,t,mx\n0,0,0.1\n0,1,0.1\n1,0,0.1\n", undefined, "in.csv:4: trial \"1\" has 1 sample; at least 2 are needed"],
+    ["trial with one sample", "trial,t,mx\n0,0,0.1\n0,1,0.1\n1,0,0.1\n", undefined, 'in.csv:4: trial "1" has 1 sample; at least 2 are needed'],
     ["file with one sample", "t_ns,mx\n# c\n0,0.1\n", undefined, "in.csv:3: the trial has 1 sample; at least 2 are needed"],
-    ["time decreasing", "trial,t,mx\n0,0,0.1\n0,2,0.1\n0,1,0.1\n", undefined, "in.csv:4:2: t = \"1\" is not after the previous sample's 2; time must increase strictly within trial \"0\""],
-    ["time repeated", "trial,t_ns,mx\n0,0,0.1\n0,0.05,0.1\n0,0.05,0.1\n", undefined, "in.csv:4:2: t_ns = \"0.05\" is not after the previous sample's 0.05; time must increase strictly within trial \"0\""],
-    ["time repeated, no trial column", "t,mx\n0,0.1\n0,0.1\n", undefined, "in.csv:3:1: t = \"0\" is not after the previous sample's 0; time must increase strictly within the trial"],
-    ["|mx| > 1", "t,mx\n0,0.1\n1,1.5\n", undefined, "in.csv:3:2: mx = 1.5 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])"],
-    ["|mz| > 1 + 1e-6", "t,mx,mz\n0,0.1,-1.0000011\n", undefined, "in.csv:2:3: mz = -1.0000011 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])"],
-    ["|m| > 1 after scaling", "t,mx\n0,0.1\n1,0.6\n", { scale: 2 }, "in.csv:3:2: mx = 1.2 after scaling by 2 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])"],
-    ["trial reappears", "trial,t,mx\na,0,0.1\na,1,0.1\nb,0,0.1\nb,1,0.1\na,2,0.1\n", undefined, "in.csv:6:1: trial \"a\" appears again after trial \"b\"; it began on line 2 and a trial's rows must be contiguous"],
+    [
+      "time decreasing",
+      "trial,t,mx\n0,0,0.1\n0,2,0.1\n0,1,0.1\n",
+      undefined,
+      'in.csv:4:2: t = "1" is not after the previous sample\'s 2; time must increase strictly within trial "0"',
+    ],
+    [
+      "time repeated",
+      "trial,t_ns,mx\n0,0,0.1\n0,0.05,0.1\n0,0.05,0.1\n",
+      undefined,
+      'in.csv:4:2: t_ns = "0.05" is not after the previous sample\'s 0.05; time must increase strictly within trial "0"',
+    ],
+    [
+      "time repeated, no trial column",
+      "t,mx\n0,0.1\n0,0.1\n",
+      undefined,
+      'in.csv:3:1: t = "0" is not after the previous sample\'s 0; time must increase strictly within the trial',
+    ],
+    [
+      "|mx| > 1",
+      "t,mx\n0,0.1\n1,1.5\n",
+      undefined,
+      "in.csv:3:2: mx = 1.5 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])",
+    ],
+    [
+      "|mz| > 1 + 1e-6",
+      "t,mx,mz\n0,0.1,-1.0000011\n",
+      undefined,
+      "in.csv:2:3: mz = -1.0000011 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])",
+    ],
+    [
+      "|m| > 1 after scaling",
+      "t,mx\n0,0.1\n1,0.6\n",
+      { scale: 2 },
+      "in.csv:3:2: mx = 1.2 after scaling by 2 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])",
+    ],
+    [
+      "trial reappears",
+      "trial,t,mx\na,0,0.1\na,1,0.1\nb,0,0.1\nb,1,0.1\na,2,0.1\n",
+      undefined,
+      'in.csv:6:1: trial "a" appears again after trial "b"; it began on line 2 and a trial\'s rows must be contiguous',
+    ],
     ["quote not closed", 't,mx\n0,0.1\n"1,0.1\n2,0.1\n', undefined, "in.csv:4: malformed quoting: a quoted field is still open at the end of the file"],
-    ["text after a closing quote", 't,mx\n0,0.1\n"1"x,0.1\n', undefined, "in.csv:3: malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as \"\")"],
-    ["quote inside an unquoted field", 't,mx\n0,0.1\n1,0"1\n', undefined, "in.csv:3: malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as \"\")"],
-    ["error line after a quoted multi-line label", 'trial,t,mx\n"a\nb",0,0.1\n"a\nb",1,abc\n', undefined, "in.csv:4:3: mx: expected a finite number, got \"abc\""],
-    ["CRLF keeps line numbers", "t,mx\r\n\r\n0,0.1\r\n1,abc\r\n", undefined, "in.csv:4:2: mx: expected a finite number, got \"abc\""],
+    [
+      "text after a closing quote",
+      't,mx\n0,0.1\n"1"x,0.1\n',
+      undefined,
+      'in.csv:3: malformed quoting: a closing quote is followed by more text in the same field (write a quote inside a quoted field as "")',
+    ],
+    [
+      "quote inside an unquoted field",
+      't,mx\n0,0.1\n1,0"1\n',
+      undefined,
+      'in.csv:3: malformed quoting: a quote inside an unquoted field (quote the whole field and write the quote as "")',
+    ],
+    [
+      "error line after a quoted multi-line label",
+      'trial,t,mx\n"a\nb",0,0.1\n"a\nb",1,abc\n',
+      undefined,
+      'in.csv:4:3: mx: expected a finite number, got "abc"',
+    ],
+    ["CRLF keeps line numbers", "t,mx\r\n\r\n0,0.1\r\n1,abc\r\n", undefined, 'in.csv:4:2: mx: expected a finite number, got "abc"'],
     ["bad delimiter option", GOOD, { delimiter: "##" }, "teacher delimiter must be one character other than a quote, '#' or a line break, got \"##\""],
     ["bad maxTrials option", GOOD, { maxTrials: 0 }, "teacher maxTrials must be a whole number >= 1, got 0"],
     ["bad scale option", GOOD, { scale: Number.NaN }, "teacher scale must be a finite non-zero number, got NaN"],
@@ -340,15 +441,17 @@ describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
     expect(await messageOf("t,mx\n0,0.1\n1,abc\n")).toBe('in.csv:3:2: mx: expected a finite number, got "abc"');
     expect(await messageOf("t,mx\n0,0.1\n1,\n")).toBe("in.csv:3:2: mx: expected a finite number, got an empty cell");
     expect(await messageOf("trial,t,mx\n0,0,0.1\n0,1\n")).toBe("in.csv:3: the row has 2 fields, but the header has 3");
-    expect(await messageOf("trial,t_min,mx\n")).toBe('in.csv:1:2: time column "t_min" has an unknown unit "min"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs');
+    expect(await messageOf("trial,t_min,mx\n")).toBe(
+      'in.csv:1:2: time column "t_min" has an unknown unit "min"; accepted time columns: t, t_s, t_ms, t_us, t_ns, t_ps, t_fs',
+    );
     expect(await messageOf("trial,t,mx\n0,0,0.1\n0,2,0.1\n0,1,0.1\n")).toBe(
-      "in.csv:4:2: t = \"1\" is not after the previous sample's 2; time must increase strictly within trial \"0\"",
+      'in.csv:4:2: t = "1" is not after the previous sample\'s 2; time must increase strictly within trial "0"',
     );
     expect(await messageOf("t,mx\n0,0.1\n1,1.5\n")).toBe(
       "in.csv:3:2: mx = 1.5 is outside [-1, 1]; teacher data is the normalized magnetization, and voltage data needs --scale (a factor that maps it into [-1, 1])",
     );
     expect(await messageOf("trial,t,mx\na,0,0.1\na,1,0.1\nb,0,0.1\nb,1,0.1\na,2,0.1\n")).toBe(
-      "in.csv:6:1: trial \"a\" appears again after trial \"b\"; it began on line 2 and a trial's rows must be contiguous",
+      'in.csv:6:1: trial "a" appears again after trial "b"; it began on line 2 and a trial\'s rows must be contiguous',
     );
     expect(await messageOf("trial,t,mx\n0,0,0.1\n0,1,0.1\n1,0,0.1\n")).toBe('in.csv:4: trial "1" has 1 sample; at least 2 are needed');
     expect(await messageOf('t,mx\n0,0.1\n"1,0.1\n')).toBe("in.csv:3: malformed quoting: a quoted field is still open at the end of the file");
@@ -356,7 +459,9 @@ describe("errors: one TeacherError, one line, FILE:LINE:COLUMN", () => {
 
   it("a missing file is a TeacherError naming the file", async () => {
     const e = await errorOf(readTeacher(path.join(BAD, "does-not-exist.csv")));
-    expect(e.message).toBe(`${path.join(BAD, "does-not-exist.csv")}: cannot read: ENOENT: no such file or directory, open '${path.join(BAD, "does-not-exist.csv")}'`);
+    expect(e.message).toBe(
+      `${path.join(BAD, "does-not-exist.csv")}: cannot read: ENOENT: no such file or directory, open '${path.join(BAD, "does-not-exist.csv")}'`,
+    );
   });
 
   it("a folder is a TeacherError", async () => {
@@ -376,7 +481,8 @@ describe("fixtures/bad: the table the CLI test also runs", () => {
   // the table also holds flag cases (file: null), other readers' files and spectrum inputs (whose errors
   // come after the reader: segment length, sampling, table columns); these are the teacher CSVs
   const cases = (JSON.parse(readFileSync(path.join(BAD, "cases.json"), "utf8")) as { file: string | null; args: string[]; message: string }[]).filter(
-    (c): c is { file: string; args: string[]; message: string } => typeof c.file === "string" && c.file.endsWith(".csv") && c.args[0] === "sysid" && c.args[1] === `fixtures/bad/${c.file}`,
+    (c): c is { file: string; args: string[]; message: string } =>
+      typeof c.file === "string" && c.file.endsWith(".csv") && c.args[0] === "sysid" && c.args[1] === `fixtures/bad/${c.file}`,
   );
 
   it("has one small file per error kind, each listed once", () => {

@@ -30,7 +30,10 @@ export function addTeacherOptions(cmd: Command): Command {
     .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
     .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
     .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
-    .option("--threads <n>", "threads that split the trials, the main thread included (default: number of cores, at most 2); one thread is used where a second cannot win: a teacher of one trial, or a batch of under 2000 RK4 steps per thread");
+    .option(
+      "--threads <n>",
+      "threads that split the trials, the main thread included (default: number of cores, at most 2); one thread is used where a second cannot win: a teacher of one trial, or a batch of under 2000 RK4 steps per thread",
+    );
   return cmd;
 }
 
@@ -54,7 +57,11 @@ export interface LoadedTeacher {
  * the step resolves the precession over the `varied` parameters' ranges and
  * the teacher's time axis (cli/limits.ts).
  */
-export async function loadTeacher(file: string, opts: Record<string, unknown>, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<LoadedTeacher> {
+export async function loadTeacher(
+  file: string,
+  opts: Record<string, unknown>,
+  varied: { spec: ParamSpec; range: [number, number] }[] = [],
+): Promise<LoadedTeacher> {
   const r = await readTeacherData(file, opts, undefined, varied);
   const arrays = teacherArrays(r.data);
   checkTimeAxis({ file: r.data.file, column: r.data.timeColumn, trials: r.data.trials }, r.dtS, r.washoutS);
@@ -66,7 +73,12 @@ export async function loadTeacher(file: string, opts: Record<string, unknown>, v
  * place of mx), with the step and memory checks of `loadTeacher` but before
  * any check of what the fit needs (full state, time axis against the washout).
  */
-export async function readTeacherData(file: string, opts: Record<string, unknown>, signal?: string, varied: { spec: ParamSpec; range: [number, number] }[] = []): Promise<Omit<LoadedTeacher, "arrays">> {
+export async function readTeacherData(
+  file: string,
+  opts: Record<string, unknown>,
+  signal?: string,
+  varied: { spec: ParamSpec; range: [number, number] }[] = [],
+): Promise<Omit<LoadedTeacher, "arrays">> {
   const { str } = optionReader(opts);
   const notes: string[] = [];
   const base = paramsFromOptions(opts, notes);
@@ -79,14 +91,20 @@ export async function readTeacherData(file: string, opts: Record<string, unknown
   // the largest field the student will see: fixed values, and each varied parameter at its largest magnitude
   const worst = Float64Array.from(base);
   for (const v of varied) worst[v.spec.index] = Math.max(Math.abs(v.range[0]), Math.abs(v.range[1]));
-  const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) => (varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : []));
+  const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) =>
+    varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : [],
+  );
   checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
   declareInput(file, "teacher");
   if (file !== "-") declareInput(`${file}.json`, "teacher's settings sidecar");
   const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale, signal });
   for (const n of notes) note(n);
   // the teacher resident in each core: times and m_x (f64), the student's state at plot time (3 f64)
-  checkMemory(data.rowsRead * 5 * 8, `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`, `the teacher (${data.rowsRead} samples)`);
+  checkMemory(
+    data.rowsRead * 5 * 8,
+    `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`,
+    `the teacher (${data.rowsRead} samples)`,
+  );
   return { data, base, dtS, washoutS, threads, notes };
 }
 
@@ -100,7 +118,9 @@ export function makeEvaluator(t: LoadedTeacher): Evaluator {
 /** Flatten the teacher for the core; the student needs the full state at each trial's first row. */
 export function teacherArrays(d: TeacherData): TeacherArrays {
   if (!d.hasMy || !d.hasMz) {
-    throw new UsageError(`${d.file}: the student starts from the teacher's full state (mx, my, mz) at each trial's first row, so the teacher needs columns my and mz (found: mx${d.hasMy ? ", my" : ""}${d.hasMz ? ", mz" : ""})`);
+    throw new UsageError(
+      `${d.file}: the student starts from the teacher's full state (mx, my, mz) at each trial's first row, so the teacher needs columns my and mz (found: mx${d.hasMy ? ", my" : ""}${d.hasMz ? ", mz" : ""})`,
+    );
   }
   const n = d.trials.reduce((s, t) => s + t.t_s.length, 0);
   const offsets = new Uint32Array(d.trials.length + 1);
@@ -128,7 +148,8 @@ export function teacherArrays(d: TeacherData): TeacherArrays {
     }
     m0.set([tr.mx[0], tr.my![0], tr.mz![0]], 3 * i);
     const norm = Math.hypot(tr.mx[0], tr.my![0], tr.mz![0]);
-    if (!(norm > 0.5)) throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} starts at |m| = ${norm.toPrecision(3)}; the student needs a magnetization direction`);
+    if (!(norm > 0.5))
+      throw new UsageError(`${d.file}:${tr.line}: trial ${tr.label} starts at |m| = ${norm.toPrecision(3)}; the student needs a magnetization direction`);
     k += tr.t_s.length;
     offsets[i + 1] = k;
   });

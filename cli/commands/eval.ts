@@ -24,10 +24,35 @@ export function evalCommand(): Command {
       cfg.trainLimit = 0;
       cfg.val = 0;
       const { Session } = await import("../network/trainer.js");
-      const s = new Session({ cfg, theta: ck.theta, adamM: ck.adamM, adamV: ck.adamV, wcp: ck.wcp, adamStep: ck.header.adam_step, epochsDone: ck.header.epochs_done, history: ck.header.history }, data, intFlag(opts.threads, "--threads", 1, 64));
+      const s = new Session(
+        {
+          cfg,
+          theta: ck.theta,
+          adamM: ck.adamM,
+          adamV: ck.adamV,
+          wcp: ck.wcp,
+          adamStep: ck.header.adam_step,
+          epochsDone: ck.header.epochs_done,
+          history: ck.header.history,
+        },
+        data,
+        intFlag(opts.threads, "--threads", 1, 64),
+      );
       try {
         const r = await s.evaluate();
-        const out = { accuracy: r.accuracy, correct: r.correct, total: r.count, loss: r.loss, epochs: ck.header.epochs_done, n: cfg.n, cm_oe: cfg.cmOe, tune: cfg.tune, precision: cfg.precision, data: dir, checkpoint: file };
+        const out = {
+          accuracy: r.accuracy,
+          correct: r.correct,
+          total: r.count,
+          loss: r.loss,
+          epochs: ck.header.epochs_done,
+          n: cfg.n,
+          cm_oe: cfg.cmOe,
+          tune: cfg.tune,
+          precision: cfg.precision,
+          data: dir,
+          checkpoint: file,
+        };
         if (opts.json) process.stdout.write(JSON.stringify(out) + "\n");
         else process.stdout.write(`test accuracy ${(100 * r.accuracy).toFixed(2)} % (${r.correct} of ${r.count}), loss ${r.loss.toFixed(4)}\n`);
       } finally {

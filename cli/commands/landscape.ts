@@ -19,7 +19,8 @@ export const MAX_GRID_POINTS = 1_000_000;
 
 export function landscapeCsv(l: Landscape): string {
   const rows: Record<string, number>[] = [];
-  for (let j = 0; j < l.y.n; j++) for (let i = 0; i < l.x.n; i++) rows.push({ [l.x.spec.name]: gridValue(l.x, i), [l.y.spec.name]: gridValue(l.y, j), loss: l.loss[j * l.x.n + i] });
+  for (let j = 0; j < l.y.n; j++)
+    for (let i = 0; i < l.x.n; i++) rows.push({ [l.x.spec.name]: gridValue(l.x, i), [l.y.spec.name]: gridValue(l.y, j), loss: l.loss[j * l.x.n + i] });
   return csv([l.x.spec.name, l.y.spec.name, "loss"], rows);
 }
 
@@ -32,7 +33,10 @@ export function landscapeCommand(): Command {
     .requiredOption("--y <name>", "parameter on the vertical axis")
     .option("--grid <NxM>", "grid points along x and y", "41x41")
     .option("--range <name=min:max>", "axis range (repeatable; default: the sysid ranges, e.g. H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA)", collect)
-    .option("--result <sysid.json>", "overlay the optimization path of a 'stoopt sysid -o' result and mark its start, end and (when the result knows it) the true point")
+    .option(
+      "--result <sysid.json>",
+      "overlay the optimization path of a 'stoopt sysid -o' result and mark its start, end and (when the result knows it) the true point",
+    )
     .option("-o, --out <dir>", "folder for landscape.csv, landscape.json and the figure landscape.svg (--format)", ".")
     .option("--csv", "also print the grid as CSV on stdout")
     .option("--json", "print a summary (minimum, settings) as JSON on stdout");
@@ -59,7 +63,8 @@ Examples:
     if (xs === ys) throw new UsageError("--x and --y name the same parameter");
     const g = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(str("grid")!);
     if (!g || Number(g[1]) < 2 || Number(g[2]) < 2) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
-    if (Number(g[1]) * Number(g[2]) > MAX_GRID_POINTS) throw new UsageError(`--grid: ${g[1]}x${g[2]} is ${(Number(g[1]) * Number(g[2])).toExponential(3)} points; the limit is N*M <= ${MAX_GRID_POINTS}`);
+    if (Number(g[1]) * Number(g[2]) > MAX_GRID_POINTS)
+      throw new UsageError(`--grid: ${g[1]}x${g[2]} is ${(Number(g[1]) * Number(g[2])).toExponential(3)} points; the limit is N*M <= ${MAX_GRID_POINTS}`);
     const ranges = rangesFor([xs.name, ys.name], list("range"));
     const notes: string[] = [];
     const ex = exportOptions(opts, notes);
@@ -106,7 +111,9 @@ Examples:
     writeJson(path.join(outDir, "landscape.json"), summary, "--out");
     // the figure writes landscape.csv (the grid) beside it
     await writeFigures(outDir, [landscapeFigure(summary, overlay)], ex);
-    info(`landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, `landscape.{csv,json,${ex.formats.join(",")}}`)}`);
+    info(
+      `landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, `landscape.{csv,json,${ex.formats.join(",")}}`)}`,
+    );
     if (flag("csv")) process.stdout.write(grid);
     if (flag("json")) process.stdout.write(toJson({ ...summary, loss: undefined }));
   });
@@ -123,7 +130,11 @@ export interface SysidPath {
 
 /** The best start's path (start point, then the values after each epoch) from a sysid result. */
 export function readSysidPath(file: string, xName: string, yName: string): SysidPath {
-  let res: { fit?: Record<string, { value: number; start: number; true?: number }>; history?: { start: number; values: Record<string, number> }[]; best_start?: number };
+  let res: {
+    fit?: Record<string, { value: number; start: number; true?: number }>;
+    history?: { start: number; values: Record<string, number> }[];
+    best_start?: number;
+  };
   try {
     res = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
@@ -136,5 +147,10 @@ export function readSysidPath(file: string, xName: string, yName: string): Sysid
   const hist = res.history.filter((h) => h.start === (res.best_start ?? 0));
   const start: [number, number] = [fx.start, fy.start];
   const truth: [number, number] | undefined = typeof fx.true === "number" && typeof fy.true === "number" ? [fx.true, fy.true] : undefined;
-  return { path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])], start, end: [fx.value, fy.value], ...(truth ? { truth } : {}) };
+  return {
+    path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])],
+    start,
+    end: [fx.value, fy.value],
+    ...(truth ? { truth } : {}),
+  };
 }

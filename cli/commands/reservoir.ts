@@ -73,8 +73,16 @@ export function reservoirCommand(): Command {
     .option("--model <m>", "sto (the STO reservoir) or esn (echo state network baseline)", "sto")
     .option("--n <N>", "number of STOs (ESN: nodes = N x virtual)", "50")
     .option("--virtual <K>", "virtual nodes per hold (time multiplexing with a random mask)", "1")
-    .option("--features <f>", "all (m_x, m_y, m_z of every STO and interval), mx (m_x only: what a magnetoresistive read-out measures) or mz (m_z only: the precession cone, i.e. the amplitude an envelope detector measures)", "all")
-    .option("--input-mode <m>", "current (j_DC + s_c W_in u, as in experiments; the echo state property holds, see README), field (s_f W_in u along x) or both", "current")
+    .option(
+      "--features <f>",
+      "all (m_x, m_y, m_z of every STO and interval), mx (m_x only: what a magnetoresistive read-out measures) or mz (m_z only: the precession cone, i.e. the amplitude an envelope detector measures)",
+      "all",
+    )
+    .option(
+      "--input-mode <m>",
+      "current (j_DC + s_c W_in u, as in experiments; the echo state property holds, see README), field (s_f W_in u along x) or both",
+      "current",
+    )
     .option("--dt <time>", "RK4 step (bare number: ns)", "50ps")
     .option("--hold <time>", "time each input value is held, a whole number of steps per virtual node (bare number: ns)", "100ps")
     .option("--cm <Oe>", "coupling strength CM of eq. (8) (bare number: Oe)", "10Oe")
@@ -85,7 +93,11 @@ export function reservoirCommand(): Command {
     .option("--in-current <value>", "input current scale s_c (bare number: A)", "2mA")
     .option("--tune <groups>", "trained parameters: any of happl,jdc,alpha,scale,win (or none)", "happl,jdc,alpha,scale,win")
     .option("--epochs <n>", "Adam steps on the physics (0: untuned only)", "30")
-    .option("--objective <o>", "what the physics descends: train (the ridge-optimal training loss) or heldout (features standardized on the training part, readout fitted on its first half, loss on its second half: tracks validation when the training loss overfits, see results/reservoir/n1-diagnosis.txt)", "train")
+    .option(
+      "--objective <o>",
+      "what the physics descends: train (the ridge-optimal training loss) or heldout (features standardized on the training part, readout fitted on its first half, loss on its second half: tracks validation when the training loss overfits, see results/reservoir/n1-diagnosis.txt)",
+      "train",
+    )
     .option("--lr-happl <Oe>", "Adam learning rate of H_appl [Oe]", "5")
     .option("--lr-jdc <A>", "Adam learning rate of j_DC [A]", "5e-5")
     .option("--lr-alpha <x>", "Adam learning rate of alpha", "2e-4")
@@ -99,7 +111,10 @@ export function reservoirCommand(): Command {
     .option("--length <holds>", "length of the generated series (default: washout + train + val + test)")
     .option("--horizons <list>", "mackey-glass prediction horizons", "1,10")
     .option("--mc-delays <k>", "memory-capacity delays 1..k", "60")
-    .option("--checkpoint-every <holds>", "adjoint checkpoint interval C (default: the C minimizing checkpoints + one recorded segment, sqrt(3 T / (20 x RK4 steps per hold)))")
+    .option(
+      "--checkpoint-every <holds>",
+      "adjoint checkpoint interval C (default: the C minimizing checkpoints + one recorded segment, sqrt(3 T / (20 x RK4 steps per hold)))",
+    )
     .option("--seed <n>", "seed of the series, coupling, W_in and initial state", "1")
     .option("--out <dir>", "write metrics.csv, result.json, predictions.csv and checkpoint.json here")
     .option("--resume <dir>", "continue the run whose checkpoint.json is in DIR (settings come from it; --epochs may extend)")

@@ -19,7 +19,11 @@ export function simulateCommand(): Command {
     .option("--sample <time>", "sampling interval, a whole number of steps (bare number: ns)", "50ps")
     .option("--duration <time>", "recorded duration after the washout; rows at 0, sample, ..., duration (bare number: ns)", "1ns")
     .option("--temperature <T>", "temperature for the thermal field of eq. (3); 0 turns noise off (bare number: K)", "0K")
-    .option("--scheme <name>", "rk4: classic RK4 (4 evaluations/step), thermal field held through the step: the paper's scheme, 4th order without noise; use it to reproduce the paper. heun: stochastic Heun (2 evaluations/step), the standard scheme for the Stratonovich thermal LLG; use it for thermal statistics (with noise both are strong order 1/2; the equipartition test in core-rs/tests/physics.rs measures both)", "rk4")
+    .option(
+      "--scheme <name>",
+      "rk4: classic RK4 (4 evaluations/step), thermal field held through the step: the paper's scheme, 4th order without noise; use it to reproduce the paper. heun: stochastic Heun (2 evaluations/step), the standard scheme for the Stratonovich thermal LLG; use it for thermal statistics (with noise both are strong order 1/2; the equipartition test in core-rs/tests/physics.rs measures both)",
+      "rk4",
+    )
     .option("--seed <n>", "seed of the random initial states and the thermal noise (0 to 2^64-1)", "1")
     .option("--m0 <mx,my,mz>", "initial magnetization for every trial (normalized); default: random on the sphere per trial")
     .option("-o, --output <file>", "write the CSV atomically to FILE (default: stdout) and its settings to FILE.json");
@@ -50,41 +54,48 @@ Examples:
     };
     const p = plan(spec);
     for (const n of notes) note(n);
-    if (spec.temperatureK > 0 && spec.scheme === "rk4") note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
+    if (spec.temperatureK > 0 && spec.scheme === "rk4")
+      note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
     // both outputs checked before the work (cli/output.ts); a device or pipe gets no sidecar
     const toFile = opts.output !== undefined && opts.output !== "-";
     const target = toFile ? checkOutput(opts.output, "--output") : undefined;
     // beside the data as the user named it; beside the real file if a link leads to another folder (/dev/stdout > file)
-    const sidecar = target?.mode === "atomic" ? (path.dirname(path.resolve(target.given)) === path.dirname(target.file) ? target.given : target.file) + ".json" : undefined;
+    const sidecar =
+      target?.mode === "atomic" ? (path.dirname(path.resolve(target.given)) === path.dirname(target.file) ? target.given : target.file) + ".json" : undefined;
     if (sidecar) checkOutput(sidecar, "--output (sidecar)");
     const sink = sinkFor(opts.output, "--output");
     const bar = progress(p.totalSteps, "simulate");
     const release = stopsCleanly();
     let rows = 0;
     try {
-    await sink.write("trial,t,mx,my,mz\n");
-    await simulate(
-      spec,
-      async (b) => {
-        const lines: string[] = [];
-        for (let i = 0; i < b.count; i++) {
-          for (let s = 0; s < b.nSamples; s++) {
-            const k = 3 * (i * b.nSamples + s);
-            const t = (b.sample0 + s) * spec.sampleS;
-            lines.push(`${b.trial0 + i},${t},${b.data[k]},${b.data[k + 1]},${b.data[k + 2]}\n`);
+      await sink.write("trial,t,mx,my,mz\n");
+      await simulate(
+        spec,
+        async (b) => {
+          const lines: string[] = [];
+          for (let i = 0; i < b.count; i++) {
+            for (let s = 0; s < b.nSamples; s++) {
+              const k = 3 * (i * b.nSamples + s);
+              const t = (b.sample0 + s) * spec.sampleS;
+              lines.push(`${b.trial0 + i},${t},${b.data[k]},${b.data[k + 1]},${b.data[k + 2]}\n`);
+            }
           }
-        }
-        await sink.write(lines.join(""));
-        rows += lines.length;
-      },
-      (d) => bar.update(d),
-    );
+          await sink.write(lines.join(""));
+          rows += lines.length;
+        },
+        (d) => bar.update(d),
+      );
     } catch (e) {
       bar.stop();
       if (e instanceof Interrupted) {
         // a signal: the rows on stdout are whole; a file is not created (an earlier one stays)
         sink.abort();
-        throw new Interrupted(e.signal, toFile ? `interrupted by ${e.signal}: ${opts.output} was not written` : `interrupted by ${e.signal}: stdout has the header and ${rows} whole rows, fewer than requested`);
+        throw new Interrupted(
+          e.signal,
+          toFile
+            ? `interrupted by ${e.signal}: ${opts.output} was not written`
+            : `interrupted by ${e.signal}: stdout has the header and ${rows} whole rows, fewer than requested`,
+        );
       }
       sink.abort();
       throw e;

@@ -39,7 +39,23 @@ function overlapFlag(text: string): number {
 
 const axisColumn = (a: SweepAxis) => (a.spec.unit ? `${a.spec.name}_${a.spec.unit.replace(/[^A-Za-z0-9]/g, "")}` : a.spec.name);
 
-export const SWEEP_COLUMNS = ["oscillating", "settled", "washout_s", "f_Hz", "f_theory_Hz", "linewidth_Hz", "linewidth_err_Hz", "resolution_limited", "power", "f2_Hz", "harmonic2_dB", "mz", "mz_theory", "mx_rms", "threshold_theory_A"];
+export const SWEEP_COLUMNS = [
+  "oscillating",
+  "settled",
+  "washout_s",
+  "f_Hz",
+  "f_theory_Hz",
+  "linewidth_Hz",
+  "linewidth_err_Hz",
+  "resolution_limited",
+  "power",
+  "f2_Hz",
+  "harmonic2_dB",
+  "mz",
+  "mz_theory",
+  "mx_rms",
+  "threshold_theory_A",
+];
 
 function sweepRows(r: SweepResult, axes: SweepAxis[]): Record<string, unknown>[] {
   return r.points.map((p) => ({
@@ -81,7 +97,11 @@ function sweepSummary(r: SweepResult, axes: SweepAxis[]): string {
     p.oscillating ? num(p.f_Hz / 1e9, 6) : "no auto-oscillation",
     num(p.theory.f_Hz / 1e9, 6),
     p.oscillating && Number.isFinite(p.theory.f_Hz) ? `${num(100 * (p.f_Hz / p.theory.f_Hz - 1), 3)} %` : "",
-    p.oscillating ? (p.resolution_limited ? `<= ${num(p.linewidth_Hz / 1e6, 3)} (resolution)` : `${num(p.linewidth_Hz / 1e6, 4)} +- ${num(p.linewidth_err_Hz / 1e6, 2)}`) : "",
+    p.oscillating
+      ? p.resolution_limited
+        ? `<= ${num(p.linewidth_Hz / 1e6, 3)} (resolution)`
+        : `${num(p.linewidth_Hz / 1e6, 4)} +- ${num(p.linewidth_err_Hz / 1e6, 2)}`
+      : "",
     p.oscillating ? num(p.power, 4) : "",
     num(p.mz, 4),
     num(p.theory.mz, 4),
@@ -89,23 +109,32 @@ function sweepSummary(r: SweepResult, axes: SweepAxis[]): string {
   ]);
   let out = table([...axes.map((a) => a.spec.name), "f [GHz]", "theory [GHz]", "f/theory-1", "linewidth [MHz]", "power", "<m_z>", "theory", "settled"], rows);
   for (const t of r.thresholds) {
-    const at = Object.entries(t.at).map(([k, v]) => `${k} = ${num(v)}`).join(", ");
+    const at = Object.entries(t.at)
+      .map(([k, v]) => `${k} = ${num(v)}`)
+      .join(", ");
     out += `threshold${at ? ` (${at})` : ""}: simulated ${num(t.simulated_A * 1e3, 5)} mA (zero of the growth rate), linear-stability formula ${num(t.formula_A * 1e3, 5)} mA, ${num(100 * t.relative_difference, 3)} %\n`;
   }
   const unsettled = r.points.filter((p) => !p.settled).length;
-  if (unsettled) out += `${unsettled} point(s) had not settled at the longest washout: their values are a transient (near threshold the relaxation slows down; raise --max-washout)\n`;
+  if (unsettled)
+    out += `${unsettled} point(s) had not settled at the longest washout: their values are a transient (near threshold the relaxation slows down; raise --max-washout)\n`;
   const limited = r.points.filter((p) => p.oscillating && p.resolution_limited).length;
-  if (limited) out += `${limited} point(s): the line is narrower than the window's resolution, so the width shown is the resolution (noise-free lines have no width; with --temperature and a longer --duration the thermal linewidth is resolved)\n`;
+  if (limited)
+    out += `${limited} point(s): the line is narrower than the window's resolution, so the width shown is the resolution (noise-free lines have no width; with --temperature and a longer --duration the thermal linewidth is resolved)\n`;
   return out + `${r.points.length} points in ${r.time_s.toFixed(1)} s`;
 }
 
 export function spectrumCommand(): Command {
   const cmd = new Command("spectrum")
-    .description("Spectrum of an oscillator: Welch PSD, peak frequency, Lorentzian linewidth, peak power, second harmonic; of a trace file or of simulated sweeps")
+    .description(
+      "Spectrum of an oscillator: Welch PSD, peak frequency, Lorentzian linewidth, peak power, second harmonic; of a trace file or of simulated sweeps",
+    )
     .usage("[trace.csv|-] [options] | --sweep NAME=MIN:MAX:STEP [--sweep ...] [options]")
     .argument("[trace]", "trace CSV (as 'stoopt simulate' writes it: t and mx columns, trials averaged), or - for stdin")
     .option("--window <name>", `taper of each segment: ${WINDOWS.join(", ")}`, "hann")
-    .option("--segment <n|time>", "Welch segment: a number of samples or a duration (e.g. 20ns). Default: traces, the largest power of two <= half the trial; sweeps, the whole --duration")
+    .option(
+      "--segment <n|time>",
+      "Welch segment: a number of samples or a duration (e.g. 20ns). Default: traces, the largest power of two <= half the trial; sweeps, the whole --duration",
+    )
     .option("--overlap <x>", "overlap of neighbouring segments, fraction or percentage", "50%")
     .option("--fmin <f>", "look for the peak at or above this frequency (bare number: Hz)", "0Hz")
     .option("--fmax <f>", "look for the peak at or below this frequency (bare number: Hz; default: Nyquist)")
@@ -122,7 +151,10 @@ export function spectrumCommand(): Command {
     .option("--washout <time>", "sweep: shortest washout (bare number: ns); each point starts on the theory's precession cone", "20ns")
     .option("--max-washout <time>", "sweep: longest washout while the amplitude has not settled (bare number: ns)", "200ns")
     .option("--settle-chunk <time>", "sweep: the washout is judged in chunks of this length (bare number: ns)", "5ns")
-    .option("--settle-tol <x>", "sweep: settled when the projected remaining change of <m_z> and of the rms of m_x is below x (default 1e-3, 1e-2 with --temperature)")
+    .option(
+      "--settle-tol <x>",
+      "sweep: settled when the projected remaining change of <m_z> and of the rms of m_x is below x (default 1e-3, 1e-2 with --temperature)",
+    )
     .option("--no-threshold", "sweep: skip the simulated threshold (growth rates at 0.9-1.1 x the formula's threshold) when j_DC is swept")
     .option("--seed <n>", "sweep: seed of the thermal noise", "1")
     .option("--threads <n>", "sweep: worker threads (default: number of cores, at most 2)")
@@ -233,13 +265,30 @@ Examples:
     };
     // check step ratios, the counts the core takes (cli/limits.ts) and the segment before the work
     checkCount(integerRatio(sampleS, dtS, "--sample"), "--sample", "the steps per sample (--sample / --dt)", U32_MAX, 1);
-    const windowSamples = checkCount(integerRatio(durationS, sampleS, "--duration"), "--duration", "the samples of the window (--duration / --sample)", U32_MAX, 1);
-    const chunkSamples = checkCount(integerRatio(chunkS, sampleS, "--settle-chunk"), "--settle-chunk", "the samples per chunk (--settle-chunk / --sample)", U32_MAX, 1);
+    const windowSamples = checkCount(
+      integerRatio(durationS, sampleS, "--duration"),
+      "--duration",
+      "the samples of the window (--duration / --sample)",
+      U32_MAX,
+      1,
+    );
+    const chunkSamples = checkCount(
+      integerRatio(chunkS, sampleS, "--settle-chunk"),
+      "--settle-chunk",
+      "the samples per chunk (--settle-chunk / --sample)",
+      U32_MAX,
+      1,
+    );
     checkCount(Math.ceil(maxWashoutS / chunkS - 1e-9), "--max-washout", "the washout chunks (--max-washout / --settle-chunk)", U32_MAX, 0);
     // one point's trajectory buffer (sweep.ts runPoint): 3 components x trials x samples
-    checkMemory(8 * 3 * trials * Math.max(chunkSamples, windowSamples), `--duration, --sample and --trials (${trials} x ${Math.max(chunkSamples, windowSamples)} samples)`, "one point's trajectories");
+    checkMemory(
+      8 * 3 * trials * Math.max(chunkSamples, windowSamples),
+      `--duration, --sample and --trials (${trials} x ${Math.max(chunkSamples, windowSamples)} samples)`,
+      "one point's trajectories",
+    );
     if (windowSamples < MIN_SEGMENT) throw new UsageError(`--duration: ${windowSamples} samples of --sample; at least ${MIN_SEGMENT}`);
-    if (point.segment !== undefined && point.segment > windowSamples) throw new UsageError(`--segment: ${point.segment} samples, longer than the window (--duration, ${windowSamples} samples)`);
+    if (point.segment !== undefined && point.segment > windowSamples)
+      throw new UsageError(`--segment: ${point.segment} samples, longer than the window (--duration, ${windowSamples} samples)`);
     const settings: SweepSettings = { base, axes, point, threshold: opts.threshold !== false, growthS: 30e-9 };
     for (const n of notes) note(n);
     if (temperatureK === 0 && trials > 1) note("--trials without --temperature: noise-free trials are identical");
@@ -254,7 +303,8 @@ Examples:
       r = await runSweep(settings, pool, (d) => bar.update((done = d)));
     } catch (e) {
       // a partial sweep is not a result: nothing is written (earlier files stay as they were)
-      if (e instanceof Interrupted) throw new Interrupted(e.signal, `interrupted by ${e.signal}: the sweep was not finished (${done} of ${total} points); nothing was written`);
+      if (e instanceof Interrupted)
+        throw new Interrupted(e.signal, `interrupted by ${e.signal}: the sweep was not finished (${done} of ${total} points); nothing was written`);
       throw e;
     } finally {
       release();
@@ -265,10 +315,15 @@ Examples:
     await emit(
       csv([...axes.map(axisColumn), ...SWEEP_COLUMNS], sweepRows(r, axes)),
       toJson({
-          command: "spectrum",
-          settings: { ...point, seed: point.seed.toString(), axes: axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })), fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])) },
-          points: r.points,
-          thresholds: r.thresholds,
+        command: "spectrum",
+        settings: {
+          ...point,
+          seed: point.seed.toString(),
+          axes: axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })),
+          fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
+        },
+        points: r.points,
+        thresholds: r.thresholds,
         time_s: r.time_s,
       }),
     );

@@ -78,7 +78,8 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
     if (opts.time !== undefined) checkTime(slurm.time!, "--time");
     const maxThreads = Math.max(...plan.cells.map((c) => c.threads));
     const jobs = opts.jobs !== undefined ? intFlag(opts.jobs as string, "--jobs", 1, 1024) : Math.max(1, Math.floor(os.availableParallelism() / maxThreads));
-    if (executor === "slurm" && !opts.dryRun && !haveSbatch()) throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
+    if (executor === "slurm" && !opts.dryRun && !haveSbatch())
+      throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
     if (executor === "local" && opts.dryRun) {
       const dirs = prepare(plan, false);
       for (const [i, c] of plan.cells.entries()) {
@@ -91,7 +92,9 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       return;
     }
     const dirs = prepare(plan);
-    note(`sweep ${plan.out}: ${plan.cells.length} cells of stoopt ${plan.command} (${plan.axes.map(([a, v]) => `${a} x ${v.length}`).join(", ") || "one run"})`);
+    note(
+      `sweep ${plan.out}: ${plan.cells.length} cells of stoopt ${plan.command} (${plan.axes.map(([a, v]) => `${a} x ${v.length}`).join(", ") || "one run"})`,
+    );
     if (executor === "local") {
       process.exitCode = await runLocal(dirs, jobs);
       return;
@@ -126,8 +129,15 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .option("--json", "print the cells' states as JSON on stdout")
       .action((dir: string, o: { json?: boolean }) => {
         const st = cellDirs(dir).map(cellStatus);
-        const counts = ["done", "running", "stopped", "failed", "pending"].map((s) => [s, st.filter((c) => c.state === s).length] as const).filter(([, n]) => n > 0);
-        info(table(["cell", "state", "detail"], st.map((c) => [c.name, c.state, c.detail])) + `${st.length} cells: ${counts.map(([s, n]) => `${n} ${s}`).join(", ")}`);
+        const counts = ["done", "running", "stopped", "failed", "pending"]
+          .map((s) => [s, st.filter((c) => c.state === s).length] as const)
+          .filter(([, n]) => n > 0);
+        info(
+          table(
+            ["cell", "state", "detail"],
+            st.map((c) => [c.name, c.state, c.detail]),
+          ) + `${st.length} cells: ${counts.map(([s, n]) => `${n} ${s}`).join(", ")}`,
+        );
         if (o.json) process.stdout.write(toJson({ dir: path.resolve(dir), counts: Object.fromEntries(counts), cells: st }));
       }),
   );
@@ -149,7 +159,11 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
         writeFileAtomic(path.join(dir, "table.csv"), text, "collect");
         writeFileAtomic(path.join(dir, "table.md"), md, "collect");
         await writeFigures(dir, [fig], DEFAULT_EXPORT, "collect");
-        info(md + (c.unfinished.length ? `not finished, left out: ${c.unfinished.join(", ")}\n` : "") + `wrote ${path.join(dir, "table.{csv,md}")}, ${path.join(dir, "figure.svg")}`);
+        info(
+          md +
+            (c.unfinished.length ? `not finished, left out: ${c.unfinished.join(", ")}\n` : "") +
+            `wrote ${path.join(dir, "table.{csv,md}")}, ${path.join(dir, "figure.svg")}`,
+        );
         process.stdout.write(text);
       }),
   );

@@ -30,13 +30,23 @@ export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", 
 
 export function addMeasuredOptions(cmd: Command): Command {
   return cmd
-    .option("--signal <column>", "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit")
+    .option(
+      "--signal <column>",
+      "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit",
+    )
     .option("--offset <value|fit>", "signal offset (units allowed: 8mV; bare number: the signal column's unit), or 'fit' (default with --signal; 0 for m_x)")
     .option("--amplitude <value|fit>", "signal per unit m_x (may be negative; units as --offset), or 'fit' (default with --signal; 1 for m_x)")
-    .option("--m0 <how>", "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)")
+    .option(
+      "--m0 <how>",
+      "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)",
+    )
     .option("--window <time>", "fitted initial states: cut each trace into windows of this length (bare number: ns)", "1ns")
     .option("--stride <time>", "fitted initial states: a window starts every this long (default: --window; shorter overlaps windows)")
-    .option("--uncertainty <method>", "auto (bootstrap where there are at least 10 windows, else gauss-newton with a warning), bootstrap (windows resampled, refitted; fitted initial states) or gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data)", "auto")
+    .option(
+      "--uncertainty <method>",
+      "auto (bootstrap where there are at least 10 windows, else gauss-newton with a warning), bootstrap (windows resampled, refitted; fitted initial states) or gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data)",
+      "auto",
+    )
     .option("--bootstrap <n>", "bootstrap resamples", "50")
     .option("--scan <n>", "fitted initial states: start candidates scored before Levenberg-Marquardt (the best --starts are fitted)", "12");
 }
@@ -111,7 +121,14 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     m: hasState ? Float64Array.from({ length: 3 * tr.t_s.length }, (_, k) => [tr.mx, tr.my!, tr.mz!][k % 3][Math.floor(k / 3)]) : undefined,
     line: tr.line,
   }));
-  const windows = fitM0 ? cutWindows(traces, windowS, strideS, data.file) : cutWindows(traces.map((t) => ({ ...t })), Math.min(windowS, ...traces.map((t) => t.t_s[t.t_s.length - 1] - t.t_s[0])), Infinity, data.file);
+  const windows = fitM0
+    ? cutWindows(traces, windowS, strideS, data.file)
+    : cutWindows(
+        traces.map((t) => ({ ...t })),
+        Math.min(windowS, ...traces.map((t) => t.t_s[t.t_s.length - 1] - t.t_s[0])),
+        Infinity,
+        data.file,
+      );
   const nWin = windows.offsets.length - 1;
   const unknowns = params.length + (offset === undefined ? 1 : 0) + (amplitude === undefined ? 1 : 0) + (fitM0 ? 2 * nWin : 0);
   const compared = comparedSamples(windows, washoutS, dtS, fitM0);
@@ -124,9 +141,12 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   // holds there is the bootstrap over windows (README "Fitting measured data"); it needs enough windows
   const uncertainty: UncertaintyMethod = requested === "auto" ? (nWin >= MIN_BOOTSTRAP_WINDOWS ? "bootstrap" : "gauss-newton") : requested;
   if (requested === "auto" && uncertainty === "gauss-newton") {
-    notes.push(`warning: ${nWin} window(s) are too few for a bootstrap (at least ${MIN_BOOTSTRAP_WINDOWS}); the uncertainty is Gauss-Newton's, which is too small on thermal data (a shorter --window gives more windows)`);
+    notes.push(
+      `warning: ${nWin} window(s) are too few for a bootstrap (at least ${MIN_BOOTSTRAP_WINDOWS}); the uncertainty is Gauss-Newton's, which is too small on thermal data (a shorter --window gives more windows)`,
+    );
   }
-  if (uncertainty === "bootstrap" && nWin < 2) throw new UsageError(`--uncertainty bootstrap: resamples windows, and there is only ${nWin}; use a shorter --window`);
+  if (uncertainty === "bootstrap" && nWin < 2)
+    throw new UsageError(`--uncertainty bootstrap: resamples windows, and there is only ${nWin}; use a shorter --window`);
   for (const n of notes) note(n);
   if (c.why) note(c.why);
   const ev = makeWindowEvaluator(windows, dtS, washoutS, threads);
@@ -160,7 +180,15 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       stoopt: "0.1.0",
       command: "sysid",
       status,
-      input: { file, sha256: data.sha256, trials: data.trials.length, samples: windows.t_s.length, truncated: data.truncated, signal: { column: data.signalName, unit: unitName }, time_column: data.timeName },
+      input: {
+        file,
+        sha256: data.sha256,
+        trials: data.trials.length,
+        samples: windows.t_s.length,
+        truncated: data.truncated,
+        signal: { column: data.signalName, unit: unitName },
+        time_column: data.timeName,
+      },
       settings: {
         fit: c.names,
         dt_s: dtS,
@@ -182,7 +210,15 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       fit: Object.fromEntries(
         params.map((p, i) => [
           p.spec.name,
-          { value: r.values[i], unit: p.spec.unit, start: r.runs[r.best]?.startValues[i] ?? p.start, uncertainty: Number.isFinite(r.sigma[i]) ? r.sigma[i] : null, uncertainty_gauss_newton: Number.isFinite(r.gaussNewtonSigma[i]) ? r.gaussNewtonSigma[i] : null, range: p.range, ...(c.truth ? { true: c.truth[p.spec.name] } : {}) },
+          {
+            value: r.values[i],
+            unit: p.spec.unit,
+            start: r.runs[r.best]?.startValues[i] ?? p.start,
+            uncertainty: Number.isFinite(r.sigma[i]) ? r.sigma[i] : null,
+            uncertainty_gauss_newton: Number.isFinite(r.gaussNewtonSigma[i]) ? r.gaussNewtonSigma[i] : null,
+            range: p.range,
+            ...(c.truth ? { true: c.truth[p.spec.name] } : {}),
+          },
         ]),
       ),
       offset: level(r.affine.offset, r.sigma[P], offset === undefined),
@@ -205,9 +241,33 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
         table(
           ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(c.truth ? ["true"] : [])],
           [
-            ...params.map((q, i) => [q.spec.name, num(result.fit[q.spec.name].start), p.bold(num(r.values[i], 7)), num(r.sigma[i], 3), `${num(q.range[0])}:${num(q.range[1])}`, q.spec.unit || "1", ...(c.truth ? [num(c.truth[q.spec.name])] : [])]),
-            ["offset", "", offset === undefined ? p.bold(num(r.affine.offset, 7)) : num(r.affine.offset), num(r.sigma[P], 3), "", unitName, ...(c.truth ? [""] : [])],
-            ["amplitude", "", amplitude === undefined ? p.bold(num(r.affine.amplitude, 7)) : num(r.affine.amplitude), num(r.sigma[P + 1], 3), "", unitName, ...(c.truth ? [""] : [])],
+            ...params.map((q, i) => [
+              q.spec.name,
+              num(result.fit[q.spec.name].start),
+              p.bold(num(r.values[i], 7)),
+              num(r.sigma[i], 3),
+              `${num(q.range[0])}:${num(q.range[1])}`,
+              q.spec.unit || "1",
+              ...(c.truth ? [num(c.truth[q.spec.name])] : []),
+            ]),
+            [
+              "offset",
+              "",
+              offset === undefined ? p.bold(num(r.affine.offset, 7)) : num(r.affine.offset),
+              num(r.sigma[P], 3),
+              "",
+              unitName,
+              ...(c.truth ? [""] : []),
+            ],
+            [
+              "amplitude",
+              "",
+              amplitude === undefined ? p.bold(num(r.affine.amplitude, 7)) : num(r.affine.amplitude),
+              num(r.sigma[P + 1], 3),
+              "",
+              unitName,
+              ...(c.truth ? [""] : []),
+            ],
           ],
         ) +
         `loss ${num(r.loss, 5)} (eq. 4, m_x units) | rms residual ${num(r.rms, 4)} ${unitName} | ${nWin} windows, ${r.count} samples, ${r.unknowns} unknowns | ${uncertainty} | ${((Date.now() - c.t0) / 1000).toFixed(1)} s` +
@@ -215,7 +275,18 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     );
     if (c.opts.json) process.stdout.write(toJson(result));
     if (str("plot") !== undefined) {
-      const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, { dtS, washoutS, base, params, values: r.values, m0: r.m0, fitM0, affine: r.affine, unit: unitName, column: data.signalName });
+      const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, {
+        dtS,
+        washoutS,
+        base,
+        params,
+        values: r.values,
+        m0: r.m0,
+        fitM0,
+        affine: r.affine,
+        unit: unitName,
+        column: data.signalName,
+      });
       info(`wrote ${files.join(", ")}`);
     }
     if (status === "interrupted") process.exitCode = exitCodeFor(stopRequested() ?? "SIGINT");
@@ -230,7 +301,18 @@ async function plotWindows(
   dir: string,
   exportOpts: ExportOptions,
   w: ReturnType<typeof cutWindows>,
-  s: { dtS: number; washoutS: number; base: Float64Array; params: FitParam[]; values: number[]; m0: Float64Array; fitM0: boolean; affine: { offset: number; amplitude: number }; unit: string; column: string },
+  s: {
+    dtS: number;
+    washoutS: number;
+    base: Float64Array;
+    params: FitParam[];
+    values: number[];
+    m0: Float64Array;
+    fitM0: boolean;
+    affine: { offset: number; amplitude: number };
+    unit: string;
+    column: string;
+  },
 ): Promise<string[]> {
   const ev = new CoreWindows(w, s.dtS, s.washoutS);
   const n = Math.min(4, w.offsets.length - 1);
@@ -238,7 +320,19 @@ async function plotWindows(
   s.params.forEach((p, i) => (v[p.spec.index] = s.values[i]));
   const student = new Float64Array(3 * w.t_s.length);
   const sel = Array.from({ length: n }, (_, i) => i);
-  ev.evaluateSync({ params: v, fit: [], mode: "loss", m0: s.m0, chart: s.fitM0 ? new Float64Array(2 * ev.nWindows) : null, offset: s.affine.offset, amplitude: s.affine.amplitude, sel }, student);
+  ev.evaluateSync(
+    {
+      params: v,
+      fit: [],
+      mode: "loss",
+      m0: s.m0,
+      chart: s.fitM0 ? new Float64Array(2 * ev.nWindows) : null,
+      offset: s.affine.offset,
+      amplitude: s.affine.amplitude,
+      sel,
+    },
+    student,
+  );
   await ev.close();
   const figures: Figure[] = [];
   for (let i = 0; i < n; i++) {
@@ -258,8 +352,16 @@ async function plotWindows(
         title: `Window ${i + 1} (from ${(w.startS[i] * 1e9).toFixed(3)} ns): measured and fitted`,
         data: { values: rows },
         layer: [
-          { mark: { type: "line" }, transform: [{ filter: "datum.series === 'fitted model'" }], encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } } },
-          { mark: { type: "point", filled: true }, transform: [{ filter: "datum.series === 'measured'" }], encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } } },
+          {
+            mark: { type: "line" },
+            transform: [{ filter: "datum.series === 'fitted model'" }],
+            encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } },
+          },
+          {
+            mark: { type: "point", filled: true },
+            transform: [{ filter: "datum.series === 'measured'" }],
+            encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } },
+          },
         ],
       },
       tables: [{ suffix: "", csv: csv(["t_ns", "measured", "model", "residual"], table) }],

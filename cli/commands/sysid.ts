@@ -8,7 +8,18 @@ import { parseQuantity } from "../units.js";
 import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
 import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
-import { addFixedParamOptions, addTeacherOptions, collect, loadTeacher, LoadedTeacher, makeEvaluator, optionReader, rangesFor, readTeacherData, teacherArrays } from "./common.js";
+import {
+  addFixedParamOptions,
+  addTeacherOptions,
+  collect,
+  loadTeacher,
+  LoadedTeacher,
+  makeEvaluator,
+  optionReader,
+  rangesFor,
+  readTeacherData,
+  teacherArrays,
+} from "./common.js";
 import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "./sysid-measured.js";
 import { checkScopeTimeAxis } from "../measured.js";
 import { checkTimeAxis } from "../limits.js";
@@ -56,7 +67,11 @@ function readSidecar(file: string): { parameters: Record<string, number>; meta: 
   try {
     const meta = JSON.parse(fs.readFileSync(`${file}.json`, "utf8"));
     if (meta?.command !== "simulate" || typeof meta.parameters !== "object") return undefined;
-    const parameters = Object.fromEntries(Object.entries(meta.parameters as Record<string, { value: number }>).filter(([, v]) => typeof v?.value === "number").map(([k, v]) => [k, v.value]));
+    const parameters = Object.fromEntries(
+      Object.entries(meta.parameters as Record<string, { value: number }>)
+        .filter(([, v]) => typeof v?.value === "number")
+        .map(([k, v]) => [k, v.value]),
+    );
     return { parameters, meta };
   } catch {
     return undefined;
@@ -69,7 +84,14 @@ function readSidecar(file: string): { parameters: Record<string, number>; meta: 
  * from the default; else the default. A flag that contradicts the sidecar is
  * warned about.
  */
-export function provenance(base: Float64Array, opts: Record<string, unknown>, fitted: Set<string>, sidecar: Record<string, number> | undefined, notes: string[], warnings: string[]): { base: Float64Array; sources: Record<string, ParameterEntry> } {
+export function provenance(
+  base: Float64Array,
+  opts: Record<string, unknown>,
+  fitted: Set<string>,
+  sidecar: Record<string, number> | undefined,
+  notes: string[],
+  warnings: string[],
+): { base: Float64Array; sources: Record<string, ParameterEntry> } {
   const out = Float64Array.from(base);
   const sources: Record<string, ParameterEntry> = {};
   for (const p of PARAMS) {
@@ -79,10 +101,12 @@ export function provenance(base: Float64Array, opts: Record<string, unknown>, fi
     if (fitted.has(p.name)) source = "fit";
     else if (flag) {
       source = "flag";
-      if (sc !== undefined && !close(sc, out[p.index])) warnings.push(`--${p.name} ${out[p.index]} differs from the teacher sidecar's ${p.name} = ${sc} ${p.unit}`.trimEnd() + " (the flag is used)");
+      if (sc !== undefined && !close(sc, out[p.index]))
+        warnings.push(`--${p.name} ${out[p.index]} differs from the teacher sidecar's ${p.name} = ${sc} ${p.unit}`.trimEnd() + " (the flag is used)");
     } else if (sc !== undefined && Number.isFinite(sc)) {
       source = "sidecar";
-      if (!close(sc, p.defaultValue)) notes.push(`${p.name} fixed at ${sc}${p.unit ? " " + p.unit : ""} from the teacher sidecar (default ${p.defaultValue}); give --${p.name} to override`);
+      if (!close(sc, p.defaultValue))
+        notes.push(`${p.name} fixed at ${sc}${p.unit ? " " + p.unit : ""} from the teacher sidecar (default ${p.defaultValue}); give --${p.name} to override`);
       out[p.index] = sc;
     } else source = "default";
     sources[p.name] = { value: out[p.index], unit: p.unit, source, ...(sc !== undefined ? { sidecar: sc } : {}) };
@@ -96,25 +120,58 @@ export function sysidCommand(): Command {
   const cmd = new Command("sysid")
     .description("Fit model parameters to teacher trajectories m_x(t): the paper's Adam on eq. 4, then Levenberg-Marquardt")
     .usage("<teacher.csv|-> [more.csv ...] --fit NAMES [options]")
-    .argument("[teacher...]", "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)")
-    .option("--spectrum <table>", "instead of teachers: fit steady-state frequencies in TABLE (CSV: f_Hz and parameter columns such as j_DC_A, H_appl_Oe, as 'stoopt spectrum --sweep' writes; optional f_err_Hz) by Levenberg-Marquardt (see README)")
-    .option("--spectrum-window <time>", "--spectrum: window over which the model's frequency is measured after --washout (default there 40 ns) (bare number: ns)", "20ns")
+    .argument(
+      "[teacher...]",
+      "teacher CSV (trial,t,mx,my,mz as written by 'stoopt simulate'), or - for stdin; several files are fitted one by one (one row each)",
+    )
+    .option(
+      "--spectrum <table>",
+      "instead of teachers: fit steady-state frequencies in TABLE (CSV: f_Hz and parameter columns such as j_DC_A, H_appl_Oe, as 'stoopt spectrum --sweep' writes; optional f_err_Hz) by Levenberg-Marquardt (see README)",
+    )
+    .option(
+      "--spectrum-window <time>",
+      "--spectrum: window over which the model's frequency is measured after --washout (default there 40 ns) (bare number: ns)",
+      "20ns",
+    )
     .requiredOption("--fit <names>", `comma-separated parameters to fit (any of ${PARAMS.map((p) => p.name).join(", ")})`)
-    .option("--range <name=min:max>", "fitting range (repeatable; units allowed, e.g. j_DC=2.5mA:7.5mA). Defaults: H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA, alpha 0.001:0.01 (the paper's); others must be given", collect)
+    .option(
+      "--range <name=min:max>",
+      "fitting range (repeatable; units allowed, e.g. j_DC=2.5mA:7.5mA). Defaults: H_appl 1500:2000 Oe, j_DC 2.5:7.5 mA, alpha 0.001:0.01 (the paper's); others must be given",
+      collect,
+    )
     .option("--init <name=value>", "start value (repeatable); default: the middle of the range", collect)
     .option("--epochs <n>", "Adam epochs per stage (one epoch = every trial once); 0 skips Adam (Levenberg-Marquardt from the start points)", "20")
     .option("--batch <n>", "trials per Adam step (mini-batch); 'all' for full batch", "10")
     .option("--lr-scale <x>", "learning rate = x * range width (the paper: 0.1)", "0.1")
     .option("--lr <name=value>", "learning rate of one parameter, in its unit per step (repeatable; overrides --lr-scale)", collect)
-    .option("--stage <spec>", "a stage of a staged schedule (repeatable, run in order): 'H_appl=25@loss<0.15' then 'H_appl=2.5,j_DC=2.5e-4' (learning rates, then end conditions loss<X and/or epochs=N)", collect)
-    .option("--gradient <mode>", "Adam's gradients: dual (forward-mode dual numbers, one tangent per fitted parameter) or adjoint (discrete adjoint of RK4, cost independent of the number of parameters); the refinement and the uncertainties always use the duals", "dual")
-    .option("--refine <method>", "after Adam: lm (Levenberg-Marquardt on the sum of squared residuals, from the best point, until a tolerance is met) or none (return Adam's best eq. 4 point)", "lm")
+    .option(
+      "--stage <spec>",
+      "a stage of a staged schedule (repeatable, run in order): 'H_appl=25@loss<0.15' then 'H_appl=2.5,j_DC=2.5e-4' (learning rates, then end conditions loss<X and/or epochs=N)",
+      collect,
+    )
+    .option(
+      "--gradient <mode>",
+      "Adam's gradients: dual (forward-mode dual numbers, one tangent per fitted parameter) or adjoint (discrete adjoint of RK4, cost independent of the number of parameters); the refinement and the uncertainties always use the duals",
+      "dual",
+    )
+    .option(
+      "--refine <method>",
+      "after Adam: lm (Levenberg-Marquardt on the sum of squared residuals, from the best point, until a tolerance is met) or none (return Adam's best eq. 4 point)",
+      "lm",
+    )
     .option("--ftol <x>", "refinement stops when the relative reduction of the sum of squares (actual and predicted) is <= x", "1e-10")
     .option("--xtol <x>", "refinement stops when the scaled step is <= x times the scaled parameter vector", "1e-10")
     .option("--gtol <x>", "refinement stops when the largest cosine between the residuals and a Jacobian column is <= x", "1e-10")
     .option("--max-iterations <n>", "refinement gives up (status not_converged) after n iterations", "200")
-    .option("--sigma <x>", "noise standard deviation of the teacher's m_x, if known: chi-square is sum (r/sigma)^2 and the covariance uses it; default: estimated from the residuals")
-    .option("--starts <k>", "run K starts (the first at --init or the middle, the others spread over the ranges by a seeded Latin hypercube) and keep the best", "1")
+    .option(
+      "--sigma <x>",
+      "noise standard deviation of the teacher's m_x, if known: chi-square is sum (r/sigma)^2 and the covariance uses it; default: estimated from the residuals",
+    )
+    .option(
+      "--starts <k>",
+      "run K starts (the first at --init or the middle, the others spread over the ranges by a seeded Latin hypercube) and keep the best",
+      "1",
+    )
     .option("--seed <n>", "seed for mini-batch shuffling and start placement", "1")
     .option("--max-failures <n>", "stop after this many consecutive non-finite steps (exit 1, best parameters kept)", "8")
     .option("--jobs <n>", "files fitted at the same time when several are given (each with --threads / jobs worker threads); default: min(files, threads)")
@@ -123,7 +180,11 @@ export function sysidCommand(): Command {
     .option("--report <file>", "write a text report in the layout of lmfit's fit_report (- for stdout; several files: one after another)")
     .option("--json", "print the result as JSON on stdout (several files: one JSON line per file)")
     .option("--plot <dir>", "also draw the figures of 'stoopt plot' (loss, parameters, teacher vs student) into DIR (one file only)")
-    .option("--components <list>", "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)", "mx");
+    .option(
+      "--components <list>",
+      "--plot: magnetization components of the teacher-vs-student figures (mx, the default, what the loss compares; mx,my,mz or all)",
+      "mx",
+    );
   addFigureOptions(cmd, "--plot");
   addTeacherOptions(cmd);
   addMeasuredOptions(cmd);
@@ -158,7 +219,10 @@ Examples:
   cmd.action(async (files: string[], opts: Record<string, string | string[] | boolean | undefined>) => {
     const { str, list } = optionReader(opts);
     // ---- settings (every flag checked before any file is read)
-    const names = str("fit")!.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = str("fit")!
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (names.length === 0) throw new UsageError("--fit: name at least one parameter");
     const specs = names.map((n) => paramByName(n, "--fit"));
     if (new Set(names).size !== names.length) throw new UsageError("--fit: a parameter is named twice");
@@ -211,7 +275,8 @@ Examples:
     let sigma: number | undefined;
     if (str("sigma") !== undefined) {
       sigma = Number(str("sigma"));
-      if (!(sigma > 0 && Number.isFinite(sigma))) throw new UsageError(`--sigma: must be a number > 0 (the noise standard deviation of m_x; got '${str("sigma")}')`);
+      if (!(sigma > 0 && Number.isFinite(sigma)))
+        throw new UsageError(`--sigma: must be a number > 0 (the noise standard deviation of m_x; got '${str("sigma")}')`);
     }
     const starts = intFlag(str("starts")!, "--starts", 1, 10000);
     const seed = intFlag(str("seed")!, "--seed", 0, 2 ** 32 - 1);
@@ -223,7 +288,8 @@ Examples:
     if (many && str("plot") !== undefined) throw new UsageError("--plot: one file only (several teachers were given)");
     if (files.filter((f) => f === "-").length > 1) throw new UsageError("- (stdin) can be given once");
     if (str("report") === "-" && opts.json) throw new UsageError("--report -: stdout already carries --json; write the report to a file");
-    if (str("report") === "-" && many) throw new UsageError("--report -: stdout carries one row per file when several files are given; write the report to a file");
+    if (str("report") === "-" && many)
+      throw new UsageError("--report -: stdout carries one row per file when several files are given; write the report to a file");
     // fixed-parameter flags, --dt, --washout, --threads: checked once here (loadTeacher reads them again per file)
     const flagNotes: string[] = [];
     paramsFromOptions(opts, flagNotes);
@@ -231,8 +297,17 @@ Examples:
     const jobs = str("jobs") !== undefined ? intFlag(str("jobs")!, "--jobs", 1, 64) : Math.min(files.length, threads);
 
     // ---- outputs, checked before the work (cli/output.ts); every teacher is an input
-    for (const f of files) if (f !== "-") (declareInput(f, "teacher"), declareInput(`${f}.json`, "teacher's settings sidecar"));
-    for (const [flag, v] of [["--out", str("out")], ["--report", str("report")], ["--history", str("history")]] as const) if (v !== undefined && v !== "-") checkOutput(v, flag);
+    for (const f of files) {
+      if (f === "-") continue;
+      declareInput(f, "teacher");
+      declareInput(`${f}.json`, "teacher's settings sidecar");
+    }
+    for (const [flag, v] of [
+      ["--out", str("out")],
+      ["--report", str("report")],
+      ["--history", str("history")],
+    ] as const)
+      if (v !== undefined && v !== "-") checkOutput(v, flag);
     if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
 
     // SIGINT/SIGTERM (cli/signals.ts): stop at the current step, write the result so far marked interrupted, exit 130/143
@@ -249,19 +324,40 @@ Examples:
     if (!many) {
       const file = files[0];
       const signal = str("signal");
-      const raw = await readTeacherData(file, opts, signal, params.map((p) => ({ spec: p.spec, range: p.range })));
+      const raw = await readTeacherData(
+        file,
+        opts,
+        signal,
+        params.map((p) => ({ spec: p.spec, range: p.range })),
+      );
       const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
       if (measuredFlags || !hasState) {
         checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
         const implicit = !hasState && signal === undefined && str("m0") === undefined;
-        const why = implicit ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)` : undefined;
+        const why = implicit
+          ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)`
+          : undefined;
         const notes: string[] = [];
         const warnings: string[] = [];
         const sidecar = readSidecar(file);
         const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
         for (const n of [...notes, ...warnings]) note(n);
         release(); // the measured path registers its own clean stop
-        await runMeasured({ file, cmd, opts, str, loaded: { ...raw, base }, names, params, starts, seed, truth: sidecar?.parameters, t0: Date.now(), why, exportOpts: figures.export });
+        await runMeasured({
+          file,
+          cmd,
+          opts,
+          str,
+          loaded: { ...raw, base },
+          names,
+          params,
+          starts,
+          seed,
+          truth: sidecar?.parameters,
+          t0: Date.now(),
+          why,
+          exportOpts: figures.export,
+        });
         return;
       }
       preloaded = { ...raw, arrays: teacherArrays(raw.data) };
@@ -275,7 +371,13 @@ Examples:
     /** Fit one file; throws on bad input (the caller decides what that means). */
     const fitFile = async (file: string, workers: number, concurrent = false, pre?: LoadedTeacher): Promise<SysidResult> => {
       const t0 = Date.now();
-      const loaded = pre ? { ...pre, threads: workers } : await loadTeacher(file, { ...opts, threads: String(workers) }, params.map((p) => ({ spec: p.spec, range: p.range })));
+      const loaded = pre
+        ? { ...pre, threads: workers }
+        : await loadTeacher(
+            file,
+            { ...opts, threads: String(workers) },
+            params.map((p) => ({ spec: p.spec, range: p.range })),
+          );
       if (!pre) checkScopeTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
       const { data, arrays, dtS, washoutS } = loaded;
       const nTrials = arrays.labels.length;
@@ -284,11 +386,30 @@ Examples:
       const warnings: string[] = [];
       const sidecar = readSidecar(file);
       const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
-      if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined) notes.push(`the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`);
+      if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined)
+        notes.push(
+          `the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`,
+        );
       // files fitted side by side need their own worker threads (the main thread only coordinates); workers pass from one file to the next
-      const ev = concurrent ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials)), false) : makeEvaluator({ ...loaded, threads: workers });
+      const ev = concurrent
+        ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials)), false)
+        : makeEvaluator({ ...loaded, threads: workers });
       try {
-        const out = await runFit(ev, nTrials, { base, params, stages, mode, batch, seed, maxFailures, starts, refine: refineMethod, lm: lmOpts, sigma, shouldStop: interrupted, onEpoch: () => bar.update(++done) });
+        const out = await runFit(ev, nTrials, {
+          base,
+          params,
+          stages,
+          mode,
+          batch,
+          seed,
+          maxFailures,
+          starts,
+          refine: refineMethod,
+          lm: lmOpts,
+          sigma,
+          shouldStop: interrupted,
+          onEpoch: () => bar.update(++done),
+        });
         if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
         const truth = sidecar?.parameters;
         for (const [k, v] of Object.entries(sources)) if (v.source === "fit") v.value = out.params.find((p) => p.name === k)!.value;
@@ -359,7 +480,13 @@ Examples:
           },
           covariance: out.covariance ? { names, matrix: out.covariance } : null,
           correlation: out.correlation ? { names, matrix: out.correlation } : null,
-          convergence: { converged: out.convergence.converged, reason: out.convergence.reason, message: out.convergence.message, lm_iterations: out.convergence.lmIterations, lm_evaluations: out.convergence.lmEvaluations },
+          convergence: {
+            converged: out.convergence.converged,
+            reason: out.convergence.reason,
+            message: out.convergence.message,
+            lm_iterations: out.convergence.lmIterations,
+            lm_evaluations: out.convergence.lmEvaluations,
+          },
           epochs: out.epochs,
           best_start: out.bestStart,
           time_s: (Date.now() - t0) / 1000,
@@ -385,7 +512,21 @@ Examples:
         if (opts.history) {
           const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
           const history = result.history as EpochRecord[];
-          writeFileAtomic(str("history")!, csv(cols, history.map((h) => ({ start: h.start, stage: h.stage, epoch: h.epoch, loss: h.loss, ...h.values, ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])) }))), "--history");
+          writeFileAtomic(
+            str("history")!,
+            csv(
+              cols,
+              history.map((h) => ({
+                start: h.start,
+                stage: h.stage,
+                epoch: h.epoch,
+                loss: h.loss,
+                ...h.values,
+                ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])),
+              })),
+            ),
+            "--history",
+          );
         }
         info("\n" + resultTable(result, c.bold, c.yellow));
         if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
@@ -397,8 +538,7 @@ Examples:
         if (result.status === "interrupted") {
           note(`${stopRequested() ?? "interrupted"}: the fit so far is reported, marked "interrupted"`);
           process.exitCode = interruptCode();
-        }
-        else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
+        } else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
         return;
       }
       // several files: each fitted on its own; a bad file is reported and the others go on
@@ -411,7 +551,11 @@ Examples:
           const i = next++;
           try {
             const result = await fitFile(files[i], perJob, jobs > 1);
-            outcomes[i] = { file: files[i], result, exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? interruptCode() : 0 };
+            outcomes[i] = {
+              file: files[i],
+              result,
+              exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? interruptCode() : 0,
+            };
           } catch (e) {
             const d = describe(e);
             outcomes[i] = { file: files[i], error: d.message, exitCode: d.exitCode || EXIT_RUNTIME };
@@ -427,7 +571,8 @@ Examples:
       for (const o of got) if (o.error) errorLine(`${o.file}: ${o.error}`);
       if (!opts.json) process.stdout.write(manyCsv(names, got));
       if (opts.out) writeFileAtomic(str("out")!, lines.join(""), "--out");
-      if (str("report") !== undefined) writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
+      if (str("report") !== undefined)
+        writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
       const failed = got.filter((o) => o.exitCode !== 0).length;
       info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
       if (interrupted()) process.exitCode = interruptCode();

@@ -18,7 +18,14 @@ export class Optimizer {
   private readonly hyper: Buf<Float64Array>;
   private readonly bytes: number;
 
-  constructor(private readonly c: Core, private readonly precision: Precision, theta: Vec, m: Vec, v: Vec, slots: number) {
+  constructor(
+    private readonly c: Core,
+    private readonly precision: Precision,
+    theta: Vec,
+    m: Vec,
+    v: Vec,
+    slots: number,
+  ) {
     this.make = precision === "f32" ? (n) => c.f32(n) : (n) => c.f64(n);
     this.bytes = precision === "f32" ? 4 : 8;
     const n = theta.length;
@@ -61,7 +68,19 @@ export class Optimizer {
     this.hyper.view().set([lr, ADAM.beta1, ADAM.beta2, ADAM.eps, t, clipLo, clipHi]);
     const off = lo * this.bytes;
     const g1 = this.slotsUsed > 1 ? this.g[1].ptr + off : 0;
-    this.c.check(this.c.exports.stoopt_adam(PRECISION_CODE[this.precision], hi - lo, this.theta.ptr + off, this.m.ptr + off, this.v.ptr + off, this.g[0].ptr + off, g1, this.hyper.ptr), "adam");
+    this.c.check(
+      this.c.exports.stoopt_adam(
+        PRECISION_CODE[this.precision],
+        hi - lo,
+        this.theta.ptr + off,
+        this.m.ptr + off,
+        this.v.ptr + off,
+        this.g[0].ptr + off,
+        g1,
+        this.hyper.ptr,
+      ),
+      "adam",
+    );
   }
 
   /** Copies of theta, m, v (for checkpoints). */

@@ -42,7 +42,15 @@ export class NetBuffers {
     nParams: number,
   ) {
     const make = shape.precision === "f32" ? (n: number): Buf<Elem> => c.f32(n) : (n: number): Buf<Elem> => c.f64(n);
-    this.net = c.exports.stoopt_net_new(PRECISION_CODE[shape.precision], shape.n, shape.nIn, shape.nOut, shape.steps, shape.maxBatch, X0_NORM_CODE[shape.x0Norm ?? "unit"]);
+    this.net = c.exports.stoopt_net_new(
+      PRECISION_CODE[shape.precision],
+      shape.n,
+      shape.nIn,
+      shape.nOut,
+      shape.steps,
+      shape.maxBatch,
+      X0_NORM_CODE[shape.x0Norm ?? "unit"],
+    );
     if (this.net === 0) c.check(1, "network");
     const L = layout;
     this.wcp = make(shape.n * shape.n);
@@ -75,7 +83,26 @@ export class NetBuffers {
   step(dtS: number, cmOe: number, count: number, gradScale: number, want: number): { loss: number; correct: number } {
     const c = this.c;
     c.check(
-      c.exports.stoopt_net_step(this.net, this.params.ptr, dtS, cmOe, this.wcp.ptr, this.win.ptr, this.wout.ptr, this.happl.ptr, this.images.ptr, this.labels.ptr, count, gradScale, want, this.gwin.ptr, this.gwout.ptr, this.ghappl.ptr, this.gphys.ptr, this.stats.ptr),
+      c.exports.stoopt_net_step(
+        this.net,
+        this.params.ptr,
+        dtS,
+        cmOe,
+        this.wcp.ptr,
+        this.win.ptr,
+        this.wout.ptr,
+        this.happl.ptr,
+        this.images.ptr,
+        this.labels.ptr,
+        count,
+        gradScale,
+        want,
+        this.gwin.ptr,
+        this.gwout.ptr,
+        this.ghappl.ptr,
+        this.gphys.ptr,
+        this.stats.ptr,
+      ),
       "network step",
     );
     const s = this.stats.view();
@@ -83,7 +110,21 @@ export class NetBuffers {
   }
 
   free(): void {
-    for (const b of [this.wcp, this.win, this.wout, this.happl, this.gwin, this.gwout, this.ghappl, this.images, this.labels, this.params, this.gphys, this.stats]) b.free();
+    for (const b of [
+      this.wcp,
+      this.win,
+      this.wout,
+      this.happl,
+      this.gwin,
+      this.gwout,
+      this.ghappl,
+      this.images,
+      this.labels,
+      this.params,
+      this.gphys,
+      this.stats,
+    ])
+      b.free();
     this.c.exports.stoopt_net_free(this.net);
   }
 }

@@ -99,7 +99,10 @@ export function saveCheckpoint(file: string, ck: Checkpoint): void {
   out.writeUInt32LE(hjson.length, 12);
   hjson.copy(out, 16);
   arrays.forEach(([, a], i) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, start + list[i].offset));
-  createHash("sha256").update(out.subarray(0, start + off)).digest().copy(out, start + off);
+  createHash("sha256")
+    .update(out.subarray(0, start + off))
+    .digest()
+    .copy(out, start + off);
   writeFileAtomic(file, out, "checkpoint");
 }
 
@@ -167,10 +170,12 @@ export function parseCheckpoint(buf: Uint8Array, name: string): { checkpoint: Ch
   field("trainLimit", isInt(c.trainLimit));
   field("testLimit", isInt(c.testLimit));
   field("val", c.val === undefined || isInt(c.val));
-  if (!isObj(h.data) || typeof h.data.fingerprint !== "string" || (h.data.dir !== undefined && typeof h.data.dir !== "string")) throw bad("header field 'data'");
+  if (!isObj(h.data) || typeof h.data.fingerprint !== "string" || (h.data.dir !== undefined && typeof h.data.dir !== "string"))
+    throw bad("header field 'data'");
   if (!isInt(h.epochs_done, 0, c.epochs as number)) throw bad("header field 'epochs_done'");
   if (!isInt(h.adam_step)) throw bad("header field 'adam_step'");
-  if (!Array.isArray(h.history) || h.history.length !== h.epochs_done || !h.history.every((r) => isObj(r) && isInt(r.epoch, 1))) throw bad("header field 'history'");
+  if (!Array.isArray(h.history) || h.history.length !== h.epochs_done || !h.history.every((r) => isObj(r) && isInt(r.epoch, 1)))
+    throw bad("header field 'history'");
   if (!Array.isArray(h.arrays)) throw bad("header field 'arrays'");
   const config: NetConfig = { ...(c as unknown as NetConfig), seed: BigInt(c.seed as string), lr: c.lr as LearningRates };
   const L = layout(config.n, config.nIn, config.nOut);
@@ -182,7 +187,8 @@ export function parseCheckpoint(buf: Uint8Array, name: string): { checkpoint: Ch
     adam_v: { dtype: config.precision, length: L.total },
     w_coupling: { dtype: "f64", length: config.n * config.n },
   };
-  if (h.arrays.length !== 4 || new Set(h.arrays.map((a) => isObj(a) && a.name)).size !== 4) throw bad("header field 'arrays': expected theta, adam_m, adam_v and w_coupling once each");
+  if (h.arrays.length !== 4 || new Set(h.arrays.map((a) => isObj(a) && a.name)).size !== 4)
+    throw bad("header field 'arrays': expected theta, adam_m, adam_v and w_coupling once each");
   const spans: [number, number, string][] = [];
   const got: Record<string, Float32Array | Float64Array> = {};
   for (const e of h.arrays) {
@@ -204,9 +210,18 @@ export function parseCheckpoint(buf: Uint8Array, name: string): { checkpoint: Ch
   for (let i = 1; i < spans.length; i++) if (spans[i][0] < spans[i - 1][1]) throw bad(`arrays '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
   if (version >= 2 && Math.ceil(spans[spans.length - 1][1] / 8) * 8 !== end - start) throw bad("bytes after the last array");
   if (got.adam_v.some((v) => v < 0)) throw bad("array 'adam_v' holds a negative second moment");
-  const warning = version < 2 ? `${name}: checkpoint format ${version} has no checksum, so damage to it cannot be detected; the next epoch of a resumed run writes format ${CHECKPOINT_VERSION}` : undefined;
+  const warning =
+    version < 2
+      ? `${name}: checkpoint format ${version} has no checksum, so damage to it cannot be detected; the next epoch of a resumed run writes format ${CHECKPOINT_VERSION}`
+      : undefined;
   return {
-    checkpoint: { header: { config, data: h.data, epochs_done: h.epochs_done, adam_step: h.adam_step, history: h.history }, theta: got.theta, adamM: got.adam_m, adamV: got.adam_v, wcp: got.w_coupling as Float64Array },
+    checkpoint: {
+      header: { config, data: h.data, epochs_done: h.epochs_done, adam_step: h.adam_step, history: h.history },
+      theta: got.theta,
+      adamM: got.adam_m,
+      adamV: got.adam_v,
+      wcp: got.w_coupling as Float64Array,
+    },
     warning,
   };
 }

@@ -34,8 +34,12 @@ export const TUNE_CASES: Record<string, Group[]> = {
 /** `full` or a comma list of win, wout, phys, in canonical order. */
 export function parseTune(text: string, flag = "--tune"): { name: string; groups: Group[] } {
   if (text === "full") return { name: "full", groups: TUNE_CASES.full };
-  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const p of parts) if (!(GROUPS as readonly string[]).includes(p)) throw new UsageError(`${flag}: '${p}' is not one of full, win, wout, phys (e.g. --tune win,phys)`);
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of parts)
+    if (!(GROUPS as readonly string[]).includes(p)) throw new UsageError(`${flag}: '${p}' is not one of full, win, wout, phys (e.g. --tune win,phys)`);
   const groups = GROUPS.filter((g) => parts.includes(g));
   if (groups.length === 0) throw new UsageError(`${flag}: nothing to tune`);
   const name = groups.length === 3 ? "full" : groups.join(",");

@@ -25,7 +25,10 @@ export function stoDynamics(c: Core, cfg: NetConfig, wcp: Float64Array, theta: F
     b.step(cfg.dtS, cfg.cmOe, 1, 0, 0);
     c.check(c.exports.stoopt_net_trajectory(b.net, 0, out.ptr), "network trajectory");
     const o = out.view();
-    return { t_s: Array.from({ length: cfg.steps + 1 }, (_, s) => s * cfg.dtS), state: Array.from({ length: cfg.steps + 1 }, (_, s) => o.slice(s * f, (s + 1) * f)) };
+    return {
+      t_s: Array.from({ length: cfg.steps + 1 }, (_, s) => s * cfg.dtS),
+      state: Array.from({ length: cfg.steps + 1 }, (_, s) => o.slice(s * f, (s + 1) * f)),
+    };
   } finally {
     out.free();
     b.free();

@@ -26,103 +26,129 @@ function numberFlag(text: string, flag: string, min = 0): number {
 }
 
 export async function mnistAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
-    const notes: string[] = [];
-    const str = (k: string) => opts[k] as string;
-    const explicit = (k: string) => cmd.getOptionValueSource(k) === "cli";
-    const threads = intFlag(str("threads"), "--threads", 1, 64);
-    const c = core();
-    let state: RunState;
-    let dataDir: string;
-    let outDir: string | undefined = opts.out as string | undefined;
-    const plotDir = opts.plot as string | undefined;
-    const figures = exportOptions(opts, notes);
-    if (plotDir !== undefined && outDir === undefined && opts.resume === undefined) throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
-    // outputs, checked before the work (cli/output.ts); a folder that holds a run is not started over silently
-    if (outDir !== undefined) {
-      checkOutputDir(outDir, "--out", OUTPUT_FILES);
-      const resumingHere = opts.resume !== undefined && path.resolve(str("resume")) === path.resolve(outDir);
-      if (!resumingHere && !opts.force) refuseExistingRun(outDir);
-    }
-    if (opts.resume !== undefined) checkOutputDir(str("resume"), "--resume", OUTPUT_FILES);
-    if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
-    if (opts.resume !== undefined) {
-      const dir = str("resume");
-      const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
-      const cfg = ck.header.config;
-      if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
-      // refuse settings that contradict the checkpoint
-      if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
-      if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
-      if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe) throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
-      if (explicit("precision") && str("precision") !== cfg.precision) throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
-      if (explicit("x0Norm") && str("x0Norm") !== (cfg.x0Norm ?? "unit")) throw new UsageError(`--resume ${dir}: the checkpoint was trained with --x0-norm ${cfg.x0Norm ?? "unit"}, not ${str("x0Norm")}`);
-      if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
-      dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
-      outDir = outDir ?? dir;
-      state = { cfg, theta: ck.theta, adamM: ck.adamM, adamV: ck.adamV, wcp: ck.wcp, adamStep: ck.header.adam_step, epochsDone: ck.header.epochs_done, history: ck.header.history };
-      const data = loadDataset(dataDir);
-      if (data.fingerprint !== ck.header.data.fingerprint) throw new UsageError(`--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`);
-      for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
-      note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
-      await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
-      return;
-    }
-    const tune = parseTune(str("tune"));
-    const dtS = timeFlag(str("dt"), "--dt", notes);
-    const durationS = timeFlag(str("duration"), "--duration", notes);
-    const steps = checkCount(integerRatio(durationS, dtS, "--duration"), "--duration", "the RK4 steps (--duration / --dt)", U32_MAX, 1);
-    const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
-    const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
-    const p = (name: string) => PARAMS.find((q) => q.name === name)!;
-    const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
-    const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
-    const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
-    const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
-      if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
-    };
-    inRange(hAppl0, RANGES.happl, "--H_appl");
-    inRange(jDc0, RANGES.jdc, "--j_DC");
-    inRange(alpha0, RANGES.alpha, "--alpha");
-    dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
-    const data = loadDataset(dataDir);
-    const cfg: NetConfig = {
-      n: intFlag(str("n"), "--n", 1, 5000),
-      nIn: data.rows * data.cols,
-      nOut: 10,
-      cmOe: numberFlag(str("cm"), "--cm"),
-      dtS,
-      steps,
-      tune: tune.name,
-      groups: tune.groups,
-      precision,
-      x0Norm,
-      seed: seedFlag(str("seed"), "--seed"),
-      batch: intFlag(str("batch"), "--batch", 1, 100000),
-      epochs: intFlag(str("epochs"), "--epochs", 1),
-      lr: {
-        win: numberFlag(str("lrWin"), "--lr-win"),
-        wout: numberFlag(str("lrWout"), "--lr-wout"),
-        happl: numberFlag(str("lrHappl"), "--lr-happl"),
-        jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
-        alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
-        decay: numberFlag(str("lrDecay"), "--lr-decay"),
-      },
-      hAppl0,
-      jDc0,
-      alpha0,
-      params: Array.from(defaultParams()),
-      trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
-      testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
-      val: intFlag(str("val"), "--val", 0, data.train.count - 1),
-    };
-    for (const n of notes) note(n);
-    checkNetSize(cfg, threads);
-    const theta0 = initialTheta(c, cfg);
-    const f32 = precision === "f32";
-    const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
-    state = { cfg, theta: f32 ? Float32Array.from(theta0) : theta0, adamM: mk(theta0.length), adamV: mk(theta0.length), wcp: couplingMatrix(c, cfg.seed, cfg.n), adamStep: 0, epochsDone: 0, history: [] };
-    await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
+  const notes: string[] = [];
+  const str = (k: string) => opts[k] as string;
+  const explicit = (k: string) => cmd.getOptionValueSource(k) === "cli";
+  const threads = intFlag(str("threads"), "--threads", 1, 64);
+  const c = core();
+  let state: RunState;
+  let dataDir: string;
+  let outDir: string | undefined = opts.out as string | undefined;
+  const plotDir = opts.plot as string | undefined;
+  const figures = exportOptions(opts, notes);
+  if (plotDir !== undefined && outDir === undefined && opts.resume === undefined)
+    throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
+  // outputs, checked before the work (cli/output.ts); a folder that holds a run is not started over silently
+  if (outDir !== undefined) {
+    checkOutputDir(outDir, "--out", OUTPUT_FILES);
+    const resumingHere = opts.resume !== undefined && path.resolve(str("resume")) === path.resolve(outDir);
+    if (!resumingHere && !opts.force) refuseExistingRun(outDir);
   }
+  if (opts.resume !== undefined) checkOutputDir(str("resume"), "--resume", OUTPUT_FILES);
+  if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
+  if (opts.resume !== undefined) {
+    const dir = str("resume");
+    const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
+    const cfg = ck.header.config;
+    if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
+    // refuse settings that contradict the checkpoint
+    if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
+    if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune)
+      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
+    if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe)
+      throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
+    if (explicit("precision") && str("precision") !== cfg.precision)
+      throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
+    if (explicit("x0Norm") && str("x0Norm") !== (cfg.x0Norm ?? "unit"))
+      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --x0-norm ${cfg.x0Norm ?? "unit"}, not ${str("x0Norm")}`);
+    if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
+    dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
+    outDir = outDir ?? dir;
+    state = {
+      cfg,
+      theta: ck.theta,
+      adamM: ck.adamM,
+      adamV: ck.adamV,
+      wcp: ck.wcp,
+      adamStep: ck.header.adam_step,
+      epochsDone: ck.header.epochs_done,
+      history: ck.header.history,
+    };
+    const data = loadDataset(dataDir);
+    if (data.fingerprint !== ck.header.data.fingerprint)
+      throw new UsageError(
+        `--resume ${dir}: the data in ${dataDir} is not the data the checkpoint was trained on (fingerprint ${data.fingerprint.slice(0, 12)} vs ${ck.header.data.fingerprint.slice(0, 12)})`,
+      );
+    for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
+    note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
+    await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
+    return;
+  }
+  const tune = parseTune(str("tune"));
+  const dtS = timeFlag(str("dt"), "--dt", notes);
+  const durationS = timeFlag(str("duration"), "--duration", notes);
+  const steps = checkCount(integerRatio(durationS, dtS, "--duration"), "--duration", "the RK4 steps (--duration / --dt)", U32_MAX, 1);
+  const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
+  const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
+  const p = (name: string) => PARAMS.find((q) => q.name === name)!;
+  const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
+  const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
+  const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
+  const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
+    if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
+  };
+  inRange(hAppl0, RANGES.happl, "--H_appl");
+  inRange(jDc0, RANGES.jdc, "--j_DC");
+  inRange(alpha0, RANGES.alpha, "--alpha");
+  dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
+  const data = loadDataset(dataDir);
+  const cfg: NetConfig = {
+    n: intFlag(str("n"), "--n", 1, 5000),
+    nIn: data.rows * data.cols,
+    nOut: 10,
+    cmOe: numberFlag(str("cm"), "--cm"),
+    dtS,
+    steps,
+    tune: tune.name,
+    groups: tune.groups,
+    precision,
+    x0Norm,
+    seed: seedFlag(str("seed"), "--seed"),
+    batch: intFlag(str("batch"), "--batch", 1, 100000),
+    epochs: intFlag(str("epochs"), "--epochs", 1),
+    lr: {
+      win: numberFlag(str("lrWin"), "--lr-win"),
+      wout: numberFlag(str("lrWout"), "--lr-wout"),
+      happl: numberFlag(str("lrHappl"), "--lr-happl"),
+      jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
+      alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
+      decay: numberFlag(str("lrDecay"), "--lr-decay"),
+    },
+    hAppl0,
+    jDc0,
+    alpha0,
+    params: Array.from(defaultParams()),
+    trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
+    testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
+    val: intFlag(str("val"), "--val", 0, data.train.count - 1),
+  };
+  for (const n of notes) note(n);
+  checkNetSize(cfg, threads);
+  const theta0 = initialTheta(c, cfg);
+  const f32 = precision === "f32";
+  const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
+  state = {
+    cfg,
+    theta: f32 ? Float32Array.from(theta0) : theta0,
+    adamM: mk(theta0.length),
+    adamV: mk(theta0.length),
+    wcp: couplingMatrix(c, cfg.seed, cfg.n),
+    adamStep: 0,
+    epochsDone: 0,
+    history: [],
+  };
+  await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
+}
 
 function resultObject(s: Session, wallS: number): unknown {
   const st = s.state;
@@ -155,18 +181,33 @@ function checkNetSize(cfg: NetConfig, threads: number): void {
   const elem = cfg.precision === "f32" ? 4 : 8;
   const perWorker = Math.ceil(cfg.batch / threads) + 4;
   // trajectory and coupling fields per RK4 stage (cli/network mirrors core-rs/src/network.rs Net::new)
-  const bytes = elem * perWorker * (17 * cfg.n * cfg.steps + 8 * 3 * cfg.n + cfg.nIn) + 8 * cfg.n * cfg.n + elem * (cfg.nIn + 3 * cfg.n + 1) * (3 * cfg.n + cfg.nOut);
-  checkMemory(bytes, `--duration, --n and --batch (${cfg.steps} steps, N = ${cfg.n}, ${Math.ceil(cfg.batch / threads)} images per worker)`, "one worker's network");
+  const bytes =
+    elem * perWorker * (17 * cfg.n * cfg.steps + 8 * 3 * cfg.n + cfg.nIn) + 8 * cfg.n * cfg.n + elem * (cfg.nIn + 3 * cfg.n + 1) * (3 * cfg.n + cfg.nOut);
+  checkMemory(
+    bytes,
+    `--duration, --n and --batch (${cfg.steps} steps, N = ${cfg.n}, ${Math.ceil(cfg.batch / threads)} images per worker)`,
+    "one worker's network",
+  );
 }
 
-async function run(state: RunState, data: ReturnType<typeof loadDataset>, threads: number, outDir: string | undefined, json: boolean, plotDir?: string, figures?: ExportOptions): Promise<void> {
+async function run(
+  state: RunState,
+  data: ReturnType<typeof loadDataset>,
+  threads: number,
+  outDir: string | undefined,
+  json: boolean,
+  plotDir?: string,
+  figures?: ExportOptions,
+): Promise<void> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   checkNetSize(cfg, threads);
   const s = new Session(state, data, threads);
   const release = stopsCleanly();
   try {
-    info(`stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`);
+    info(
+      `stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`,
+    );
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
     for (let e = state.epochsDone; e < cfg.epochs; e++) {
       const t0 = performance.now();
@@ -211,13 +252,21 @@ async function run(state: RunState, data: ReturnType<typeof loadDataset>, thread
     if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
     if (plotDir !== undefined && outDir !== undefined) {
       const { plotMnist } = await import("../commands/plot.js");
-      const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, { checkpoint: path.join(outDir, CHECKPOINT_FILE), image: 0, stos: 5, export: figures });
+      const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, {
+        checkpoint: path.join(outDir, CHECKPOINT_FILE),
+        image: 0,
+        stos: 5,
+        export: figures,
+      });
       info(`wrote ${files.join(", ")}`);
     }
   } catch (err) {
     if (err instanceof Interrupted) {
       // the last finished epoch's checkpoint is on disk already: that is the consistent state
-      const kept = outDir !== undefined && state.epochsDone > 0 ? `${outDir} keeps epoch ${state.epochsDone} (continue with --resume ${outDir})` : "no epoch finished; nothing was written";
+      const kept =
+        outDir !== undefined && state.epochsDone > 0
+          ? `${outDir} keeps epoch ${state.epochsDone} (continue with --resume ${outDir})`
+          : "no epoch finished; nothing was written";
       throw new Interrupted(err.signal, `interrupted by ${err.signal} during epoch ${state.epochsDone + 1}: ${kept}`);
     }
     throw explainFailure(err, cfg, state.epochsDone, outDir);

@@ -37,7 +37,12 @@ function shared(src: ArrayLike<number>, f32: boolean): Vec {
 
 /** One SharedArrayBuffer holding `parts` one after the other. */
 function sharedBytes(...parts: Uint8Array[]): SharedArrayBuffer {
-  const s = new SharedArrayBuffer(Math.max(parts.reduce((n, p) => n + p.length, 0), 1));
+  const s = new SharedArrayBuffer(
+    Math.max(
+      parts.reduce((n, p) => n + p.length, 0),
+      1,
+    ),
+  );
   const v = new Uint8Array(s);
   let off = 0;
   for (const p of parts) {
@@ -62,7 +67,11 @@ export class Session {
   readonly valCount: number;
   private readonly opt: Optimizer;
 
-  constructor(readonly state: RunState, readonly data: Dataset, threads: number) {
+  constructor(
+    readonly state: RunState,
+    readonly data: Dataset,
+    threads: number,
+  ) {
     const cfg = state.cfg;
     this.L = layout(cfg.n, cfg.nIn, cfg.nOut);
     const f32 = cfg.precision === "f32";
@@ -116,7 +125,9 @@ export class Session {
     const count = set === "val" ? this.valCount : this.testCount;
     const parts = shares(count, this.pool.size);
     const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
-    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", set, start: s, end: s + k, version: this.version }) : Promise.resolve(none))));
+    const rs = await Promise.all(
+      parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", set, start: s, end: s + k, version: this.version }) : Promise.resolve(none))),
+    );
     const loss = rs.reduce((a, r) => a + r.loss, 0);
     const correct = rs.reduce((a, r) => a + r.correct, 0);
     return { loss: loss / count, accuracy: correct / count, correct, count };
@@ -140,7 +151,13 @@ export class Session {
       const count = Math.min(cfg.batch, this.trainCount - start);
       const parts = shares(count, this.pool.size);
       const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
-      const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count }) : Promise.resolve(none))));
+      const rs = await Promise.all(
+        parts.map(([s, k], i) =>
+          k > 0
+            ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count })
+            : Promise.resolve(none),
+        ),
+      );
       for (const r of rs) {
         lossSum += r.loss;
         correct += r.correct;
@@ -210,10 +227,30 @@ export class Session {
   }
 }
 
-export const METRICS_COLUMNS: (keyof EpochRow)[] = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy", "h_appl_mean_oe", "h_appl_var_oe2", "j_dc_a", "alpha", "images_per_s", "train_s", "eval_s", "wall_s"];
+export const METRICS_COLUMNS: (keyof EpochRow)[] = [
+  "epoch",
+  "train_loss",
+  "train_accuracy",
+  "test_loss",
+  "test_accuracy",
+  "val_loss",
+  "val_accuracy",
+  "h_appl_mean_oe",
+  "h_appl_var_oe2",
+  "j_dc_a",
+  "alpha",
+  "images_per_s",
+  "train_s",
+  "eval_s",
+  "wall_s",
+];
 
 export function metricsCsv(rows: EpochRow[]): string {
-  return [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => (r[k] === undefined || r[k] === null ? "" : String(r[k]))).join(","))].join("\n") + "\n";
+  return (
+    [METRICS_COLUMNS.join(","), ...rows.map((r) => METRICS_COLUMNS.map((k) => (r[k] === undefined || r[k] === null ? "" : String(r[k]))).join(","))].join(
+      "\n",
+    ) + "\n"
+  );
 }
 
 export const METRICS_FILE = "metrics.csv";

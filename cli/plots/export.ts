@@ -6,7 +6,6 @@
  * same on any machine (no system fonts needed).
  */
 import type { Command } from "commander";
-import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 import type * as Vega from "vega";
@@ -56,7 +55,9 @@ export function exportOptions(opts: Record<string, unknown>, notes: string[] = [
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  for (const f of formats) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: unknown format '${f}' (expected a comma-separated list of ${FORMATS.join(", ")})`);
+  for (const f of formats)
+    if (!(FORMATS as readonly string[]).includes(f))
+      throw new UsageError(`--format: unknown format '${f}' (expected a comma-separated list of ${FORMATS.join(", ")})`);
   if (formats.length === 0) throw new UsageError("--format: name at least one of svg, png, pdf");
   const dpi = intFlag(String(opts.dpi ?? "600"), "--dpi", 36, 2400);
   return { size, formats: [...new Set(formats)] as Format[], dpi };
@@ -83,12 +84,18 @@ async function measureText(vega: typeof Vega): Promise<void> {
   const measurer = new PDFDocument({ autoFirstPage: false });
   measurer.registerFont("regular", FONT_FILES.regular);
   measurer.registerFont("bold", FONT_FILES.bold);
-  (vega as unknown as { textMetrics: { width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number } }).textMetrics.width = (item, text) => {
+  (vega as unknown as { textMetrics: { width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number } }).textMetrics.width = (
+    item,
+    text,
+  ) => {
     const t = text == null ? "" : String(text).trim();
     const size = item.fontSize ?? 11;
     if (!t || !(size > 0)) return 0;
     const bold = item.fontWeight === "bold" || Number(item.fontWeight) >= 600;
-    return measurer.font(bold ? "bold" : "regular").fontSize(size).widthOfString(t);
+    return measurer
+      .font(bold ? "bold" : "regular")
+      .fontSize(size)
+      .widthOfString(t);
   };
   measuring = true;
 }
@@ -131,7 +138,12 @@ function sized(fig: Figure, w: number, h: number, totalW: number, legendColumns?
   const theme = themeConfig();
   const own = (spec.config as Record<string, unknown>) ?? {};
   // a title longer than the figure is cut (with an ellipsis) rather than widening it
-  const config = { ...theme, ...own, title: { ...(theme.title as object), limit: totalW - 6 }, legend: { ...(theme.legend as object), ...((own.legend as object) ?? {}), ...(legendColumns ? { columns: legendColumns } : {}) } };
+  const config = {
+    ...theme,
+    ...own,
+    title: { ...(theme.title as object), limit: totalW - 6 },
+    legend: { ...(theme.legend as object), ...((own.legend as object) ?? {}), ...(legendColumns ? { columns: legendColumns } : {}) },
+  };
   return { $schema: "https://vega.github.io/schema/vega-lite/v5.json", ...spec, config } as unknown as Spec;
 }
 
@@ -158,7 +170,9 @@ export async function layout(fig: Figure, size: FigureSize): Promise<{ svg: stri
     if (w >= 0.5 * W && Math.abs(r.width - W) <= 0.5) break;
   }
   // one SVG user unit is one point: say so in the width and height; a "1,0" dash is a solid line
-  const svg = r.svg.replace(/ stroke-dasharray="1,0"/g, "").replace(/^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/, (_, a: string, wd: string, ht: string) => `<svg${a} width="${wd}pt" height="${ht}pt"`);
+  const svg = r.svg
+    .replace(/ stroke-dasharray="1,0"/g, "")
+    .replace(/^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/, (_, a: string, wd: string, ht: string) => `<svg${a} width="${wd}pt" height="${ht}pt"`);
   return { svg, widthPt: r.width, heightPt: r.height };
 }
 
@@ -198,7 +212,7 @@ function withPhys(png: Buffer, dpi: number): Buffer {
   chunk.writeUInt32BE(crc32(body), 17);
   const ihdrEnd = 8 + 8 + 13 + 4;
   const parts: Buffer[] = [png.subarray(0, ihdrEnd), chunk];
-  for (let o = ihdrEnd; o < png.length; ) {
+  for (let o = ihdrEnd; o < png.length;) {
     const len = png.readUInt32BE(o);
     const type = png.toString("latin1", o + 4, o + 8);
     if (type !== "pHYs") parts.push(png.subarray(o, o + 12 + len));
@@ -225,7 +239,12 @@ export async function pdfOf(svg: string, widthPt: number, heightPt: number, titl
     const unitless = svg
       .replace(/^<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"/, '<svg$1 width="$2" height="$3"')
       .replace(/<path class="background"(?![^>]*\s(?:fill|stroke)=)[^>]*\/>/g, "");
-    SVGtoPDF(doc, unitless, 0, 0, { width: widthPt, height: heightPt, assumePt: true, fontCallback: (_family: string, bold: boolean) => (bold ? "figure-bold" : "figure") });
+    SVGtoPDF(doc, unitless, 0, 0, {
+      width: widthPt,
+      height: heightPt,
+      assumePt: true,
+      fontCallback: (_family: string, bold: boolean) => (bold ? "figure-bold" : "figure"),
+    });
     doc.end();
   });
 }

@@ -47,9 +47,14 @@ const finite = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFini
 /** Curves against a common x (Fig. 2 a-c, Fig. 4 b-f, Fig. 8). */
 export function lineFigure(f: LineFigure): Figure {
   const all = f.series.flatMap((s) => s.points.filter(finite));
-  const ux = unitFor(f.x, all.map((p) => p[0]));
+  const ux = unitFor(
+    f.x,
+    all.map((p) => p[0]),
+  );
   const uy = unitFor(f.y, [...all.map((p) => p[1]), ...(f.rules ?? []).map((r) => r.y)]);
-  const values = f.series.flatMap((s) => s.points.filter(finite).map(([x, y]) => ({ x: x * ux.factor, y: y * uy.factor, series: s.name, dashed: s.dashed ? "dashed" : "solid" })));
+  const values = f.series.flatMap((s) =>
+    s.points.filter(finite).map(([x, y]) => ({ x: x * ux.factor, y: y * uy.factor, series: s.name, dashed: s.dashed ? "dashed" : "solid" })),
+  );
   const legend = f.legend && f.legend !== "bottom" ? { orient: f.legend, direction: "vertical", fillColor: "white", padding: 2, offset: 3 } : {};
   const layers: Record<string, unknown>[] = [
     {
@@ -60,18 +65,40 @@ export function lineFigure(f: LineFigure): Figure {
         y: { field: "y", type: "quantitative", title: axisTitle(f.y.name, uy.unit), scale: f.logY ? { type: "log", padding: 4 } : { zero: false, padding: 4 } },
         // one series needs no legend: the axis title names it
         color: { field: "series", type: "nominal", title: null, sort: f.series.map((s) => s.name), legend: f.series.length > 1 ? legend : null },
-        ...(f.series.some((s) => s.dashed) ? { strokeDash: { field: "dashed", type: "nominal", legend: null, scale: { domain: ["solid", "dashed"], range: [[1, 0], [4, 2]] } } } : {}),
+        ...(f.series.some((s) => s.dashed)
+          ? {
+              strokeDash: {
+                field: "dashed",
+                type: "nominal",
+                legend: null,
+                scale: {
+                  domain: ["solid", "dashed"],
+                  range: [
+                    [1, 0],
+                    [4, 2],
+                  ],
+                },
+              },
+            }
+          : {}),
       },
     },
   ];
   if (f.rules?.length) {
     const rules = f.rules.map((r) => ({ y: r.y * uy.factor, label: r.label }));
     layers.push({ data: { values: rules }, mark: { type: "rule", strokeDash: [2, 2], color: "black" }, encoding: { y: { field: "y", type: "quantitative" } } });
-    layers.push({ data: { values: rules }, mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 2, x: 0 }, encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } } });
+    layers.push({
+      data: { values: rules },
+      mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 2, x: 0 },
+      encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } },
+    });
   }
   const xc = columnName(f.x.name, ux.unit);
   const yc = columnName(f.y.name, uy.unit);
-  const rows = [...values.map((v) => ({ series: v.series, [xc]: v.x, [yc]: v.y })), ...(f.rules ?? []).map((r) => ({ series: r.label, [xc]: "", [yc]: r.y * uy.factor }))];
+  const rows = [
+    ...values.map((v) => ({ series: v.series, [xc]: v.x, [yc]: v.y })),
+    ...(f.rules ?? []).map((r) => ({ series: r.label, [xc]: "", [yc]: r.y * uy.factor })),
+  ];
   return { name: f.name, spec: { ...(f.title ? { title: f.title } : {}), layer: layers }, tables: [{ suffix: "", csv: csv(["series", xc, yc], rows) }] };
 }
 
@@ -95,21 +122,46 @@ export interface HeatmapFigure {
 
 /** A loss landscape over two parameters with an optional path and marked points (Fig. 3 a-b). */
 export function heatmapFigure(f: HeatmapFigure): Figure {
-  const ux = unitFor(f.x, f.cells.map((c) => c.x));
-  const uy = unitFor(f.y, f.cells.map((c) => c.y));
-  const uz = unitFor(f.z, f.cells.map((c) => c.z));
+  const ux = unitFor(
+    f.x,
+    f.cells.map((c) => c.x),
+  );
+  const uy = unitFor(
+    f.y,
+    f.cells.map((c) => c.y),
+  );
+  const uz = unitFor(
+    f.z,
+    f.cells.map((c) => c.z),
+  );
   const X = (x: number) => x * ux.factor;
   const Y = (y: number) => y * uy.factor;
   const layers: Record<string, unknown>[] = [
     {
-      data: { values: f.cells.map((c) => ({ x1: X(c.x - f.dx / 2), xe: X(c.x + f.dx / 2), y1: Y(c.y - f.dy / 2), ye: Y(c.y + f.dy / 2), z: c.z * uz.factor })) },
+      data: {
+        values: f.cells.map((c) => ({ x1: X(c.x - f.dx / 2), xe: X(c.x + f.dx / 2), y1: Y(c.y - f.dy / 2), ye: Y(c.y + f.dy / 2), z: c.z * uz.factor })),
+      },
       mark: { type: "rect", strokeWidth: 0 },
       encoding: {
         x: { field: "x1", type: "quantitative", title: axisTitle(f.x.name, ux.unit), scale: { zero: false, nice: false } },
         x2: { field: "xe" },
         y: { field: "y1", type: "quantitative", title: axisTitle(f.y.name, uy.unit), scale: { zero: false, nice: false } },
         y2: { field: "ye" },
-        color: { field: "z", type: "quantitative", title: axisTitle(f.z.name, uz.unit), scale: { scheme: "viridis" }, legend: { orient: "right", direction: "vertical", gradientLength: 60, gradientThickness: 6, titleOrient: "left", titleAnchor: "middle", tickCount: 4 } },
+        color: {
+          field: "z",
+          type: "quantitative",
+          title: axisTitle(f.z.name, uz.unit),
+          scale: { scheme: "viridis" },
+          legend: {
+            orient: "right",
+            direction: "vertical",
+            gradientLength: 60,
+            gradientThickness: 6,
+            titleOrient: "left",
+            titleAnchor: "middle",
+            tickCount: 4,
+          },
+        },
       },
     },
   ];
@@ -127,14 +179,23 @@ export function heatmapFigure(f: HeatmapFigure): Figure {
       encoding: {
         x: { field: "x", type: "quantitative" },
         y: { field: "y", type: "quantitative" },
-        shape: { field: "label", type: "nominal", title: null, scale: { domain: f.marks.map((m) => m.label), range: f.marks.map((m) => m.shape) }, legend: { orient: "bottom", direction: "horizontal" } },
+        shape: {
+          field: "label",
+          type: "nominal",
+          title: null,
+          scale: { domain: f.marks.map((m) => m.label), range: f.marks.map((m) => m.shape) },
+          legend: { orient: "bottom", direction: "horizontal" },
+        },
         color: { value: "black" },
       },
     });
   }
   const xc = columnName(f.x.name, ux.unit);
   const yc = columnName(f.y.name, uy.unit);
-  const overlay = [...(f.path ?? []).map(([x, y], i) => ({ point: `path ${i}`, [xc]: X(x), [yc]: Y(y) })), ...(f.marks ?? []).map((m) => ({ point: m.label, [xc]: X(m.x), [yc]: Y(m.y) }))];
+  const overlay = [
+    ...(f.path ?? []).map(([x, y], i) => ({ point: `path ${i}`, [xc]: X(x), [yc]: Y(y) })),
+    ...(f.marks ?? []).map((m) => ({ point: m.label, [xc]: X(m.x), [yc]: Y(m.y) })),
+  ];
   return {
     name: f.name,
     spec: { ...(f.title ? { title: f.title } : {}), layer: layers, resolve: { scale: { color: "independent" } } },
@@ -159,7 +220,9 @@ export interface ErrorBarFigure {
 export function errorBarFigure(f: ErrorBarFigure): Figure {
   const xs = [...new Set(f.points.map((p) => p.x))];
   const series = [...new Set(f.points.map((p) => p.series))];
-  const values = f.points.filter((p) => Number.isFinite(p.mean)).map((p) => ({ ...p, lo: p.std === null ? p.mean : p.mean - p.std, hi: p.std === null ? p.mean : p.mean + p.std }));
+  const values = f.points
+    .filter((p) => Number.isFinite(p.mean))
+    .map((p) => ({ ...p, lo: p.std === null ? p.mean : p.mean - p.std, hi: p.std === null ? p.mean : p.mean + p.std }));
   const x = { field: "x", type: "nominal", title: f.xTitle, sort: xs, axis: { labelAngle: 0 } };
   const color = { field: "series", type: "nominal", title: f.seriesTitle ?? null, sort: series, ...(series.length <= 1 ? { legend: null } : {}) };
   const xOffset = { field: "series", type: "nominal", sort: series };

@@ -35,24 +35,38 @@ export function accuracyFigure(h: MnistEpoch[], label: string, counts: MnistCoun
     series: [
       series(h, `train accuracy${images(counts.train_images, "training")}`, (e) => 100 * e.train_accuracy),
       series(h, `test accuracy${images(counts.test_images, "test")}`, (e) => 100 * e.test_accuracy),
-      ...(h.some((e) => e.val_accuracy != null) ? [series(h, `validation accuracy${images(counts.val_images, "held-out")}`, (e) => 100 * (e.val_accuracy ?? NaN))] : []),
+      ...(h.some((e) => e.val_accuracy != null)
+        ? [series(h, `validation accuracy${images(counts.val_images, "held-out")}`, (e) => 100 * (e.val_accuracy ?? NaN))]
+        : []),
     ],
   });
 }
 
 /** Mean and variance of H_appl, and the shared j_DC and alpha, against epoch (Fig. 4 c-f). */
 export function physicsFigures(h: MnistEpoch[]): Figure[] {
-  const one = (name: string, title: string, y: { name: string; unit: string }, s: string, f: (e: MnistEpoch) => number): Figure => lineFigure({ name, title, x: EPOCH, y, legend: "top-right", series: [series(h, s, f)] });
+  const one = (name: string, title: string, y: { name: string; unit: string }, s: string, f: (e: MnistEpoch) => number): Figure =>
+    lineFigure({ name, title, x: EPOCH, y, legend: "top-right", series: [series(h, s, f)] });
   return [
     one("h_appl_mean", "Mean applied field against epoch", { name: "mean H_appl", unit: "Oe" }, "mean of the STOs' H_appl", (e) => e.h_appl_mean_oe),
-    one("h_appl_var", "Variance of the applied field against epoch", { name: "variance of H_appl", unit: "Oe\u00b2" }, "variance over the STOs", (e) => e.h_appl_var_oe2),
+    one(
+      "h_appl_var",
+      "Variance of the applied field against epoch",
+      { name: "variance of H_appl", unit: "Oe\u00b2" },
+      "variance over the STOs",
+      (e) => e.h_appl_var_oe2,
+    ),
     one("j_dc", "Current against epoch", { name: "j_DC", unit: "A" }, "j_DC (shared)", (e) => e.j_dc_a),
     one("alpha", "Gilbert damping against epoch", { name: "alpha", unit: "" }, "alpha (shared)", (e) => e.alpha),
   ];
 }
 
 /** m_x, m_y, m_z of several STOs for one image against time (supplement Fig. 8). */
-export function stoDynamicsFigures(tag: string, tS: number[], stos: { index: number; m: [number, number, number][] }[], image?: { index: number; label: number }): Figure[] {
+export function stoDynamicsFigures(
+  tag: string,
+  tS: number[],
+  stos: { index: number; m: [number, number, number][] }[],
+  image?: { index: number; label: number },
+): Figure[] {
   const which = image ? `test image ${image.index} (digit ${image.label})` : "one image";
   return (["x", "y", "z"] as const).map((c, k): Figure =>
     lineFigure({

@@ -7,7 +7,18 @@ export interface ReservoirResultLike {
   outputs: string[];
   test_prediction: { t0: number; target: number[]; prediction: number[] };
   mc_curve?: number[];
-  history: { epoch: number; val_nrmse: number; test_nrmse: number; h_appl_mean_oe: number; h_appl_min_oe: number; h_appl_max_oe: number; j_dc_a: number; alpha: number; in_field_oe: number; in_current_a: number }[];
+  history: {
+    epoch: number;
+    val_nrmse: number;
+    test_nrmse: number;
+    h_appl_mean_oe: number;
+    h_appl_min_oe: number;
+    h_appl_max_oe: number;
+    j_dc_a: number;
+    alpha: number;
+    in_field_oe: number;
+    in_current_a: number;
+  }[];
 }
 
 const EPOCH = { name: "epoch", unit: "" };
@@ -42,9 +53,21 @@ export function reservoirFigures(r: ReservoirResultLike, points = 300): Figure[]
   const h = r.history;
   if (h.length > 1) {
     const ser = (name: string, f: (e: ReservoirResultLike["history"][number]) => number) => ({ name, points: h.map((e): [number, number] => [e.epoch, f(e)]) });
-    const one = (name: string, title: string, y: { name: string; unit: string }, series: ReturnType<typeof ser>[]) => lineFigure({ name, title, x: EPOCH, y, legend: "top-right", series });
-    figs.push(one("nrmse", "NRMSE against epoch (epoch 0: untuned)", { name: "NRMSE", unit: "" }, [ser("validation", (e) => e.val_nrmse), ser("test", (e) => e.test_nrmse)]));
-    figs.push(one("h_appl", "Applied field against epoch", { name: "H_appl", unit: "Oe" }, [ser("mean over STOs", (e) => e.h_appl_mean_oe), ser("min", (e) => e.h_appl_min_oe), ser("max", (e) => e.h_appl_max_oe)]));
+    const one = (name: string, title: string, y: { name: string; unit: string }, series: ReturnType<typeof ser>[]) =>
+      lineFigure({ name, title, x: EPOCH, y, legend: "top-right", series });
+    figs.push(
+      one("nrmse", "NRMSE against epoch (epoch 0: untuned)", { name: "NRMSE", unit: "" }, [
+        ser("validation", (e) => e.val_nrmse),
+        ser("test", (e) => e.test_nrmse),
+      ]),
+    );
+    figs.push(
+      one("h_appl", "Applied field against epoch", { name: "H_appl", unit: "Oe" }, [
+        ser("mean over STOs", (e) => e.h_appl_mean_oe),
+        ser("min", (e) => e.h_appl_min_oe),
+        ser("max", (e) => e.h_appl_max_oe),
+      ]),
+    );
     figs.push(one("j_dc", "Current against epoch", { name: "j_DC", unit: "A" }, [ser("j_DC", (e) => e.j_dc_a)]));
     figs.push(one("alpha", "Gilbert damping against epoch", { name: "alpha", unit: "" }, [ser("alpha", (e) => e.alpha)]));
     figs.push(one("input_field_scale", "Input field scale against epoch", { name: "s_f", unit: "Oe" }, [ser("s_f", (e) => e.in_field_oe)]));

@@ -34,15 +34,35 @@ export function sweepFigures(r: SweepResult, axes: SweepAxis[]): Figure[] {
   const x = axes[0];
   const second = axes[1];
   const xq = { name: x.spec.name, unit: x.spec.unit };
-  const groups = second ? second.values.map((v) => ({ label: `${second.spec.name} = ${Number(v.toPrecision(6))}${second.spec.unit ? " " + second.spec.unit : ""}`, pts: r.points.filter((p) => p.values[second.spec.name] === v) })) : [{ label: "", pts: r.points }];
+  const groups = second
+    ? second.values.map((v) => ({
+        label: `${second.spec.name} = ${Number(v.toPrecision(6))}${second.spec.unit ? " " + second.spec.unit : ""}`,
+        pts: r.points.filter((p) => p.values[second.spec.name] === v),
+      }))
+    : [{ label: "", pts: r.points }];
   type P = (typeof r.points)[number];
   const mk = (name: string, get: (p: P) => number, onlyOsc = true): Series[] =>
-    groups.map((g) => ({ name: [name, g.label].filter(Boolean).join(", "), points: g.pts.filter((p) => !onlyOsc || p.oscillating).map((p) => [p.values[x.spec.name], get(p)] as [number, number]) }));
+    groups.map((g) => ({
+      name: [name, g.label].filter(Boolean).join(", "),
+      points: g.pts.filter((p) => !onlyOsc || p.oscillating).map((p) => [p.values[x.spec.name], get(p)] as [number, number]),
+    }));
   const theory = (name: string, get: (p: P) => number) => mk(name, get, false).map((s) => ({ ...s, dashed: true }));
   return [
-    lineFigure({ name: "frequency", title: "Oscillation frequency", x: xq, y: { name: "f", unit: "Hz" }, series: [...mk("simulated", (p) => p.f_Hz), ...theory("orbit-averaged theory", (p) => p.theory.f_Hz)] }),
+    lineFigure({
+      name: "frequency",
+      title: "Oscillation frequency",
+      x: xq,
+      y: { name: "f", unit: "Hz" },
+      series: [...mk("simulated", (p) => p.f_Hz), ...theory("orbit-averaged theory", (p) => p.theory.f_Hz)],
+    }),
     lineFigure({ name: "linewidth", title: "Linewidth (FWHM)", x: xq, y: { name: "linewidth", unit: "Hz" }, series: mk("FWHM", (p) => p.linewidth_Hz) }),
     lineFigure({ name: "power", title: "Peak power", x: xq, y: { name: "peak power", unit: "" }, series: mk("peak power", (p) => p.power) }),
-    lineFigure({ name: "mz", title: "Mean m_z", x: xq, y: { name: "<m_z>", unit: "" }, series: [...mk("simulated", (p) => p.mz, false), ...theory("orbit-averaged theory", (p) => p.theory.mz)] }),
+    lineFigure({
+      name: "mz",
+      title: "Mean m_z",
+      x: xq,
+      y: { name: "<m_z>", unit: "" },
+      series: [...mk("simulated", (p) => p.mz, false), ...theory("orbit-averaged theory", (p) => p.theory.mz)],
+    }),
   ];
 }

@@ -35,7 +35,18 @@ export async function denseStudent(params: Float64Array, tr: TeacherTrial, dtS: 
     const n = Math.max(1, Math.ceil(span / sampleS - 1e-9));
     const out = new Float64Array(3 * (n + 1));
     await simulate(
-      { params, scheme: "rk4", dtS, temperatureK: 0, seed: 1n, trials: 1, washoutS: 0, sampleS, durationS: n * sampleS, m0: [m0[0] / norm, m0[1] / norm, m0[2] / norm] },
+      {
+        params,
+        scheme: "rk4",
+        dtS,
+        temperatureK: 0,
+        seed: 1n,
+        trials: 1,
+        washoutS: 0,
+        sampleS,
+        durationS: n * sampleS,
+        m0: [m0[0] / norm, m0[1] / norm, m0[2] / norm],
+      },
       async (b) => void out.set(b.data, 3 * b.sample0),
     );
     const comp = (c: number) => Float64Array.from({ length: n + 1 }, (_, i) => out[3 * i + c]);

@@ -39,7 +39,11 @@ export function landscapeFigure(l: LandscapeSummary, overlay?: LandscapeOverlay)
   const cells = [];
   for (let j = 0; j < l.y.n; j++) for (let i = 0; i < l.x.n; i++) cells.push({ x: gx(i), y: gy(j), z: l.loss[j * l.x.n + i] });
   const marks: { x: number; y: number; label: string; shape: string }[] = [];
-  if (overlay) marks.push({ x: overlay.start[0], y: overlay.start[1], label: "start", shape: "circle" }, { x: overlay.end[0], y: overlay.end[1], label: "end", shape: "diamond" });
+  if (overlay)
+    marks.push(
+      { x: overlay.start[0], y: overlay.start[1], label: "start", shape: "circle" },
+      { x: overlay.end[0], y: overlay.end[1], label: "end", shape: "diamond" },
+    );
   if (overlay?.truth) marks.push({ x: overlay.truth[0], y: overlay.truth[1], label: "true", shape: "cross" });
   return heatmapFigure({
     name: "landscape",
@@ -75,7 +79,10 @@ export function lossFigure(r: SysidResultLike): Figure {
     y: { name: "loss (eq. 4)", unit: "" },
     logY: r.history.every((h) => h.loss > 0),
     legend: starts.length > 1 ? "bottom" : "top-right",
-    series: starts.map((s) => ({ name: `start ${s + 1}${s === r.best_start ? " (best)" : ""}`, points: r.history.filter((h) => h.start === s).map((h): [number, number] => [h.epoch, h.loss]) })),
+    series: starts.map((s) => ({
+      name: `start ${s + 1}${s === r.best_start ? " (best)" : ""}`,
+      points: r.history.filter((h) => h.start === s).map((h): [number, number] => [h.epoch, h.loss]),
+    })),
   });
 }
 
@@ -88,7 +95,13 @@ export function parameterFigure(r: SysidResultLike, name: string): Figure {
     title: `${name} against epoch${trials(r)}`,
     x: EPOCH,
     y: param(name),
-    series: starts.map((s) => ({ name: `student, start ${s + 1}`, points: [[0, s === r.best_start ? f.start : NaN] as [number, number], ...r.history.filter((h) => h.start === s).map((h): [number, number] => [h.epoch, h.values[name]])].filter(([, y]) => Number.isFinite(y)) })),
+    series: starts.map((s) => ({
+      name: `student, start ${s + 1}`,
+      points: [
+        [0, s === r.best_start ? f.start : NaN] as [number, number],
+        ...r.history.filter((h) => h.start === s).map((h): [number, number] => [h.epoch, h.values[name]]),
+      ].filter(([, y]) => Number.isFinite(y)),
+    })),
     rules: f.true !== undefined && Number.isFinite(f.true) ? [{ y: f.true, label: `teacher (true) ${name}` }] : undefined,
   });
 }
@@ -128,7 +141,16 @@ export function trajectoryFigure(d: TrajectoryData): Figure {
   const domain = [d.teacherLabel, d.studentLabel, residualLabel, ...(d.washout_s > 0 ? [washoutLabel] : [])];
   const color = { field: "series", type: "nominal", title: null, scale: { domain, range: [COLORS[6], COLORS[1], COLORS[0], "#e0e0e0"] } };
   const tTitle = axisTitle("t", ut.unit);
-  const washout = d.washout_s > 0 ? [{ data: { values: [{ a: T(0), b: T(Math.min(d.washout_s, tEnd)), series: washoutLabel }] }, mark: { type: "rect" }, encoding: { x: { field: "a", type: "quantitative" }, x2: { field: "b" }, color } }] : [];
+  const washout =
+    d.washout_s > 0
+      ? [
+          {
+            data: { values: [{ a: T(0), b: T(Math.min(d.washout_s, tEnd)), series: washoutLabel }] },
+            mark: { type: "rect" },
+            encoding: { x: { field: "a", type: "quantitative" }, x2: { field: "b" }, color },
+          },
+        ]
+      : [];
   const rows: Record<string, unknown>[] = [];
   const tc = columnName("t", ut.unit);
   const panels: Record<string, unknown>[] = d.components.map((c) => {
@@ -140,14 +162,30 @@ export function trajectoryFigure(d: TrajectoryData): Figure {
     return {
       layer: [
         ...washout,
-        { data: { values: line }, mark: { type: "line", strokeWidth: 0.9, clip: true }, encoding: { x: { field: "t", type: "quantitative", title: null, scale: { domain: [T(0), T(tEnd)], nice: false, zero: false }, axis: { labels: false } }, y: { field: "v", type: "quantitative", title: label(c), scale: { zero: false } }, color } },
-        { data: { values: pts }, mark: { type: "point", filled: true, size: 7, clip: true }, encoding: { x: { field: "t", type: "quantitative" }, y: { field: "v", type: "quantitative" }, color } },
+        {
+          data: { values: line },
+          mark: { type: "line", strokeWidth: 0.9, clip: true },
+          encoding: {
+            x: { field: "t", type: "quantitative", title: null, scale: { domain: [T(0), T(tEnd)], nice: false, zero: false }, axis: { labels: false } },
+            y: { field: "v", type: "quantitative", title: label(c), scale: { zero: false } },
+            color,
+          },
+        },
+        {
+          data: { values: pts },
+          mark: { type: "point", filled: true, size: 7, clip: true },
+          encoding: { x: { field: "t", type: "quantitative" }, y: { field: "v", type: "quantitative" }, color },
+        },
       ],
     };
   });
   const res = d.components.flatMap((c) => {
     const teacher = d.teacher[c];
-    return teacher ? Array.from(d.t_s, (t, k) => ({ t: T(t), v: teacher[k] - d.student[c][k], series: residualLabel, component: label(c) })).filter((p) => Number.isFinite(p.v)) : [];
+    return teacher
+      ? Array.from(d.t_s, (t, k) => ({ t: T(t), v: teacher[k] - d.student[c][k], series: residualLabel, component: label(c) })).filter((p) =>
+          Number.isFinite(p.v),
+        )
+      : [];
   });
   for (const p of res) rows.push({ panel: `residual ${p.component}`, series: "residual", [tc]: p.t, value: p.v });
   const multi = d.components.length > 1;
@@ -162,7 +200,12 @@ export function trajectoryFigure(d: TrajectoryData): Figure {
           x: { field: "t", type: "quantitative", title: tTitle, scale: { domain: [T(0), T(tEnd)], nice: false, zero: false } },
           y: { field: "v", type: "quantitative", title: multi ? "\u0394m" : `\u0394${label(d.components[0])}`, axis: { tickCount: 3, format: "~g" } },
           color,
-          ...(multi ? { detail: { field: "component" }, strokeDash: { field: "component", type: "nominal", title: null, legend: { symbolType: "stroke", symbolStrokeColor: COLORS[0] } } } : {}),
+          ...(multi
+            ? {
+                detail: { field: "component" },
+                strokeDash: { field: "component", type: "nominal", title: null, legend: { symbolType: "stroke", symbolStrokeColor: COLORS[0] } },
+              }
+            : {}),
         },
       },
     ],

@@ -39,7 +39,8 @@ export function parseSize(text: string, flag = "--size", notes: string[] = []): 
   const k = LENGTH_UNITS[m[3] ?? "cm"];
   const w = Number(m[1]) * k;
   const h = Number(m[2]) * k;
-  if (!(w >= 2 * PT_PER_CM && w <= 60 * PT_PER_CM && h >= 2 * PT_PER_CM && h <= 60 * PT_PER_CM)) throw new UsageError(`${flag}: width and height must be between 2 and 60 cm, got '${text}'`);
+  if (!(w >= 2 * PT_PER_CM && w <= 60 * PT_PER_CM && h >= 2 * PT_PER_CM && h <= 60 * PT_PER_CM))
+    throw new UsageError(`${flag}: width and height must be between 2 and 60 cm, got '${text}'`);
   return { name: t, widthPt: w, heightPt: h, baseHeightPt: h };
 }
 
@@ -151,6 +152,10 @@ export function axisTitle(name: string, unit: string): string {
 
 /** A CSV column name for a quantity on an axis: `t_ns`, `j_DC_mA`, `m_x`. */
 export function columnName(name: string, unit: string): string {
-  const clean = (s: string) => s.replace(/µ/g, "u").replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  const clean = (s: string) =>
+    s
+      .replace(/µ/g, "u")
+      .replace(/[^A-Za-z0-9_]+/g, "_")
+      .replace(/^_+|_+$/g, "");
   return unit && unit !== "1" ? `${clean(name)}_${clean(unit)}` : clean(name);
 }

@@ -58,15 +58,27 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
     task = "csv";
     input = { file: str("input"), column: str("inputColumn"), target: str("target"), sha256: "" };
   } else if (opts.target !== undefined) throw new UsageError("--target needs --input FILE");
-  const horizons = str("horizons").split(",").map((h) => intFlag(h, "--horizons", 1, 10000));
+  const horizons = str("horizons")
+    .split(",")
+    .map((h) => intFlag(h, "--horizons", 1, 10000));
   const washout = intFlag(str("washout"), "--washout", 0);
   const train = intFlag(str("train"), "--train", 2);
   const val = intFlag(str("val"), "--val", 2);
   const test = intFlag(str("test"), "--test", 2);
-  const length = checkCount(opts.length !== undefined ? intFlag(str("length"), "--length", 1) : washout + train + val + test, opts.length !== undefined ? "--length" : "--washout, --train, --val and --test", "the holds of the series", U32_MAX, 1);
-  if (task !== "csv" && length < washout + train + val + test) throw new UsageError(`--length: ${length} holds is shorter than washout + train + validation + test = ${washout + train + val + test}`);
+  const length = checkCount(
+    opts.length !== undefined ? intFlag(str("length"), "--length", 1) : washout + train + val + test,
+    opts.length !== undefined ? "--length" : "--washout, --train, --val and --test",
+    "the holds of the series",
+    U32_MAX,
+    1,
+  );
+  if (task !== "csv" && length < washout + train + val + test)
+    throw new UsageError(`--length: ${length} holds is shorter than washout + train + validation + test = ${washout + train + val + test}`);
   const perHoldSteps = steps;
-  const every = opts.checkpointEvery !== undefined ? intFlag(str("checkpointEvery"), "--checkpoint-every", 1) : Math.max(1, Math.round(Math.sqrt((3 * length) / (20 * perHoldSteps))));
+  const every =
+    opts.checkpointEvery !== undefined
+      ? intFlag(str("checkpointEvery"), "--checkpoint-every", 1)
+      : Math.max(1, Math.round(Math.sqrt((3 * length) / (20 * perHoldSteps))));
   const s: ReservoirSettings = {
     task,
     model,
@@ -107,7 +119,8 @@ export function settingsFromFlags(opts: Record<string, string | boolean | undefi
     lambdas: Array.from({ length: 15 }, (_, i) => 10 ** (i - 14)),
     objective: choiceFlag(str("objective"), "--objective", ["train", "heldout"] as const),
   };
-  if (task === "memory-capacity" && washout < s.mcDelays) throw new UsageError(`--washout ${washout} is shorter than --mc-delays ${s.mcDelays}: the first targets would be zeros, not the input`);
+  if (task === "memory-capacity" && washout < s.mcDelays)
+    throw new UsageError(`--washout ${washout} is shorter than --mc-delays ${s.mcDelays}: the first targets would be zeros, not the input`);
   return s;
 }
 
@@ -156,7 +169,8 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     const dir = resumeDir!;
     s = ck.settings;
     if (cmd.getOptionValueSource("epochs") === "cli") s.epochs = intFlag(opts.epochs as string, "--epochs", 0, 100000);
-    if (s.input && fileSha256(s.input.file) !== s.input.sha256) throw new UsageError(`--resume ${dir}: ${s.input.file} is not the series the checkpoint was trained on`);
+    if (s.input && fileSha256(s.input.file) !== s.input.sha256)
+      throw new UsageError(`--resume ${dir}: ${s.input.file} is not the series the checkpoint was trained on`);
     checkReservoirSize(s);
     outDir = outDir ?? dir;
     for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
@@ -176,7 +190,9 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     result = await stopping(outDir, () => (s.model === "esn" ? runEsn(s, outDir) : runSto(s, outDir)));
   }
   const mc = result.memory_capacity !== undefined ? `, memory capacity ${result.memory_capacity.toFixed(2)}` : "";
-  info(`${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`);
+  info(
+    `${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`,
+  );
   if (plotDir !== undefined) {
     const { plotReservoir } = await import("../plots/reservoir.js");
     const files = await plotReservoir(result, plotDir, figureExport!);

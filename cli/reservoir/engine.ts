@@ -21,7 +21,15 @@ export interface StoShape {
 
 /** Packed parameter vector layout (reservoir.rs): H_appl (N), j_DC, alpha, s_f, s_c, W_in (K x N). */
 export function thetaLayout(n: number, k: number) {
-  return { happl: [0, n] as [number, number], jdc: n, alpha: n + 1, sf: n + 2, sc: n + 3, win: [n + 4, n + 4 + k * n] as [number, number], total: n + 4 + k * n };
+  return {
+    happl: [0, n] as [number, number],
+    jdc: n,
+    alpha: n + 1,
+    sf: n + 2,
+    sc: n + 3,
+    win: [n + 4, n + 4 + k * n] as [number, number],
+    total: n + 4 + k * n,
+  };
 }
 
 export function featuresPerHold(s: StoShape): number {
@@ -259,13 +267,19 @@ export class StoEngine {
 
   forward(theta: Float64Array, p: Problem): void {
     this.theta.view().set(theta);
-    this.c.check(this.c.exports.stoopt_res_forward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, this.m0.ptr, p.x.ptr), "reservoir forward pass");
+    this.c.check(
+      this.c.exports.stoopt_res_forward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, this.m0.ptr, p.x.ptr),
+      "reservoir forward pass",
+    );
   }
 
   /** Gradient of sum(p.g .* features) after `forward` with the same theta. */
   backward(theta: Float64Array, p: Problem): Float64Array {
     this.theta.view().set(theta);
-    this.c.check(this.c.exports.stoopt_res_backward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, p.g.ptr, this.grad.ptr), "reservoir adjoint");
+    this.c.check(
+      this.c.exports.stoopt_res_backward(this.handle, this.params.ptr, this.dtS, this.cmOe, this.theta.ptr, this.u.ptr, p.g.ptr, this.grad.ptr),
+      "reservoir adjoint",
+    );
     return this.grad.view().slice();
   }
 
@@ -276,7 +290,17 @@ export class StoEngine {
 }
 
 /** ESN states into p.x: x_t = tanh(rho W x_{t-1} + sigma w_in u_t + b). */
-export function esnRun(c: Core, n: number, w: Float64Array, wIn: Float64Array, bias: Float64Array, rho: number, sigma: number, u: Float64Array, p: Problem): void {
+export function esnRun(
+  c: Core,
+  n: number,
+  w: Float64Array,
+  wIn: Float64Array,
+  bias: Float64Array,
+  rho: number,
+  sigma: number,
+  u: Float64Array,
+  p: Problem,
+): void {
   const bufs = [w, wIn, bias, u].map((a) => {
     const b = c.f64(a.length);
     b.view().set(a);
@@ -304,7 +328,14 @@ export class Adam {
     this.hyper = c.f64(7);
   }
   /** One step on every group; m, v are updated in place (copied in and out). */
-  step(theta: Float64Array, m: Float64Array, v: Float64Array, grad: Float64Array, t: number, groups: { range: [number, number]; lr: number; lo: number; hi: number }[]): void {
+  step(
+    theta: Float64Array,
+    m: Float64Array,
+    v: Float64Array,
+    grad: Float64Array,
+    t: number,
+    groups: { range: [number, number]; lr: number; lo: number; hi: number }[],
+  ): void {
     this.th.view().set(theta);
     this.m.view().set(m);
     this.v.view().set(v);

@@ -226,10 +226,18 @@ function writeRun(outDir: string | undefined, result: RunResult, ck?: Checkpoint
   const h = result.history;
   if (h.length) {
     const cols = Object.keys(h[0]) as (keyof EpochRow)[];
-    writeFileAtomic(path.join(outDir, "metrics.csv"), [cols.join(","), ...h.map((r) => cols.map((c) => (r[c] === null ? "" : String(r[c]))).join(","))].join("\n") + "\n", "--out");
+    writeFileAtomic(
+      path.join(outDir, "metrics.csv"),
+      [cols.join(","), ...h.map((r) => cols.map((c) => (r[c] === null ? "" : String(r[c]))).join(","))].join("\n") + "\n",
+      "--out",
+    );
   }
   const p = result.test_prediction;
-  writeFileAtomic(path.join(outDir, "predictions.csv"), ["t,target,prediction", ...p.target.map((y, i) => `${p.t0 + i},${y},${p.prediction[i]}`)].join("\n") + "\n", "--out");
+  writeFileAtomic(
+    path.join(outDir, "predictions.csv"),
+    ["t,target,prediction", ...p.target.map((y, i) => `${p.t0 + i},${y},${p.prediction[i]}`)].join("\n") + "\n",
+    "--out",
+  );
   writeFileAtomic(path.join(outDir, "result.json"), JSON.stringify(result, null, 2) + "\n", "--out");
   if (ck) writeFileAtomic(path.join(outDir, CHECKPOINT_FILE), JSON.stringify(ck) + "\n", "--out");
 }
@@ -336,7 +344,14 @@ export function guardedAdamStep(
   const theta = st.theta.slice();
   const m = st.m.slice();
   const v = st.v.slice();
-  adam.step(theta, m, v, grad, st.step + 1, groups.map((g) => ({ ...g, lr: g.lr * st.lrScale })));
+  adam.step(
+    theta,
+    m,
+    v,
+    grad,
+    st.step + 1,
+    groups.map((g) => ({ ...g, lr: g.lr * st.lrScale })),
+  );
   const next = objectiveAt(theta);
   if (next <= cur) {
     Object.assign(st, { theta, m, v, step: st.step + 1 });
@@ -401,7 +416,9 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
   let untuned: Evaluation | undefined;
   let chosen: Evaluation | undefined;
   const label = `N=${s.n}${s.virtual > 1 ? ` x ${s.virtual} virtual` : ""}`;
-  info(`stoopt reservoir: ${task.note}; STO reservoir ${label}, features ${s.feat} (${f} per hold), input ${s.inputMode}, dt ${s.dtS * 1e12} ps x ${s.sub} steps per node (hold ${(s.holdS * 1e9).toPrecision(4)} ns), CM ${s.cmOe} Oe; washout ${split.washout} / train ${s.train} / val ${s.val} / test ${s.test} holds; checkpoint every ${s.checkpointEvery} holds`);
+  info(
+    `stoopt reservoir: ${task.note}; STO reservoir ${label}, features ${s.feat} (${f} per hold), input ${s.inputMode}, dt ${s.dtS * 1e12} ps x ${s.sub} steps per node (hold ${(s.holdS * 1e9).toPrecision(4)} ns), CM ${s.cmOe} Oe; washout ${split.washout} / train ${s.train} / val ${s.val} / test ${s.test} holds; checkpoint every ${s.checkpointEvery} holds`,
+  );
   try {
     // --objective heldout: features standardized over the training part (scales kept for the
     // chain rule), readout fitted on its first half, loss on its second half
@@ -422,7 +439,10 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     const objective = (lam: number) => {
       if (heldout) {
         const l = p.heldOutLossAndGrad(lam, ta, tm, tb);
-        if (l === undefined) throw new RuntimeFailure(`the ridge readout at lambda ${lam} is not solvable on the first half of the training part (features constant or not finite)`);
+        if (l === undefined)
+          throw new RuntimeFailure(
+            `the ridge readout at lambda ${lam} is not solvable on the first half of the training part (features constant or not finite)`,
+          );
         return l / task.nOut;
       }
       const w = p.solve(ta, tb, [lam])[0];
@@ -438,10 +458,25 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     let cur = objective(lamTrain);
     if (!resume) {
       untuned = ev;
-      const row: EpochRow = { epoch: 0, train_objective: cur, accepted: 1, lr_scale: lrScale, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: null, epoch_s: 0 };
+      const row: EpochRow = {
+        epoch: 0,
+        train_objective: cur,
+        accepted: 1,
+        lr_scale: lrScale,
+        train_loss: ev.trainLoss,
+        val_nrmse: mean(ev.valNrmse),
+        test_nrmse: mean(ev.testNrmse),
+        lambda: ev.lambda,
+        test_mc: sum(ev.testMc) ?? null,
+        ...summary(theta, s.n, s.virtual),
+        grad_norm: null,
+        epoch_s: 0,
+      };
       history.push(row);
       best = { epoch: 0, theta: Array.from(theta), val: row.val_nrmse };
-      info(`epoch 0 (untuned): val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}, lambda ${ev.lambda}`);
+      info(
+        `epoch 0 (untuned): val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}, lambda ${ev.lambda}`,
+      );
     }
     let wall = wallPrev;
     for (let e = history.length; e <= s.epochs; e++) {
@@ -470,7 +505,20 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
       cur = next;
       const dt = (performance.now() - te) / 1000;
       wall += dt;
-      const row: EpochRow = { epoch: e, train_objective: cur, accepted, lr_scale: lrScale, train_loss: ev.trainLoss, val_nrmse: mean(ev.valNrmse), test_nrmse: mean(ev.testNrmse), lambda: ev.lambda, test_mc: sum(ev.testMc) ?? null, ...summary(theta, s.n, s.virtual), grad_norm: gn, epoch_s: dt };
+      const row: EpochRow = {
+        epoch: e,
+        train_objective: cur,
+        accepted,
+        lr_scale: lrScale,
+        train_loss: ev.trainLoss,
+        val_nrmse: mean(ev.valNrmse),
+        test_nrmse: mean(ev.testNrmse),
+        lambda: ev.lambda,
+        test_mc: sum(ev.testMc) ?? null,
+        ...summary(theta, s.n, s.virtual),
+        grad_norm: gn,
+        epoch_s: dt,
+      };
       history.push(row);
       if (row.val_nrmse < best.val) best = { epoch: e, theta: Array.from(theta), val: row.val_nrmse };
       const S = summary(theta, s.n, s.virtual);
@@ -478,7 +526,19 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
         `epoch ${e}/${s.epochs}: objective ${cur.toFixed(5)}${accepted ? "" : " (step undone, rates halved)"}, val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}; H_appl ${S.h_appl_mean_oe.toFixed(1)} Oe, j_DC ${(S.j_dc_a * 1e3).toFixed(3)} mA, alpha ${S.alpha.toFixed(5)}, s_f ${S.in_field_oe.toFixed(2)} Oe, s_c ${(S.in_current_a * 1e3).toFixed(3)} mA; ${dt.toFixed(1)} s`,
       );
       if (outDir !== undefined) {
-        const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: e, history, best, lr_scale: lrScale };
+        const ck: Checkpoint = {
+          format: "stoopt-reservoir-checkpoint",
+          version: 1,
+          settings: s,
+          theta: Array.from(theta),
+          adam_m: Array.from(adamM),
+          adam_v: Array.from(adamV),
+          adam_step: adamStep,
+          epochs_done: e,
+          history,
+          best,
+          lr_scale: lrScale,
+        };
         writeRun(outDir, partialResult(s, task, split, history, best.epoch, ev, untuned, wall, eng.stateWords(), theta), ck);
       }
     }
@@ -487,7 +547,19 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     chosen = evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
-    const ck: Checkpoint = { format: "stoopt-reservoir-checkpoint", version: 1, settings: s, theta: Array.from(theta), adam_m: Array.from(adamM), adam_v: Array.from(adamV), adam_step: adamStep, epochs_done: s.epochs, history, best, lr_scale: history.length ? history[history.length - 1].lr_scale : 1 };
+    const ck: Checkpoint = {
+      format: "stoopt-reservoir-checkpoint",
+      version: 1,
+      settings: s,
+      theta: Array.from(theta),
+      adam_m: Array.from(adamM),
+      adam_v: Array.from(adamV),
+      adam_step: adamStep,
+      epochs_done: s.epochs,
+      history,
+      best,
+      lr_scale: history.length ? history[history.length - 1].lr_scale : 1,
+    };
     writeRun(outDir, result, outDir !== undefined ? ck : undefined);
     return result;
   } finally {
@@ -497,7 +569,18 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
   }
 }
 
-function partialResult(s: ReservoirSettings, task: Task, split: Split, history: EpochRow[], chosenEpoch: number, ev: Evaluation, untuned: Evaluation | undefined, wall: number, stateWords: number, theta: Float64Array): RunResult {
+function partialResult(
+  s: ReservoirSettings,
+  task: Task,
+  split: Split,
+  history: EpochRow[],
+  chosenEpoch: number,
+  ev: Evaluation,
+  untuned: Evaluation | undefined,
+  wall: number,
+  stateWords: number,
+  theta: Float64Array,
+): RunResult {
   const L = thetaLayout(s.n, s.virtual);
   const un = untuned ?? undefined;
   return {
@@ -517,7 +600,14 @@ function partialResult(s: ReservoirSettings, task: Task, split: Split, history: 
     memory_capacity: sum(ev.testMc),
     untuned_memory_capacity: sum(un?.testMc) ?? history[0]?.test_mc ?? undefined,
     mc_curve: ev.testMc,
-    theta: { H_appl_oe: Array.from(theta.subarray(0, s.n)), j_DC_a: theta[L.jdc], alpha: theta[L.alpha], in_field_oe: theta[L.sf], in_current_a: theta[L.sc], W_in: Array.from(theta.subarray(L.win[0], L.win[1])) },
+    theta: {
+      H_appl_oe: Array.from(theta.subarray(0, s.n)),
+      j_DC_a: theta[L.jdc],
+      alpha: theta[L.alpha],
+      in_field_oe: theta[L.sf],
+      in_current_a: theta[L.sc],
+      W_in: Array.from(theta.subarray(L.win[0], L.win[1])),
+    },
     state_words: stateWords,
     wall_s: wall,
     history,

@@ -85,7 +85,14 @@ export function mackeyGlass(length: number, horizons: number[]): Task {
   const nOut = horizons.length;
   const y = new Float64Array(length * nOut);
   for (let t = 0; t < length; t++) horizons.forEach((h, o) => (y[t * nOut + o] = x[t + h]));
-  return { name: "mackey-glass", u, y, nOut, outputs: horizons.map((h) => `x(t+${h})`), note: `Mackey-Glass tau = 17 sampled every time unit, input x(t), targets x(t+h) for h = ${horizons.join(", ")}` };
+  return {
+    name: "mackey-glass",
+    u,
+    y,
+    nOut,
+    outputs: horizons.map((h) => `x(t+${h})`),
+    note: `Mackey-Glass tau = 17 sampled every time unit, input x(t), targets x(t+h) for h = ${horizons.join(", ")}`,
+  };
 }
 
 /**
@@ -100,7 +107,15 @@ export function memoryCapacity(uniform: Uniforms, length: number, kMax: number):
   const y = new Float64Array(length * kMax);
   for (let t = 0; t < length; t++) for (let k = 1; k <= kMax; k++) y[t * kMax + k - 1] = t - k >= 0 ? u[t - k] : 0;
   const delays = Array.from({ length: kMax }, (_, i) => i + 1);
-  return { name: "memory-capacity", u, y, nOut: kMax, outputs: delays.map((k) => `u(t-${k})`), delays, note: `memory capacity, u uniform in [-0.5, 0.5], delays 1..${kMax}` };
+  return {
+    name: "memory-capacity",
+    u,
+    y,
+    nOut: kMax,
+    outputs: delays.map((k) => `u(t-${k})`),
+    delays,
+    note: `memory capacity, u uniform in [-0.5, 0.5], delays 1..${kMax}`,
+  };
 }
 
 /**
@@ -144,10 +159,14 @@ export function csvTask(file: string, inputCol: string, targetCol: string): Task
   const u = new Float64Array(n);
   const y = new Float64Array(n);
   for (let r = 1; r <= n; r++) {
-    for (const [c, arr] of [[ci, u], [ct, y]] as [number, Float64Array][]) {
+    for (const [c, arr] of [
+      [ci, u],
+      [ct, y],
+    ] as [number, Float64Array][]) {
       const s = rows[r][c];
       const v = Number(s);
-      if (s === "" || !Number.isFinite(v)) throw new UsageError(`${file}:${dataLines[r] ?? r + 1}:${c + 1}: '${s}' in column '${head[c]}' is not a finite number`);
+      if (s === "" || !Number.isFinite(v))
+        throw new UsageError(`${file}:${dataLines[r] ?? r + 1}:${c + 1}: '${s}' in column '${head[c]}' is not a finite number`);
       arr[r - 1] = v;
     }
   }
@@ -163,7 +182,10 @@ export interface Split {
 }
 
 export function makeSplit(length: number, washout: number, train: number, val: number, test: number, what: string): Split {
-  if (washout + train + val + test > length) throw new UsageError(`${what}: the series has ${length} values, shorter than washout + train + validation + test = ${washout} + ${train} + ${val} + ${test} = ${washout + train + val + test}`);
+  if (washout + train + val + test > length)
+    throw new UsageError(
+      `${what}: the series has ${length} values, shorter than washout + train + validation + test = ${washout} + ${train} + ${val} + ${test} = ${washout + train + val + test}`,
+    );
   if (train < 2 || val < 2 || test < 2) throw new UsageError(`${what}: train, validation and test parts need at least 2 values each`);
   const a = washout;
   return { washout, train: [a, a + train], val: [a + train, a + train + val], test: [a + train + val, a + train + val + test] };

@@ -58,7 +58,11 @@ const mnist: Adapter = {
     const done = num(r?.epochs_done) ?? 0;
     const total = num(cfg?.epochs);
     const partial = fs.existsSync(path.join(cell, "checkpoint.bin"));
-    return { done: total !== undefined && done >= total && partial, partial, detail: total !== undefined ? `${done}/${total} epochs` : partial ? "checkpoint" : "" };
+    return {
+      done: total !== undefined && done >= total && partial,
+      partial,
+      detail: total !== undefined ? `${done}/${total} epochs` : partial ? "checkpoint" : "",
+    };
   },
   metrics(cell) {
     if (!this.progress(cell).done) return undefined;

@@ -83,7 +83,9 @@ export function conflict(dir: string, command: string, cell: Cell): string | und
   const existing = readJsonFile<CellFile>(path.join(dir, CELL_FILE));
   if (!existing) {
     const files = fs.readdirSync(dir);
-    return files.length === 0 ? undefined : `${dir}: holds files that are not this sweep's (${files.slice(0, 3).join(", ")}${files.length > 3 ? ", ..." : ""}); choose another out folder or move them away`;
+    return files.length === 0
+      ? undefined
+      : `${dir}: holds files that are not this sweep's (${files.slice(0, 3).join(", ")}${files.length > 3 ? ", ..." : ""}); choose another out folder or move them away`;
   }
   if (existing.fingerprint === cell.fingerprint) return undefined;
   const was = `stoopt ${existing.command} ${existing.argv.filter((a, i, v) => a !== "--threads" && v[i - 1] !== "--threads").join(" ")}`;
@@ -94,7 +96,16 @@ export function conflict(dir: string, command: string, cell: Cell): string | und
 export function writeCellFile(dir: string, command: string, cell: Cell, cwd: string): void {
   if (fs.existsSync(path.join(dir, CELL_FILE))) return;
   fs.mkdirSync(dir, { recursive: true });
-  const f: CellFile = { format: "stoopt-sweep-cell", version: 1, command, argv: cell.argv, values: cell.values, fingerprint: cell.fingerprint, threads: cell.threads, cwd };
+  const f: CellFile = {
+    format: "stoopt-sweep-cell",
+    version: 1,
+    command,
+    argv: cell.argv,
+    values: cell.values,
+    fingerprint: cell.fingerprint,
+    threads: cell.threads,
+    cwd,
+  };
   writeFileAtomic(path.join(dir, CELL_FILE), JSON.stringify(f, null, 2) + "\n", "sweep");
 }
 
@@ -145,7 +156,15 @@ export function cellStatus(dir: string): CellStatus {
     name: path.basename(dir),
     values: c.values,
     state,
-    detail: [p.detail, state === "running" ? `on ${run!.host}${run!.slurm_job ? `, Slurm job ${run!.slurm_job}` : ""}` : "", state === "failed" ? `exit ${ex!.code ?? ex!.signal}, see ${LOG_FILE}` : "", state === "stopped" && ex?.requeued ? "requeued" : "", state === "pending" && sub ? `submitted as Slurm job ${sub.job}` : ""].filter(Boolean).join("; "),
+    detail: [
+      p.detail,
+      state === "running" ? `on ${run!.host}${run!.slurm_job ? `, Slurm job ${run!.slurm_job}` : ""}` : "",
+      state === "failed" ? `exit ${ex!.code ?? ex!.signal}, see ${LOG_FILE}` : "",
+      state === "stopped" && ex?.requeued ? "requeued" : "",
+      state === "pending" && sub ? `submitted as Slurm job ${sub.job}` : "",
+    ]
+      .filter(Boolean)
+      .join("; "),
     exit_code: ex?.code ?? null,
     signal: ex?.signal ?? null,
     host: run?.host ?? ex?.host ?? null,

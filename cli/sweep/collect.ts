@@ -72,7 +72,8 @@ export function collectSweep(dir: string, overFlag?: string): Collected {
     for (const k of Object.keys(m)) if (!metricNames.includes(k)) metricNames.push(k);
     row.values.push(m);
   }
-  if (metricNames.length === 0 && unfinished.length === cells.length) throw new UsageError(`${dir}: no cell is finished yet (see 'stoopt sweep status ${dir}')`);
+  if (metricNames.length === 0 && unfinished.length === cells.length)
+    throw new UsageError(`${dir}: no cell is finished yet (see 'stoopt sweep status ${dir}')`);
   if (metricNames.length === 0) throw new UsageError(`${dir}: stoopt ${command} runs give no numbers to tabulate`);
   const out: Row[] = [...rows.values()].map((r) => ({
     key: r.key,
@@ -92,7 +93,17 @@ export function collectedCsv(c: Collected): string {
   const cols = [...c.axes, "n", "cells", ...c.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`])];
   return csv(
     cols,
-    c.rows.map((r) => ({ ...r.key, n: r.n, cells: r.cells, ...Object.fromEntries(c.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std ?? NaN]])) })),
+    c.rows.map((r) => ({
+      ...r.key,
+      n: r.n,
+      cells: r.cells,
+      ...Object.fromEntries(
+        c.metrics.flatMap((m) => [
+          [`${m}_mean`, r.stats[m].mean],
+          [`${m}_std`, r.stats[m].std ?? NaN],
+        ]),
+      ),
+    })),
   );
 }
 
@@ -113,7 +124,12 @@ export function collectedMarkdown(c: Collected): string {
 
 /** `test_accuracy_pct` -> `test accuracy [%]`: the unit in the name becomes the axis title's. */
 function titleWithUnit(metric: string): string {
-  const units: [RegExp, string][] = [[/_pct$/, "%"], [/_s$/, "s"], [/_Oe$/, "Oe"], [/_A$/, "A"]];
+  const units: [RegExp, string][] = [
+    [/_pct$/, "%"],
+    [/_s$/, "s"],
+    [/_Oe$/, "Oe"],
+    [/_A$/, "A"],
+  ];
   for (const [re, u] of units) if (re.test(metric)) return `${metric.replace(re, "").replace(/_/g, " ")} [${u}]`;
   return `${metric.replace(/_/g, " ")} [1]`;
 }

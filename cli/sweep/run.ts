@@ -29,7 +29,8 @@ export interface SweepFile {
 export function prepare(plan: SweepPlan, write = true): string[] {
   if (fs.existsSync(plan.out) && !fs.statSync(plan.out).isDirectory()) throw new UsageError(`${plan.out}: the sweep's out folder is a file`);
   const prev = readSweep(plan.out);
-  if (prev && prev.command !== plan.command) throw new UsageError(`${plan.out}: holds a sweep of stoopt ${prev.command}, not ${plan.command}; choose another out folder`);
+  if (prev && prev.command !== plan.command)
+    throw new UsageError(`${plan.out}: holds a sweep of stoopt ${prev.command}, not ${plan.command}; choose another out folder`);
   const dirs = plan.cells.map((c) => path.join(plan.out, c.name));
   plan.cells.forEach((c, i) => {
     const why = conflict(dirs[i], plan.command, c);
@@ -38,7 +39,15 @@ export function prepare(plan: SweepPlan, write = true): string[] {
   if (!write) return dirs;
   fs.mkdirSync(plan.out, { recursive: true });
   const names = [...new Set([...(prev?.cells ?? []), ...plan.cells.map((c) => c.name)])];
-  const sf: SweepFile = { format: "stoopt-sweep", version: 1, command: plan.command, spec: path.resolve(plan.specFile), axes: plan.axes, flags: plan.flags, cells: names };
+  const sf: SweepFile = {
+    format: "stoopt-sweep",
+    version: 1,
+    command: plan.command,
+    spec: path.resolve(plan.specFile),
+    axes: plan.axes,
+    flags: plan.flags,
+    cells: names,
+  };
   writeFileAtomic(path.join(plan.out, SWEEP_FILE), JSON.stringify(sf, null, 2) + "\n", "sweep");
   plan.cells.forEach((c, i) => writeCellFile(dirs[i], plan.command, c, plan.cwd));
   return dirs;
@@ -83,7 +92,9 @@ export async function runLocal(dirs: string[], jobs: number): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) return;
     signal = sig;
-    note(`${sig}: stopping ${running.size} running cell${running.size === 1 ? "" : "s"} (each keeps its last whole checkpoint); run the sweep again to continue`);
+    note(
+      `${sig}: stopping ${running.size} running cell${running.size === 1 ? "" : "s"} (each keeps its last whole checkpoint); run the sweep again to continue`,
+    );
     for (const a of running) a.stop(sig);
   };
   const onInt = () => onSignal("SIGINT");

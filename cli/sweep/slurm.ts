@@ -23,7 +23,8 @@ export function shq(s: string): string {
 
 export function checkTime(t: string, flag: string): string {
   // Slurm's forms: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
-  if (!/^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/.test(t)) throw new UsageError(`${flag}: '${t}' is not a Slurm time (minutes, HH:MM:SS or D-HH:MM:SS)`);
+  if (!/^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/.test(t))
+    throw new UsageError(`${flag}: '${t}' is not a Slurm time (minutes, HH:MM:SS or D-HH:MM:SS)`);
   return t;
 }
 
@@ -58,7 +59,7 @@ export function sbatchScript(plan: SweepPlan, dirs: string[], s: SlurmSettings):
     "cells=(",
     ...dirs.map((d) => `  ${shq(d)}`),
     ")",
-    `exec ${shq(s.node ?? process.execPath)} ${shq(s.stoopt ?? STOOPT_ENTRY)} sweep task "\${cells[\$SLURM_ARRAY_TASK_ID]}" --requeues ${s.max_requeues ?? DEFAULT_MAX_REQUEUES}`,
+    `exec ${shq(s.node ?? process.execPath)} ${shq(s.stoopt ?? STOOPT_ENTRY)} sweep task "\${cells[$SLURM_ARRAY_TASK_ID]}" --requeues ${s.max_requeues ?? DEFAULT_MAX_REQUEUES}`,
     "",
   ];
   return lines.join("\n");

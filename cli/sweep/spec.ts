@@ -45,7 +45,21 @@ export interface SlurmSettings {
   extra?: string[];
 }
 
-export const SLURM_KEYS = ["time", "mem", "partition", "account", "qos", "cpus_per_task", "max_running", "signal_s", "max_requeues", "setup", "node", "stoopt", "extra"] as const;
+export const SLURM_KEYS = [
+  "time",
+  "mem",
+  "partition",
+  "account",
+  "qos",
+  "cpus_per_task",
+  "max_running",
+  "signal_s",
+  "max_requeues",
+  "setup",
+  "node",
+  "stoopt",
+  "extra",
+] as const;
 
 /** One run of the grid. */
 export interface Cell {
@@ -75,7 +89,10 @@ export interface SweepPlan {
 
 /** Where a node sits in the file, for error messages. */
 class Locator {
-  constructor(readonly file: string, readonly lc: LineCounter) {}
+  constructor(
+    readonly file: string,
+    readonly lc: LineCounter,
+  ) {}
   at(node: Node | null | undefined): string {
     const off = node?.range?.[0];
     if (off === undefined) return this.file;
@@ -96,7 +113,9 @@ function suggest(name: string, names: string[]): string {
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++)
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
     return d[a.length][b.length];
   };
   const best = names.map((n) => [n, dist(name, n)] as const).sort((x, y) => x[1] - y[1])[0];
@@ -107,7 +126,8 @@ function scalarValue(loc: Locator, node: unknown, what: string): Value {
   if (!isScalar(node)) throw loc.error(node as Node, `${what}: expected a number, a string or true/false`);
   const v = (node as Scalar).value;
   if (typeof v === "number" && !Number.isFinite(v)) throw loc.error(node as Node, `${what}: not a finite number`);
-  if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw loc.error(node as Node, `${what}: expected a number, a string or true/false (got ${v === null ? "nothing" : typeof v})`);
+  if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean")
+    throw loc.error(node as Node, `${what}: expected a number, a string or true/false (got ${v === null ? "nothing" : typeof v})`);
   return v;
 }
 
@@ -182,7 +202,11 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
     const o = options.get(name);
     if (!o) throw loc.error(keyNode, `${where}: stoopt ${cmdName} has no flag --${name}${suggest(name, allNames)}`);
     if (adapter.owned.includes(name)) throw loc.error(keyNode, `${where}: --${name} is set for each cell by the sweep (${adapter.ownedWhy})`);
-    return { kind: "option", takes: o.required || o.optional ? ((o as Option & { parseArg?: unknown }).parseArg || o.variadic ? "list" : "value") : "none", flag: o.long! };
+    return {
+      kind: "option",
+      takes: o.required || o.optional ? ((o as Option & { parseArg?: unknown }).parseArg || o.variadic ? "list" : "value") : "none",
+      flag: o.long!,
+    };
   };
   const valuesOf = (node: Node | null, kind: FlagKind, name: string): Value | Value[] => {
     if (isSeq(node)) {
@@ -194,7 +218,8 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
     if (kind.kind === "argument" && adapter.fileArguments) {
       // the runs start in the spec's folder, so a relative path is relative to the spec
       const f = path.resolve(path.dirname(path.resolve(specFile)), String(v));
-      if (String(v) === "-" || !fs.existsSync(f)) throw loc.error(node, `<${name}>: no such file '${String(v)}' (relative paths are relative to the spec file)`);
+      if (String(v) === "-" || !fs.existsSync(f))
+        throw loc.error(node, `<${name}>: no such file '${String(v)}' (relative paths are relative to the spec file)`);
     }
     if (kind.takes === "none" && typeof v !== "boolean") throw loc.error(node, `--${name} is a switch: give true or false`);
     if (kind.takes !== "none" && typeof v === "boolean") throw loc.error(node, `--${name} takes a value, not ${v}`);
@@ -245,7 +270,8 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
   }
   // required arguments
   for (const a of cmd.registeredArguments) {
-    if (a.required && !kinds.has(a.name())) throw loc.error(root, `stoopt ${cmdName} needs its argument <${a.name()}>: give it under flags (${a.name()}: FILE) or as an axis`);
+    if (a.required && !kinds.has(a.name()))
+      throw loc.error(root, `stoopt ${cmdName} needs its argument <${a.name()}>: give it under flags (${a.name()}: FILE) or as an axis`);
   }
   for (const o of cmd.options as Option[]) {
     const n = longName(o);
@@ -265,14 +291,16 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
     for (const it of (sEntry.value as YAMLMap).items) {
       const k = it.key as Scalar;
       const name = String(k.value);
-      if (!(SLURM_KEYS as readonly string[]).includes(name)) throw loc.error(k, `slurm: unknown key '${name}'${suggest(name, [...SLURM_KEYS])} (accepted: ${SLURM_KEYS.join(", ")})`);
+      if (!(SLURM_KEYS as readonly string[]).includes(name))
+        throw loc.error(k, `slurm: unknown key '${name}'${suggest(name, [...SLURM_KEYS])} (accepted: ${SLURM_KEYS.join(", ")})`);
       const node = it.value as Node;
       if (name === "setup" || name === "extra") {
         const items = isSeq(node) ? node.items : [node];
         (slurm as Record<string, unknown>)[name] = items.map((n) => String(scalarValue(loc, n, `slurm: ${name}`)));
       } else if (["cpus_per_task", "max_running", "signal_s", "max_requeues"].includes(name)) {
         const v = scalarValue(loc, node, `slurm: ${name}`);
-        if (typeof v !== "number" || !Number.isInteger(v) || v < (name === "max_requeues" ? 0 : 1)) throw loc.error(node, `slurm: ${name}: expected a whole number >= ${name === "max_requeues" ? 0 : 1}`);
+        if (typeof v !== "number" || !Number.isInteger(v) || v < (name === "max_requeues" ? 0 : 1))
+          throw loc.error(node, `slurm: ${name}: expected a whole number >= ${name === "max_requeues" ? 0 : 1}`);
         (slurm as Record<string, unknown>)[name] = v;
       } else {
         const v = String(scalarValue(loc, node, `slurm: ${name}`));
@@ -327,13 +355,17 @@ export function readSpec(specFile: string, lookup: (name: string) => Command | u
       }
     }
     const argv = [...positional, ...opts];
-    const name = axes.length === 0 ? "run" : axes.map(([a], k) => `${a}=${folderPart(String(text[a]), pathLike(a))}`).join("_");
+    const name = axes.length === 0 ? "run" : axes.map(([a]) => `${a}=${folderPart(String(text[a]), pathLike(a))}`).join("_");
     cells.push({ name, values, argv, threads, fingerprint: fingerprint(cmdName, argv) });
   }
   const seen = new Map<string, Cell>();
   for (const c of cells) {
     const other = seen.get(c.name);
-    if (other) throw loc.error(aEntry?.value, `axes: cells ${JSON.stringify(other.values)} and ${JSON.stringify(c.values)} would share the folder '${c.name}'; give the values distinct names`);
+    if (other)
+      throw loc.error(
+        aEntry?.value,
+        `axes: cells ${JSON.stringify(other.values)} and ${JSON.stringify(c.values)} would share the folder '${c.name}'; give the values distinct names`,
+      );
     seen.set(c.name, c);
   }
   return { specFile, command: cmdName, out, cwd: specDir, axes, flags, slurm, cells };
@@ -349,5 +381,9 @@ export function fingerprint(command: string, argv: string[]): string {
     }
     kept.push(argv[i]);
   }
-  return crypto.createHash("sha256").update(JSON.stringify([command, kept])).digest("hex").slice(0, 16);
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify([command, kept]))
+    .digest("hex")
+    .slice(0, 16);
 }
