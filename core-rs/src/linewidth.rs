@@ -152,7 +152,7 @@ fn return_map(z: f64, d: &crate::params::Derived<f64>, dt: f64, dir: f64, max_st
                 }
             }
             let end = step(m, d, c);
-            if !(end.x > 0.0) {
+            if end.x.is_nan() || end.x <= 0.0 {
                 return None;
             }
             return Some((end.z, t + c));
@@ -199,7 +199,7 @@ fn fixed_point(z0: f64, d: &crate::params::Derived<f64>, t_est: f64, s: &Linewid
         let den = z2 - 2.0 * z1 + z;
         let mut zn = if den != 0.0 { z - (z1 - z) * (z1 - z) / den } else { z2 };
         // keep the extrapolation within the sphere and no farther than the plain steps justify
-        if !(zn.abs() < 1.0) || (zn - z2).abs() > 100.0 * (z2 - z).abs().max(1e-12) {
+        if zn.is_nan() || zn.abs() >= 1.0 || (zn - z2).abs() > 100.0 * (z2 - z).abs().max(1e-12) {
             zn = z2;
         }
         z = zn;
@@ -247,7 +247,7 @@ pub fn linewidth_at(p: &Params<f64>, temperature_k: f64, z_start: f64, s: &Linew
     let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
     let (l1, l2) = (tr / 2.0 + disc, tr / 2.0 - disc);
     let (lam, mu) = if (l1 - 1.0).abs() <= (l2 - 1.0).abs() { (l1, l2) } else { (l2, l1) };
-    if !(mu.abs() < 1.0) {
+    if mu.is_nan() || mu.abs() >= 1.0 {
         return Err(format!("the cycle is not stable (Floquet multiplier {:.6})", mu));
     }
     // left eigenvector w of the monodromy for lam: w = (lam - dm, b); Z0 = w1 u + w2 v, Z0 . F = omega
