@@ -13,7 +13,10 @@
  * of the washout). Residuals r_i = (f_model,i - f_i) / sigma_i with sigma_i
  * from an f_err column, or 1 Hz (unweighted; the covariance is then scaled
  * by the residuals as in lmfit). Levenberg-Marquardt (cli/lm.ts) within the
- * ranges.
+ * ranges. With a temperature and a linewidth column, each resolved row adds a
+ * linewidth residual against the weak-noise (phase-response-curve) linewidth
+ * of cli/spectrum-linewidth.ts, its Jacobian row by central differences; the
+ * weights are then those of `residualSigmas`.
  */
 import fs from "node:fs";
 import { createHash } from "node:crypto";

@@ -25,3 +25,22 @@ for fit in alpha H_appl,alpha; do
   done
   stoopt sysid --spectrum lw-300K-lwonly.csv --fit $fit --temperature 300K --threads 1 --json > fit-${fit/,/-}-lwonly.json 2> fit-${fit/,/-}-lwonly.log
 done
+# (a) computed (phase-response-curve) against simulated linewidths: compare.csv
+node --input-type=module - > compare.csv <<'JS'
+import fs from "node:fs";
+import { prcLinewidth } from "../../dist/cli/spectrum-linewidth.js";
+import { PARAMS } from "../../dist/cli/model.js";
+import { startOnCone } from "../../dist/cli/oscillator.js";
+console.log("table,j_DC_A,trials,sim_linewidth_Hz,sim_err_Hz,prc_linewidth_Hz,deviation_sigma,weak_noise_ratio");
+for (const [file, trials] of [["lw-300K.csv", 4], ["lw-300K-16trials.csv", 16], ["../spectrum/linewidth-300K.csv", 4]]) {
+  const [head, ...rows] = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => l.split(","));
+  for (const r of rows) {
+    const p = Float64Array.from(PARAMS.map((q) => q.defaultValue));
+    const j = Number(r[head.indexOf("j_DC_A")]);
+    p[PARAMS.find((q) => q.name === "j_DC").index] = j;
+    const th = prcLinewidth(p, 300, [], startOnCone(p)[2]);
+    const [w, e] = [Number(r[head.indexOf("linewidth_Hz")]), Number(r[head.indexOf("linewidth_err_Hz")])];
+    console.log([file, j, trials, w, e, th.fwhm_Hz, ((th.fwhm_Hz - w) / e).toFixed(2), th.weakNoiseRatio.toFixed(4)].join(","));
+  }
+}
+JS
