@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { RuntimeFailure } from "./errors.js";
 
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 export const RNG_WORDS = 6;
 
 export interface CoreExports {
@@ -123,6 +123,8 @@ export interface CoreExports {
     out: number,
   ): number;
   stoopt_esn_run(n: number, w: number, wIn: number, bias: number, rho: number, sigma: number, t: number, u: number, x: number): number;
+  // linewidth (core-rs/src/linewidth.rs)
+  stoopt_linewidth(params: number, temperatureK: number, fit: number, nFit: number, zStart: number, stepsPerPeriod: number, out: number): number;
 }
 
 /** Path of the committed module, relative to this file (dist/cli/ or cli/). */

@@ -6,8 +6,9 @@
 import os from "node:os";
 import { FitParam } from "./sysid.js";
 import { PARAMS, paramsFromOptions } from "./model.js";
-import { intFlag, timeFlag } from "./options.js";
-import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitSettings } from "./spectrum-fit.js";
+import { intFlag, temperatureFlag, timeFlag } from "./options.js";
+import { checkSpectrumFit, fitSpectrum, linewidthRows, lmConverged, readSpectrumTable, SpectrumFitSettings } from "./spectrum-fit.js";
+import { LINEWIDTH_GRADIENT, WEAK_NOISE_LIMIT } from "./spectrum-linewidth.js";
 import { SpectrumPool } from "./spectrum-pool.js";
 import { info, note, paint } from "./log.js";
 import { num, table, toJson, writeJson } from "./render.js";
@@ -28,9 +29,21 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   const windowS = timeFlag(str("spectrum-window")!, "--spectrum-window", notes);
   const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
   const maxIterations = str("max-iterations") !== undefined ? intFlag(str("max-iterations")!, "--max-iterations", 1) : 100;
-  const table0 = readSpectrumTable(file);
-  const settings: SpectrumFitSettings = { base, params, dtS, washoutS, windowS, maxIterations };
+  // --temperature: the linewidths are fitted too (cli/spectrum-linewidth.ts); without it a linewidth column is ignored
+  const temperatureK = str("temperature") !== undefined ? temperatureFlag(str("temperature")!, "--temperature", notes) : undefined;
+  const table0 = readSpectrumTable(file, { linewidths: temperatureK !== undefined && temperatureK > 0 });
+  const settings: SpectrumFitSettings = { base, params, dtS, washoutS, windowS, maxIterations, temperatureK };
   checkSpectrumFit(table0, settings);
+  const nLw = linewidthRows(table0, temperatureK);
+  if (table0.linewidthColumn !== undefined && !(temperatureK! > 0))
+    notes.push(
+      `${table0.file}: column ${table0.linewidthColumn} ignored: linewidths are fitted only with --temperature (the thermal field sets them)${temperatureK === 0 ? ", and it is 0 K" : ""}`,
+    );
+  else if (temperatureK! > 0 && nLw === 0)
+    notes.push(
+      `--temperature ${temperatureK} K: ${table0.file} has no ${table0.linewidthColumn ? "resolved linewidth" : "linewidth column (linewidth_Hz, linewidth_MHz, ...)"}: fitting frequencies only`,
+    );
+  else if (nLw > 0) notes.push(`${nLw} linewidth(s) at ${temperatureK} K fitted with the frequencies (weak-noise phase-diffusion linewidth; README)`);
   for (const n of notes) note(n);
   if (table0.skipped.length) note(`${table0.file}: ${table0.skipped.length} row(s) skipped (${[...new Set(table0.skipped.map((s) => s.reason))].join(", ")})`);
   note(`${table0.rows.length} frequencies on ${Math.min(threads, table0.rows.length)} thread(s): working`);
@@ -55,7 +68,13 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
     (p, i) => atBound[i] && warnings.push(`${p.spec.name} = ${r.values[p.spec.name]} is on a bound of its range ${p.range[0]}:${p.range[1]}; widen --range`),
   );
   if (!converged) warnings.push(`not converged: ${r.lm.message}`);
+  const strong = r.rows.filter((q) => q.weak_noise_ratio !== undefined && !(q.weak_noise_ratio < WEAK_NOISE_LIMIT));
+  if (strong.length)
+    warnings.push(
+      `line(s) ${strong.map((q) => q.line).join(", ")}: phase diffusion not small against the amplitude relaxation (D/Gamma ${strong.map((q) => num(q.weak_noise_ratio!, 2)).join(", ")} >= ${WEAK_NOISE_LIMIT}): near threshold the weak-noise linewidth is only approximate`,
+    );
   if (!r.covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties (does a fitted parameter leave the frequency unchanged?)");
+  const lwRows = r.rows.filter((q) => q.linewidth_residual_Hz !== undefined);
   const status = atBound.some(Boolean) ? "at_bound" : converged ? "ok" : "not_converged";
   const result = {
     stoopt: "0.1.0",
@@ -69,6 +88,9 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
       skipped: table0.skipped,
       frequency_column: table0.frequencyColumn,
       error_column: table0.errorColumn ?? null,
+      linewidth_column: r.linewidths ? table0.linewidthColumn! : null,
+      linewidth_error_column: r.linewidths ? (table0.linewidthErrorColumn ?? null) : null,
+      linewidth_rows: nLw,
       parameter_columns: table0.params.map((p) => p.column),
     },
     settings: {
@@ -78,6 +100,13 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
       window_s: windowS,
       threads,
       gradient: "dual",
+      temperature_K: temperatureK ?? 0,
+      ...(r.linewidths
+        ? {
+            linewidth_model: "weak-noise phase diffusion of the noise-free cycle through its phase response curve, FWHM = D/pi (core-rs/src/linewidth.rs)",
+            linewidth_gradient: LINEWIDTH_GRADIENT,
+          }
+        : {}),
       refine: "lm",
       model: "noise-free RK4 from the theory's cone; frequency of the upward crossings of m_x in the window (core-rs/src/steady.rs)",
       fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
@@ -116,6 +145,7 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
       sigma_Hz: r.stats.sigma,
       sigma_source: r.stats.sigmaSource,
       rms_residual_Hz: Math.sqrt(r.rows.reduce((a, q) => a + q.residual_Hz ** 2, 0) / r.rows.length),
+      ...(r.linewidths ? { rms_linewidth_residual_Hz: Math.sqrt(lwRows.reduce((a, q) => a + q.linewidth_residual_Hz! ** 2, 0) / lwRows.length) } : {}),
     },
     covariance: r.covariance ? { names, matrix: r.covariance } : null,
     correlation: r.correlation ? { names, matrix: r.correlation } : null,
@@ -142,7 +172,7 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
     "\n" +
       body +
       `status ${status}: ${r.lm.message}\n` +
-      `${table0.rows.length} frequencies | rms residual ${num(result.statistics.rms_residual_Hz / 1e6, 4)} MHz | ${r.lm.iterations} LM iterations, ${r.evaluations} evaluations | ${result.time_s.toFixed(1)} s | dual-number gradients through washout ${num(washoutS * 1e9)} ns and window ${num(windowS * 1e9)} ns` +
+      `${table0.rows.length} frequencies${r.linewidths ? ` and ${lwRows.length} linewidths (rms residual ${num(result.statistics.rms_linewidth_residual_Hz! / 1e6, 4)} MHz, central-difference gradients)` : ""} | rms residual ${num(result.statistics.rms_residual_Hz / 1e6, 4)} MHz | ${r.lm.iterations} LM iterations, ${r.evaluations} evaluations | ${result.time_s.toFixed(1)} s | dual-number gradients through washout ${num(washoutS * 1e9)} ns and window ${num(windowS * 1e9)} ns` +
       (r.correlation && names.length > 1
         ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${r.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
         : "") +

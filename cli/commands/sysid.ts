@@ -133,6 +133,7 @@ export function sysidCommand(): Command {
       "--spectrum: window over which the model's frequency is measured after --washout (default there 40 ns) (bare number: ns)",
       "20ns",
     )
+    .option("--temperature <T>", "--spectrum: also fit linewidth_Hz: weak-noise linewidth at T, gradient by central differences (README)")
     .requiredOption("--fit <names>", `comma-separated parameters to fit (any of ${PARAMS.map((p) => p.name).join(", ")})`)
     .option(
       "--range <name=min:max>",

@@ -11,7 +11,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
@@ -855,4 +855,48 @@ pub unsafe extern "C" fn stoopt_esn_run(
 ) -> i32 {
     crate::reservoir::esn_run(n, slice(w, n * n), slice(w_in, n), slice(bias, n), rho, sigma, slice(u, t), slice_mut(x, t * n));
     0
+}
+
+// ---- linewidth (linewidth.rs) ----
+
+/// Weak-noise linewidth of the noise-free cycle at `temperature_k` by phase
+/// diffusion through its phase response curve (linewidth.rs), from the section
+/// point with m_z = `z_start` (e.g. the theory's cone), `steps_per_period` RK4
+/// steps per period. `out` = [f (Hz), FWHM (Hz), D (rad^2/s), Floquet
+/// multiplier, relaxation rate (1/s), D / rate, <m_z>, return maps used, PRC
+/// closure, dFWHM/dfit[n_fit], df/dfit[n_fit]] (central differences).
+///
+/// # Safety
+/// `params` holds N_PARAMS f64, `fit` n_fit u32, `out` 9 + 2 n_fit f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_linewidth(
+    params: *const f64,
+    temperature_k: f64,
+    fit: *const u32,
+    n_fit: usize,
+    z_start: f64,
+    steps_per_period: usize,
+    out: *mut f64,
+) -> i32 {
+    use crate::linewidth::{linewidth, LinewidthSetup};
+    status((|| {
+        let p = params_at(params)?;
+        let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
+        let r = linewidth(&p, temperature_k, &fit, z_start, &LinewidthSetup { steps_per_period, ..LinewidthSetup::default() })?;
+        let out = slice_mut(out, 9 + 2 * n_fit);
+        out[..9].copy_from_slice(&[
+            r.f_hz,
+            r.linewidth_hz,
+            r.diffusion,
+            r.multiplier,
+            r.relaxation_rate,
+            r.weak_noise_ratio,
+            r.mz,
+            r.periods as f64,
+            r.prc_closure,
+        ]);
+        out[9..9 + n_fit].copy_from_slice(&r.dlw);
+        out[9 + n_fit..9 + 2 * n_fit].copy_from_slice(&r.df);
+        Ok(())
+    })())
 }

@@ -16,6 +16,7 @@ pub mod adjoint;
 pub mod dual;
 pub mod gemm;
 pub mod heun;
+pub mod linewidth;
 pub mod network;
 pub mod noise;
 pub mod params;
