@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { note } from "../log.js";
-import { intFlag } from "../options.js";
+import { intFlag } from "../options/parse.js";
 import { loadCheckpoint } from "../network/checkpoint.js";
 import { defaultThreads } from "./mnist.js";
 

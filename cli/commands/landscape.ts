@@ -1,18 +1,19 @@
 /** `stoopt landscape`: the loss on a grid of two parameters, as CSV and a heatmap (Fig. 3 a-b). */
+import { VERSION } from "../version.js";
 import { Command } from "commander";
 import fs from "node:fs";
 import path from "node:path";
 import { paramByName } from "../model.js";
 import { Interrupted, UsageError } from "../errors.js";
-import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.js";
-import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
+import { evaluateLandscape, gridValue, Landscape, minimum } from "../run/landscape-grid.js";
+import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "../options/teacher.js";
 import { info, progress } from "../log.js";
-import { csv, num, toJson, writeJson } from "../render.js";
+import { csv, num, toJson, writeJson } from "../render/text.js";
 import { checkOutputDir, declareInput, ensureDir } from "../output.js";
 import { stopsCleanly } from "../signals.js";
 import { SYSID_RESULT, validate } from "../schema.js";
-import { landscapeFigure } from "../plots/sysid.js";
-import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
+import { landscapeFigure } from "../render/figures/sysid.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../render/figures/export.js";
 
 /** grid points of one landscape (each a full pass over the teacher) */
 export const MAX_GRID_POINTS = 1_000_000;
@@ -97,7 +98,7 @@ Examples:
     const min = minimum(l);
     const grid = landscapeCsv(l);
     const summary = {
-      stoopt: "0.1.0",
+      stoopt: VERSION,
       command: "landscape",
       input: { file, sha256: loaded.data.sha256, trials: loaded.arrays.labels.length },
       x: { name: xs.name, unit: xs.unit, range: x.range, n: x.n },

@@ -1,6 +1,6 @@
 /** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint. */
 import { Command } from "commander";
-import { addFigureOptions } from "../plots/export.js";
+import { addFigureOptions } from "../render/figures/export.js";
 import os from "node:os";
 import { PAPER_LR } from "../network/config.js";
 
@@ -105,7 +105,7 @@ export function mnistCommand(): Command {
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs
-    const { mnistAction } = await import("../network/mnist-run.js");
+    const { mnistAction } = await import("../run/mnist.js");
     await mnistAction(cmd, opts);
   });
   return cmd;

@@ -8,17 +8,17 @@ import { defaultParams, PARAMS } from "../model.js";
 import { info, note } from "../log.js";
 import { checkOutputDir, declareInput } from "../output.js";
 import { LANDSCAPE_RESULT, MNIST_RESULT, SYSID_RESULT, validate } from "../schema.js";
-import { addFigureOptions, DEFAULT_EXPORT, exportOptions, ExportOptions, Figure, writeFigures } from "../plots/export.js";
-import { Component, COMPONENTS, landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../plots/sysid.js";
-import { denseStudent, studentAtSamples } from "../plots/student.js";
-import { accuracyFigure, MnistCounts, MnistEpoch, physicsFigures, stoDynamicsFigures } from "../plots/mnist.js";
+import { addFigureOptions, DEFAULT_EXPORT, exportOptions, ExportOptions, Figure, writeFigures } from "../render/figures/export.js";
+import { Component, COMPONENTS, landscapeFigure, lossFigure, parameterFigure, SysidResultLike, trajectoryFigure } from "../render/figures/sysid.js";
+import { denseStudent, studentAtSamples } from "../run/student.js";
+import { accuracyFigure, MnistCounts, MnistEpoch, physicsFigures, stoDynamicsFigures } from "../render/figures/mnist.js";
 import { loadCheckpoint } from "../network/checkpoint.js";
 import { initialTheta } from "../network/init.js";
 import { stoDynamics } from "../network/dynamics.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { core } from "../core.js";
-import { intFlag } from "../options.js";
-import { teacherArrays, optionReader } from "./common.js";
+import { intFlag } from "../options/parse.js";
+import { teacherArrays, optionReader } from "../options/teacher.js";
 import { readSysidPath } from "./landscape.js";
 
 interface SysidResult extends SysidResultLike {

@@ -1,6 +1,6 @@
 /** `stoopt reservoir`: STO reservoir computing on temporal tasks, physics tuned by the exact gradient. */
 import { Command } from "commander";
-import { addFigureOptions } from "../plots/export.js";
+import { addFigureOptions } from "../render/figures/export.js";
 
 const HELP_AFTER = `
 Model: the coupled-STO network of 'stoopt mnist' (N LLG STOs, Table I, coupling eq. 8
@@ -124,7 +124,7 @@ export function reservoirCommand(): Command {
   addFigureOptions(cmd, "--plot");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
-    const { reservoirAction } = await import("../reservoir/action.js");
+    const { reservoirAction } = await import("../run/reservoir.js");
     await reservoirAction(cmd, opts);
   });
   return cmd;

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import path from "node:path";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options.js";
+import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options/parse.js";
 import { plan, Scheme, simulate, SimulationSpec } from "../simulator.js";
 import { checkOutput, sinkFor, writeFileAtomic } from "../output.js";
 import { Interrupted } from "../errors.js";

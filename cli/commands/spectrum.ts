@@ -2,23 +2,23 @@
 import { Command } from "commander";
 import os from "node:os";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options.js";
+import { choiceFlag, intFlag, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options/parse.js";
 import { FREQUENCY, TIME, parseQuantity } from "../units.js";
 import { Interrupted, UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { integerRatio, Scheme } from "../simulator.js";
 import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
 import { parseSweep, PointSettings, SweepAxis } from "../sweep.js";
-import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, TraceResult, traceWelch } from "../spectrum-run.js";
+import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, TraceResult, traceWelch } from "../run/spectrum.js";
 import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, progress } from "../log.js";
-import { csv, num, table, toJson } from "../render.js";
+import { csv, num, table, toJson } from "../render/text.js";
 import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
 import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
-import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
-import { psdFigure, sweepFigures } from "../plots/spectrum.js";
-import { collect, optionReader } from "./common.js";
+import { addFigureOptions, exportOptions, writeFigures } from "../render/figures/export.js";
+import { psdFigure, sweepFigures } from "../render/figures/spectrum.js";
+import { collect, optionReader } from "../options/teacher.js";
 
 /** `--segment`: a whole number of samples, or a duration (with a time unit) turned into samples. */
 function segmentFlag(text: string | undefined, sampleS: number): number | undefined {

@@ -5,9 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { info, note } from "../log.js";
-import { choiceFlag, intFlag } from "../options.js";
+import { choiceFlag, intFlag } from "../options/parse.js";
 import { writeFileAtomic } from "../output.js";
-import { table, toJson } from "../render.js";
+import { table, toJson } from "../render/text.js";
 import { readSpec, SlurmSettings } from "../sweep/spec.js";
 import { cellDirs, prepare, runLocal, runTask } from "../sweep/run.js";
 import { cellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
@@ -150,7 +150,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .action(async (dir: string, o: { over?: string; metric?: string }) => {
         // the table and figure code (Vega) loads only when it is needed
         const { collectedCsv, collectedFigure, collectedMarkdown, collectSweep } = await import("../sweep/collect.js");
-        const { writeFigures, DEFAULT_EXPORT } = await import("../plots/export.js");
+        const { writeFigures, DEFAULT_EXPORT } = await import("../render/figures/export.js");
         const c = collectSweep(dir, o.over);
         const metric = o.metric ?? adapterFor(c.command)!.figureMetric ?? c.metrics[0];
         const fig = collectedFigure(c, metric);

@@ -1,13 +1,14 @@
 /** `stoopt sysid`: fit model parameters to teacher trajectories (paper eq. 4, Fig. 2-3). */
+import { VERSION } from "../version.js";
 import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
 import { PARAMS, ParamSpec, paramByName, paramsFromOptions, parseParamQuantity } from "../model.js";
-import { choiceFlag, intFlag } from "../options.js";
+import { choiceFlag, intFlag } from "../options/parse.js";
 import { parseQuantity } from "../units.js";
 import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
-import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
+import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../render/sysid.js";
 import {
   addFixedParamOptions,
   addTeacherOptions,
@@ -19,18 +20,18 @@ import {
   rangesFor,
   readTeacherData,
   teacherArrays,
-} from "./common.js";
-import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "./sysid-measured.js";
+} from "../options/teacher.js";
+import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "../run/sysid-measured.js";
 import { checkScopeTimeAxis } from "../measured.js";
 import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
-import { csv, toJson, writeJson } from "../render.js";
+import { csv, toJson, writeJson } from "../render/text.js";
 import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../output.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { plotSysid, parseComponents } from "./plot.js";
-import { addFigureOptions, exportOptions } from "../plots/export.js";
+import { addFigureOptions, exportOptions } from "../render/figures/export.js";
 import { PoolEvaluator, prewarmWorkers } from "../pool.js";
-import { spectrumFitCommand } from "../spectrum-fit-cli.js";
+import { spectrumFitCommand } from "../run/sysid-spectrum.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -414,7 +415,7 @@ Examples:
         const truth = sidecar?.parameters;
         for (const [k, v] of Object.entries(sources)) if (v.source === "fit") v.value = out.params.find((p) => p.name === k)!.value;
         return {
-          stoopt: "0.1.0",
+          stoopt: VERSION,
           command: "sysid",
           status: out.status,
           input: { file, sha256: data.sha256, trials: nTrials, samples: arrays.t_s.length, truncated: data.truncated },

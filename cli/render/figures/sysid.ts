@@ -1,8 +1,8 @@
 /** Figures of system identification: Fig. 2 (a-e) and Fig. 3 (a-b). */
 import { heatmapFigure, lineFigure, Quantity, unitFor } from "./figures.js";
 import type { Figure } from "./export.js";
-import { csv } from "../render.js";
-import { PARAMS } from "../model.js";
+import { csv } from "../text.js";
+import { PARAMS } from "../../model.js";
 import { axisTitle, columnName, COLORS } from "./theme.js";
 
 const unitOf = (name: string) => PARAMS.find((p) => p.name === name)?.unit ?? "";

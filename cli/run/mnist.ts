@@ -9,15 +9,15 @@ import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
-import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
+import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options/parse.js";
 import { core } from "../core.js";
-import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
-import { METRICS_FILE, RESULT_FILE } from "./trainer.js";
-import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";
-import { couplingMatrix, initialTheta } from "./init.js";
+import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
+import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
+import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "../network/config.js";
+import { couplingMatrix, initialTheta } from "../network/init.js";
 import { integerRatio } from "../simulator.js";
-import { RunState, Session, writeOutputs } from "./trainer.js";
-import { exportOptions, ExportOptions } from "../plots/export.js";
+import { RunState, Session, writeOutputs } from "../network/trainer.js";
+import { exportOptions, ExportOptions } from "../render/figures/export.js";
 
 function numberFlag(text: string, flag: string, min = 0): number {
   const v = Number(text);

@@ -8,11 +8,11 @@ import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
 import { info, note } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
-import { choiceFlag, intFlag, quantityFlag, seedFlag, timeFlag } from "../options.js";
+import { choiceFlag, intFlag, quantityFlag, seedFlag, timeFlag } from "../options/parse.js";
 import { CURRENT, FIELD } from "../units.js";
 import { RANGES } from "../network/config.js";
-import { CHECKPOINT_FILE, fileSha256, GROUPS, Group, loadCheckpoint, ReservoirSettings, RUN_FILES, RunResult, runEsn, runSto } from "./run.js";
-import { TaskName } from "./tasks.js";
+import { CHECKPOINT_FILE, fileSha256, GROUPS, Group, loadCheckpoint, ReservoirSettings, RUN_FILES, RunResult, runEsn, runSto } from "../reservoir/run.js";
+import { TaskName } from "../reservoir/tasks.js";
 
 function numberFlag(text: string, flag: string, min = 0): number {
   const v = Number(text);
@@ -151,7 +151,7 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
   const resumeDir = opts.resume as string | undefined;
   let result: RunResult;
   // figure settings are checked before any work
-  const { exportOptions } = await import("../plots/export.js");
+  const { exportOptions } = await import("../render/figures/export.js");
   const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
   // inputs, then outputs, before any work (cli/output.ts): an output over an input is refused
   if (opts.input !== undefined) declareInput(opts.input as string, "input series");
@@ -182,9 +182,9 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     if (s.input) s.input.sha256 = fileSha256(s.input.file);
     for (const n of notes) note(n);
     // the series and the split are checked before any integration
-    const { buildTask } = await import("./run.js");
+    const { buildTask } = await import("../reservoir/run.js");
     const { core } = await import("../core.js");
-    const { makeSplit } = await import("./tasks.js");
+    const { makeSplit } = await import("../reservoir/tasks.js");
     const t = buildTask(core(), s);
     makeSplit(t.u.length, s.washout, s.train, s.val, s.test, s.input ? s.input.file : `--length`);
     result = await stopping(outDir, () => (s.model === "esn" ? runEsn(s, outDir) : runSto(s, outDir)));
@@ -194,7 +194,7 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     `${result.model}: test NRMSE ${result.test_nrmse.map((v) => v.toFixed(4)).join(", ")} (${result.outputs.length > 4 ? "mean " + result.test_nrmse_mean.toFixed(4) : result.outputs.join(", ")})${mc}; epoch ${result.chosen_epoch} chosen on validation; lambda ${result.lambda}`,
   );
   if (plotDir !== undefined) {
-    const { plotReservoir } = await import("../plots/reservoir.js");
+    const { plotReservoir } = await import("../render/figures/reservoir.js");
     const files = await plotReservoir(result, plotDir, figureExport!);
     info(`wrote ${files.join(", ")}`);
   }

@@ -3,7 +3,7 @@
  * of lmfit's fit_report, and one CSV row per file for many-file runs.
  * The result's JSON schema is schemas/sysid-result.schema.json.
  */
-import { csv, num, table } from "./render.js";
+import { csv, num, table } from "./text.js";
 
 export interface FitEntry {
   value: number;

@@ -4,8 +4,9 @@
  * by the sysid command when the initial states are fitted (`--m0 fit`, a
  * `--signal` column, or a teacher without my/mz).
  */
+import { VERSION } from "../version.js";
 import { Command } from "commander";
-import { choiceFlag, intFlag, timeFlag } from "../options.js";
+import { choiceFlag, intFlag, timeFlag } from "../options/parse.js";
 import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
 import { UsageError } from "../errors.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
@@ -15,10 +16,10 @@ import { SIGNAL_UNITS } from "../teacher.js";
 import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } from "../measured.js";
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
-import { num, table, toJson, writeJson } from "../render.js";
-import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../plots/export.js";
-import { csv } from "../render.js";
-import type { readTeacherData } from "./common.js";
+import { num, table, toJson, writeJson } from "../render/text.js";
+import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../render/figures/export.js";
+import { csv } from "../render/text.js";
+import type { readTeacherData } from "../options/teacher.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 
@@ -177,7 +178,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     const status = interrupted() ? "interrupted" : "ok";
     const level = (v: number, s: number, fitted: boolean) => ({ value: v, unit: unitName, fitted, uncertainty: fitted && Number.isFinite(s) ? s : null });
     const result = {
-      stoopt: "0.1.0",
+      stoopt: VERSION,
       command: "sysid",
       status,
       input: {

@@ -9,10 +9,10 @@ import type { Command } from "commander";
 import path from "node:path";
 import { createRequire } from "node:module";
 import type * as Vega from "vega";
-import { UsageError } from "../errors.js";
-import { intFlag } from "../options.js";
-import { ensureDir, writeFileAtomic } from "../output.js";
-import type { Spec } from "./render.js";
+import { UsageError } from "../../errors.js";
+import { intFlag } from "../../options/parse.js";
+import { ensureDir, writeFileAtomic } from "../../output.js";
+import type { Spec } from "./spec.js";
 import { FigureSize, FONT_FAMILY, NUMBER_LOCALE, parseSize, themeConfig } from "./theme.js";
 
 export const FORMATS = ["svg", "png", "pdf"] as const;

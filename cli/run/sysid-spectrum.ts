@@ -3,17 +3,18 @@
  * (cli/spectrum-fit.ts) and its rendering, in the layout of the time-domain
  * fit's report (fit.<name>.{value, unit, start, uncertainty, stderr, range, at_bound}).
  */
+import { VERSION } from "../version.js";
 import os from "node:os";
-import { FitParam } from "./sysid.js";
-import { PARAMS, paramsFromOptions } from "./model.js";
-import { intFlag, timeFlag } from "./options.js";
-import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitSettings } from "./spectrum-fit.js";
-import { SpectrumPool } from "./spectrum-pool.js";
-import { info, note, paint } from "./log.js";
-import { num, table, toJson, writeJson } from "./render.js";
-import { EXIT_RUNTIME, Interrupted } from "./errors.js";
-import { checkOutput, declareInput } from "./output.js";
-import { stopsCleanly } from "./signals.js";
+import { FitParam } from "../sysid.js";
+import { PARAMS, paramsFromOptions } from "../model.js";
+import { intFlag, timeFlag } from "../options/parse.js";
+import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitSettings } from "../spectrum-fit.js";
+import { SpectrumPool } from "../spectrum-pool.js";
+import { info, note, paint } from "../log.js";
+import { num, table, toJson, writeJson } from "../render/text.js";
+import { EXIT_RUNTIME, Interrupted } from "../errors.js";
+import { checkOutput, declareInput } from "../output.js";
+import { stopsCleanly } from "../signals.js";
 
 export async function spectrumFitCommand(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
   const t0 = Date.now();
@@ -58,7 +59,7 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   if (!r.covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties (does a fitted parameter leave the frequency unchanged?)");
   const status = atBound.some(Boolean) ? "at_bound" : converged ? "ok" : "not_converged";
   const result = {
-    stoopt: "0.1.0",
+    stoopt: VERSION,
     command: "sysid",
     mode: "spectrum",
     status,

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import os from "node:os";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec, parseParamQuantity } from "../model.js";
-import { intFlag, timeFlag } from "../options.js";
+import { intFlag, timeFlag } from "./parse.js";
 import { UsageError } from "../errors.js";
 import { readTeacher, TeacherData, TeacherTrial } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";

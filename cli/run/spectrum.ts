@@ -2,13 +2,13 @@
  * The work of `stoopt spectrum`, as functions of typed settings returning
  * typed results: the spectrum of a trace file, and sweeps over parameters.
  */
-import { UsageError } from "./errors.js";
-import { TeacherData } from "./teacher.js";
-import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "./spectrum.js";
-import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "./sweep.js";
-import { SpectrumPool } from "./spectrum-pool.js";
-import { theory } from "./oscillator.js";
-import { paramByName } from "./model.js";
+import { UsageError } from "../errors.js";
+import { TeacherData } from "../teacher.js";
+import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../sweep.js";
+import { SpectrumPool } from "../spectrum-pool.js";
+import { theory } from "../oscillator.js";
+import { paramByName } from "../model.js";
 
 // ---------------------------------------------------------------- trace
 

@@ -1,6 +1,6 @@
 /** The loss of eq. (4) on a grid of two parameters (Fig. 3 a-b), evaluated in the wasm core. */
-import { Evaluator } from "./sysid.js";
-import { ParamSpec } from "./model.js";
+import { Evaluator } from "../sysid.js";
+import { ParamSpec } from "../model.js";
 
 export interface Axis {
   spec: ParamSpec;
