@@ -4,7 +4,7 @@
  * version is written once.
  */
 import { describe, expect, it } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, runCli } from "./helpers.js";
 import { commandModules, importsOf, registeredCommands, resolveSource, tsFiles } from "./layout.helpers.js";
@@ -39,6 +39,23 @@ describe("cli/commands", () => {
         if (target !== undefined && path.dirname(target) === path.join("cli", "commands")) offenders.push(`cli/commands/${f} imports ${spec}`);
       }
     }
+    expect(offenders).toEqual([]);
+  });
+
+  it("only main.ts imports a command module (a command's work lives in cli/run/, its flags' parsers in cli/options/)", () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+        const rel = path.join(dir, e.name);
+        if (e.isDirectory()) walk(rel);
+        else if (e.name.endsWith(".ts") && rel !== path.join("cli", "main.ts") && path.dirname(rel) !== path.join("cli", "commands"))
+          for (const spec of importsOf(path.join(ROOT, rel))) {
+            const target = resolveSource(path.join(ROOT, rel), spec);
+            if (target !== undefined && path.dirname(target) === path.join("cli", "commands")) offenders.push(`${rel} imports ${spec}`);
+          }
+      }
+    };
+    for (const d of ["cli", "bench", "examples"]) walk(d);
     expect(offenders).toEqual([]);
   });
 

@@ -1,12 +1,8 @@
 /** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint. */
 import { Command } from "commander";
-import { addFigureOptions } from "../render/figures/export.js";
-import os from "node:os";
+import { addFigureOptions } from "../options/figures.js";
 import { PAPER_LR } from "../network/config.js";
-
-export function defaultThreads(): number {
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
-}
+import { defaultThreads } from "../options/threads.js";
 
 const HELP_AFTER = `
 Model (paper eq. 5-8): x(0) = W_in u with u the 784 pixels / 255; each STO's 3-vector

@@ -1,6 +1,6 @@
 /** `stoopt reservoir`: STO reservoir computing on temporal tasks, physics tuned by the exact gradient. */
 import { Command } from "commander";
-import { addFigureOptions } from "../render/figures/export.js";
+import { addFigureOptions } from "../options/figures.js";
 
 const HELP_AFTER = `
 Model: the coupled-STO network of 'stoopt mnist' (N LLG STOs, Table I, coupling eq. 8

@@ -16,9 +16,10 @@ import { csv, num, table, toJson } from "../render/text.js";
 import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
 import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
-import { addFigureOptions, exportOptions, writeFigures } from "../render/figures/export.js";
+import { addFigureOptions, exportOptions } from "../options/figures.js";
+import { writeFigures } from "../render/figures/export.js";
 import { psdFigure, sweepFigures } from "../render/figures/spectrum.js";
-import { collect, optionReader } from "../options/teacher.js";
+import { collect, optionReader } from "../options/parse.js";
 
 /** `--segment`: a whole number of samples, or a duration (with a time unit) turned into samples. */
 function segmentFlag(text: string | undefined, sampleS: number): number | undefined {

@@ -57,3 +57,16 @@ export function vectorFlag(text: string, flag: string): [number, number, number]
   if (!(n > 0)) throw new UsageError(`${flag}: the zero vector has no direction`);
   return [v[0] / n, v[1] / n, v[2] / n];
 }
+
+/** A repeatable flag's values. */
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Read commander's option values by their flag names (kebab-case to camelCase). */
+export function optionReader(opts: Record<string, unknown>) {
+  const key = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return {
+    str: (k: string) => opts[key(k)] as string | undefined,
+    list: (k: string) => (opts[key(k)] as string[] | undefined) ?? [],
+    flag: (k: string) => Boolean(opts[key(k)]),
+  };
+}

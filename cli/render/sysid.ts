@@ -4,66 +4,10 @@
  * The result's JSON schema is schemas/sysid-result.schema.json.
  */
 import { csv, num, table } from "./text.js";
+import type { EpochRecord } from "../sysid.js";
+import type { FileOutcome, SysidResult } from "../run/sysid.js";
 
-export interface FitEntry {
-  value: number;
-  unit: string;
-  start: number;
-  /** total 1-sigma standard error (null if not available) */
-  uncertainty: number | null;
-  stderr: number | null;
-  relative_error: number | null;
-  uncertainty_statistical: number | null;
-  uncertainty_numerical: number | null;
-  range: [number, number];
-  at_bound: boolean;
-  true?: number;
-}
-
-export interface ParameterEntry {
-  value: number;
-  unit: string;
-  source: "fit" | "flag" | "sidecar" | "default";
-  sidecar?: number;
-}
-
-export interface SysidResult {
-  stoopt: string;
-  command: "sysid";
-  status: "ok" | "at_bound" | "not_converged" | "failed" | "interrupted";
-  input: { file: string; sha256: string; trials: number; samples: number; truncated: boolean };
-  settings: Record<string, unknown> & { fit: string[]; gradient: string; refine: string; starts: number; epochs: number };
-  objective: "least_squares" | "eq4";
-  fit: Record<string, FitEntry>;
-  parameters: Record<string, ParameterEntry>;
-  loss: number;
-  sum_sq: number;
-  statistics: {
-    n_data: number;
-    n_free: number;
-    dof: number;
-    loss_eq4: number;
-    sum_sq: number;
-    chi_square: number;
-    reduced_chi_square: number | null;
-    aic: number | null;
-    bic: number | null;
-    sigma: number | null;
-    sigma_source: "given" | "estimated";
-  };
-  covariance: { names: string[]; matrix: number[][] } | null;
-  correlation: { names: string[]; matrix: number[][] } | null;
-  convergence: { converged: boolean; reason: string; message: string; lm_iterations: number; lm_evaluations: number };
-  epochs: number;
-  best_start: number;
-  time_s: number;
-  uncertainty_method: string;
-  warnings: string[];
-  notes: string[];
-  starts: unknown[];
-  events: { kind: string }[];
-  history: unknown[];
-}
+export type { FileOutcome, FitEntry, ParameterEntry, SysidResult } from "../run/sysid.js";
 
 const pct = (x: number | null) =>
   x === null || !Number.isFinite(x) ? "n/a" : 100 * x >= 0.01 || x === 0 ? `${(100 * x).toFixed(2)}%` : `${(100 * x).toExponential(1)}%`;
@@ -191,12 +135,6 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
 }
 
 /** One line per file of a many-file run (errors included). */
-export interface FileOutcome {
-  file: string;
-  result?: SysidResult;
-  error?: string;
-  exitCode: number;
-}
 
 /** Columns of the many-file CSV for the fitted names. */
 function manyColumns(names: string[]): string[] {
@@ -269,4 +207,31 @@ export function manyTable(names: string[], outcomes: FileOutcome[]): string {
       ];
     }),
   );
+}
+
+/** --history: one row per epoch of every start (CSV). */
+export function historyCsv(names: string[], history: EpochRecord[]): string {
+  const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
+  return csv(
+    cols,
+    history.map((h) => ({
+      start: h.start,
+      stage: h.stage,
+      epoch: h.epoch,
+      loss: h.loss,
+      ...h.values,
+      ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])),
+    })),
+  );
+}
+
+/** One JSON line of a many-file run: the result, or the file's error. */
+export function jsonLine(o: FileOutcome): string {
+  const v = o.result ?? { command: "sysid", status: "error", input: { file: o.file }, error: o.error, exit_code: o.exitCode };
+  return JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x)) + "\n";
+}
+
+/** --report of a many-file run: each file's report, or its error. */
+export function manyReport(outcomes: FileOutcome[]): string {
+  return outcomes.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n");
 }

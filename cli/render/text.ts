@@ -29,3 +29,8 @@ export function csv(columns: string[], rows: Record<string, unknown>[]): string 
   const cell = (v: unknown) => (typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : quote(String(v ?? "")));
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
 }
+
+/** One line of JSON (JSON.stringify as it is: what `eval --json` prints). */
+export function toJsonLine(value: unknown): string {
+  return JSON.stringify(value) + "\n";
+}

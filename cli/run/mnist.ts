@@ -17,7 +17,8 @@ import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "../network/conf
 import { couplingMatrix, initialTheta } from "../network/init.js";
 import { integerRatio } from "../simulator.js";
 import { RunState, Session, writeOutputs } from "../network/trainer.js";
-import { exportOptions, ExportOptions } from "../render/figures/export.js";
+import { exportOptions } from "../options/figures.js";
+import type { ExportOptions } from "../render/figures/export.js";
 
 function numberFlag(text: string, flag: string, min = 0): number {
   const v = Number(text);
@@ -150,7 +151,19 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
   await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
 }
 
-function resultObject(s: Session, wallS: number): unknown {
+/** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/schema.ts MNIST_RESULT). */
+export interface MnistResult {
+  command: "mnist";
+  config: Omit<NetConfig, "seed"> & { seed: string; dt_s: number; duration_s: number };
+  data: { dir: string; fingerprint: string; train_images: number; test_images: number; val_images: number };
+  epochs_done: number;
+  test_accuracy: number | null;
+  test_accuracy_note: string;
+  wall_s: number;
+  history: RunState["history"];
+}
+
+function resultObject(s: Session, wallS: number): MnistResult {
   const st = s.state;
   const cfg = st.cfg;
   const last = st.history[st.history.length - 1];
@@ -251,7 +264,7 @@ async function run(
     }
     if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
     if (plotDir !== undefined && outDir !== undefined) {
-      const { plotMnist } = await import("../commands/plot.js");
+      const { plotMnist } = await import("./plot.js");
       const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, {
         checkpoint: path.join(outDir, CHECKPOINT_FILE),
         image: 0,

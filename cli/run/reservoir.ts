@@ -151,7 +151,7 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
   const resumeDir = opts.resume as string | undefined;
   let result: RunResult;
   // figure settings are checked before any work
-  const { exportOptions } = await import("../render/figures/export.js");
+  const { exportOptions } = await import("../options/figures.js");
   const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
   // inputs, then outputs, before any work (cli/output.ts): an output over an input is refused
   if (opts.input !== undefined) declareInput(opts.input as string, "input series");

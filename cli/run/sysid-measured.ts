@@ -5,7 +5,6 @@
  * `--signal` column, or a teacher without my/mz).
  */
 import { VERSION } from "../version.js";
-import { Command } from "commander";
 import { choiceFlag, intFlag, timeFlag } from "../options/parse.js";
 import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
 import { UsageError } from "../errors.js";
@@ -19,38 +18,12 @@ import { info, note, paint } from "../log.js";
 import { num, table, toJson, writeJson } from "../render/text.js";
 import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../render/figures/export.js";
 import { csv } from "../render/text.js";
-import type { readTeacherData } from "../options/teacher.js";
+import type { readTeacherData } from "./teacher.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 
-/** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
 /** The fewest windows for which `--uncertainty auto` bootstraps. */
 export const MIN_BOOTSTRAP_WINDOWS = 10;
-
-export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];
-
-export function addMeasuredOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--signal <column>",
-      "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit",
-    )
-    .option("--offset <value|fit>", "signal offset (units allowed: 8mV; bare number: the signal column's unit), or 'fit' (default with --signal; 0 for m_x)")
-    .option("--amplitude <value|fit>", "signal per unit m_x (may be negative; units as --offset), or 'fit' (default with --signal; 1 for m_x)")
-    .option(
-      "--m0 <how>",
-      "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)",
-    )
-    .option("--window <time>", "fitted initial states: cut each trace into windows of this length (bare number: ns)", "1ns")
-    .option("--stride <time>", "fitted initial states: a window starts every this long (default: --window; shorter overlaps windows)")
-    .option(
-      "--uncertainty <method>",
-      "auto (bootstrap where there are at least 10 windows, else gauss-newton with a warning), bootstrap (windows resampled, refitted; fitted initial states) or gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data)",
-      "auto",
-    )
-    .option("--bootstrap <n>", "bootstrap resamples", "50")
-    .option("--scan <n>", "fitted initial states: start candidates scored before Levenberg-Marquardt (the best --starts are fitted)", "12");
-}
 
 /** A signal level flag: a value in the signal's unit, or undefined for 'fit'. */
 function levelFlag(text: string | undefined, flag: string, unit: string, dflt: number | undefined, notes: string[]): number | undefined {
@@ -68,7 +41,8 @@ function levelFlag(text: string | undefined, flag: string, unit: string, dflt: n
 
 export interface MeasuredContext {
   file: string;
-  cmd: Command;
+  /** whether a flag was given on the command line (not a default) */
+  given: (flag: string) => boolean;
   opts: Record<string, string | string[] | boolean | undefined>;
   str: (k: string) => string | undefined;
   loaded: Loaded;
@@ -109,7 +83,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   const windowS = timeFlag(str("window")!, "--window", notes);
   const strideS = str("stride") !== undefined ? timeFlag(str("stride")!, "--stride", notes) : windowS;
   // washout: with fitted initial states the comparison starts at each window's first sample unless given
-  const washoutGiven = c.cmd.getOptionValueSource("washout") === "cli";
+  const washoutGiven = c.given("washout");
   const washoutS = fitM0 && !washoutGiven ? 0 : loaded.washoutS;
   const requested = choiceFlag<UncertaintyMethod | "auto">(str("uncertainty")!, "--uncertainty", ["auto", "gauss-newton", "bootstrap"]);
   const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);

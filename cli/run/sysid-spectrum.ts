@@ -16,7 +16,7 @@ import { EXIT_RUNTIME, Interrupted } from "../errors.js";
 import { checkOutput, declareInput } from "../output.js";
 import { stopsCleanly } from "../signals.js";
 
-export async function spectrumFitCommand(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
+export async function runSpectrumFit(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
   const t0 = Date.now();
   const str = (k: string) => opts[k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] as string | undefined;
   // the table is an input; --out is checked before any work (cli/output.ts)
