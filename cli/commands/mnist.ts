@@ -1,4 +1,4 @@
-/** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint. */
+/** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint; the work is cli/run/mnist.ts. */
 import { Command } from "commander";
 import { addFigureOptions } from "../options/figures.js";
 import { PAPER_LR } from "../network/config.js";
@@ -101,8 +101,8 @@ export function mnistCommand(): Command {
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs
-    const { mnistAction } = await import("../run/mnist.js");
-    await mnistAction(cmd, opts);
+    const { runMnist } = await import("../run/mnist.js");
+    await runMnist(opts, (k) => cmd.getOptionValueSource(k) === "cli");
   });
   return cmd;
 }

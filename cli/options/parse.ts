@@ -70,3 +70,13 @@ export function optionReader(opts: Record<string, unknown>) {
     flag: (k: string) => Boolean(opts[key(k)]),
   };
 }
+
+/** Option values as commander parsed them (camelCase keys). */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** A number >= `min` (any numeric spelling). */
+export function numberFlag(text: string, flag: string, min = 0): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
+  return v;
+}

@@ -34,3 +34,8 @@ export function csv(columns: string[], rows: Record<string, unknown>[]): string 
 export function toJsonLine(value: unknown): string {
   return JSON.stringify(value) + "\n";
 }
+
+/** JSON as JSON.stringify writes it, indented by 2 (non-finite numbers become null): what mnist --json and reservoir --json print. */
+export function toJsonIndented(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}

@@ -1,15 +1,21 @@
-/** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
+/**
+ * The work of `stoopt mnist` (flags: cli/commands/mnist.ts), loaded when the
+ * command runs: outputs checked, the network configured from the flags (or
+ * the checkpoint of --resume, the flags checked against it), trained epoch by
+ * epoch (cli/network/trainer.ts), result.json written after every epoch.
+ */
 import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
 import fs from "node:fs";
 import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
-import { Command } from "commander";
 import path from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
-import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options/parse.js";
+import { choiceFlag, FlagValues, intFlag, numberFlag, seedFlag, timeFlag } from "../options/parse.js";
+import { epochLine, runHeader } from "../render/mnist.js";
+import { toJsonIndented } from "../render/text.js";
 import { core } from "../core.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
@@ -20,16 +26,11 @@ import { RunState, Session, writeOutputs } from "../network/trainer.js";
 import { exportOptions } from "../options/figures.js";
 import type { ExportOptions } from "../render/figures/export.js";
 
-function numberFlag(text: string, flag: string, min = 0): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
-  return v;
-}
-
-export async function mnistAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
+/** Run `stoopt mnist` with the flags as commander parsed them; `given`: whether a flag was on the command line (checked against a resumed checkpoint). */
+export async function runMnist(opts: FlagValues, given: (flag: string) => boolean): Promise<void> {
   const notes: string[] = [];
   const str = (k: string) => opts[k] as string;
-  const explicit = (k: string) => cmd.getOptionValueSource(k) === "cli";
+  const explicit = given;
   const threads = intFlag(str("threads"), "--threads", 1, 64);
   const c = core();
   let state: RunState;
@@ -218,9 +219,7 @@ async function run(
   const s = new Session(state, data, threads);
   const release = stopsCleanly();
   try {
-    info(
-      `stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`,
-    );
+    info(runHeader(cfg, threads, { train: s.trainCount, test: s.testCount, val: s.valCount }));
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
     for (let e = state.epochsDone; e < cfg.epochs; e++) {
       const t0 = performance.now();
@@ -256,13 +255,9 @@ async function run(
         wall_s: wall,
       });
       if (outDir !== undefined) writeOutputs(outDir, s, resultObject(s, wall));
-      info(
-        `epoch ${e + 1}/${cfg.epochs}: train loss ${tr.loss.toFixed(4)} acc ${(100 * tr.accuracy).toFixed(2)} %, test acc ${(100 * ev.accuracy).toFixed(2)} %, ${va ? `val acc ${(100 * va.accuracy).toFixed(2)} %, ` : ""}` +
-          `H_appl ${ph.mean.toFixed(1)} Oe (var ${ph.variance.toFixed(2)} Oe^2), j_DC ${(ph.jdc * 1e3).toFixed(4)} mA, alpha ${ph.alpha.toFixed(6)}, ` +
-          `${(s.trainCount / tr.seconds).toFixed(0)} img/s, ${tr.seconds.toFixed(1)} s`,
-      );
+      info(epochLine(state.history[state.history.length - 1], cfg.epochs));
     }
-    if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
+    if (json) process.stdout.write(toJsonIndented(resultObject(s, wall)));
     if (plotDir !== undefined && outDir !== undefined) {
       const { plotMnist } = await import("./plot.js");
       const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, {

@@ -463,8 +463,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
     for (const o of got) if (o.error) errorLine(`${o.file}: ${o.error}`);
     if (!opts.json) process.stdout.write(manyCsv(names, got));
     if (opts.out) writeFileAtomic(str("out")!, lines.join(""), "--out");
-    if (str("report") !== undefined)
-      writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
+    if (str("report") !== undefined) writeReport(str("report")!, manyReport(got));
     const failed = got.filter((o) => o.exitCode !== 0).length;
     info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
     if (interrupted()) process.exitCode = interruptCode();
