@@ -4,7 +4,7 @@
  * The result's JSON schema is schemas/sysid-result.schema.json.
  */
 import { csv, num, table } from "./text.js";
-import type { EpochRecord } from "../sysid.js";
+import type { EpochRecord, FitParam } from "../sysid.js";
 import type { FileOutcome, SysidResult } from "../run/sysid.js";
 
 export type { FileOutcome, FitEntry, ParameterEntry, SysidResult } from "../run/sysid.js";
@@ -234,4 +234,102 @@ export function jsonLine(o: FileOutcome): string {
 /** --report of a many-file run: each file's report, or its error. */
 export function manyReport(outcomes: FileOutcome[]): string {
   return outcomes.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n");
+}
+
+/** What the stderr table of a measured-data fit shows (cli/run/sysid-measured.ts). */
+export interface MeasuredTable {
+  params: FitParam[];
+  starts: number[];
+  values: number[];
+  /** 1 sigma of each parameter, then of the offset and the amplitude */
+  sigma: number[];
+  offset: { value: number; fitted: boolean };
+  amplitude: { value: number; fitted: boolean };
+  unit: string;
+  truth?: Record<string, number>;
+  loss: number;
+  rms: number;
+  windows: number;
+  samples: number;
+  unknowns: number;
+  uncertainty: string;
+  seconds: number;
+  status: string;
+}
+
+export function measuredTable(m: MeasuredTable, bold: (s: string) => string = (s) => s, warn: (s: string) => string = (s) => s): string {
+  const P = m.params.length;
+  const t = m.truth;
+  return (
+    table(
+      ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(t ? ["true"] : [])],
+      [
+        ...m.params.map((q, i) => [
+          q.spec.name,
+          num(m.starts[i]),
+          bold(num(m.values[i], 7)),
+          num(m.sigma[i], 3),
+          `${num(q.range[0])}:${num(q.range[1])}`,
+          q.spec.unit || "1",
+          ...(t ? [num(t[q.spec.name])] : []),
+        ]),
+        ["offset", "", m.offset.fitted ? bold(num(m.offset.value, 7)) : num(m.offset.value), num(m.sigma[P], 3), "", m.unit, ...(t ? [""] : [])],
+        [
+          "amplitude",
+          "",
+          m.amplitude.fitted ? bold(num(m.amplitude.value, 7)) : num(m.amplitude.value),
+          num(m.sigma[P + 1], 3),
+          "",
+          m.unit,
+          ...(t ? [""] : []),
+        ],
+      ],
+    ) +
+    `loss ${num(m.loss, 5)} (eq. 4, m_x units) | rms residual ${num(m.rms, 4)} ${m.unit} | ${m.windows} windows, ${m.samples} samples, ${m.unknowns} unknowns | ${m.uncertainty} | ${m.seconds.toFixed(1)} s` +
+    (m.status !== "ok" ? ` | ${warn(m.status)}` : "")
+  );
+}
+
+/** What the stderr table of a frequency-table fit shows (cli/run/sysid-spectrum.ts). */
+export interface SpectrumFitTable {
+  params: FitParam[];
+  values: Record<string, number>;
+  stderr: Record<string, number>;
+  atBound: boolean[];
+  status: string;
+  message: string;
+  frequencies: number;
+  rmsResidualHz: number;
+  iterations: number;
+  evaluations: number;
+  seconds: number;
+  washoutS: number;
+  windowS: number;
+  correlation?: number[][] | null;
+  warnings: string[];
+}
+
+export function spectrumFitTable(f: SpectrumFitTable, bold: (s: string) => string = (s) => s): string {
+  const names = f.params.map((p) => p.spec.name);
+  const body = table(
+    ["parameter", "start", "fitted", "std error", "range", "at bound", "unit"],
+    f.params.map((p, i) => [
+      p.spec.name,
+      num(p.start),
+      bold(num(f.values[p.spec.name], 9)),
+      num(f.stderr[p.spec.name], 3),
+      `${num(p.range[0])}:${num(p.range[1])}`,
+      f.atBound[i] ? "yes" : "no",
+      p.spec.unit || "1",
+    ]),
+  );
+  return (
+    body +
+    `status ${f.status}: ${f.message}\n` +
+    `${f.frequencies} frequencies | rms residual ${num(f.rmsResidualHz / 1e6, 4)} MHz | ${f.iterations} LM iterations, ${f.evaluations} evaluations | ${f.seconds.toFixed(1)} s | dual-number gradients through washout ${num(f.washoutS * 1e9)} ns and window ${num(f.windowS * 1e9)} ns` +
+    (f.correlation && names.length > 1
+      ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${f.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
+      : "") +
+    f.warnings.map((w) => `\nwarning: ${w}`).join("")
+  );
 }

@@ -15,9 +15,10 @@ import { SIGNAL_UNITS } from "../teacher.js";
 import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } from "../measured.js";
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
-import { num, table, toJson, writeJson } from "../render/text.js";
-import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../render/figures/export.js";
-import { csv } from "../render/text.js";
+import { toJson, writeJson } from "../render/text.js";
+import { measuredTable } from "../render/sysid.js";
+import { DEFAULT_EXPORT, ExportOptions, writeFigures } from "../render/figures/export.js";
+import { windowFigure } from "../render/figures/measured.js";
 import type { readTeacherData } from "./teacher.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
@@ -213,40 +214,28 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     const p = paint();
     info(
       "\n" +
-        table(
-          ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(c.truth ? ["true"] : [])],
-          [
-            ...params.map((q, i) => [
-              q.spec.name,
-              num(result.fit[q.spec.name].start),
-              p.bold(num(r.values[i], 7)),
-              num(r.sigma[i], 3),
-              `${num(q.range[0])}:${num(q.range[1])}`,
-              q.spec.unit || "1",
-              ...(c.truth ? [num(c.truth[q.spec.name])] : []),
-            ]),
-            [
-              "offset",
-              "",
-              offset === undefined ? p.bold(num(r.affine.offset, 7)) : num(r.affine.offset),
-              num(r.sigma[P], 3),
-              "",
-              unitName,
-              ...(c.truth ? [""] : []),
-            ],
-            [
-              "amplitude",
-              "",
-              amplitude === undefined ? p.bold(num(r.affine.amplitude, 7)) : num(r.affine.amplitude),
-              num(r.sigma[P + 1], 3),
-              "",
-              unitName,
-              ...(c.truth ? [""] : []),
-            ],
-          ],
-        ) +
-        `loss ${num(r.loss, 5)} (eq. 4, m_x units) | rms residual ${num(r.rms, 4)} ${unitName} | ${nWin} windows, ${r.count} samples, ${r.unknowns} unknowns | ${uncertainty} | ${((Date.now() - c.t0) / 1000).toFixed(1)} s` +
-        (status !== "ok" ? ` | ${p.yellow(status)}` : ""),
+        measuredTable(
+          {
+            params,
+            starts: params.map((q) => result.fit[q.spec.name].start),
+            values: r.values,
+            sigma: r.sigma,
+            offset: { value: r.affine.offset, fitted: offset === undefined },
+            amplitude: { value: r.affine.amplitude, fitted: amplitude === undefined },
+            unit: unitName,
+            truth: c.truth,
+            loss: r.loss,
+            rms: r.rms,
+            windows: nWin,
+            samples: r.count,
+            unknowns: r.unknowns,
+            uncertainty,
+            seconds: (Date.now() - c.t0) / 1000,
+            status,
+          },
+          p.bold,
+          p.yellow,
+        ),
     );
     if (c.opts.json) process.stdout.write(toJson(result));
     if (str("plot") !== undefined) {
@@ -309,38 +298,6 @@ async function plotWindows(
     student,
   );
   await ev.close();
-  const figures: Figure[] = [];
-  for (let i = 0; i < n; i++) {
-    const rows: { t_ns: number; value: number; series: string }[] = [];
-    const table: Record<string, unknown>[] = [];
-    for (let k = w.offsets[i]; k < w.offsets[i + 1]; k++) {
-      const t = (w.t_s[k] - w.t_s[w.offsets[i]]) * 1e9;
-      const model = s.affine.offset + s.affine.amplitude * student[3 * k];
-      rows.push({ t_ns: t, value: w.y[k], series: "measured" });
-      rows.push({ t_ns: t, value: model, series: "fitted model" });
-      table.push({ t_ns: t, measured: w.y[k], model, residual: w.y[k] - model });
-    }
-    const y = { field: "value", type: "quantitative", title: `${s.column} [${s.unit}]`, scale: { zero: false } };
-    figures.push({
-      name: `window-${i + 1}`,
-      spec: {
-        title: `Window ${i + 1} (from ${(w.startS[i] * 1e9).toFixed(3)} ns): measured and fitted`,
-        data: { values: rows },
-        layer: [
-          {
-            mark: { type: "line" },
-            transform: [{ filter: "datum.series === 'fitted model'" }],
-            encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } },
-          },
-          {
-            mark: { type: "point", filled: true },
-            transform: [{ filter: "datum.series === 'measured'" }],
-            encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } },
-          },
-        ],
-      },
-      tables: [{ suffix: "", csv: csv(["t_ns", "measured", "model", "residual"], table) }],
-    });
-  }
+  const figures = Array.from({ length: n }, (_, i) => windowFigure(w, i, student, s.affine, s.column, s.unit));
   return writeFigures(dir, figures, exportOpts, "--plot");
 }

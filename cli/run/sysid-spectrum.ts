@@ -11,7 +11,8 @@ import { intFlag, timeFlag } from "../options/parse.js";
 import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitSettings } from "../spectrum-fit.js";
 import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, paint } from "../log.js";
-import { num, table, toJson, writeJson } from "../render/text.js";
+import { toJson, writeJson } from "../render/text.js";
+import { spectrumFitTable } from "../render/sysid.js";
 import { EXIT_RUNTIME, Interrupted } from "../errors.js";
 import { checkOutput, declareInput } from "../output.js";
 import { stopsCleanly } from "../signals.js";
@@ -127,27 +128,28 @@ export async function runSpectrumFit(file: string, params: FitParam[], opts: Rec
     warnings,
   };
   const c = paint();
-  const body = table(
-    ["parameter", "start", "fitted", "std error", "range", "at bound", "unit"],
-    params.map((p, i) => [
-      p.spec.name,
-      num(p.start),
-      c.bold(num(r.values[p.spec.name], 9)),
-      num(r.stderr[p.spec.name], 3),
-      `${num(p.range[0])}:${num(p.range[1])}`,
-      atBound[i] ? "yes" : "no",
-      p.spec.unit || "1",
-    ]),
-  );
   info(
     "\n" +
-      body +
-      `status ${status}: ${r.lm.message}\n` +
-      `${table0.rows.length} frequencies | rms residual ${num(result.statistics.rms_residual_Hz / 1e6, 4)} MHz | ${r.lm.iterations} LM iterations, ${r.evaluations} evaluations | ${result.time_s.toFixed(1)} s | dual-number gradients through washout ${num(washoutS * 1e9)} ns and window ${num(windowS * 1e9)} ns` +
-      (r.correlation && names.length > 1
-        ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${r.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
-        : "") +
-      warnings.map((w) => `\nwarning: ${w}`).join(""),
+      spectrumFitTable(
+        {
+          params,
+          values: r.values,
+          stderr: r.stderr,
+          atBound,
+          status,
+          message: r.lm.message,
+          frequencies: table0.rows.length,
+          rmsResidualHz: result.statistics.rms_residual_Hz,
+          iterations: r.lm.iterations,
+          evaluations: r.evaluations,
+          seconds: result.time_s,
+          washoutS,
+          windowS,
+          correlation: r.correlation,
+          warnings,
+        },
+        c.bold,
+      ),
   );
   if (str("out") !== undefined) writeJson(str("out")!, result, "--out");
   if (opts.json) process.stdout.write(toJson(result));
