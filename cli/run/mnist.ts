@@ -7,21 +7,20 @@
 import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
 import fs from "node:fs";
 import { stopsCleanly } from "../signals.js";
-import { checkCount, checkMemory, U32_MAX } from "../limits.js";
+import { checkMemory } from "../limits.js";
 import path from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
-import { defaultParams, PARAMS, parseParamValue } from "../model.js";
-import { choiceFlag, FlagValues, intFlag, numberFlag, seedFlag, timeFlag } from "../options/parse.js";
+import { FlagValues, intFlag } from "../options/parse.js";
+import { checkAgainstCheckpoint, netConfigFromFlags, startFromFlags } from "../options/mnist.js";
 import { epochLine, runHeader } from "../render/mnist.js";
 import { toJsonIndented } from "../render/text.js";
 import { core } from "../core.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
-import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "../network/config.js";
+import { NetConfig } from "../network/config.js";
 import { couplingMatrix, initialTheta } from "../network/init.js";
-import { integerRatio } from "../simulator.js";
 import { RunState, Session, writeOutputs } from "../network/trainer.js";
 import { exportOptions } from "../options/figures.js";
 import type { ExportOptions } from "../render/figures/export.js";
@@ -54,16 +53,7 @@ export async function runMnist(opts: FlagValues, given: (flag: string) => boolea
     const cfg = ck.header.config;
     if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
     // refuse settings that contradict the checkpoint
-    if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
-    if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune)
-      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
-    if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe)
-      throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
-    if (explicit("precision") && str("precision") !== cfg.precision)
-      throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
-    if (explicit("x0Norm") && str("x0Norm") !== (cfg.x0Norm ?? "unit"))
-      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --x0-norm ${cfg.x0Norm ?? "unit"}, not ${str("x0Norm")}`);
-    if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
+    checkAgainstCheckpoint(opts, explicit, cfg, dir);
     dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
     outDir = outDir ?? dir;
     state = {
@@ -86,58 +76,14 @@ export async function runMnist(opts: FlagValues, given: (flag: string) => boolea
     await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
     return;
   }
-  const tune = parseTune(str("tune"));
-  const dtS = timeFlag(str("dt"), "--dt", notes);
-  const durationS = timeFlag(str("duration"), "--duration", notes);
-  const steps = checkCount(integerRatio(durationS, dtS, "--duration"), "--duration", "the RK4 steps (--duration / --dt)", U32_MAX, 1);
-  const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
-  const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
-  const p = (name: string) => PARAMS.find((q) => q.name === name)!;
-  const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
-  const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
-  const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
-  const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
-    if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
-  };
-  inRange(hAppl0, RANGES.happl, "--H_appl");
-  inRange(jDc0, RANGES.jdc, "--j_DC");
-  inRange(alpha0, RANGES.alpha, "--alpha");
+  const start = startFromFlags(opts, notes);
   dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
   const data = loadDataset(dataDir);
-  const cfg: NetConfig = {
-    n: intFlag(str("n"), "--n", 1, 5000),
-    nIn: data.rows * data.cols,
-    nOut: 10,
-    cmOe: numberFlag(str("cm"), "--cm"),
-    dtS,
-    steps,
-    tune: tune.name,
-    groups: tune.groups,
-    precision,
-    x0Norm,
-    seed: seedFlag(str("seed"), "--seed"),
-    batch: intFlag(str("batch"), "--batch", 1, 100000),
-    epochs: intFlag(str("epochs"), "--epochs", 1),
-    lr: {
-      win: numberFlag(str("lrWin"), "--lr-win"),
-      wout: numberFlag(str("lrWout"), "--lr-wout"),
-      happl: numberFlag(str("lrHappl"), "--lr-happl"),
-      jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
-      alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
-      decay: numberFlag(str("lrDecay"), "--lr-decay"),
-    },
-    hAppl0,
-    jDc0,
-    alpha0,
-    params: Array.from(defaultParams()),
-    trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
-    testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
-    val: intFlag(str("val"), "--val", 0, data.train.count - 1),
-  };
+  const cfg = netConfigFromFlags(opts, start, data);
   for (const n of notes) note(n);
   checkNetSize(cfg, threads);
   const theta0 = initialTheta(c, cfg);
-  const f32 = precision === "f32";
+  const f32 = cfg.precision === "f32";
   const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
   state = {
     cfg,
