@@ -12,7 +12,7 @@ import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { FitParam } from "../sysid.js";
 import { PARAMS } from "../model.js";
 import { SIGNAL_UNITS } from "../teacher.js";
-import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } from "../measured.js";
+import { comparedSamples, cutWindows, fitMeasured, MeasuredResult, Trace, UncertaintyMethod } from "../measured.js";
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
 import { toJson, writeJson } from "../render/text.js";
@@ -57,6 +57,64 @@ export interface MeasuredContext {
   exportOpts?: ExportOptions;
   /** why this path was taken when the user did not ask for it (added to input errors, noted before the work) */
   why?: string;
+}
+
+/** A signal level in the result: its value, whether it was fitted, and its 1 sigma when fitted. */
+export interface SignalLevel {
+  value: number;
+  unit: string;
+  fitted: boolean;
+  uncertainty: number | null;
+}
+
+/** The result of `stoopt sysid` on measured data: what `-o` and `--json` write; `stoopt plot` reads it as a SysidPlotInput (cli/run/sysid.ts). */
+export interface MeasuredSysidResult {
+  stoopt: string;
+  command: "sysid";
+  status: "ok" | "interrupted";
+  input: {
+    file: string;
+    sha256: string;
+    trials: number;
+    samples: number;
+    truncated: boolean;
+    signal: { column: string; unit: string };
+    time_column: string;
+  };
+  settings: {
+    fit: string[];
+    dt_s: number;
+    washout_s: number;
+    m0: "teacher" | "fit";
+    window_s: number | null;
+    stride_s: number | null;
+    offset: number | "fit";
+    amplitude: number | "fit";
+    starts: number;
+    scan: number | null;
+    seed: number;
+    uncertainty: UncertaintyMethod;
+    bootstrap: number | null;
+    threads: number;
+    optimizer: string;
+    fixed: Record<string, { value: number; unit: string }>;
+  };
+  fit: Record<
+    string,
+    { value: number; unit: string; start: number; uncertainty: number | null; uncertainty_gauss_newton: number | null; range: [number, number]; true?: number }
+  >;
+  offset: SignalLevel;
+  amplitude: SignalLevel;
+  loss: number;
+  rms_residual: { value: number; unit: string };
+  windows: { count: number; used: number; window_s: number | null; stride_s: number | null; compared_samples: number; unknowns: number };
+  uncertainty_method: string;
+  bootstrap: MeasuredResult["bootstrap"] | null;
+  time_s: number;
+  starts: MeasuredResult["runs"];
+  scanned: MeasuredResult["scanned"];
+  events: never[];
+  history: never[];
 }
 
 export async function runMeasured(c: MeasuredContext): Promise<void> {
@@ -152,7 +210,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     const unitName = unit || (signal === undefined ? "1 (m_x)" : "signal unit");
     const status = interrupted() ? "interrupted" : "ok";
     const level = (v: number, s: number, fitted: boolean) => ({ value: v, unit: unitName, fitted, uncertainty: fitted && Number.isFinite(s) ? s : null });
-    const result = {
+    const result: MeasuredSysidResult = {
       stoopt: VERSION,
       command: "sysid",
       status,

@@ -8,7 +8,7 @@ import os from "node:os";
 import { FitParam } from "../sysid.js";
 import { PARAMS, paramsFromOptions } from "../model.js";
 import { intFlag, timeFlag } from "../options/parse.js";
-import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitSettings } from "../spectrum-fit.js";
+import { checkSpectrumFit, fitSpectrum, lmConverged, readSpectrumTable, SpectrumFitResult, SpectrumFitSettings, SpectrumTable } from "../spectrum-fit.js";
 import { SpectrumPool } from "../spectrum-pool.js";
 import { info, note, paint } from "../log.js";
 import { toJson, writeJson } from "../render/text.js";
@@ -16,6 +16,70 @@ import { spectrumFitTable } from "../render/sysid.js";
 import { EXIT_RUNTIME, Interrupted } from "../errors.js";
 import { checkOutput, declareInput } from "../output.js";
 import { stopsCleanly } from "../signals.js";
+
+/** The result of `stoopt sysid --spectrum TABLE`: what `-o` and `--json` write (the time-domain fit's layout where it applies). */
+export interface SpectrumSysidResult {
+  stoopt: string;
+  command: "sysid";
+  mode: "spectrum";
+  status: "ok" | "at_bound" | "not_converged";
+  input: {
+    file: string;
+    sha256: string;
+    rows: number;
+    skipped: SpectrumTable["skipped"];
+    frequency_column: string;
+    error_column: string | null;
+    parameter_columns: string[];
+  };
+  settings: {
+    fit: string[];
+    dt_s: number;
+    washout_s: number;
+    window_s: number;
+    threads: number;
+    gradient: "dual";
+    refine: "lm";
+    model: string;
+    fixed: Record<string, { value: number; unit: string }>;
+  };
+  objective: "least_squares";
+  fit: Record<
+    string,
+    {
+      value: number;
+      unit: string;
+      start: number;
+      uncertainty: number | null;
+      stderr: number | null;
+      relative_error: number | null;
+      range: [number, number];
+      at_bound: boolean;
+    }
+  >;
+  loss: number;
+  sum_sq: number;
+  statistics: {
+    n_data: number;
+    n_free: number;
+    dof: number;
+    sum_sq: number;
+    chi_square: number;
+    reduced_chi_square: number;
+    aic: number;
+    bic: number;
+    sigma_Hz: number;
+    sigma_source: SpectrumFitResult["stats"]["sigmaSource"];
+    rms_residual_Hz: number;
+  };
+  covariance: { names: string[]; matrix: number[][] } | null;
+  correlation: { names: string[]; matrix: number[][] } | null;
+  convergence: { converged: boolean; reason: string; message: string; lm_iterations: number; lm_evaluations: number };
+  rows: SpectrumFitResult["rows"];
+  time_s: number;
+  uncertainty_method: string;
+  warnings: string[];
+}
 
 export async function runSpectrumFit(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
   const t0 = Date.now();
@@ -59,7 +123,7 @@ export async function runSpectrumFit(file: string, params: FitParam[], opts: Rec
   if (!converged) warnings.push(`not converged: ${r.lm.message}`);
   if (!r.covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties (does a fitted parameter leave the frequency unchanged?)");
   const status = atBound.some(Boolean) ? "at_bound" : converged ? "ok" : "not_converged";
-  const result = {
+  const result: SpectrumSysidResult = {
     stoopt: VERSION,
     command: "sysid",
     mode: "spectrum",
