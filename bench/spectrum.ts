@@ -1,7 +1,7 @@
 /** Time of a 21-point current sweep of `stoopt spectrum` (2.5-7.5 mA, 100 ns washout + 20 ns window each, noise-free RK4, analysis included). */
 import { defaultParams } from "../cli/model.js";
 import { parseSweep } from "../cli/sweep.js";
-import { runSweep } from "../cli/spectrum-run.js";
+import { runSweep } from "../cli/run/spectrum.js";
 import { SpectrumPool } from "../cli/spectrum-pool.js";
 
 export async function spectrumBench(): Promise<(string | number)[][]> {

@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
 import { guardStdStreams } from "./output.js";
+import { VERSION } from "./version.js";
 import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
 
 /**
@@ -43,7 +44,7 @@ export function commandsFor(args: string[]): string[] {
 export async function buildProgram(args: string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command("stoopt")
     .description("Gradient-based optimization of spin-torque oscillators (macrospin LLG, Imai et al.)")
-    .version("0.1.0")
+    .version(VERSION)
     .option("-q, --quiet", "silence stderr except errors")
     .exitOverride()
     .configureOutput({ outputError: () => undefined })

@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { ROOT, runCli } from "./helpers.js";
-import { axisTitle, axisUnit, parseSize, PT_PER_CM } from "../cli/plots/theme.js";
-import { pointsPerPeriod } from "../cli/plots/student.js";
+import { axisTitle, axisUnit, parseSize, PT_PER_CM } from "../cli/render/figures/theme.js";
+import { pointsPerPeriod } from "../cli/run/student.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "stoopt-plots-"));
 const read = (f: string) => readFileSync(f, "utf8");

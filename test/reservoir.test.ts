@@ -12,7 +12,7 @@ import { defaultParams } from "../cli/model.js";
 import { Adam, Problem, StoEngine, thetaLayout } from "../cli/reservoir/engine.js";
 import { guardedAdamStep, TuneState } from "../cli/reservoir/run.js";
 import { mackeyGlassSeries, memoryCapacity, narma10, nrmse, squaredCorrelation } from "../cli/reservoir/tasks.js";
-import { plotReservoir } from "../cli/plots/reservoir.js";
+import { plotReservoir } from "../cli/render/figures/reservoir.js";
 import { runCli } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "stoopt-res-"));

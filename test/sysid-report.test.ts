@@ -9,9 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import Ajv from "ajv";
 import { ROOT, runCli } from "./helpers.js";
-import { fitReport, resultTable, SysidResult } from "../cli/sysid-report.js";
+import { fitReport, resultTable, SysidResult } from "../cli/render/sysid.js";
 import { PARAMS, parseParamValue } from "../cli/model.js";
-import { parseRange } from "../cli/commands/common.js";
+import { parseRange } from "../cli/options/teacher.js";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "stoopt-report-"));
 const schema = JSON.parse(readFileSync(path.join(ROOT, "schemas/sysid-result.schema.json"), "utf8"));

@@ -1,28 +1,15 @@
-/** `stoopt landscape`: the loss on a grid of two parameters, as CSV and a heatmap (Fig. 3 a-b). */
+/** `stoopt landscape`: the loss on a grid of two parameters, as CSV and a heatmap (Fig. 3 a-b); the work is cli/run/landscape.ts. */
 import { Command } from "commander";
-import fs from "node:fs";
-import path from "node:path";
 import { paramByName } from "../model.js";
-import { Interrupted, UsageError } from "../errors.js";
-import { evaluateLandscape, gridValue, Landscape, minimum } from "../landscape.js";
-import { addFixedParamOptions, addTeacherOptions, loadTeacher, makeEvaluator, optionReader, rangesFor, collect } from "./common.js";
-import { info, progress } from "../log.js";
-import { csv, num, toJson, writeJson } from "../render.js";
-import { checkOutputDir, declareInput, ensureDir } from "../output.js";
-import { stopsCleanly } from "../signals.js";
-import { SYSID_RESULT, validate } from "../schema.js";
-import { landscapeFigure } from "../plots/sysid.js";
-import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
-
-/** grid points of one landscape (each a full pass over the teacher) */
-export const MAX_GRID_POINTS = 1_000_000;
-
-export function landscapeCsv(l: Landscape): string {
-  const rows: Record<string, number>[] = [];
-  for (let j = 0; j < l.y.n; j++)
-    for (let i = 0; i < l.x.n; i++) rows.push({ [l.x.spec.name]: gridValue(l.x, i), [l.y.spec.name]: gridValue(l.y, j), loss: l.loss[j * l.x.n + i] });
-  return csv([l.x.spec.name, l.y.spec.name, "loss"], rows);
-}
+import { UsageError } from "../errors.js";
+import { collect, optionReader } from "../options/parse.js";
+import { addFixedParamOptions, addTeacherOptions, rangesFor } from "../options/teacher.js";
+import { addFigureOptions, exportOptions } from "../options/figures.js";
+import { info } from "../log.js";
+import { toJson } from "../render/text.js";
+import { landscapeSummary } from "../render/landscape.js";
+import { landscapeGridCsv } from "../render/figures/sysid.js";
+import { LandscapeSettings, MAX_GRID_POINTS, runLandscape } from "../run/landscape.js";
 
 export function landscapeCommand(): Command {
   const cmd = new Command("landscape")
@@ -56,7 +43,6 @@ Examples:
   stoopt landscape teacher.csv --x H_appl --y j_DC --result fit.json -o fig3/`,
   );
   cmd.action(async (file: string, opts: Record<string, unknown>) => {
-    const t0 = Date.now();
     const { str, list, flag } = optionReader(opts);
     const xs = paramByName(str("x")!, "--x");
     const ys = paramByName(str("y")!, "--y");
@@ -69,88 +55,19 @@ Examples:
     const notes: string[] = [];
     const ex = exportOptions(opts, notes);
     for (const n of notes) info(`stoopt: ${n}`);
-    const outDir = str("out")!;
-    if (str("result") !== undefined) declareInput(str("result")!, "--result file");
-    checkOutputDir(outDir, "--out", ["landscape.csv", "landscape.json", ...ex.formats.map((f) => `landscape.${f}`)]);
-    const overlay = str("result") !== undefined ? readSysidPath(str("result")!, xs.name, ys.name) : undefined;
-    const loaded = await loadTeacher(file, opts, [
-      { spec: xs, range: ranges.get(xs.name)! },
-      { spec: ys, range: ranges.get(ys.name)! },
-    ]);
-    const ev = makeEvaluator(loaded);
-    const x = { spec: xs, range: ranges.get(xs.name)!, n: Number(g[1]) };
-    const y = { spec: ys, range: ranges.get(ys.name)!, n: Number(g[2]) };
-    const bar = progress(x.n * y.n, "landscape");
-    let l: Landscape;
-    const release = stopsCleanly();
-    try {
-      l = await evaluateLandscape(ev, loaded.arrays.labels.length, loaded.base, x, y, (d) => bar.update(d));
-    } catch (e) {
-      // a partial grid has no meaningful minimum: nothing is written, earlier files stay as they were
-      if (e instanceof Interrupted) throw new Interrupted(e.signal, `interrupted by ${e.signal}: the grid was not finished; nothing was written to ${outDir}`);
-      throw e;
-    } finally {
-      release();
-      bar.stop();
-      await ev.close();
-    }
-    const min = minimum(l);
-    const grid = landscapeCsv(l);
-    const summary = {
-      stoopt: "0.1.0",
-      command: "landscape",
-      input: { file, sha256: loaded.data.sha256, trials: loaded.arrays.labels.length },
-      x: { name: xs.name, unit: xs.unit, range: x.range, n: x.n },
-      y: { name: ys.name, unit: ys.unit, range: y.range, n: y.n },
-      minimum: { [xs.name]: min.x, [ys.name]: min.y, loss: min.loss },
-      settings: { dt_s: loaded.dtS, washout_s: loaded.washoutS, fixed: Object.fromEntries([...loaded.base].map((v, i) => [i, v])) },
-      loss: Array.from(l.loss),
-      time_s: (Date.now() - t0) / 1000,
+    const settings: LandscapeSettings = {
+      file,
+      teacherFlags: opts,
+      x: { spec: xs, range: ranges.get(xs.name)!, n: Number(g[1]) },
+      y: { spec: ys, range: ranges.get(ys.name)!, n: Number(g[2]) },
+      out: str("out")!,
+      export: ex,
+      overlay: str("result"),
     };
-    ensureDir(outDir, "--out");
-    writeJson(path.join(outDir, "landscape.json"), summary, "--out");
-    // the figure writes landscape.csv (the grid) beside it
-    await writeFigures(outDir, [landscapeFigure(summary, overlay)], ex);
-    info(
-      `landscape ${x.n}x${y.n}: minimum loss ${num(min.loss, 4)} at ${xs.name} = ${num(min.x)} ${xs.unit}, ${ys.name} = ${num(min.y)} ${ys.unit} (${summary.time_s.toFixed(1)} s); wrote ${path.join(outDir, `landscape.{csv,json,${ex.formats.join(",")}}`)}`,
-    );
-    if (flag("csv")) process.stdout.write(grid);
-    if (flag("json")) process.stdout.write(toJson({ ...summary, loss: undefined }));
+    const r = await runLandscape(settings);
+    info(landscapeSummary(r, settings.out, ex.formats));
+    if (flag("csv")) process.stdout.write(landscapeGridCsv(r));
+    if (flag("json")) process.stdout.write(toJson({ ...r, loss: undefined }));
   });
   return cmd;
-}
-
-export interface SysidPath {
-  path: [number, number][];
-  start: [number, number];
-  end: [number, number];
-  /** the teacher's true point, when the result knows it (from the teacher's simulate sidecar) */
-  truth?: [number, number];
-}
-
-/** The best start's path (start point, then the values after each epoch) from a sysid result. */
-export function readSysidPath(file: string, xName: string, yName: string): SysidPath {
-  let res: {
-    fit?: Record<string, { value: number; start: number; true?: number }>;
-    history?: { start: number; values: Record<string, number> }[];
-    best_start?: number;
-  };
-  try {
-    res = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new UsageError(`--result: cannot read '${file}' as a sysid result JSON (${(e as Error).message.split("\n")[0]})`);
-  }
-  validate(res, SYSID_RESULT, file);
-  const fx = res.fit?.[xName];
-  const fy = res.fit?.[yName];
-  if (!fx || !fy || !Array.isArray(res.history)) throw new UsageError(`--result: '${file}' is not a sysid result that fitted both ${xName} and ${yName}`);
-  const hist = res.history.filter((h) => h.start === (res.best_start ?? 0));
-  const start: [number, number] = [fx.start, fy.start];
-  const truth: [number, number] | undefined = typeof fx.true === "number" && typeof fy.true === "number" ? [fx.true, fy.true] : undefined;
-  return {
-    path: [start, ...hist.map((h): [number, number] => [h.values[xName], h.values[yName]])],
-    start,
-    end: [fx.value, fy.value],
-    ...(truth ? { truth } : {}),
-  };
 }

@@ -1,12 +1,8 @@
-/** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint. */
+/** `stoopt mnist`: train the coupled-STO network (paper eq. 5-8) on MNIST with the discrete adjoint; the work is cli/run/mnist.ts. */
 import { Command } from "commander";
-import { addFigureOptions } from "../plots/export.js";
-import os from "node:os";
+import { addFigureOptions } from "../options/figures.js";
 import { PAPER_LR } from "../network/config.js";
-
-export function defaultThreads(): number {
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
-}
+import { defaultThreads } from "../options/threads.js";
 
 const HELP_AFTER = `
 Model (paper eq. 5-8): x(0) = W_in u with u the 784 pixels / 255; each STO's 3-vector
@@ -105,8 +101,8 @@ export function mnistCommand(): Command {
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs
-    const { mnistAction } = await import("../network/mnist-run.js");
-    await mnistAction(cmd, opts);
+    const { runMnist } = await import("../run/mnist.js");
+    await runMnist(opts, (k) => cmd.getOptionValueSource(k) === "cli");
   });
   return cmd;
 }

@@ -1,6 +1,7 @@
-/** `stoopt reservoir`: STO reservoir computing on temporal tasks, physics tuned by the exact gradient. */
+/** `stoopt reservoir`: STO reservoir computing on temporal tasks, physics tuned by the exact gradient; the work is cli/run/reservoir.ts. */
 import { Command } from "commander";
-import { addFigureOptions } from "../plots/export.js";
+import { addFigureOptions } from "../options/figures.js";
+import { toJsonIndented } from "../render/text.js";
 
 const HELP_AFTER = `
 Model: the coupled-STO network of 'stoopt mnist' (N LLG STOs, Table I, coupling eq. 8
@@ -124,8 +125,9 @@ export function reservoirCommand(): Command {
   addFigureOptions(cmd, "--plot");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
-    const { reservoirAction } = await import("../reservoir/action.js");
-    await reservoirAction(cmd, opts);
+    const { runReservoir } = await import("../run/reservoir.js");
+    const result = await runReservoir(opts, (k) => cmd.getOptionValueSource(k) === "cli");
+    if (opts.json) process.stdout.write(toJsonIndented(result));
   });
   return cmd;
 }

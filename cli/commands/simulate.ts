@@ -1,13 +1,10 @@
-/** `stoopt simulate`: macrospin STO trajectories as CSV (trial,t,mx,my,mz). */
+/** `stoopt simulate`: macrospin STO trajectories as CSV (trial,t,mx,my,mz); the work is cli/run/simulate.ts. */
 import { Command } from "commander";
-import path from "node:path";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options.js";
-import { plan, Scheme, simulate, SimulationSpec } from "../simulator.js";
-import { checkOutput, sinkFor, writeFileAtomic } from "../output.js";
-import { Interrupted } from "../errors.js";
-import { stopsCleanly } from "../signals.js";
-import { note, progress } from "../log.js";
+import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options/parse.js";
+import { plan, Scheme, SimulationSpec } from "../simulator.js";
+import { note } from "../log.js";
+import { runSimulate } from "../run/simulate.js";
 
 export function simulateCommand(): Command {
   const cmd = new Command("simulate")
@@ -52,74 +49,11 @@ Examples:
       durationS: timeFlag(opts.duration, "--duration", notes, false),
       m0: opts.m0 !== undefined ? vectorFlag(opts.m0, "--m0") : undefined,
     };
-    const p = plan(spec);
+    plan(spec);
     for (const n of notes) note(n);
     if (spec.temperatureK > 0 && spec.scheme === "rk4")
       note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
-    // both outputs checked before the work (cli/output.ts); a device or pipe gets no sidecar
-    const toFile = opts.output !== undefined && opts.output !== "-";
-    const target = toFile ? checkOutput(opts.output, "--output") : undefined;
-    // beside the data as the user named it; beside the real file if a link leads to another folder (/dev/stdout > file)
-    const sidecar =
-      target?.mode === "atomic" ? (path.dirname(path.resolve(target.given)) === path.dirname(target.file) ? target.given : target.file) + ".json" : undefined;
-    if (sidecar) checkOutput(sidecar, "--output (sidecar)");
-    const sink = sinkFor(opts.output, "--output");
-    const bar = progress(p.totalSteps, "simulate");
-    const release = stopsCleanly();
-    let rows = 0;
-    try {
-      await sink.write("trial,t,mx,my,mz\n");
-      await simulate(
-        spec,
-        async (b) => {
-          const lines: string[] = [];
-          for (let i = 0; i < b.count; i++) {
-            for (let s = 0; s < b.nSamples; s++) {
-              const k = 3 * (i * b.nSamples + s);
-              const t = (b.sample0 + s) * spec.sampleS;
-              lines.push(`${b.trial0 + i},${t},${b.data[k]},${b.data[k + 1]},${b.data[k + 2]}\n`);
-            }
-          }
-          await sink.write(lines.join(""));
-          rows += lines.length;
-        },
-        (d) => bar.update(d),
-      );
-    } catch (e) {
-      bar.stop();
-      if (e instanceof Interrupted) {
-        // a signal: the rows on stdout are whole; a file is not created (an earlier one stays)
-        sink.abort();
-        throw new Interrupted(
-          e.signal,
-          toFile
-            ? `interrupted by ${e.signal}: ${opts.output} was not written`
-            : `interrupted by ${e.signal}: stdout has the header and ${rows} whole rows, fewer than requested`,
-        );
-      }
-      sink.abort();
-      throw e;
-    } finally {
-      release();
-    }
-    bar.stop();
-    await sink.commit();
-    if (sidecar) {
-      const meta = {
-        command: "simulate",
-        parameters: Object.fromEntries(PARAMS.map((q) => [q.name, { value: spec.params[q.index], unit: q.unit }])),
-        scheme: spec.scheme,
-        dt_s: spec.dtS,
-        temperature_K: spec.temperatureK,
-        seed: spec.seed.toString(),
-        trials: spec.trials,
-        washout_s: spec.washoutS,
-        sample_s: spec.sampleS,
-        duration_s: spec.durationS,
-        m0: spec.m0 ?? "random",
-      };
-      writeFileAtomic(sidecar, JSON.stringify(meta, null, 2) + "\n", "--output (sidecar)");
-    }
+    await runSimulate({ spec, output: opts.output });
   });
   return cmd;
 }

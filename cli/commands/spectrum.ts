@@ -1,24 +1,23 @@
-/** `stoopt spectrum`: PSD, frequency, linewidth and power of a trace, or of simulated sweeps. */
+/** `stoopt spectrum`: PSD, frequency, linewidth and power of a trace, or of simulated sweeps; the work is cli/run/spectrum.ts, the text cli/render/spectrum.ts. */
 import { Command } from "commander";
 import os from "node:os";
 import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options.js";
+import { choiceFlag, collect, intFlag, optionReader, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "../options/parse.js";
 import { FREQUENCY, TIME, parseQuantity } from "../units.js";
-import { Interrupted, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { integerRatio, Scheme } from "../simulator.js";
 import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
-import { parseSweep, PointSettings, SweepAxis } from "../sweep.js";
-import { analyseTrace, runSweep, sampleInterval, SweepResult, SweepSettings, TraceResult, traceWelch } from "../spectrum-run.js";
-import { SpectrumPool } from "../spectrum-pool.js";
-import { info, note, progress } from "../log.js";
-import { csv, num, table, toJson } from "../render.js";
+import { parseSweep, PointSettings } from "../sweep.js";
+import { analyseTrace, runSpectrumSweep, sampleInterval, SweepSettings, sweepJson, traceJson, traceWelch } from "../run/spectrum.js";
+import { info, note } from "../log.js";
+import { toJson } from "../render/text.js";
+import { psdCsv, SWEEP_COLUMNS, sweepCsv, sweepSummary, traceSummary } from "../render/spectrum.js";
 import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
-import { stopsCleanly } from "../signals.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
-import { addFigureOptions, exportOptions, writeFigures } from "../plots/export.js";
-import { psdFigure, sweepFigures } from "../plots/spectrum.js";
-import { collect, optionReader } from "./common.js";
+import { addFigureOptions, exportOptions } from "../options/figures.js";
+import { writeFigures } from "../render/figures/export.js";
+import { psdFigure, sweepFigures } from "../render/figures/spectrum.js";
 
 /** `--segment`: a whole number of samples, or a duration (with a time unit) turned into samples. */
 function segmentFlag(text: string | undefined, sampleS: number): number | undefined {
@@ -35,92 +34,6 @@ function overlapFlag(text: string): number {
   const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
   if (!(v >= 0 && v < 1)) throw new UsageError(`--overlap: expected a fraction in [0, 1) or a percentage below 100% (got '${text}')`);
   return v;
-}
-
-const axisColumn = (a: SweepAxis) => (a.spec.unit ? `${a.spec.name}_${a.spec.unit.replace(/[^A-Za-z0-9]/g, "")}` : a.spec.name);
-
-export const SWEEP_COLUMNS = [
-  "oscillating",
-  "settled",
-  "washout_s",
-  "f_Hz",
-  "f_theory_Hz",
-  "linewidth_Hz",
-  "linewidth_err_Hz",
-  "resolution_limited",
-  "power",
-  "f2_Hz",
-  "harmonic2_dB",
-  "mz",
-  "mz_theory",
-  "mx_rms",
-  "threshold_theory_A",
-];
-
-function sweepRows(r: SweepResult, axes: SweepAxis[]): Record<string, unknown>[] {
-  return r.points.map((p) => ({
-    ...Object.fromEntries(axes.map((a) => [axisColumn(a), p.values[a.spec.name]])),
-    oscillating: p.oscillating ? 1 : 0,
-    settled: p.settled ? 1 : 0,
-    washout_s: p.washout_s,
-    f_Hz: p.f_Hz,
-    f_theory_Hz: p.theory.f_Hz,
-    linewidth_Hz: p.linewidth_Hz,
-    linewidth_err_Hz: p.linewidth_err_Hz,
-    resolution_limited: p.oscillating ? (p.resolution_limited ? 1 : 0) : NaN,
-    power: p.power,
-    f2_Hz: p.f2_Hz,
-    harmonic2_dB: p.harmonic2_dB,
-    mz: p.mz,
-    mz_theory: p.theory.mz,
-    mx_rms: p.mx_rms,
-    threshold_theory_A: p.theory.threshold_A,
-  }));
-}
-
-function traceSummary(r: TraceResult): string {
-  const l = r.line;
-  const head = `${r.file}: ${r.trials} trial(s), ${r.samples} samples every ${num(r.sample_s, 4)} s; Welch ${r.welch.window}, ${r.psd.segments} segments of ${r.psd.segment} (FFT ${r.psd.nfft}), bin ${num(r.psd.df_Hz / 1e6, 4)} MHz, resolution ${num(r.psd.resolution_Hz / 1e6, 4)} MHz`;
-  if (!l) return `${head}\nno peak above DC in the selected range`;
-  const width = l.resolution_limited
-    ? `below the window's resolution: reported as the resolution ${num(l.linewidth_Hz / 1e6, 4)} MHz (an upper bound; a longer --segment resolves narrower lines)`
-    : `${num(l.linewidth_Hz / 1e6, 4)} +- ${num(l.linewidth_err_Hz / 1e6, 2)} MHz (Lorentzian FWHM)`;
-  const h2 = l.harmonic2 ? `second harmonic ${num(l.harmonic2.f_Hz / 1e9, 6)} GHz, ${num(l.harmonic2.ratio_dB, 3)} dB` : "second harmonic above Nyquist";
-  const powerUnit = r.signal.unit ? ` ${r.signal.unit}^2` : "";
-  return `${head}\npeak ${num(l.f_Hz / 1e9, 8)} GHz | linewidth ${width} | power ${num(l.power, 5)}${powerUnit} | ${h2}`;
-}
-
-function sweepSummary(r: SweepResult, axes: SweepAxis[]): string {
-  const fmt = (a: SweepAxis, v: number) => (a.spec.name === "j_DC" ? `${num(v * 1e3, 5)} mA` : `${num(v, 6)}${a.spec.unit ? " " + a.spec.unit : ""}`);
-  const rows = r.points.map((p) => [
-    ...axes.map((a) => fmt(a, p.values[a.spec.name])),
-    p.oscillating ? num(p.f_Hz / 1e9, 6) : "no auto-oscillation",
-    num(p.theory.f_Hz / 1e9, 6),
-    p.oscillating && Number.isFinite(p.theory.f_Hz) ? `${num(100 * (p.f_Hz / p.theory.f_Hz - 1), 3)} %` : "",
-    p.oscillating
-      ? p.resolution_limited
-        ? `<= ${num(p.linewidth_Hz / 1e6, 3)} (resolution)`
-        : `${num(p.linewidth_Hz / 1e6, 4)} +- ${num(p.linewidth_err_Hz / 1e6, 2)}`
-      : "",
-    p.oscillating ? num(p.power, 4) : "",
-    num(p.mz, 4),
-    num(p.theory.mz, 4),
-    p.settled ? "" : "NOT SETTLED",
-  ]);
-  let out = table([...axes.map((a) => a.spec.name), "f [GHz]", "theory [GHz]", "f/theory-1", "linewidth [MHz]", "power", "<m_z>", "theory", "settled"], rows);
-  for (const t of r.thresholds) {
-    const at = Object.entries(t.at)
-      .map(([k, v]) => `${k} = ${num(v)}`)
-      .join(", ");
-    out += `threshold${at ? ` (${at})` : ""}: simulated ${num(t.simulated_A * 1e3, 5)} mA (zero of the growth rate), linear-stability formula ${num(t.formula_A * 1e3, 5)} mA, ${num(100 * t.relative_difference, 3)} %\n`;
-  }
-  const unsettled = r.points.filter((p) => !p.settled).length;
-  if (unsettled)
-    out += `${unsettled} point(s) had not settled at the longest washout: their values are a transient (near threshold the relaxation slows down; raise --max-washout)\n`;
-  const limited = r.points.filter((p) => p.oscillating && p.resolution_limited).length;
-  if (limited)
-    out += `${limited} point(s): the line is narrower than the window's resolution, so the width shown is the resolution (noise-free lines have no width; with --temperature and a longer --duration the thermal linewidth is resolved)\n`;
-  return out + `${r.points.length} points in ${r.time_s.toFixed(1)} s`;
 }
 
 export function spectrumCommand(): Command {
@@ -217,10 +130,7 @@ Examples:
       for (const n of notes) note(n);
       const r = analyseTrace(data, settings);
       info(traceSummary(r));
-      const lines = ["f_Hz,psd"];
-      for (let k = 0; k < r.psd.psd.length; k++) lines.push(`${r.psd.f_Hz[k]},${r.psd.psd[k]}`);
-      const { psd, ...rest } = r;
-      await emit(lines.join("\n") + "\n", toJson({ command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } }));
+      await emit(psdCsv(r), toJson(traceJson(r)));
       if (str("plot") !== undefined) {
         ensureDir(str("plot")!, "--plot");
         info(`wrote ${(await writeFigures(str("plot")!, [psdFigure(r)], figureExport, "--plot")).join(", ")}`);
@@ -294,39 +204,9 @@ Examples:
     if (temperatureK === 0 && trials > 1) note("--trials without --temperature: noise-free trials are identical");
     const total = axes.reduce((n, a) => n * a.values.length, 1);
     note(`${total} point${total > 1 ? "s" : ""} on ${Math.min(threads, total)} thread${Math.min(threads, total) > 1 ? "s" : ""}: working`);
-    const bar = progress(total, "spectrum");
-    const pool = new SpectrumPool(Math.min(threads, total));
-    let r: SweepResult;
-    let done = 0;
-    const release = stopsCleanly();
-    try {
-      r = await runSweep(settings, pool, (d) => bar.update((done = d)));
-    } catch (e) {
-      // a partial sweep is not a result: nothing is written (earlier files stay as they were)
-      if (e instanceof Interrupted)
-        throw new Interrupted(e.signal, `interrupted by ${e.signal}: the sweep was not finished (${done} of ${total} points); nothing was written`);
-      throw e;
-    } finally {
-      release();
-      bar.stop();
-      await pool.close();
-    }
+    const r = await runSpectrumSweep(settings, threads);
     info(sweepSummary(r, axes));
-    await emit(
-      csv([...axes.map(axisColumn), ...SWEEP_COLUMNS], sweepRows(r, axes)),
-      toJson({
-        command: "spectrum",
-        settings: {
-          ...point,
-          seed: point.seed.toString(),
-          axes: axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })),
-          fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
-        },
-        points: r.points,
-        thresholds: r.thresholds,
-        time_s: r.time_s,
-      }),
-    );
+    await emit(sweepCsv(r, axes), toJson(sweepJson(r, settings)));
     if (str("plot") !== undefined) {
       ensureDir(str("plot")!, "--plot");
       info(`wrote ${(await writeFigures(str("plot")!, sweepFigures(r, axes), figureExport, "--plot")).join(", ")}`);

@@ -1,18 +1,13 @@
-/** `stoopt sweep`: a grid of runs of one command, here (a bounded pool) or as a Slurm array job. */
+/** `stoopt sweep`: a grid of runs of one command, here (a bounded pool) or as a Slurm array job; the work is cli/run/sweep.ts and cli/sweep/. */
 import { Command } from "commander";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { UsageError } from "../errors.js";
-import { info, note } from "../log.js";
-import { choiceFlag, intFlag } from "../options.js";
-import { writeFileAtomic } from "../output.js";
-import { table, toJson } from "../render.js";
-import { readSpec, SlurmSettings } from "../sweep/spec.js";
-import { cellDirs, prepare, runLocal, runTask } from "../sweep/run.js";
-import { cellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
-import { checkTime, DEFAULT_MAX_REQUEUES, haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";
-import { adapterFor } from "../sweep/adapters.js";
+import { info } from "../log.js";
+import { intFlag } from "../options/parse.js";
+import { toJson } from "../render/text.js";
+import { collectSummary, statusTable } from "../render/sweep.js";
+import { collectSweepDir, runSweepSpec, sweepStatus } from "../run/sweep.js";
+import { runTask } from "../sweep/run.js";
+import { DEFAULT_MAX_REQUEUES } from "../sweep/slurm.js";
 
 const HELP_AFTER = `
 SPEC (YAML or JSON; relative paths in it are relative to the spec file):
@@ -67,59 +62,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (spec: string | undefined, opts: Record<string, string | boolean | undefined>) => {
     if (spec === undefined) throw new UsageError("sweep: give a SPEC file (or 'status DIR' / 'collect DIR'); see stoopt sweep --help");
-    const executor = choiceFlag(opts.executor as string, "--executor", ["local", "slurm"] as const);
-    const plan = readSpec(spec, lookup, opts.out as string | undefined);
-    const src = (k: string) => cmd.getOptionValueSource(k) === "cli";
-    const slurm: SlurmSettings = { ...plan.slurm };
-    for (const k of ["time", "mem", "partition", "account", "qos"] as const) if (opts[k] !== undefined) slurm[k] = opts[k] as string;
-    if (opts.cpusPerTask !== undefined) slurm.cpus_per_task = intFlag(opts.cpusPerTask as string, "--cpus-per-task", 1);
-    if (opts.maxRunning !== undefined) slurm.max_running = intFlag(opts.maxRunning as string, "--max-running", 1);
-    if (src("signalBefore") || slurm.signal_s === undefined) slurm.signal_s = intFlag(opts.signalBefore as string, "--signal-before", 1);
-    if (opts.time !== undefined) checkTime(slurm.time!, "--time");
-    const maxThreads = Math.max(...plan.cells.map((c) => c.threads));
-    const jobs = opts.jobs !== undefined ? intFlag(opts.jobs as string, "--jobs", 1, 1024) : Math.max(1, Math.floor(os.availableParallelism() / maxThreads));
-    if (executor === "slurm" && !opts.dryRun && !haveSbatch())
-      throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
-    if (executor === "local" && opts.dryRun) {
-      const dirs = prepare(plan, false);
-      for (const [i, c] of plan.cells.entries()) {
-        const a = adapterFor(plan.command)!;
-        const d = dirs[i];
-        if (fs.existsSync(d) && a.progress(d).done) continue;
-        const argv = fs.existsSync(path.join(d, "cell.json")) ? nextArgv(d, readCell(d))!.argv : [plan.command, ...c.argv, ...a.outArgs(d)];
-        process.stdout.write(`cd ${shq(plan.cwd)} && ${shq(process.execPath)} ${shq(STOOPT_ENTRY)} ${argv.map(shq).join(" ")}\n`);
-      }
-      return;
-    }
-    const dirs = prepare(plan);
-    note(
-      `sweep ${plan.out}: ${plan.cells.length} cells of stoopt ${plan.command} (${plan.axes.map(([a, v]) => `${a} x ${v.length}`).join(", ") || "one run"})`,
-    );
-    if (executor === "local") {
-      process.exitCode = await runLocal(dirs, jobs);
-      return;
-    }
-    const todo = dirs.filter((d) => {
-      const st = cellStatus(d);
-      if (st.state === "done" || st.state === "running") return false;
-      const queued = opts.dryRun ? undefined : stillQueued(d);
-      if (queued) note(`${st.name}: still in Slurm's queue as job ${queued}; not submitted again`);
-      return !queued;
-    });
-    if (todo.length === 0) {
-      note("every cell is finished, running or queued; nothing to submit");
-      return;
-    }
-    fs.mkdirSync(path.join(plan.out, "slurm"), { recursive: true });
-    const file = writeScript(plan.out, sbatchScript(plan, todo, slurm));
-    if (opts.dryRun) {
-      note(`wrote ${file} (${todo.length} tasks); submit it with: sbatch ${file}`);
-      return;
-    }
-    const job = submit(file);
-    recordSubmission(todo, job);
-    note(`submitted ${file}: Slurm job ${job}, ${todo.length} tasks; follow with: stoopt sweep status ${plan.out}`);
-    process.stdout.write(`${job}\n`);
+    await runSweepSpec(spec, opts, (k) => cmd.getOptionValueSource(k) === "cli", lookup);
   });
 
   cmd.addCommand(
@@ -128,17 +71,9 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .argument("<dir>", "the sweep's folder")
       .option("--json", "print the cells' states as JSON on stdout")
       .action((dir: string, o: { json?: boolean }) => {
-        const st = cellDirs(dir).map(cellStatus);
-        const counts = ["done", "running", "stopped", "failed", "pending"]
-          .map((s) => [s, st.filter((c) => c.state === s).length] as const)
-          .filter(([, n]) => n > 0);
-        info(
-          table(
-            ["cell", "state", "detail"],
-            st.map((c) => [c.name, c.state, c.detail]),
-          ) + `${st.length} cells: ${counts.map(([s, n]) => `${n} ${s}`).join(", ")}`,
-        );
-        if (o.json) process.stdout.write(toJson({ dir: path.resolve(dir), counts: Object.fromEntries(counts), cells: st }));
+        const st = sweepStatus(dir);
+        info(statusTable(st));
+        if (o.json) process.stdout.write(toJson(st));
       }),
   );
   cmd.addCommand(
@@ -148,23 +83,9 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
       .option("--over <axis>", "the axis to average over (default: seed, if the sweep has it)")
       .option("--metric <name>", "the number drawn in figure.svg (default: test_accuracy_pct for mnist, loss for sysid)")
       .action(async (dir: string, o: { over?: string; metric?: string }) => {
-        // the table and figure code (Vega) loads only when it is needed
-        const { collectedCsv, collectedFigure, collectedMarkdown, collectSweep } = await import("../sweep/collect.js");
-        const { writeFigures, DEFAULT_EXPORT } = await import("../plots/export.js");
-        const c = collectSweep(dir, o.over);
-        const metric = o.metric ?? adapterFor(c.command)!.figureMetric ?? c.metrics[0];
-        const fig = collectedFigure(c, metric);
-        const text = collectedCsv(c);
-        const md = collectedMarkdown(c);
-        writeFileAtomic(path.join(dir, "table.csv"), text, "collect");
-        writeFileAtomic(path.join(dir, "table.md"), md, "collect");
-        await writeFigures(dir, [fig], DEFAULT_EXPORT, "collect");
-        info(
-          md +
-            (c.unfinished.length ? `not finished, left out: ${c.unfinished.join(", ")}\n` : "") +
-            `wrote ${path.join(dir, "table.{csv,md}")}, ${path.join(dir, "figure.svg")}`,
-        );
-        process.stdout.write(text);
+        const c = await collectSweepDir(dir, o.over, o.metric);
+        info(collectSummary(c, dir));
+        process.stdout.write(c.csv);
       }),
   );
   cmd.addCommand(

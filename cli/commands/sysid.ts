@@ -1,36 +1,16 @@
-/** `stoopt sysid`: fit model parameters to teacher trajectories (paper eq. 4, Fig. 2-3). */
+/** `stoopt sysid`: fit model parameters to teacher trajectories (paper eq. 4, Fig. 2-3). Flags into settings; the work is cli/run/sysid.ts (teacher files, measured data) and cli/run/sysid-spectrum.ts (--spectrum). */
 import { Command } from "commander";
-import fs from "node:fs";
 import os from "node:os";
 import { PARAMS, ParamSpec, paramByName, paramsFromOptions, parseParamQuantity } from "../model.js";
-import { choiceFlag, intFlag } from "../options.js";
+import { choiceFlag, collect, intFlag, optionReader } from "../options/parse.js";
+import { addFixedParamOptions, addTeacherOptions, rangesFor } from "../options/teacher.js";
+import { addMeasuredOptions } from "../options/measured.js";
+import { addFigureOptions, exportOptions, parseComponents } from "../options/figures.js";
 import { parseQuantity } from "../units.js";
-import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
-import { checkIdentifiable, EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
-import { FileOutcome, fitReport, LOSS_TEXT, manyCsv, manyTable, ParameterEntry, resultTable, SysidResult } from "../sysid-report.js";
-import {
-  addFixedParamOptions,
-  addTeacherOptions,
-  collect,
-  loadTeacher,
-  LoadedTeacher,
-  makeEvaluator,
-  optionReader,
-  rangesFor,
-  readTeacherData,
-  teacherArrays,
-} from "./common.js";
-import { addMeasuredOptions, MEASURED_FLAGS, runMeasured } from "./sysid-measured.js";
-import { checkScopeTimeAxis } from "../measured.js";
-import { checkTimeAxis } from "../limits.js";
-import { errorLine, info, note, paint, progress } from "../log.js";
-import { csv, toJson, writeJson } from "../render.js";
-import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../output.js";
-import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
-import { plotSysid, parseComponents } from "./plot.js";
-import { addFigureOptions, exportOptions } from "../plots/export.js";
-import { PoolEvaluator, prewarmWorkers } from "../pool.js";
-import { spectrumFitCommand } from "../spectrum-fit-cli.js";
+import { UsageError } from "../errors.js";
+import { checkIdentifiable, FitParam, GradientMode, Refinement, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
+import { LOSS_TEXT } from "../render/sysid.js";
+import { note } from "../log.js";
 
 /** `name=value`, value with units; `plausible`: refuse a bare number implausible in its unit (values, not rates). */
 function parseAssign(text: string, flag: string, plausible = false): [ParamSpec, number] {
@@ -60,61 +40,6 @@ function parseStage(text: string, fitted: Set<string>, flag: string): Stage {
   }
   return stage;
 }
-
-/** A `stoopt simulate` sidecar (FILE.json) next to the teacher, if there is one. */
-function readSidecar(file: string): { parameters: Record<string, number>; meta: Record<string, unknown> } | undefined {
-  if (file === "-") return undefined;
-  try {
-    const meta = JSON.parse(fs.readFileSync(`${file}.json`, "utf8"));
-    if (meta?.command !== "simulate" || typeof meta.parameters !== "object") return undefined;
-    const parameters = Object.fromEntries(
-      Object.entries(meta.parameters as Record<string, { value: number }>)
-        .filter(([, v]) => typeof v?.value === "number")
-        .map(([k, v]) => [k, v.value]),
-    );
-    return { parameters, meta };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Fixed parameters and where each came from. A flag wins; else the teacher's
- * sidecar (the values the teacher was simulated with), noted when it differs
- * from the default; else the default. A flag that contradicts the sidecar is
- * warned about.
- */
-export function provenance(
-  base: Float64Array,
-  opts: Record<string, unknown>,
-  fitted: Set<string>,
-  sidecar: Record<string, number> | undefined,
-  notes: string[],
-  warnings: string[],
-): { base: Float64Array; sources: Record<string, ParameterEntry> } {
-  const out = Float64Array.from(base);
-  const sources: Record<string, ParameterEntry> = {};
-  for (const p of PARAMS) {
-    const sc = sidecar?.[p.name];
-    const flag = opts[p.name] !== undefined;
-    let source: ParameterEntry["source"];
-    if (fitted.has(p.name)) source = "fit";
-    else if (flag) {
-      source = "flag";
-      if (sc !== undefined && !close(sc, out[p.index]))
-        warnings.push(`--${p.name} ${out[p.index]} differs from the teacher sidecar's ${p.name} = ${sc} ${p.unit}`.trimEnd() + " (the flag is used)");
-    } else if (sc !== undefined && Number.isFinite(sc)) {
-      source = "sidecar";
-      if (!close(sc, p.defaultValue))
-        notes.push(`${p.name} fixed at ${sc}${p.unit ? " " + p.unit : ""} from the teacher sidecar (default ${p.defaultValue}); give --${p.name} to override`);
-      out[p.index] = sc;
-    } else source = "default";
-    sources[p.name] = { value: out[p.index], unit: p.unit, source, ...(sc !== undefined ? { sidecar: sc } : {}) };
-  }
-  return { base: out, sources };
-}
-
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
 
 export function sysidCommand(): Command {
   const cmd = new Command("sysid")
@@ -247,7 +172,8 @@ Examples:
     for (const n of names) if (opts[n] !== undefined) throw new UsageError(`--${n}: ${n} is fitted; give its start with --init ${n}=VALUE`);
     if (str("spectrum") !== undefined) {
       if (files.length) throw new UsageError(`--spectrum fits a frequency table; drop the teacher file(s) ${files.join(", ")}`);
-      return spectrumFitCommand(str("spectrum")!, params, opts, cmd.getOptionValueSource("washout") === "cli");
+      const { runSpectrumFit } = await import("../run/sysid-spectrum.js");
+      return runSpectrumFit(str("spectrum")!, params, opts, cmd.getOptionValueSource("washout") === "cli");
     }
     if (files.length === 0) throw new UsageError("missing teacher file (or --spectrum TABLE for a frequency table)");
     const epochs = intFlag(str("epochs")!, "--epochs", 0);
@@ -297,304 +223,28 @@ Examples:
     const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
     const jobs = str("jobs") !== undefined ? intFlag(str("jobs")!, "--jobs", 1, 64) : Math.min(files.length, threads);
 
-    // ---- outputs, checked before the work (cli/output.ts); every teacher is an input
-    for (const f of files) {
-      if (f === "-") continue;
-      declareInput(f, "teacher");
-      declareInput(`${f}.json`, "teacher's settings sidecar");
-    }
-    for (const [flag, v] of [
-      ["--out", str("out")],
-      ["--report", str("report")],
-      ["--history", str("history")],
-    ] as const)
-      if (v !== undefined && v !== "-") checkOutput(v, flag);
-    if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
-
-    // SIGINT/SIGTERM (cli/signals.ts): stop at the current step, write the result so far marked interrupted, exit 130/143
-    const release = stopsCleanly();
-    const interrupted = () => stopRequested() !== undefined;
-    const interruptCode = () => exitCodeFor(stopRequested() ?? "SIGINT");
-    // measured data (README "Fitting measured data"): a signal column, fitted initial states, or a teacher without my/mz
-    const measuredFlag = MEASURED_FLAGS.find((k) => cmd.getOptionValueSource(k) === "cli" && !(k === "m0" && str("m0") === "teacher"));
-    const measuredFlags = measuredFlag !== undefined;
-    if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
-    let preloaded: LoadedTeacher | undefined;
-    // the worker threads boot while the teacher is read (the measured path has workers of its own)
-    if (threads > 1 && !measuredFlags) prewarmWorkers(threads - 1);
-    if (!many) {
-      const file = files[0];
-      const signal = str("signal");
-      const raw = await readTeacherData(
-        file,
-        opts,
-        signal,
-        params.map((p) => ({ spec: p.spec, range: p.range })),
-      );
-      const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
-      if (measuredFlags || !hasState) {
-        checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
-        const implicit = !hasState && signal === undefined && str("m0") === undefined;
-        const why = implicit
-          ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)`
-          : undefined;
-        const notes: string[] = [];
-        const warnings: string[] = [];
-        const sidecar = readSidecar(file);
-        const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
-        for (const n of [...notes, ...warnings]) note(n);
-        release(); // the measured path registers its own clean stop
-        await runMeasured({
-          file,
-          cmd,
-          opts,
-          str,
-          loaded: { ...raw, base },
-          names,
-          params,
-          starts,
-          seed,
-          truth: sidecar?.parameters,
-          t0: Date.now(),
-          why,
-          exportOpts: figures.export,
-        });
-        return;
-      }
-      preloaded = { ...raw, arrays: teacherArrays(raw.data) };
-      checkTimeAxis({ file: raw.data.file, column: raw.data.timeColumn, trials: raw.data.trials }, raw.dtS, raw.washoutS);
-      checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
-    }
-    const totalEpochs = files.length * starts * stages.reduce((s, st) => s + (st.epochs ?? 0), 0);
-    const bar = progress(Math.max(1, totalEpochs), "sysid");
-    let done = 0;
-
-    /** Fit one file; throws on bad input (the caller decides what that means). */
-    const fitFile = async (file: string, workers: number, concurrent = false, pre?: LoadedTeacher): Promise<SysidResult> => {
-      const t0 = Date.now();
-      const loaded = pre
-        ? { ...pre, threads: workers }
-        : await loadTeacher(
-            file,
-            { ...opts, threads: String(workers) },
-            params.map((p) => ({ spec: p.spec, range: p.range })),
-          );
-      if (!pre) checkScopeTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
-      const { data, arrays, dtS, washoutS } = loaded;
-      const nTrials = arrays.labels.length;
-      const batch = Math.min(batchFlag, nTrials);
-      const notes: string[] = [];
-      const warnings: string[] = [];
-      const sidecar = readSidecar(file);
-      const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
-      if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined)
-        notes.push(
-          `the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`,
-        );
-      // files fitted side by side need their own worker threads (the main thread only coordinates); workers pass from one file to the next
-      const ev = concurrent
-        ? new PoolEvaluator(arrays, dtS, washoutS, Math.max(1, Math.min(workers, nTrials)), false)
-        : makeEvaluator({ ...loaded, threads: workers });
-      try {
-        const out = await runFit(ev, nTrials, {
-          base,
-          params,
-          stages,
-          mode,
-          batch,
-          seed,
-          maxFailures,
-          starts,
-          refine: refineMethod,
-          lm: lmOpts,
-          sigma,
-          shouldStop: interrupted,
-          onEpoch: () => bar.update(++done),
-        });
-        if (out.starts.length === 0) throw new UsageError("interrupted before the first epoch finished");
-        const truth = sidecar?.parameters;
-        for (const [k, v] of Object.entries(sources)) if (v.source === "fit") v.value = out.params.find((p) => p.name === k)!.value;
-        return {
-          stoopt: "0.1.0",
-          command: "sysid",
-          status: out.status,
-          input: { file, sha256: data.sha256, trials: nTrials, samples: arrays.t_s.length, truncated: data.truncated },
-          settings: {
-            fit: names,
-            dt_s: dtS,
-            washout_s: washoutS,
-            epochs,
-            batch,
-            gradient: mode,
-            refine: refineMethod,
-            ftol: lmOpts.ftol,
-            xtol: lmOpts.xtol,
-            gtol: lmOpts.gtol,
-            max_iterations: lmOpts.maxIterations,
-            sigma: sigma ?? null,
-            starts,
-            seed,
-            lr_scale: lrScale,
-            max_failures: maxFailures,
-            threads: workers,
-            scale: Number(str("scale")),
-            stages,
-            fixed: Object.fromEntries(PARAMS.filter((p) => !fitted.has(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
-          },
-          objective: out.objective,
-          fit: Object.fromEntries(
-            out.params.map((p, i) => {
-              const se = Number.isFinite(p.stderr) ? p.stderr : null;
-              return [
-                p.name,
-                {
-                  value: p.value,
-                  unit: params[i].spec.unit,
-                  start: p.start,
-                  uncertainty: se,
-                  stderr: se,
-                  relative_error: se !== null && p.value !== 0 ? se / Math.abs(p.value) : null,
-                  uncertainty_statistical: Number.isFinite(p.statistical) ? p.statistical : null,
-                  uncertainty_numerical: p.numerical,
-                  range: p.range,
-                  at_bound: p.atBound,
-                  ...(truth && truth[p.name] !== undefined ? { true: truth[p.name] } : {}),
-                },
-              ];
-            }),
-          ),
-          parameters: sources,
-          loss: out.stats.lossEq4,
-          sum_sq: out.stats.sumSq,
-          statistics: {
-            n_data: out.stats.nData,
-            n_free: out.stats.nFree,
-            dof: out.stats.dof,
-            loss_eq4: out.stats.lossEq4,
-            sum_sq: out.stats.sumSq,
-            chi_square: out.stats.chiSquare,
-            reduced_chi_square: finiteOrNull(out.stats.reducedChiSquare),
-            aic: finiteOrNull(out.stats.aic),
-            bic: finiteOrNull(out.stats.bic),
-            sigma: finiteOrNull(out.stats.sigma),
-            sigma_source: out.stats.sigmaSource,
-          },
-          covariance: out.covariance ? { names, matrix: out.covariance } : null,
-          correlation: out.correlation ? { names, matrix: out.correlation } : null,
-          convergence: {
-            converged: out.convergence.converged,
-            reason: out.convergence.reason,
-            message: out.convergence.message,
-            lm_iterations: out.convergence.lmIterations,
-            lm_evaluations: out.convergence.lmEvaluations,
-          },
-          epochs: out.epochs,
-          best_start: out.bestStart,
-          time_s: (Date.now() - t0) / 1000,
-          uncertainty_method: UNCERTAINTY_METHOD,
-          warnings: [...warnings, ...out.warnings],
-          notes,
-          starts: out.starts,
-          events: out.events,
-          history: out.history,
-        };
-      } finally {
-        await ev.close();
-      }
-    };
-
-    try {
-      const c = paint();
-      if (!many) {
-        // one file: bad input is a usage error (exit 2), as always
-        const result = await fitFile(files[0], threads, false, preloaded);
-        bar.stop();
-        if (opts.out) writeJson(str("out")!, result, "--out");
-        if (opts.history) {
-          const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
-          const history = result.history as EpochRecord[];
-          writeFileAtomic(
-            str("history")!,
-            csv(
-              cols,
-              history.map((h) => ({
-                start: h.start,
-                stage: h.stage,
-                epoch: h.epoch,
-                loss: h.loss,
-                ...h.values,
-                ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])),
-              })),
-            ),
-            "--history",
-          );
-        }
-        info("\n" + resultTable(result, c.bold, c.yellow));
-        if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
-        if (opts.json) process.stdout.write(toJson(result));
-        if (str("plot") !== undefined && result.status !== "interrupted") {
-          const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
-          info(`wrote ${figs.join(", ")}`);
-        }
-        if (result.status === "interrupted") {
-          note(`${stopRequested() ?? "interrupted"}: the fit so far is reported, marked "interrupted"`);
-          process.exitCode = interruptCode();
-        } else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
-        return;
-      }
-      // several files: each fitted on its own; a bad file is reported and the others go on
-      const outcomes: FileOutcome[] = new Array(files.length);
-      const perJob = Math.max(1, Math.floor(threads / Math.min(jobs, files.length)));
-      let next = 0;
-      const lines: string[] = [];
-      const worker = async () => {
-        while (next < files.length && !interrupted()) {
-          const i = next++;
-          try {
-            const result = await fitFile(files[i], perJob, jobs > 1);
-            outcomes[i] = {
-              file: files[i],
-              result,
-              exitCode: result.status === "failed" ? EXIT_RUNTIME : result.status === "interrupted" ? interruptCode() : 0,
-            };
-          } catch (e) {
-            const d = describe(e);
-            outcomes[i] = { file: files[i], error: d.message, exitCode: d.exitCode || EXIT_RUNTIME };
-          }
-          if (opts.json) process.stdout.write(jsonLine(outcomes[i]));
-          lines.push(jsonLine(outcomes[i]));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
-      bar.stop();
-      const got = outcomes.filter(Boolean);
-      info("\n" + manyTable(names, got));
-      for (const o of got) if (o.error) errorLine(`${o.file}: ${o.error}`);
-      if (!opts.json) process.stdout.write(manyCsv(names, got));
-      if (opts.out) writeFileAtomic(str("out")!, lines.join(""), "--out");
-      if (str("report") !== undefined)
-        writeReport(str("report")!, got.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n"));
-      const failed = got.filter((o) => o.exitCode !== 0).length;
-      info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
-      if (interrupted()) process.exitCode = interruptCode();
-      else if (failed || got.length < files.length) process.exitCode = EXIT_RUNTIME;
-    } finally {
-      bar.stop();
-      release();
-    }
+    const { runSysid } = await import("../run/sysid.js");
+    await runSysid({
+      files,
+      flags: opts,
+      given: (k) => cmd.getOptionValueSource(k) === "cli",
+      names,
+      params,
+      figures,
+      epochs,
+      lrScale,
+      stages,
+      mode,
+      refine: refineMethod,
+      lm: lmOpts,
+      sigma,
+      starts,
+      seed,
+      maxFailures,
+      batch: batchFlag,
+      threads,
+      jobs,
+    });
   });
   return cmd;
-}
-
-const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
-
-/** One JSON line of a many-file run: the result, or the file's error. */
-function jsonLine(o: FileOutcome): string {
-  const v = o.result ?? { command: "sysid", status: "error", input: { file: o.file }, error: o.error, exit_code: o.exitCode };
-  return JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x)) + "\n";
-}
-
-function writeReport(target: string, text: string): void {
-  if (target === "-") process.stdout.write(text);
-  else writeFileAtomic(target, text, "--report");
 }

@@ -12,7 +12,7 @@ import { Optimizer, Vec } from "./adam.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
-import { Pool, shares } from "./pool.js";
+import { Pool, shares } from "./worker-pool.js";
 import { UsageError } from "../errors.js";
 import type { WorkerReply } from "./worker.js";
 

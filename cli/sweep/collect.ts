@@ -5,9 +5,9 @@
  */
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { num, csv } from "../render.js";
-import { errorBarFigure } from "../plots/figures.js";
-import type { Figure } from "../plots/export.js";
+import { num, csv } from "../render/text.js";
+import { errorBarFigure } from "../render/figures/figures.js";
+import type { Figure } from "../render/figures/export.js";
 import { adapterFor, Metrics } from "./adapters.js";
 import { cellStatus, readCell } from "./cell.js";
 import { cellDirs, readSweep } from "./run.js";

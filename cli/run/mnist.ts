@@ -1,34 +1,35 @@
-/** The work of `stoopt mnist` (cli/commands/mnist.ts), loaded when the command runs. */
+/**
+ * The work of `stoopt mnist` (flags: cli/commands/mnist.ts), loaded when the
+ * command runs: outputs checked, the network configured from the flags (or
+ * the checkpoint of --resume, the flags checked against it), trained epoch by
+ * epoch (cli/network/trainer.ts), result.json written after every epoch.
+ */
 import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
 import fs from "node:fs";
 import { stopsCleanly } from "../signals.js";
-import { checkCount, checkMemory, U32_MAX } from "../limits.js";
-import { Command } from "commander";
+import { checkMemory } from "../limits.js";
 import path from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
-import { defaultParams, PARAMS, parseParamValue } from "../model.js";
-import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
+import { FlagValues, intFlag } from "../options/parse.js";
+import { checkAgainstCheckpoint, netConfigFromFlags, startFromFlags } from "../options/mnist.js";
+import { epochLine, runHeader } from "../render/mnist.js";
+import { toJsonIndented } from "../render/text.js";
 import { core } from "../core.js";
-import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
-import { METRICS_FILE, RESULT_FILE } from "./trainer.js";
-import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";
-import { couplingMatrix, initialTheta } from "./init.js";
-import { integerRatio } from "../simulator.js";
-import { RunState, Session, writeOutputs } from "./trainer.js";
-import { exportOptions, ExportOptions } from "../plots/export.js";
+import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
+import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
+import { NetConfig } from "../network/config.js";
+import { couplingMatrix, initialTheta } from "../network/init.js";
+import { RunState, Session, writeOutputs } from "../network/trainer.js";
+import { exportOptions } from "../options/figures.js";
+import type { ExportOptions } from "../render/figures/export.js";
 
-function numberFlag(text: string, flag: string, min = 0): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
-  return v;
-}
-
-export async function mnistAction(cmd: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
+/** Run `stoopt mnist` with the flags as commander parsed them; `given`: whether a flag was on the command line (checked against a resumed checkpoint). */
+export async function runMnist(opts: FlagValues, given: (flag: string) => boolean): Promise<void> {
   const notes: string[] = [];
   const str = (k: string) => opts[k] as string;
-  const explicit = (k: string) => cmd.getOptionValueSource(k) === "cli";
+  const explicit = given;
   const threads = intFlag(str("threads"), "--threads", 1, 64);
   const c = core();
   let state: RunState;
@@ -52,16 +53,7 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     const cfg = ck.header.config;
     if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
     // refuse settings that contradict the checkpoint
-    if (explicit("n") && intFlag(str("n"), "--n", 1) !== cfg.n) throw new UsageError(`--resume ${dir}: the checkpoint has N = ${cfg.n}, not ${str("n")}`);
-    if (explicit("tune") && parseTune(str("tune")).name !== cfg.tune)
-      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --tune ${cfg.tune}, not ${str("tune")}`);
-    if (explicit("cm") && numberFlag(str("cm"), "--cm") !== cfg.cmOe)
-      throw new UsageError(`--resume ${dir}: the checkpoint has CM = ${cfg.cmOe}, not ${str("cm")}`);
-    if (explicit("precision") && str("precision") !== cfg.precision)
-      throw new UsageError(`--resume ${dir}: the checkpoint is ${cfg.precision}, not ${str("precision")}`);
-    if (explicit("x0Norm") && str("x0Norm") !== (cfg.x0Norm ?? "unit"))
-      throw new UsageError(`--resume ${dir}: the checkpoint was trained with --x0-norm ${cfg.x0Norm ?? "unit"}, not ${str("x0Norm")}`);
-    if (explicit("epochs")) cfg.epochs = intFlag(str("epochs"), "--epochs", 1);
+    checkAgainstCheckpoint(opts, explicit, cfg, dir);
     dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
     outDir = outDir ?? dir;
     state = {
@@ -84,58 +76,14 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
     await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
     return;
   }
-  const tune = parseTune(str("tune"));
-  const dtS = timeFlag(str("dt"), "--dt", notes);
-  const durationS = timeFlag(str("duration"), "--duration", notes);
-  const steps = checkCount(integerRatio(durationS, dtS, "--duration"), "--duration", "the RK4 steps (--duration / --dt)", U32_MAX, 1);
-  const precision = choiceFlag<Precision>(str("precision"), "--precision", ["f32", "f64"]);
-  const x0Norm = choiceFlag<X0Norm>(str("x0Norm"), "--x0-norm", ["unit", "raw"]);
-  const p = (name: string) => PARAMS.find((q) => q.name === name)!;
-  const hAppl0 = parseParamValue(p("H_appl"), str("H_appl"), "--H_appl", notes);
-  const jDc0 = parseParamValue(p("j_DC"), str("j_DC"), "--j_DC", notes);
-  const alpha0 = parseParamValue(p("alpha"), str("alpha"), "--alpha", notes);
-  const inRange = (v: number, [lo, hi]: [number, number], flag: string) => {
-    if (v < lo || v > hi) throw new UsageError(`${flag}: ${v} is outside the training range [${lo}, ${hi}]`);
-  };
-  inRange(hAppl0, RANGES.happl, "--H_appl");
-  inRange(jDc0, RANGES.jdc, "--j_DC");
-  inRange(alpha0, RANGES.alpha, "--alpha");
+  const start = startFromFlags(opts, notes);
   dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
   const data = loadDataset(dataDir);
-  const cfg: NetConfig = {
-    n: intFlag(str("n"), "--n", 1, 5000),
-    nIn: data.rows * data.cols,
-    nOut: 10,
-    cmOe: numberFlag(str("cm"), "--cm"),
-    dtS,
-    steps,
-    tune: tune.name,
-    groups: tune.groups,
-    precision,
-    x0Norm,
-    seed: seedFlag(str("seed"), "--seed"),
-    batch: intFlag(str("batch"), "--batch", 1, 100000),
-    epochs: intFlag(str("epochs"), "--epochs", 1),
-    lr: {
-      win: numberFlag(str("lrWin"), "--lr-win"),
-      wout: numberFlag(str("lrWout"), "--lr-wout"),
-      happl: numberFlag(str("lrHappl"), "--lr-happl"),
-      jdc: numberFlag(str("lrJdc"), "--lr-jdc"),
-      alpha: numberFlag(str("lrAlpha"), "--lr-alpha"),
-      decay: numberFlag(str("lrDecay"), "--lr-decay"),
-    },
-    hAppl0,
-    jDc0,
-    alpha0,
-    params: Array.from(defaultParams()),
-    trainLimit: opts.trainLimit !== undefined ? intFlag(str("trainLimit"), "--train-limit", 1) : data.train.count,
-    testLimit: opts.testLimit !== undefined ? intFlag(str("testLimit"), "--test-limit", 1) : data.test.count,
-    val: intFlag(str("val"), "--val", 0, data.train.count - 1),
-  };
+  const cfg = netConfigFromFlags(opts, start, data);
   for (const n of notes) note(n);
   checkNetSize(cfg, threads);
   const theta0 = initialTheta(c, cfg);
-  const f32 = precision === "f32";
+  const f32 = cfg.precision === "f32";
   const mk = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
   state = {
     cfg,
@@ -150,7 +98,19 @@ export async function mnistAction(cmd: Command, opts: Record<string, string | bo
   await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
 }
 
-function resultObject(s: Session, wallS: number): unknown {
+/** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/schema.ts MNIST_RESULT). */
+export interface MnistResult {
+  command: "mnist";
+  config: Omit<NetConfig, "seed"> & { seed: string; dt_s: number; duration_s: number };
+  data: { dir: string; fingerprint: string; train_images: number; test_images: number; val_images: number };
+  epochs_done: number;
+  test_accuracy: number | null;
+  test_accuracy_note: string;
+  wall_s: number;
+  history: RunState["history"];
+}
+
+function resultObject(s: Session, wallS: number): MnistResult {
   const st = s.state;
   const cfg = st.cfg;
   const last = st.history[st.history.length - 1];
@@ -205,9 +165,7 @@ async function run(
   const s = new Session(state, data, threads);
   const release = stopsCleanly();
   try {
-    info(
-      `stoopt mnist: N=${cfg.n} CM=${cfg.cmOe} Oe tune=${cfg.tune} x0-norm=${cfg.x0Norm ?? "unit"} ${cfg.precision} dt=${cfg.dtS * 1e12} ps x ${cfg.steps} steps, batch ${cfg.batch}, ${threads} thread${threads > 1 ? "s" : ""}, ${s.trainCount} training / ${s.testCount} test${s.valCount ? ` / ${s.valCount} validation (held out from training)` : ""} images`,
-    );
+    info(runHeader(cfg, threads, { train: s.trainCount, test: s.testCount, val: s.valCount }));
     let wall = state.history.length ? state.history[state.history.length - 1].wall_s : 0;
     for (let e = state.epochsDone; e < cfg.epochs; e++) {
       const t0 = performance.now();
@@ -243,15 +201,11 @@ async function run(
         wall_s: wall,
       });
       if (outDir !== undefined) writeOutputs(outDir, s, resultObject(s, wall));
-      info(
-        `epoch ${e + 1}/${cfg.epochs}: train loss ${tr.loss.toFixed(4)} acc ${(100 * tr.accuracy).toFixed(2)} %, test acc ${(100 * ev.accuracy).toFixed(2)} %, ${va ? `val acc ${(100 * va.accuracy).toFixed(2)} %, ` : ""}` +
-          `H_appl ${ph.mean.toFixed(1)} Oe (var ${ph.variance.toFixed(2)} Oe^2), j_DC ${(ph.jdc * 1e3).toFixed(4)} mA, alpha ${ph.alpha.toFixed(6)}, ` +
-          `${(s.trainCount / tr.seconds).toFixed(0)} img/s, ${tr.seconds.toFixed(1)} s`,
-      );
+      info(epochLine(state.history[state.history.length - 1], cfg.epochs));
     }
-    if (json) process.stdout.write(JSON.stringify(resultObject(s, wall), null, 2) + "\n");
+    if (json) process.stdout.write(toJsonIndented(resultObject(s, wall)));
     if (plotDir !== undefined && outDir !== undefined) {
-      const { plotMnist } = await import("../commands/plot.js");
+      const { plotMnist } = await import("./plot.js");
       const files = await plotMnist(JSON.parse(JSON.stringify(resultObject(s, wall))), plotDir, {
         checkpoint: path.join(outDir, CHECKPOINT_FILE),
         image: 0,

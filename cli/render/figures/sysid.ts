@@ -1,20 +1,17 @@
 /** Figures of system identification: Fig. 2 (a-e) and Fig. 3 (a-b). */
 import { heatmapFigure, lineFigure, Quantity, unitFor } from "./figures.js";
 import type { Figure } from "./export.js";
-import { csv } from "../render.js";
-import { PARAMS } from "../model.js";
+import { csv } from "../text.js";
+import { PARAMS } from "../../model.js";
+import type { LandscapeResult } from "../../run/landscape.js";
 import { axisTitle, columnName, COLORS } from "./theme.js";
 
 const unitOf = (name: string) => PARAMS.find((p) => p.name === name)?.unit ?? "";
 const param = (name: string): Quantity => ({ name, unit: unitOf(name) });
 const EPOCH: Quantity = { name: "epoch", unit: "" };
 
-export interface LandscapeSummary {
-  x: { name: string; range: [number, number]; n: number };
-  y: { name: string; range: [number, number]; n: number };
-  loss: number[];
-  input?: { trials?: number };
-}
+/** What the heatmap reads of a landscape result. */
+export type LandscapeSummary = Pick<LandscapeResult, "x" | "y" | "loss"> & { input?: Partial<LandscapeResult["input"]> };
 
 export interface LandscapeOverlay {
   path: [number, number][];

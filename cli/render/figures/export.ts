@@ -5,14 +5,11 @@
  * Sans, shipped by the npm package dejavu-fonts-ttf, so PNG and PDF render the
  * same on any machine (no system fonts needed).
  */
-import type { Command } from "commander";
 import path from "node:path";
 import { createRequire } from "node:module";
 import type * as Vega from "vega";
-import { UsageError } from "../errors.js";
-import { intFlag } from "../options.js";
-import { ensureDir, writeFileAtomic } from "../output.js";
-import type { Spec } from "./render.js";
+import { ensureDir, writeFileAtomic } from "../../output.js";
+import type { Spec } from "./spec.js";
 import { FigureSize, FONT_FAMILY, NUMBER_LOCALE, parseSize, themeConfig } from "./theme.js";
 
 export const FORMATS = ["svg", "png", "pdf"] as const;
@@ -39,29 +36,6 @@ export interface ExportOptions {
 }
 
 export const DEFAULT_EXPORT: ExportOptions = { size: parseSize("column"), formats: ["svg"], dpi: 600 };
-
-/** --size, --format and --dpi (`what` names the figures in the help text). */
-export function addFigureOptions(cmd: Command, what = "figures"): Command {
-  return cmd
-    .option("--size <size>", `${what}: column (8.5 cm wide), page (17 cm) or WxH (e.g. 8.5x6cm, 85x60mm, 3.3x2.4in)`, "column")
-    .option("--format <list>", `${what}: comma-separated file formats of svg, png, pdf`, "svg")
-    .option("--dpi <n>", `${what}: resolution of PNG files, dots per inch`, "600");
-}
-
-/** The export settings from the options of `addFigureOptions` (usage errors name the flag). */
-export function exportOptions(opts: Record<string, unknown>, notes: string[] = []): ExportOptions {
-  const size = parseSize(String(opts.size ?? "column"), "--size", notes);
-  const formats = String(opts.format ?? "svg")
-    .split(",")
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  for (const f of formats)
-    if (!(FORMATS as readonly string[]).includes(f))
-      throw new UsageError(`--format: unknown format '${f}' (expected a comma-separated list of ${FORMATS.join(", ")})`);
-  if (formats.length === 0) throw new UsageError("--format: name at least one of svg, png, pdf");
-  const dpi = intFlag(String(opts.dpi ?? "600"), "--dpi", 36, 2400);
-  return { size, formats: [...new Set(formats)] as Format[], dpi };
-}
 
 const require = createRequire(import.meta.url);
 const FONT_FILES = { regular: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"), bold: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf") };

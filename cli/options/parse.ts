@@ -1,6 +1,6 @@
 /** Parsers shared by the commands' flags. */
-import { UsageError } from "./errors.js";
-import { parseQuantity, Quantity, TIME, TEMPERATURE } from "./units.js";
+import { UsageError } from "../errors.js";
+import { parseQuantity, Quantity, TIME, TEMPERATURE } from "../units.js";
 
 /** A quantity flag: bare numbers in `bareUnit`; records the assumption in `notes`. */
 export function quantityFlag(text: string, q: Quantity, bareUnit: string, flag: string, notes: string[]): number {
@@ -56,4 +56,27 @@ export function vectorFlag(text: string, flag: string): [number, number, number]
   const n = Math.hypot(v[0], v[1], v[2]);
   if (!(n > 0)) throw new UsageError(`${flag}: the zero vector has no direction`);
   return [v[0] / n, v[1] / n, v[2] / n];
+}
+
+/** A repeatable flag's values. */
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Read commander's option values by their flag names (kebab-case to camelCase). */
+export function optionReader(opts: Record<string, unknown>) {
+  const key = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return {
+    str: (k: string) => opts[key(k)] as string | undefined,
+    list: (k: string) => (opts[key(k)] as string[] | undefined) ?? [],
+    flag: (k: string) => Boolean(opts[key(k)]),
+  };
+}
+
+/** Option values as commander parsed them (camelCase keys). */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** A number >= `min` (any numeric spelling). */
+export function numberFlag(text: string, flag: string, min = 0): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
+  return v;
 }

@@ -1,8 +1,8 @@
 /** Figures of `stoopt spectrum`: the PSD with its fitted Lorentzian, and sweep results against the swept parameter. */
 import { lineFigure, Series } from "./figures.js";
 import type { Figure } from "./export.js";
-import type { TraceResult, SweepResult } from "../spectrum-run.js";
-import type { SweepAxis } from "../sweep.js";
+import type { TraceResult, SweepResult } from "../../run/spectrum.js";
+import type { SweepAxis } from "../../sweep.js";
 
 /** PSD on a log scale with the fitted Lorentzian, around the peak (or the whole range without one). */
 export function psdFigure(r: TraceResult): Figure {

@@ -7,7 +7,7 @@
  * one point, its width and height attributes say "pt", so a 8 pt label is 8 pt
  * on paper when the figure is placed at its natural size.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../errors.js";
 
 export const PT_PER_CM = 72 / 2.54;
 

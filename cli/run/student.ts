@@ -7,7 +7,7 @@
 import type { TeacherTrial } from "../teacher.js";
 import { CoreEvaluator, TeacherArrays } from "../sysid.js";
 import { simulate } from "../simulator.js";
-import type { Component } from "./sysid.js";
+import type { Component } from "../render/figures/sysid.js";
 
 type M = Record<Component, Float64Array>;
 

@@ -3,67 +3,11 @@
  * of lmfit's fit_report, and one CSV row per file for many-file runs.
  * The result's JSON schema is schemas/sysid-result.schema.json.
  */
-import { csv, num, table } from "./render.js";
+import { csv, num, table } from "./text.js";
+import type { EpochRecord, FitParam } from "../sysid.js";
+import type { FileOutcome, SysidResult } from "../run/sysid.js";
 
-export interface FitEntry {
-  value: number;
-  unit: string;
-  start: number;
-  /** total 1-sigma standard error (null if not available) */
-  uncertainty: number | null;
-  stderr: number | null;
-  relative_error: number | null;
-  uncertainty_statistical: number | null;
-  uncertainty_numerical: number | null;
-  range: [number, number];
-  at_bound: boolean;
-  true?: number;
-}
-
-export interface ParameterEntry {
-  value: number;
-  unit: string;
-  source: "fit" | "flag" | "sidecar" | "default";
-  sidecar?: number;
-}
-
-export interface SysidResult {
-  stoopt: string;
-  command: "sysid";
-  status: "ok" | "at_bound" | "not_converged" | "failed" | "interrupted";
-  input: { file: string; sha256: string; trials: number; samples: number; truncated: boolean };
-  settings: Record<string, unknown> & { fit: string[]; gradient: string; refine: string; starts: number; epochs: number };
-  objective: "least_squares" | "eq4";
-  fit: Record<string, FitEntry>;
-  parameters: Record<string, ParameterEntry>;
-  loss: number;
-  sum_sq: number;
-  statistics: {
-    n_data: number;
-    n_free: number;
-    dof: number;
-    loss_eq4: number;
-    sum_sq: number;
-    chi_square: number;
-    reduced_chi_square: number | null;
-    aic: number | null;
-    bic: number | null;
-    sigma: number | null;
-    sigma_source: "given" | "estimated";
-  };
-  covariance: { names: string[]; matrix: number[][] } | null;
-  correlation: { names: string[]; matrix: number[][] } | null;
-  convergence: { converged: boolean; reason: string; message: string; lm_iterations: number; lm_evaluations: number };
-  epochs: number;
-  best_start: number;
-  time_s: number;
-  uncertainty_method: string;
-  warnings: string[];
-  notes: string[];
-  starts: unknown[];
-  events: { kind: string }[];
-  history: unknown[];
-}
+export type { FileOutcome, FitEntry, ParameterEntry, SysidResult } from "../run/sysid.js";
 
 const pct = (x: number | null) =>
   x === null || !Number.isFinite(x) ? "n/a" : 100 * x >= 0.01 || x === 0 ? `${(100 * x).toFixed(2)}%` : `${(100 * x).toExponential(1)}%`;
@@ -191,12 +135,6 @@ export function resultTable(r: SysidResult, bold: (s: string) => string = (s) =>
 }
 
 /** One line per file of a many-file run (errors included). */
-export interface FileOutcome {
-  file: string;
-  result?: SysidResult;
-  error?: string;
-  exitCode: number;
-}
 
 /** Columns of the many-file CSV for the fitted names. */
 function manyColumns(names: string[]): string[] {
@@ -268,5 +206,133 @@ export function manyTable(names: string[], outcomes: FileOutcome[]): string {
         r.warnings.join("; "),
       ];
     }),
+  );
+}
+
+/** --history: one row per epoch of every start (CSV). */
+export function historyCsv(names: string[], history: EpochRecord[]): string {
+  const cols = ["start", "stage", "epoch", "loss", ...names.map((n) => n), ...names.map((n) => `lr_${n}`)];
+  return csv(
+    cols,
+    history.map((h) => ({
+      start: h.start,
+      stage: h.stage,
+      epoch: h.epoch,
+      loss: h.loss,
+      ...h.values,
+      ...Object.fromEntries(Object.entries(h.lr).map(([k, v]) => [`lr_${k}`, v])),
+    })),
+  );
+}
+
+/** One JSON line of a many-file run: the result, or the file's error. */
+export function jsonLine(o: FileOutcome): string {
+  const v = o.result ?? { command: "sysid", status: "error", input: { file: o.file }, error: o.error, exit_code: o.exitCode };
+  return JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? null : x)) + "\n";
+}
+
+/** --report of a many-file run: each file's report, or its error. */
+export function manyReport(outcomes: FileOutcome[]): string {
+  return outcomes.map((o) => (o.result ? fitReport(o.result) : `[[Error]]\n    ${o.file}: ${o.error}\n`)).join("\n");
+}
+
+/** What the stderr table of a measured-data fit shows (cli/run/sysid-measured.ts). */
+export interface MeasuredTable {
+  params: FitParam[];
+  starts: number[];
+  values: number[];
+  /** 1 sigma of each parameter, then of the offset and the amplitude */
+  sigma: number[];
+  offset: { value: number; fitted: boolean };
+  amplitude: { value: number; fitted: boolean };
+  unit: string;
+  truth?: Record<string, number>;
+  loss: number;
+  rms: number;
+  windows: number;
+  samples: number;
+  unknowns: number;
+  uncertainty: string;
+  seconds: number;
+  status: string;
+}
+
+export function measuredTable(m: MeasuredTable, bold: (s: string) => string = (s) => s, warn: (s: string) => string = (s) => s): string {
+  const P = m.params.length;
+  const t = m.truth;
+  return (
+    table(
+      ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(t ? ["true"] : [])],
+      [
+        ...m.params.map((q, i) => [
+          q.spec.name,
+          num(m.starts[i]),
+          bold(num(m.values[i], 7)),
+          num(m.sigma[i], 3),
+          `${num(q.range[0])}:${num(q.range[1])}`,
+          q.spec.unit || "1",
+          ...(t ? [num(t[q.spec.name])] : []),
+        ]),
+        ["offset", "", m.offset.fitted ? bold(num(m.offset.value, 7)) : num(m.offset.value), num(m.sigma[P], 3), "", m.unit, ...(t ? [""] : [])],
+        [
+          "amplitude",
+          "",
+          m.amplitude.fitted ? bold(num(m.amplitude.value, 7)) : num(m.amplitude.value),
+          num(m.sigma[P + 1], 3),
+          "",
+          m.unit,
+          ...(t ? [""] : []),
+        ],
+      ],
+    ) +
+    `loss ${num(m.loss, 5)} (eq. 4, m_x units) | rms residual ${num(m.rms, 4)} ${m.unit} | ${m.windows} windows, ${m.samples} samples, ${m.unknowns} unknowns | ${m.uncertainty} | ${m.seconds.toFixed(1)} s` +
+    (m.status !== "ok" ? ` | ${warn(m.status)}` : "")
+  );
+}
+
+/** What the stderr table of a frequency-table fit shows (cli/run/sysid-spectrum.ts). */
+export interface SpectrumFitTable {
+  params: FitParam[];
+  values: Record<string, number>;
+  stderr: Record<string, number>;
+  atBound: boolean[];
+  status: string;
+  message: string;
+  frequencies: number;
+  rmsResidualHz: number;
+  /** linewidths fitted with the frequencies (sysid --spectrum --temperature), and their rms residual */
+  linewidths?: number;
+  rmsLinewidthResidualHz?: number;
+  iterations: number;
+  evaluations: number;
+  seconds: number;
+  washoutS: number;
+  windowS: number;
+  correlation?: number[][] | null;
+  warnings: string[];
+}
+
+export function spectrumFitTable(f: SpectrumFitTable, bold: (s: string) => string = (s) => s): string {
+  const names = f.params.map((p) => p.spec.name);
+  const body = table(
+    ["parameter", "start", "fitted", "std error", "range", "at bound", "unit"],
+    f.params.map((p, i) => [
+      p.spec.name,
+      num(p.start),
+      bold(num(f.values[p.spec.name], 9)),
+      num(f.stderr[p.spec.name], 3),
+      `${num(p.range[0])}:${num(p.range[1])}`,
+      f.atBound[i] ? "yes" : "no",
+      p.spec.unit || "1",
+    ]),
+  );
+  return (
+    body +
+    `status ${f.status}: ${f.message}\n` +
+    `${f.frequencies} frequencies${f.linewidths ? ` and ${f.linewidths} linewidths (rms residual ${num(f.rmsLinewidthResidualHz! / 1e6, 4)} MHz, central-difference gradients)` : ""} | rms residual ${num(f.rmsResidualHz / 1e6, 4)} MHz | ${f.iterations} LM iterations, ${f.evaluations} evaluations | ${f.seconds.toFixed(1)} s | dual-number gradients through washout ${num(f.washoutS * 1e9)} ns and window ${num(f.windowS * 1e9)} ns` +
+    (f.correlation && names.length > 1
+      ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${f.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
+      : "") +
+    f.warnings.map((w) => `\nwarning: ${w}`).join("")
   );
 }

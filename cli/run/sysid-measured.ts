@@ -4,52 +4,27 @@
  * by the sysid command when the initial states are fitted (`--m0 fit`, a
  * `--signal` column, or a teacher without my/mz).
  */
-import { Command } from "commander";
-import { choiceFlag, intFlag, timeFlag } from "../options.js";
+import { VERSION } from "../version.js";
+import { choiceFlag, intFlag, timeFlag } from "../options/parse.js";
 import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
 import { UsageError } from "../errors.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { FitParam } from "../sysid.js";
 import { PARAMS } from "../model.js";
 import { SIGNAL_UNITS } from "../teacher.js";
-import { comparedSamples, cutWindows, fitMeasured, Trace, UncertaintyMethod } from "../measured.js";
+import { comparedSamples, cutWindows, fitMeasured, MeasuredResult, Trace, UncertaintyMethod } from "../measured.js";
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
-import { num, table, toJson, writeJson } from "../render.js";
-import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../plots/export.js";
-import { csv } from "../render.js";
-import type { readTeacherData } from "./common.js";
+import { toJson, writeJson } from "../render/text.js";
+import { measuredTable } from "../render/sysid.js";
+import { DEFAULT_EXPORT, ExportOptions, writeFigures } from "../render/figures/export.js";
+import { windowFigure } from "../render/figures/measured.js";
+import type { readTeacherData } from "./teacher.js";
 
 type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 
-/** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
 /** The fewest windows for which `--uncertainty auto` bootstraps. */
 export const MIN_BOOTSTRAP_WINDOWS = 10;
-
-export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];
-
-export function addMeasuredOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--signal <column>",
-      "fit a measured signal: the teacher column of that name (any header, unit in the name: V_mV, V_uV, V) modelled as offset + amplitude * m_x; implies --m0 fit",
-    )
-    .option("--offset <value|fit>", "signal offset (units allowed: 8mV; bare number: the signal column's unit), or 'fit' (default with --signal; 0 for m_x)")
-    .option("--amplitude <value|fit>", "signal per unit m_x (may be negative; units as --offset), or 'fit' (default with --signal; 1 for m_x)")
-    .option(
-      "--m0 <how>",
-      "initial state of each window: teacher (its full state at the window's first row; default where my, mz exist) or fit (an unknown per window, in a tangent-plane chart)",
-    )
-    .option("--window <time>", "fitted initial states: cut each trace into windows of this length (bare number: ns)", "1ns")
-    .option("--stride <time>", "fitted initial states: a window starts every this long (default: --window; shorter overlaps windows)")
-    .option(
-      "--uncertainty <method>",
-      "auto (bootstrap where there are at least 10 windows, else gauss-newton with a warning), bootstrap (windows resampled, refitted; fitted initial states) or gauss-newton (sigma^2 (J^T J)^-1; too small on thermal data)",
-      "auto",
-    )
-    .option("--bootstrap <n>", "bootstrap resamples", "50")
-    .option("--scan <n>", "fitted initial states: start candidates scored before Levenberg-Marquardt (the best --starts are fitted)", "12");
-}
 
 /** A signal level flag: a value in the signal's unit, or undefined for 'fit'. */
 function levelFlag(text: string | undefined, flag: string, unit: string, dflt: number | undefined, notes: string[]): number | undefined {
@@ -67,7 +42,8 @@ function levelFlag(text: string | undefined, flag: string, unit: string, dflt: n
 
 export interface MeasuredContext {
   file: string;
-  cmd: Command;
+  /** whether a flag was given on the command line (not a default) */
+  given: (flag: string) => boolean;
   opts: Record<string, string | string[] | boolean | undefined>;
   str: (k: string) => string | undefined;
   loaded: Loaded;
@@ -81,6 +57,64 @@ export interface MeasuredContext {
   exportOpts?: ExportOptions;
   /** why this path was taken when the user did not ask for it (added to input errors, noted before the work) */
   why?: string;
+}
+
+/** A signal level in the result: its value, whether it was fitted, and its 1 sigma when fitted. */
+export interface SignalLevel {
+  value: number;
+  unit: string;
+  fitted: boolean;
+  uncertainty: number | null;
+}
+
+/** The result of `stoopt sysid` on measured data: what `-o` and `--json` write; `stoopt plot` reads it as a SysidPlotInput (cli/run/sysid.ts). */
+export interface MeasuredSysidResult {
+  stoopt: string;
+  command: "sysid";
+  status: "ok" | "interrupted";
+  input: {
+    file: string;
+    sha256: string;
+    trials: number;
+    samples: number;
+    truncated: boolean;
+    signal: { column: string; unit: string };
+    time_column: string;
+  };
+  settings: {
+    fit: string[];
+    dt_s: number;
+    washout_s: number;
+    m0: "teacher" | "fit";
+    window_s: number | null;
+    stride_s: number | null;
+    offset: number | "fit";
+    amplitude: number | "fit";
+    starts: number;
+    scan: number | null;
+    seed: number;
+    uncertainty: UncertaintyMethod;
+    bootstrap: number | null;
+    threads: number;
+    optimizer: string;
+    fixed: Record<string, { value: number; unit: string }>;
+  };
+  fit: Record<
+    string,
+    { value: number; unit: string; start: number; uncertainty: number | null; uncertainty_gauss_newton: number | null; range: [number, number]; true?: number }
+  >;
+  offset: SignalLevel;
+  amplitude: SignalLevel;
+  loss: number;
+  rms_residual: { value: number; unit: string };
+  windows: { count: number; used: number; window_s: number | null; stride_s: number | null; compared_samples: number; unknowns: number };
+  uncertainty_method: string;
+  bootstrap: MeasuredResult["bootstrap"] | null;
+  time_s: number;
+  starts: MeasuredResult["runs"];
+  scanned: MeasuredResult["scanned"];
+  events: never[];
+  history: never[];
 }
 
 export async function runMeasured(c: MeasuredContext): Promise<void> {
@@ -108,7 +142,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
   const windowS = timeFlag(str("window")!, "--window", notes);
   const strideS = str("stride") !== undefined ? timeFlag(str("stride")!, "--stride", notes) : windowS;
   // washout: with fitted initial states the comparison starts at each window's first sample unless given
-  const washoutGiven = c.cmd.getOptionValueSource("washout") === "cli";
+  const washoutGiven = c.given("washout");
   const washoutS = fitM0 && !washoutGiven ? 0 : loaded.washoutS;
   const requested = choiceFlag<UncertaintyMethod | "auto">(str("uncertainty")!, "--uncertainty", ["auto", "gauss-newton", "bootstrap"]);
   const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);
@@ -176,8 +210,8 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     const unitName = unit || (signal === undefined ? "1 (m_x)" : "signal unit");
     const status = interrupted() ? "interrupted" : "ok";
     const level = (v: number, s: number, fitted: boolean) => ({ value: v, unit: unitName, fitted, uncertainty: fitted && Number.isFinite(s) ? s : null });
-    const result = {
-      stoopt: "0.1.0",
+    const result: MeasuredSysidResult = {
+      stoopt: VERSION,
       command: "sysid",
       status,
       input: {
@@ -238,40 +272,28 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
     const p = paint();
     info(
       "\n" +
-        table(
-          ["parameter", "start", "fitted", "uncertainty", "range", "unit", ...(c.truth ? ["true"] : [])],
-          [
-            ...params.map((q, i) => [
-              q.spec.name,
-              num(result.fit[q.spec.name].start),
-              p.bold(num(r.values[i], 7)),
-              num(r.sigma[i], 3),
-              `${num(q.range[0])}:${num(q.range[1])}`,
-              q.spec.unit || "1",
-              ...(c.truth ? [num(c.truth[q.spec.name])] : []),
-            ]),
-            [
-              "offset",
-              "",
-              offset === undefined ? p.bold(num(r.affine.offset, 7)) : num(r.affine.offset),
-              num(r.sigma[P], 3),
-              "",
-              unitName,
-              ...(c.truth ? [""] : []),
-            ],
-            [
-              "amplitude",
-              "",
-              amplitude === undefined ? p.bold(num(r.affine.amplitude, 7)) : num(r.affine.amplitude),
-              num(r.sigma[P + 1], 3),
-              "",
-              unitName,
-              ...(c.truth ? [""] : []),
-            ],
-          ],
-        ) +
-        `loss ${num(r.loss, 5)} (eq. 4, m_x units) | rms residual ${num(r.rms, 4)} ${unitName} | ${nWin} windows, ${r.count} samples, ${r.unknowns} unknowns | ${uncertainty} | ${((Date.now() - c.t0) / 1000).toFixed(1)} s` +
-        (status !== "ok" ? ` | ${p.yellow(status)}` : ""),
+        measuredTable(
+          {
+            params,
+            starts: params.map((q) => result.fit[q.spec.name].start),
+            values: r.values,
+            sigma: r.sigma,
+            offset: { value: r.affine.offset, fitted: offset === undefined },
+            amplitude: { value: r.affine.amplitude, fitted: amplitude === undefined },
+            unit: unitName,
+            truth: c.truth,
+            loss: r.loss,
+            rms: r.rms,
+            windows: nWin,
+            samples: r.count,
+            unknowns: r.unknowns,
+            uncertainty,
+            seconds: (Date.now() - c.t0) / 1000,
+            status,
+          },
+          p.bold,
+          p.yellow,
+        ),
     );
     if (c.opts.json) process.stdout.write(toJson(result));
     if (str("plot") !== undefined) {
@@ -334,38 +356,6 @@ async function plotWindows(
     student,
   );
   await ev.close();
-  const figures: Figure[] = [];
-  for (let i = 0; i < n; i++) {
-    const rows: { t_ns: number; value: number; series: string }[] = [];
-    const table: Record<string, unknown>[] = [];
-    for (let k = w.offsets[i]; k < w.offsets[i + 1]; k++) {
-      const t = (w.t_s[k] - w.t_s[w.offsets[i]]) * 1e9;
-      const model = s.affine.offset + s.affine.amplitude * student[3 * k];
-      rows.push({ t_ns: t, value: w.y[k], series: "measured" });
-      rows.push({ t_ns: t, value: model, series: "fitted model" });
-      table.push({ t_ns: t, measured: w.y[k], model, residual: w.y[k] - model });
-    }
-    const y = { field: "value", type: "quantitative", title: `${s.column} [${s.unit}]`, scale: { zero: false } };
-    figures.push({
-      name: `window-${i + 1}`,
-      spec: {
-        title: `Window ${i + 1} (from ${(w.startS[i] * 1e9).toFixed(3)} ns): measured and fitted`,
-        data: { values: rows },
-        layer: [
-          {
-            mark: { type: "line" },
-            transform: [{ filter: "datum.series === 'fitted model'" }],
-            encoding: { x: { field: "t_ns", type: "quantitative", title: "time in window [ns]" }, y, color: { field: "series", type: "nominal", title: null } },
-          },
-          {
-            mark: { type: "point", filled: true },
-            transform: [{ filter: "datum.series === 'measured'" }],
-            encoding: { x: { field: "t_ns", type: "quantitative" }, y, color: { field: "series", type: "nominal", title: null } },
-          },
-        ],
-      },
-      tables: [{ suffix: "", csv: csv(["t_ns", "measured", "model", "residual"], table) }],
-    });
-  }
+  const figures = Array.from({ length: n }, (_, i) => windowFigure(w, i, student, s.affine, s.column, s.unit));
   return writeFigures(dir, figures, exportOpts, "--plot");
 }

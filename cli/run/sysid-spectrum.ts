@@ -3,20 +3,103 @@
  * (cli/spectrum-fit.ts) and its rendering, in the layout of the time-domain
  * fit's report (fit.<name>.{value, unit, start, uncertainty, stderr, range, at_bound}).
  */
+import { VERSION } from "../version.js";
 import os from "node:os";
-import { FitParam } from "./sysid.js";
-import { PARAMS, paramsFromOptions } from "./model.js";
-import { intFlag, temperatureFlag, timeFlag } from "./options.js";
-import { checkSpectrumFit, fitSpectrum, linewidthRows, lmConverged, readSpectrumTable, SpectrumFitSettings } from "./spectrum-fit.js";
-import { LINEWIDTH_GRADIENT, WEAK_NOISE_LIMIT } from "./spectrum-linewidth.js";
-import { SpectrumPool } from "./spectrum-pool.js";
-import { info, note, paint } from "./log.js";
-import { num, table, toJson, writeJson } from "./render.js";
-import { EXIT_RUNTIME, Interrupted } from "./errors.js";
-import { checkOutput, declareInput } from "./output.js";
-import { stopsCleanly } from "./signals.js";
+import { FitParam } from "../sysid.js";
+import { PARAMS, paramsFromOptions } from "../model.js";
+import { intFlag, temperatureFlag, timeFlag } from "../options/parse.js";
+import {
+  checkSpectrumFit,
+  fitSpectrum,
+  linewidthRows,
+  lmConverged,
+  readSpectrumTable,
+  SpectrumFitResult,
+  SpectrumFitSettings,
+  SpectrumTable,
+} from "../spectrum-fit.js";
+import { LINEWIDTH_GRADIENT, WEAK_NOISE_LIMIT } from "../spectrum-linewidth.js";
+import { SpectrumPool } from "../spectrum-pool.js";
+import { info, note, paint } from "../log.js";
+import { num, toJson, writeJson } from "../render/text.js";
+import { spectrumFitTable } from "../render/sysid.js";
+import { EXIT_RUNTIME, Interrupted } from "../errors.js";
+import { checkOutput, declareInput } from "../output.js";
+import { stopsCleanly } from "../signals.js";
 
-export async function spectrumFitCommand(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
+/** The result of `stoopt sysid --spectrum TABLE`: what `-o` and `--json` write (the time-domain fit's layout where it applies). */
+export interface SpectrumSysidResult {
+  stoopt: string;
+  command: "sysid";
+  mode: "spectrum";
+  status: "ok" | "at_bound" | "not_converged";
+  input: {
+    file: string;
+    sha256: string;
+    rows: number;
+    skipped: SpectrumTable["skipped"];
+    frequency_column: string;
+    error_column: string | null;
+    /** the linewidth columns when linewidths are fitted (--temperature), else null */
+    linewidth_column: string | null;
+    linewidth_error_column: string | null;
+    linewidth_rows: number;
+    parameter_columns: string[];
+  };
+  settings: {
+    fit: string[];
+    dt_s: number;
+    washout_s: number;
+    window_s: number;
+    threads: number;
+    gradient: "dual";
+    temperature_K: number;
+    linewidth_model?: string;
+    linewidth_gradient?: string;
+    refine: "lm";
+    model: string;
+    fixed: Record<string, { value: number; unit: string }>;
+  };
+  objective: "least_squares";
+  fit: Record<
+    string,
+    {
+      value: number;
+      unit: string;
+      start: number;
+      uncertainty: number | null;
+      stderr: number | null;
+      relative_error: number | null;
+      range: [number, number];
+      at_bound: boolean;
+    }
+  >;
+  loss: number;
+  sum_sq: number;
+  statistics: {
+    n_data: number;
+    n_free: number;
+    dof: number;
+    sum_sq: number;
+    chi_square: number;
+    reduced_chi_square: number;
+    aic: number;
+    bic: number;
+    sigma_Hz: number;
+    sigma_source: SpectrumFitResult["stats"]["sigmaSource"];
+    rms_residual_Hz: number;
+    rms_linewidth_residual_Hz?: number;
+  };
+  covariance: { names: string[]; matrix: number[][] } | null;
+  correlation: { names: string[]; matrix: number[][] } | null;
+  convergence: { converged: boolean; reason: string; message: string; lm_iterations: number; lm_evaluations: number };
+  rows: SpectrumFitResult["rows"];
+  time_s: number;
+  uncertainty_method: string;
+  warnings: string[];
+}
+
+export async function runSpectrumFit(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
   const t0 = Date.now();
   const str = (k: string) => opts[k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] as string | undefined;
   // the table is an input; --out is checked before any work (cli/output.ts)
@@ -76,8 +159,8 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
   if (!r.covariance) warnings.push("J^T J is singular (or no degrees of freedom): no uncertainties (does a fitted parameter leave the frequency unchanged?)");
   const lwRows = r.rows.filter((q) => q.linewidth_residual_Hz !== undefined);
   const status = atBound.some(Boolean) ? "at_bound" : converged ? "ok" : "not_converged";
-  const result = {
-    stoopt: "0.1.0",
+  const result: SpectrumSysidResult = {
+    stoopt: VERSION,
     command: "sysid",
     mode: "spectrum",
     status,
@@ -156,27 +239,30 @@ export async function spectrumFitCommand(file: string, params: FitParam[], opts:
     warnings,
   };
   const c = paint();
-  const body = table(
-    ["parameter", "start", "fitted", "std error", "range", "at bound", "unit"],
-    params.map((p, i) => [
-      p.spec.name,
-      num(p.start),
-      c.bold(num(r.values[p.spec.name], 9)),
-      num(r.stderr[p.spec.name], 3),
-      `${num(p.range[0])}:${num(p.range[1])}`,
-      atBound[i] ? "yes" : "no",
-      p.spec.unit || "1",
-    ]),
-  );
   info(
     "\n" +
-      body +
-      `status ${status}: ${r.lm.message}\n` +
-      `${table0.rows.length} frequencies${r.linewidths ? ` and ${lwRows.length} linewidths (rms residual ${num(result.statistics.rms_linewidth_residual_Hz! / 1e6, 4)} MHz, central-difference gradients)` : ""} | rms residual ${num(result.statistics.rms_residual_Hz / 1e6, 4)} MHz | ${r.lm.iterations} LM iterations, ${r.evaluations} evaluations | ${result.time_s.toFixed(1)} s | dual-number gradients through washout ${num(washoutS * 1e9)} ns and window ${num(windowS * 1e9)} ns` +
-      (r.correlation && names.length > 1
-        ? `\ncorrelations: ${names.flatMap((a, i) => names.slice(i + 1).map((b, j) => `C(${a}, ${b}) = ${r.correlation![i][i + 1 + j].toFixed(3)}`)).join(", ")}`
-        : "") +
-      warnings.map((w) => `\nwarning: ${w}`).join(""),
+      spectrumFitTable(
+        {
+          params,
+          values: r.values,
+          stderr: r.stderr,
+          atBound,
+          status,
+          message: r.lm.message,
+          frequencies: table0.rows.length,
+          rmsResidualHz: result.statistics.rms_residual_Hz,
+          linewidths: r.linewidths ? lwRows.length : 0,
+          rmsLinewidthResidualHz: result.statistics.rms_linewidth_residual_Hz,
+          iterations: r.lm.iterations,
+          evaluations: r.evaluations,
+          seconds: result.time_s,
+          washoutS,
+          windowS,
+          correlation: r.correlation,
+          warnings,
+        },
+        c.bold,
+      ),
   );
   if (str("out") !== undefined) writeJson(str("out")!, result, "--out");
   if (opts.json) process.stdout.write(toJson(result));

@@ -5,7 +5,7 @@
  * (and a test) can find them, and each figure carries the data it draws as
  * CSV. Sizes are set at export (export.ts).
  */
-import { csv } from "../render.js";
+import { csv } from "../text.js";
 import type { Figure } from "./export.js";
 import { axisTitle, axisUnit, AxisUnit, columnName } from "./theme.js";
 

@@ -2,13 +2,17 @@
  * The work of `stoopt spectrum`, as functions of typed settings returning
  * typed results: the spectrum of a trace file, and sweeps over parameters.
  */
-import { UsageError } from "./errors.js";
-import { TeacherData } from "./teacher.js";
-import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "./spectrum.js";
-import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "./sweep.js";
-import { SpectrumPool } from "./spectrum-pool.js";
-import { theory } from "./oscillator.js";
-import { paramByName } from "./model.js";
+import { UsageError } from "../errors.js";
+import { TeacherData } from "../teacher.js";
+import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../sweep.js";
+import { SpectrumPool } from "../spectrum-pool.js";
+import { Interrupted } from "../errors.js";
+import { progress } from "../log.js";
+import { stopsCleanly } from "../signals.js";
+import { PARAMS } from "../model.js";
+import { theory } from "../oscillator.js";
+import { paramByName } from "../model.js";
 
 // ---------------------------------------------------------------- trace
 
@@ -151,4 +155,64 @@ export async function runSweep(s: SweepSettings, pool: SpectrumPool, onPoint: (d
   // both awaited together: a failure (or a signal) in one leaves no unhandled rejection in the other
   const [points, thresholds] = await Promise.all([Promise.all(jobs), Promise.all(thresholdJobs)]);
   return { points, thresholds, time_s: (Date.now() - t0) / 1000 };
+}
+
+/** `stoopt spectrum --sweep`: every point on `threads` worker threads, with a progress bar; a signal stops it and nothing is returned. */
+export async function runSpectrumSweep(settings: SweepSettings, threads: number): Promise<SweepResult> {
+  const total = settings.axes.reduce((n, a) => n * a.values.length, 1);
+  const bar = progress(total, "spectrum");
+  const pool = new SpectrumPool(Math.min(threads, total));
+  let done = 0;
+  const release = stopsCleanly();
+  try {
+    return await runSweep(settings, pool, (d) => bar.update((done = d)));
+  } catch (e) {
+    // a partial sweep is not a result: nothing is written (earlier files stay as they were)
+    if (e instanceof Interrupted)
+      throw new Interrupted(e.signal, `interrupted by ${e.signal}: the sweep was not finished (${done} of ${total} points); nothing was written`);
+    throw e;
+  } finally {
+    release();
+    bar.stop();
+    await pool.close();
+  }
+}
+
+/** What `spectrum TRACE --json` prints: the trace's result without the PSD's bins (those are the CSV). */
+export type TraceJson = { command: "spectrum" } & Omit<TraceResult, "psd"> & {
+    psd: Omit<Psd, "f_Hz" | "psd"> & { f_Hz?: undefined; psd?: undefined; bins: number };
+  };
+
+/** What `spectrum --sweep --json` prints. */
+export interface SweepJson {
+  command: "spectrum";
+  settings: Omit<PointSettings, "seed"> & {
+    seed: string;
+    axes: { name: string; unit: string; values: number[] }[];
+    fixed: Record<string, { value: number; unit: string }>;
+  };
+  points: PointResult[];
+  thresholds: ThresholdCheck[];
+  time_s: number;
+}
+
+export function traceJson(r: TraceResult): TraceJson {
+  const { psd, ...rest } = r;
+  return { command: "spectrum", ...rest, psd: { ...psd, f_Hz: undefined, psd: undefined, bins: psd.psd.length } };
+}
+
+export function sweepJson(r: SweepResult, s: SweepSettings): SweepJson {
+  const names = s.axes.map((a) => a.spec.name);
+  return {
+    command: "spectrum",
+    settings: {
+      ...s.point,
+      seed: s.point.seed.toString(),
+      axes: s.axes.map((a) => ({ name: a.spec.name, unit: a.spec.unit, values: a.values })),
+      fixed: Object.fromEntries(PARAMS.filter((p) => !names.includes(p.name)).map((p) => [p.name, { value: s.base[p.index], unit: p.unit }])),
+    },
+    points: r.points,
+    thresholds: r.thresholds,
+    time_s: r.time_s,
+  };
 }

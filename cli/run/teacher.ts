@@ -1,8 +1,11 @@
-/** Options and set-up shared by the commands that read teacher data (sysid, landscape). */
-import { Command } from "commander";
+/**
+ * Reading a teacher for sysid and landscape: the shared options (cli/options/teacher.ts)
+ * checked, the CSV read (cli/teacher.ts), flattened for the core, and an evaluator on it.
+ */
 import os from "node:os";
-import { PARAMS, paramFlag, paramHelp, paramsFromOptions, paramByName, checkBounds, ParamSpec, parseParamQuantity } from "../model.js";
-import { intFlag, timeFlag } from "../options.js";
+import { paramsFromOptions, ParamSpec } from "../model.js";
+import { intFlag, timeFlag } from "../options/parse.js";
+import { optionReader } from "../options/parse.js";
 import { UsageError } from "../errors.js";
 import { readTeacher, TeacherData, TeacherTrial } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
@@ -10,37 +13,6 @@ import { PoolEvaluator } from "../pool.js";
 import { note } from "../log.js";
 import { declareInput } from "../output.js";
 import { checkMemory, checkPrecessionStep, checkTimeAxis } from "../limits.js";
-
-export const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Read commander's option values by their flag names (kebab-case to camelCase). */
-export function optionReader(opts: Record<string, unknown>) {
-  const key = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-  return {
-    str: (k: string) => opts[key(k)] as string | undefined,
-    list: (k: string) => (opts[key(k)] as string[] | undefined) ?? [],
-    flag: (k: string) => Boolean(opts[key(k)]),
-  };
-}
-
-export function addTeacherOptions(cmd: Command): Command {
-  cmd
-    .option("--dt <time>", "student integration step (bare number: ns)", "0.5ps")
-    .option("--washout <time>", "samples earlier than this after each trial's first row are not compared (bare number: ns)", "0.5ns")
-    .option("--trials <n>", "use only the first N trials of the teacher (the rest is not read)")
-    .option("--delimiter <c>", "field separator of the teacher CSV (default: detected from the header)")
-    .option("--scale <x>", "multiply the teacher's magnetization columns by x (e.g. to turn a voltage into m_x)", "1")
-    .option(
-      "--threads <n>",
-      "threads that split the trials, the main thread included (default: number of cores, at most 2); one thread is used where a second cannot win: a teacher of one trial, or a batch of under 2000 RK4 steps per thread",
-    );
-  return cmd;
-}
-
-export function addFixedParamOptions(cmd: Command): Command {
-  for (const p of PARAMS) cmd.option(paramFlag(p), `${paramHelp(p)}; value of a parameter that is not fitted`);
-  return cmd;
-}
 
 export interface LoadedTeacher {
   data: TeacherData;
@@ -154,35 +126,4 @@ export function teacherArrays(d: TeacherData): TeacherArrays {
     offsets[i + 1] = k;
   });
   return { offsets, t_s: t, mx, m0, labels: d.trials.map((tr) => tr.label) };
-}
-
-/** `name=lo:hi`, values with units. */
-export function parseRange(text: string, flag: string): [ParamSpec, [number, number]] {
-  const m = /^([^=]+)=([^:]+):(.+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: expected NAME=MIN:MAX (e.g. alpha=0.001:0.01), got '${text}'`);
-  const p = paramByName(m[1].trim(), flag);
-  const hint = (u: string) => `${p.name}=${m[2].trim()}${u}:${m[3].trim()}${u}`;
-  const lo = parseParamQuantity(p, m[2], `${flag} ${p.name}`, hint).value;
-  const hi = parseParamQuantity(p, m[3], `${flag} ${p.name}`, hint).value;
-  if (!(lo < hi)) throw new UsageError(`${flag}: empty range for ${p.name}: min ${m[2]} must be below max ${m[3]}`);
-  checkBounds(p, lo, `${flag} ${p.name}`);
-  checkBounds(p, hi, `${flag} ${p.name}`);
-  return [p, [lo, hi]];
-}
-
-/** The range of each named parameter: --range where given, else the default. */
-export function rangesFor(names: string[], rangeFlags: string[]): Map<string, [number, number]> {
-  const given = new Map<string, [number, number]>();
-  for (const r of rangeFlags) {
-    const [p, rg] = parseRange(r, "--range");
-    if (!names.includes(p.name)) throw new UsageError(`--range: ${p.name} is not one of ${names.join(", ")}`);
-    given.set(p.name, rg);
-  }
-  const out = new Map<string, [number, number]>();
-  for (const n of names) {
-    const rg = given.get(n) ?? paramByName(n, "--fit").range;
-    if (!rg) throw new UsageError(`--range: ${n} has no default range; give one, e.g. --range ${n}=MIN:MAX`);
-    out.set(n, rg);
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 /** Renderers: a result object becomes a table for people (stderr) or JSON/CSV for pipelines. */
-import { writeFileAtomic } from "./output.js";
+import { writeFileAtomic } from "../output.js";
 
 /** A plain-text table with aligned columns. */
 export function table(head: string[], rows: string[][]): string {
@@ -28,4 +28,14 @@ export function csv(columns: string[], rows: Record<string, unknown>[]): string 
   const quote = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const cell = (v: unknown) => (typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : quote(String(v ?? "")));
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}
+
+/** One line of JSON (JSON.stringify as it is: what `eval --json` prints). */
+export function toJsonLine(value: unknown): string {
+  return JSON.stringify(value) + "\n";
+}
+
+/** JSON as JSON.stringify writes it, indented by 2 (non-finite numbers become null): what mnist --json and reservoir --json print. */
+export function toJsonIndented(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
 }

@@ -1,0 +1,95 @@
+/**
+ * The layout of the CLI (README "Code map"): cli/commands/ holds one module
+ * per command and nothing else, none of them imports another, and the
+ * version is written once.
+ */
+import { describe, expect, it } from "vitest";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, runCli } from "./helpers.js";
+import { commandModules, importsOf, registeredCommands, resolveSource, tsFiles } from "./layout.helpers.js";
+import { VERSION } from "../cli/version.js";
+
+describe("cli/commands", () => {
+  const commands = registeredCommands();
+
+  it("main.ts registers the commands", () => {
+    expect(commands.length).toBeGreaterThan(5);
+    expect(commands).toContain("sysid");
+  });
+
+  it("has cli/commands/<name>.ts for every command main.ts registers, and main.ts loads that module", () => {
+    const modules = commandModules();
+    for (const c of commands) {
+      expect(existsSync(path.join(ROOT, "cli/commands", `${c}.ts`)), `cli/commands/${c}.ts`).toBe(true);
+      expect(modules[c], `main.ts's loader of ${c}`).toBe(`./commands/${c}.js`);
+    }
+  });
+
+  it("holds only commands (shared option helpers live in cli/options/)", () => {
+    expect(tsFiles("cli/commands").map((f) => f.replace(/\.ts$/, ""))).toEqual([...commands].sort());
+  });
+
+  it("no command module imports another command module", () => {
+    const offenders: string[] = [];
+    for (const f of tsFiles("cli/commands")) {
+      const file = path.join(ROOT, "cli/commands", f);
+      for (const spec of importsOf(file)) {
+        const target = resolveSource(file, spec);
+        if (target !== undefined && path.dirname(target) === path.join("cli", "commands")) offenders.push(`cli/commands/${f} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it("only main.ts imports a command module (a command's work lives in cli/run/, its flags' parsers in cli/options/)", () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+        const rel = path.join(dir, e.name);
+        if (e.isDirectory()) walk(rel);
+        else if (e.name.endsWith(".ts") && rel !== path.join("cli", "main.ts") && path.dirname(rel) !== path.join("cli", "commands"))
+          for (const spec of importsOf(path.join(ROOT, rel))) {
+            const target = resolveSource(path.join(ROOT, rel), spec);
+            if (target !== undefined && path.dirname(target) === path.join("cli", "commands")) offenders.push(`${rel} imports ${spec}`);
+          }
+      }
+    };
+    for (const d of ["cli", "bench", "examples"]) walk(d);
+    expect(offenders).toEqual([]);
+  });
+
+  it("the import scanner sees static, type-only and dynamic imports", () => {
+    const file = path.join(ROOT, "test/layout.test.ts");
+    const seen = importsOf(path.join(ROOT, "cli/main.ts"));
+    expect(seen).toContain("./commands/sysid.js");
+    expect(seen).toContain("commander");
+    expect(importsOf(file)).toContain("../cli/version.js");
+    expect(resolveSource(path.join(ROOT, "cli/commands/sysid.ts"), "./plot.js")).toBe(path.join("cli", "commands", "plot.ts"));
+  });
+});
+
+describe("the version", () => {
+  it("is package.json's", () => {
+    expect(VERSION).toBe(JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+  });
+
+  it("is what --version prints", () => {
+    const r = runCli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${VERSION}\n`);
+  });
+
+  it("is written nowhere else in cli/", () => {
+    const hits: string[] = [];
+    const walk = (dir: string): void => {
+      for (const f of tsFiles(dir)) {
+        const rel = path.join(dir, f);
+        if (rel === path.join("cli", "version.ts")) continue;
+        if (readFileSync(path.join(ROOT, rel), "utf8").includes(`"${VERSION}"`)) hits.push(rel);
+      }
+    };
+    for (const d of ["cli", "cli/commands", "cli/options", "cli/run", "cli/render", "cli/render/figures", "cli/network", "cli/reservoir", "cli/sweep"]) walk(d);
+    expect(hits).toEqual([]);
+  });
+});
