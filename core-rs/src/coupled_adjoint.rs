@@ -105,6 +105,7 @@ impl<S: Scalar> CoupledAdjoint<S> {
     /// parameter adjoints.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // i, j and the component offsets index several lane-major arrays
+    #[allow(clippy::too_many_arguments)] // an internal kernel: sizes, record, parameters and the two caller hooks
     pub fn step_back<C, P>(&mut self, n: usize, g: usize, dt: S, rec: &RecordedStep<S>, der: &[Derived<S>], mut coupling_t: C, mut param: P)
     where
         C: FnMut(&[S], &mut [S]),

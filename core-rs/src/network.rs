@@ -18,9 +18,12 @@
 //! Images sit in SIMD lanes (`S` = F32x4 or F64x2): every state array is
 //! lane-major (see gemm.rs), so the W_in product and the coupling are
 //! products over the whole batch. The LLG right-hand side is the generic
-//! `llg_rhs`; its vector-Jacobian product `rhs_vjp` is derived by hand below
-//! and checked against dual numbers in the tests. All buffers live in `Net`,
-//! allocated once; nothing allocates in the time loops.
+//! `llg_rhs`; the RK4 tableau is rk4.rs's; the adjoint of each coupled RK4
+//! step, with the hand-derived vector-Jacobian product `rhs_vjp` (checked
+//! against dual numbers in the tests), is coupled_adjoint.rs's, shared with
+//! the reservoir. `Net::step` runs four stages: `load_inputs`, `forward`,
+//! `readout_loss`, `backward` (which calls `adjoint_dynamics`). All buffers
+//! live in `Net`, allocated once; nothing allocates in the time loops.
 
 pub use crate::coupled_adjoint::rhs_vjp;
 use crate::coupled_adjoint::{CoupledAdjoint, RecordedStep};

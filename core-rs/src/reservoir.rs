@@ -241,8 +241,8 @@ impl Reservoir {
             for i in 0..n {
                 let row = &self.w_cp[i * n..(i + 1) * n];
                 let mut h = 0.0;
-                for l in 0..n {
-                    h += row[l] * self.x[l];
+                for (w, x) in row.iter().zip(&self.x) {
+                    h += w * x;
                 }
                 let hx = dr.cm * h + self.hin[i];
                 if let Some(ls) = rec {
@@ -317,13 +317,13 @@ impl Reservoir {
             self.m[2 * n + i] = v.z;
         }
         let pn = sh.per_node();
-        for t in 0..sh.holds {
+        for (t, &ut) in u.iter().enumerate() {
             if t % sh.every == 0 {
                 let s = t / sh.every;
                 self.ckpt[s * 3 * n..(s + 1) * 3 * n].copy_from_slice(&self.m);
             }
             for k in 0..sh.k {
-                self.set_interval(&dr, theta, k, u[t]);
+                self.set_interval(&dr, theta, k, ut);
                 for _ in 0..sh.sub {
                     self.step(&dr, None);
                 }
@@ -369,9 +369,9 @@ impl Reservoir {
             // recompute the segment from its checkpoint, recording every step
             self.m.copy_from_slice(&self.ckpt[seg * 3 * n..(seg + 1) * 3 * n]);
             let mut ls = 0;
-            for t in t0..t1 {
+            for &ut in &u[t0..t1] {
                 for k in 0..sh.k {
-                    self.set_interval(&dr, theta, k, u[t]);
+                    self.set_interval(&dr, theta, k, ut);
                     for _ in 0..sh.sub {
                         self.step(&dr, Some(ls));
                         ls += 1;
@@ -475,6 +475,7 @@ pub fn flops_per_step(n: usize) -> f64 {
 
 /// Gram matrix of the rows t0..t1 of X (T x F) with a bias column of ones
 /// appended: gram (F+1) x (F+1) and xty (F+1) x n_out with Y (T x n_out).
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: matrices with their sizes and row range
 pub fn gram(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, gram: &mut [f64], xty: &mut [f64]) {
     let f1 = f + 1;
     for v in gram.iter_mut().chain(xty.iter_mut()) {
@@ -505,6 +506,7 @@ pub fn gram(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, 
 /// Solve (gram + lambda D) W = xty by Cholesky, D = identity without the
 /// bias entry (the bias is not penalized). W is (F+1) x n_out. Fails if the
 /// matrix is not positive definite.
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(d > ...) is meant to be true for a NaN pivot too
 pub fn ridge_solve(gram: &[f64], xty: &[f64], f1: usize, n_out: usize, lambda: f64, w: &mut [f64]) -> Result<(), String> {
     let mut l = gram[..f1 * f1].to_vec();
     for a in 0..f1 - 1 {
@@ -570,6 +572,7 @@ pub fn predict(x: &[f64], f: usize, t0: usize, t1: usize, w: &[f64], n_out: usiz
 /// and its gradient with respect to the features: G (T x F, zero outside
 /// t0..t1). At the ridge solution W* for the same rows and lambda, dL/dW = 0,
 /// so G is the exact gradient of the ridge-optimal loss (envelope theorem).
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: matrices with their sizes and row range
 pub fn readout_loss(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, w: &[f64], lambda: f64, g: &mut [f64]) -> f64 {
     let nt = (t1 - t0) as f64;
     let mut scale = vec![0.0; n_out];
@@ -611,6 +614,7 @@ pub fn readout_loss(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out:
 
 /// x_t = tanh(rho W x_{t-1} + sigma w_in u_t + b), x_{-1} = 0; writes X (T x N).
 /// W (N x N) should have spectral radius 1, so rho is the spectral radius.
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: weights, scales and series
 pub fn esn_run(n: usize, w: &[f64], w_in: &[f64], bias: &[f64], rho: f64, sigma: f64, u: &[f64], x: &mut [f64]) {
     let mut prev = vec![0.0; n];
     for (t, &ut) in u.iter().enumerate() {
