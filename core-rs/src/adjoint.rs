@@ -9,10 +9,12 @@
 //! which also accumulates the parameter adjoint), mbar += sibar, and
 //! k3bar += dt s4bar, k2bar += dt/2 s3bar, k1bar += dt/2 s2bar.
 //! This is the exact gradient of the discretized forward pass, not of the ODE.
+//! The coefficients are rk4.rs's tableau; the adjoint of a coupled step of N
+//! STOs (network and reservoir) is in coupled_adjoint.rs.
 
 use crate::dual::Dual;
 use crate::params::{Derived, N_DERIVED};
-use crate::rk4::rk4_stages;
+use crate::rk4::{rk4_combine, rk4_stage_input, rk4_stages, times_coef, RK4_NODES, RK4_WEIGHTS, RK4_WEIGHT_DENOM};
 use crate::scalar::Scalar;
 use crate::torque::llg_rhs;
 use crate::vec3::V3;
@@ -26,29 +28,25 @@ where
     F: FnMut(V3<S>) -> V3<S>,
     G: FnMut(V3<S>, V3<S>) -> V3<S>,
 {
-    let half = dt * S::cst(0.5);
     let k = rk4_stages(m, dt, f);
-    let y = crate::rk4::rk4_combine(m, dt, &k);
+    let y = rk4_combine(m, dt, &k);
     let norm = y.dot(y).sqrt();
     let n = y.scale(S::one() / norm);
     let ybar = mbar_next.axpy(-n.dot(mbar_next), n).scale(S::one() / norm);
-    let sixth = dt / S::cst(6.0);
-    let third = dt / S::cst(3.0);
+    // y = m + dt/6 sum b_q k_q: mbar = ybar, kbar_q = b_q dt/6 ybar
+    let h = dt / S::cst(RK4_WEIGHT_DENOM);
+    let mut kbar = [V3::zero(); 4];
+    for (kb, &w) in kbar.iter_mut().zip(RK4_WEIGHTS.iter()) {
+        *kb = ybar.scale(times_coef(h, w));
+    }
     let mut mbar = ybar;
-    let mut k1bar = ybar.scale(sixth);
-    let mut k2bar = ybar.scale(third);
-    let mut k3bar = ybar.scale(third);
-    let k4bar = ybar.scale(sixth);
-    let s4bar = vjp(m.axpy(dt, k[2]), k4bar);
-    mbar = mbar.add(s4bar);
-    k3bar = k3bar.axpy(dt, s4bar);
-    let s3bar = vjp(m.axpy(half, k[1]), k3bar);
-    mbar = mbar.add(s3bar);
-    k2bar = k2bar.axpy(half, s3bar);
-    let s2bar = vjp(m.axpy(half, k[0]), k2bar);
-    mbar = mbar.add(s2bar);
-    k1bar = k1bar.axpy(half, s2bar);
-    mbar.add(vjp(m, k1bar))
+    // stage q + 1 evaluates f at s = m + c_q dt k_q: mbar += sbar, kbar_q += c_q dt sbar
+    for q in (0..3).rev() {
+        let sbar = vjp(rk4_stage_input(m, dt, q, k[q]), kbar[q + 1]);
+        mbar = mbar.add(sbar);
+        kbar[q] = kbar[q].axpy(times_coef(dt, RK4_NODES[q]), sbar);
+    }
+    mbar.add(vjp(m, kbar[0]))
 }
 
 /// J^T kbar of the LLG right-hand side at `m` (no extra field), for the state

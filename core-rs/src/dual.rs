@@ -5,6 +5,9 @@
 //! There are no comparisons or branches in the physics; where any are needed
 //! they must look at the real part only.
 
+// The tangent loops index the operands' and the result's tangents by k together.
+#![allow(clippy::needless_range_loop)]
+
 use crate::scalar::Scalar;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 

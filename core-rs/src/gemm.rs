@@ -14,6 +14,7 @@ const GB: usize = 2;
 
 /// y = alpha * A x (+ y if `accumulate`), A: rows x cols (row stride `lda`),
 /// x: cols x g lane-major, y: rows x g lane-major.
+#[allow(clippy::too_many_arguments)] // a BLAS-style kernel: sizes, strides and scale are separate on purpose
 pub fn gemm_lanes<S: Lanes>(rows: usize, cols: usize, a: &[S::Elem], lda: usize, alpha: S::Elem, x: &[S], g: usize, y: &mut [S], accumulate: bool) {
     assert!(lda >= cols && (rows == 0 || a.len() >= (rows - 1) * lda + cols));
     assert!(x.len() >= cols * g && y.len() >= rows * g);
@@ -96,6 +97,7 @@ where
 /// out[r * ldo + k] += scale * sum over lanes and j of lam[r][j] * x[k][j]:
 /// the batch-summed outer product that gives a weight gradient.
 /// lam: rows x g lane-major, x: cols x g lane-major.
+#[allow(clippy::too_many_arguments)] // a BLAS-style kernel: sizes, strides and scale are separate on purpose
 pub fn outer_lanes<S: Lanes>(rows: usize, cols: usize, lam: &[S], x: &[S], g: usize, scale: S::Elem, out: &mut [S::Elem], ldo: usize)
 where
     S::Elem: Scalar,

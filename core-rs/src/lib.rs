@@ -1,10 +1,13 @@
 //! stoopt-core: macrospin spin-torque-oscillator numerics (paper eq. 1-8).
 //!
 //! One file per concern: `scalar`/`simd`/`dual` (number types), `vec3`,
-//! `params` (Table I), `torque` (LLG right-hand side), `rk4` and `heun`
-//! (integrators), `noise` (thermal field), `simulate` (batched trials),
+//! `params` (Table I), `torque` (LLG right-hand side), `rk4` (the RK4
+//! tableau and step) and `heun` (integrators), `adjoint` (the discrete
+//! adjoint of one macrospin's RK4 step), `coupled_adjoint` (the discrete
+//! adjoint of one RK4 step of N coupled STOs, for `network` and
+//! `reservoir`), `noise` (thermal field), `simulate` (batched trials),
 //! `gemm` (lane-major dense products), `network` (the coupled-STO
-//! network of eq. 5-8 with its discrete adjoint), `reservoir` (that
+//! network of eq. 5-8 and its gradients), `reservoir` (that
 //! network driven by a time series, its checkpointed adjoint, the ridge
 //! readout and an echo-state-network baseline), `theory` (threshold and
 //! orbit-averaged auto-oscillation) and `steady` (steady-state frequency with
@@ -13,6 +16,7 @@
 
 pub mod adam;
 pub mod adjoint;
+pub mod coupled_adjoint;
 pub mod dual;
 pub mod gemm;
 pub mod heun;

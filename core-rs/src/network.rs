@@ -18,12 +18,18 @@
 //! Images sit in SIMD lanes (`S` = F32x4 or F64x2): every state array is
 //! lane-major (see gemm.rs), so the W_in product and the coupling are
 //! products over the whole batch. The LLG right-hand side is the generic
-//! `llg_rhs`; its vector-Jacobian product `rhs_vjp` is derived by hand below
-//! and checked against dual numbers in the tests. All buffers live in `Net`,
-//! allocated once; nothing allocates in the time loops.
+//! `llg_rhs`; the RK4 tableau is rk4.rs's; the adjoint of each coupled RK4
+//! step, with the hand-derived vector-Jacobian product `rhs_vjp` (checked
+//! against dual numbers in the tests), is coupled_adjoint.rs's, shared with
+//! the reservoir. `Net::step` runs four stages: `load_inputs`, `forward`,
+//! `readout_loss`, `backward` (which calls `adjoint_dynamics`). All buffers
+//! live in `Net`, allocated once; nothing allocates in the time loops.
 
+pub use crate::coupled_adjoint::rhs_vjp;
+use crate::coupled_adjoint::{CoupledAdjoint, RecordedStep};
 use crate::gemm::{gemm_lanes, hsum, outer_lanes};
 use crate::params::{Derived, Params};
+use crate::rk4::{RK4_NODES, RK4_WEIGHTS, RK4_WEIGHT_DENOM};
 use crate::scalar::{Lanes, Scalar};
 use crate::torque::llg_rhs;
 use crate::vec3::V3;
@@ -146,47 +152,6 @@ pub struct Stats {
     pub correct: usize,
 }
 
-/// Vector-Jacobian product of `llg_rhs(m, d, (hx, 0, 0))` with `lam`:
-/// returns (lam^T df/dm, lam^T df/dhx, lam^T df/dH_appl, lam^T df/da_s,
-/// lam^T df/dalpha), where a_s = `d.a_s_oe` and the alpha derivative
-/// includes gamma_ll = gamma / (1 + alpha^2).
-/// Forward (torque.rs): H = (hx, 0, H_appl + H_anis m_z), h_s = a_s/(1 + lambda m_x),
-/// P = m x (e_x x m), t = -(m x H) - h_s P, f = gamma_ll (t + alpha m x t).
-#[inline(always)]
-pub fn rhs_vjp<S: Scalar>(m: V3<S>, hx: S, d: &Derived<S>, lam: V3<S>) -> (V3<S>, S, S, S, S) {
-    let one = S::one();
-    let two = S::cst(2.0);
-    let h = V3::new(hx, S::zero(), d.h_appl_oe + d.h_anis_oe * m.z);
-    let den = one + d.lambda * m.x;
-    let hs = d.a_s_oe / den;
-    let p = V3::new(m.y * m.y + m.z * m.z, -(m.x * m.y), -(m.x * m.z));
-    let t = m.cross(h).scale(-one).axpy(-hs, p);
-    let u = m.cross(t);
-    let g = d.gamma_ll;
-    // f = g (t + alpha u): product rule
-    let l_g = lam.dot(t.axpy(d.alpha, u));
-    let l_u = lam.scale(g * d.alpha);
-    let l_alpha_direct = g * lam.dot(u);
-    // u = m x t: lam_u . (m x t) = m . (t x lam_u) = t . (lam_u x m)
-    let l_t = lam.scale(g).add(l_u.cross(m));
-    let mut l_m = t.cross(l_u);
-    // t = -(m x H) - h_s P: -lam_t . (m x H) = m . (lam_t x H) = H . (m x lam_t)
-    l_m = l_m.add(l_t.cross(h));
-    let l_h = m.cross(l_t);
-    let l_hs = -l_t.dot(p);
-    let l_p = l_t.scale(-hs);
-    // P = (y^2 + z^2, -x y, -x z)
-    let l_m_p = V3::new(-(l_p.y * m.y) - l_p.z * m.z, two * l_p.x * m.y - l_p.y * m.x, two * l_p.x * m.z - l_p.z * m.x);
-    l_m = l_m.add(l_m_p);
-    // h_s = a_s / (1 + lambda m_x): quotient rule
-    let l_as = l_hs / den;
-    // H_z = H_appl + H_anis m_z
-    l_m = V3::new(l_m.x - l_hs * hs * d.lambda / den, l_m.y, l_m.z + d.h_anis_oe * l_h.z);
-    // gamma_ll = gamma / (1 + alpha^2): d/dalpha = -2 alpha gamma_ll / (1 + alpha^2)
-    let dg_dalpha = -(two * d.alpha * g) / (one + d.alpha * d.alpha);
-    (l_m, l_h.x, l_h.z, l_as, l_alpha_direct + l_g * dg_dalpha)
-}
-
 /// Floating-point operations (+, -, *, /, sqrt, negation) of one `llg_rhs`
 /// evaluation with h_ext = (hx, 0, 0) and of one `rhs_vjp`; pinned by a
 /// counting-scalar test in tests/network.rs.
@@ -222,10 +187,6 @@ pub fn flops_per_image(sh: &Shape, want: Want) -> f64 {
     fl
 }
 
-/// RK4 weights: stage input s_{q+1} = m + C[q] k_q, and m~ = m + dt/6 sum B[q] k_q.
-const STAGE_C: [f64; 3] = [0.5, 0.5, 1.0];
-const STAGE_B: [f64; 4] = [1.0, 2.0, 2.0, 1.0];
-
 /// A network evaluator with all its workspace; `S` holds `S::N` images.
 pub struct Net<S: Lanes> {
     shape: Shape,
@@ -240,11 +201,8 @@ pub struct Net<S: Lanes> {
     kacc: Vec<S>,
     y: Vec<S>,
     delta: Vec<S>,
-    lam: Vec<S>,
-    lamt: Vec<S>,
-    lamk: Vec<S>,
-    lams: Vec<S>,
-    lamh: Vec<S>,
+    /// the adjoint's state and workspace (coupled_adjoint.rs)
+    adj: CoupledAdjoint<S>,
     gha: Vec<S>,
     w_cp_t: Vec<S::Elem>,
     w_out_t: Vec<S::Elem>,
@@ -274,11 +232,7 @@ where
             kacc: vec![z; f * g],
             y: vec![z; shape.n_out * g],
             delta: vec![z; shape.n_out * g],
-            lam: vec![z; f * g],
-            lamt: vec![z; f * g],
-            lamk: vec![z; f * g],
-            lams: vec![z; f * g],
-            lamh: vec![z; n * g],
+            adj: CoupledAdjoint::new(n, g),
             gha: vec![z; n * g],
             w_cp_t: vec![S::Elem::zero(); n * n],
             w_out_t: vec![S::Elem::zero(); f * shape.n_out],
@@ -291,11 +245,6 @@ where
         self.shape
     }
 
-    /// Forward pass of `batch` images (u8 pixels, image-major, scaled by
-    /// 1/255) with labels, and, as `want` asks, the gradients of
-    /// `grad_scale` times the summed cross-entropy. Returns the summed loss
-    /// and the number of correct predictions.
-    #[allow(clippy::too_many_arguments)]
     /// The states of image `image` of the last forward pass at t = s dt,
     /// s = 0..=steps, into `out` as [s][c N + i] (supplement Fig. 8).
     pub fn trajectory(&self, image: usize, out: &mut [f64]) -> Result<(), String> {
@@ -316,6 +265,13 @@ where
         Ok(())
     }
 
+    /// Forward pass of `batch` images (u8 pixels, image-major, scaled by
+    /// 1/255) with labels, and, as `want` asks, the gradients of
+    /// `grad_scale` times the summed cross-entropy. Returns the summed loss
+    /// and the number of correct predictions.
+    /// Stages: `load_inputs` (x(0) = W_in u), `forward` (RK4 through time),
+    /// `readout_loss` (softmax cross-entropy), `backward` (the adjoint).
+    #[allow(clippy::too_many_arguments)] // mirrors the flat ABI call: every buffer and option is its own argument
     pub fn step(
         &mut self,
         phys: &Physics,
@@ -327,6 +283,18 @@ where
         want: Want,
         grads: &mut Grads<S::Elem>,
     ) -> Result<Stats, String> {
+        self.check_call(phys, model, images, labels, batch, grads)?;
+        let g = (batch + S::N - 1) / S::N;
+        self.last_groups = g;
+        self.load_inputs(phys, model, images, batch, g);
+        self.forward(phys, model, g);
+        let stats = self.readout_loss(model, labels, batch, grad_scale, g)?;
+        self.backward(phys, model, want, g, grads);
+        Ok(stats)
+    }
+
+    /// Every buffer size, label and physical parameter of a `step` call.
+    fn check_call(&self, phys: &Physics, model: &Model<S::Elem>, images: &[u8], labels: &[u8], batch: usize, grads: &Grads<S::Elem>) -> Result<(), String> {
         let sh = self.shape;
         let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
         if batch == 0 || batch > sh.max_batch {
@@ -351,13 +319,18 @@ where
         if model.h_appl.iter().any(|&h| !Into::<f64>::into(h).is_finite()) {
             return Err("H_appl is not finite".into());
         }
-        let g = (batch + S::N - 1) / S::N;
-        let steps = sh.steps;
-        let bs = f * g; // block size of a state
-        self.last_groups = g;
+        Ok(())
+    }
 
+    /// Load inputs: the images into lanes, each STO's derived parameters,
+    /// the transposed coupling for the adjoint, and x(0) = W_in u
+    /// normalized per STO (or taken as it is) into stage block 0.
+    fn load_inputs(&mut self, phys: &Physics, model: &Model<S::Elem>, images: &[u8], batch: usize, g: usize) {
+        let sh = self.shape;
+        let (n, f, n_in) = (sh.n, sh.f(), sh.n_in);
+        let bs = f * g;
         // Inputs to lanes; padding lanes repeat the last image (their
-        // output gradient is set to zero below).
+        // output gradient is set to zero in `readout_loss`).
         let inv255 = 1.0 / 255.0;
         for p in 0..n_in {
             for j in 0..g {
@@ -378,28 +351,32 @@ where
                 self.w_cp_t[k * n + i] = model.w_cp[i * n + k];
             }
         }
-        let cm = S::Elem::cst(phys.cm_oe);
-        let dt = S::cst(phys.dt_s);
-
-        // x(0) = W_in u, normalized per STO (or taken as it is).
         let unit = sh.x0 == X0Norm::Unit;
         gemm_lanes::<S>(f, n_in, model.w_in, n_in, S::Elem::one(), &self.u[..n_in * g], g, &mut self.v0[..bs], false);
-        {
-            let m0 = &mut self.st[..bs];
-            for i in 0..n {
-                for j in 0..g {
-                    let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                    let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
-                    let v = if unit { v.normalized() } else { v };
-                    m0[a] = v.x;
-                    m0[b] = v.y;
-                    m0[c] = v.z;
-                }
+        let m0 = &mut self.st[..bs];
+        for i in 0..n {
+            for j in 0..g {
+                let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
+                let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
+                let v = if unit { v.normalized() } else { v };
+                m0[a] = v.x;
+                m0[b] = v.y;
+                m0[c] = v.z;
             }
         }
+    }
 
-        // Forward RK4 steps, stage by stage over all STOs and images.
-        for s in 0..steps {
+    /// Forward: `steps` RK4 steps from x(0), stage by stage over all STOs
+    /// and images (the coupling needs every stage input first), recording
+    /// the stage inputs, coupling fields and norms for the adjoint.
+    fn forward(&mut self, phys: &Physics, model: &Model<S::Elem>, g: usize) {
+        let sh = self.shape;
+        let n = sh.n;
+        let bs = sh.f() * g;
+        let unit = sh.x0 == X0Norm::Unit;
+        let cm = S::Elem::cst(phys.cm_oe);
+        let dt = S::cst(phys.dt_s);
+        for s in 0..sh.steps {
             for q in 0..4 {
                 let blk = 4 * s + q;
                 let (before, after) = self.st.split_at_mut((blk + 1) * bs);
@@ -408,7 +385,7 @@ where
                 let hf = &mut self.hf[blk * n * g..(blk + 1) * n * g];
                 gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..n * g], g, hf, false);
                 let out = &mut after[..bs];
-                let bq = S::cst(STAGE_B[q]);
+                let bq = S::cst(RK4_WEIGHTS[q]);
                 for i in 0..n {
                     let d = &self.der[i];
                     for j in 0..g {
@@ -420,9 +397,9 @@ where
                             self.kacc[a] = acc.x;
                             self.kacc[b] = acc.y;
                             self.kacc[c] = acc.z;
-                            mv.axpy(dt * S::cst(STAGE_C[q]), k)
+                            mv.axpy(dt * S::cst(RK4_NODES[q]), k)
                         } else {
-                            let mt = mv.axpy(dt / S::cst(6.0), acc);
+                            let mt = mv.axpy(dt / S::cst(RK4_WEIGHT_DENOM), acc);
                             if unit {
                                 let r = mt.dot(mt).sqrt();
                                 self.nrm[s * n * g + i * g + j] = r;
@@ -438,9 +415,15 @@ where
                 }
             }
         }
+    }
 
-        // Readout and softmax cross-entropy.
-        let mt_off = 4 * steps * bs;
+    /// Readout y = W_out m(T) + bias and softmax cross-entropy; leaves
+    /// delta = grad_scale dL/dy in `self.delta` (zero in padding lanes).
+    fn readout_loss(&mut self, model: &Model<S::Elem>, labels: &[u8], batch: usize, grad_scale: f64, g: usize) -> Result<Stats, String> {
+        let sh = self.shape;
+        let (f, f1, n_out) = (sh.f(), sh.f1(), sh.n_out);
+        let bs = f * g;
+        let mt_off = 4 * sh.steps * bs;
         gemm_lanes::<S>(n_out, f, model.w_out, f1, S::Elem::one(), &self.st[mt_off..mt_off + bs], g, &mut self.y[..n_out * g], false);
         let mut stats = Stats::default();
         let mut z = [0f64; MAX_OUT];
@@ -453,9 +436,9 @@ where
                 }
                 let mut zmax = f64::NEG_INFINITY;
                 let mut arg = 0;
-                for o in 0..n_out {
+                for (o, zv) in z.iter_mut().enumerate().take(n_out) {
                     let zo = Into::<f64>::into(self.y[o * g + j].lane(l)) + Into::<f64>::into(model.w_out[o * f1 + f]);
-                    z[o] = zo;
+                    *zv = zo;
                     if zo > zmax {
                         zmax = zo;
                         arg = o;
@@ -471,20 +454,29 @@ where
                 if arg == lab {
                     stats.correct += 1;
                 }
-                for o in 0..n_out {
+                for (o, dlo) in dl.iter_mut().enumerate().take(n_out) {
                     let p = (z[o] - zmax).exp() / sum;
-                    dl[o][l] = grad_scale * (p - if o == lab { 1.0 } else { 0.0 });
+                    dlo[l] = grad_scale * (p - if o == lab { 1.0 } else { 0.0 });
                 }
             }
-            for o in 0..n_out {
-                self.delta[o * g + j] = S::from_fn(|l| S::Elem::cst(dl[o][l]));
+            for (o, dlo) in dl.iter().enumerate().take(n_out) {
+                self.delta[o * g + j] = S::from_fn(|l| S::Elem::cst(dlo[l]));
             }
         }
         if !stats.loss_sum.is_finite() {
             return Err("loss is not finite (the integration diverged; reduce --dt)".into());
         }
+        Ok(stats)
+    }
 
-        // Gradients.
+    /// Backward: the gradients `want` asks for, from `self.delta`: W_out
+    /// and the bias directly, then (for W_in or the physics) the adjoint
+    /// through the readout, the dynamics (`adjoint_dynamics`) and x(0).
+    fn backward(&mut self, phys: &Physics, model: &Model<S::Elem>, want: Want, g: usize, grads: &mut Grads<S::Elem>) {
+        let sh = self.shape;
+        let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
+        let bs = f * g;
+        let mt_off = 4 * sh.steps * bs;
         for v in grads.w_in.iter_mut().chain(grads.w_out.iter_mut()).chain(grads.h_appl.iter_mut()) {
             *v = S::Elem::zero();
         }
@@ -501,7 +493,7 @@ where
             }
         }
         if !want.backward_through_dynamics() {
-            return Ok(stats);
+            return;
         }
         for o in 0..n_out {
             for r in 0..f {
@@ -509,84 +501,16 @@ where
             }
         }
         // lam = dL/dm(T) = W_out^T delta
-        gemm_lanes::<S>(f, n_out, &self.w_out_t, n_out, S::Elem::one(), &self.delta[..n_out * g], g, &mut self.lam[..bs], false);
-        for v in self.gha[..n * g].iter_mut() {
-            *v = S::zero();
-        }
-        let mut gas = S::zero();
-        let mut galpha = S::zero();
-        let h6 = dt / S::cst(6.0);
-        for s in (0..steps).rev() {
-            let m_next = &self.st[4 * (s + 1) * bs..4 * (s + 1) * bs + bs];
-            // renormalization m' = m~/|m~|: lam~ = (lam - m' (m'.lam)) / |m~|
-            for i in 0..n {
-                for j in 0..g {
-                    let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                    let mn = V3::new(m_next[a], m_next[b], m_next[c]);
-                    let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
-                    let lt = if unit {
-                        let inv = S::one() / self.nrm[s * n * g + i * g + j];
-                        l.axpy(-mn.dot(l), mn).scale(inv)
-                    } else {
-                        l
-                    };
-                    self.lamt[a] = lt.x;
-                    self.lamt[b] = lt.y;
-                    self.lamt[c] = lt.z;
-                    // m~ = m + dt/6 (k1 + 2 k2 + 2 k3 + k4): lam_m starts at lam~,
-                    // lam_k4 = dt/6 lam~
-                    self.lam[a] = lt.x;
-                    self.lam[b] = lt.y;
-                    self.lam[c] = lt.z;
-                    let lk = lt.scale(h6);
-                    self.lamk[a] = lk.x;
-                    self.lamk[b] = lk.y;
-                    self.lamk[c] = lk.z;
-                }
-            }
-            for q in (0..4).rev() {
-                let blk = 4 * s + q;
-                let x_in = &self.st[blk * bs..blk * bs + bs];
-                let hf = &self.hf[blk * n * g..(blk + 1) * n * g];
-                for i in 0..n {
-                    let d = &self.der[i];
-                    let mut gh = self.gha[i * g..(i + 1) * g].iter_mut();
-                    for j in 0..g {
-                        let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                        let (lm, lhx, lha, las, lal) =
-                            rhs_vjp(V3::new(x_in[a], x_in[b], x_in[c]), hf[i * g + j], d, V3::new(self.lamk[a], self.lamk[b], self.lamk[c]));
-                        self.lams[a] = lm.x;
-                        self.lams[b] = lm.y;
-                        self.lams[c] = lm.z;
-                        self.lamh[i * g + j] = lhx;
-                        if let Some(v) = gh.next() {
-                            *v = *v + lha;
-                        }
-                        gas = gas + las;
-                        galpha = galpha + lal;
-                    }
-                }
-                // H_i = CM sum_k w_ik x_k: lam_x += CM W^T lam_H
-                gemm_lanes::<S>(n, n, &self.w_cp_t, n, cm, &self.lamh[..n * g], g, &mut self.lams[..n * g], true);
-                // s_q = m + C[q-1] dt k_{q-1}: lam_m += lam_s, lam_k{q-1} = B[q-1] dt/6 lam~ + C[q-1] dt lam_s
-                for idx in 0..bs {
-                    self.lam[idx] = self.lam[idx] + self.lams[idx];
-                }
-                if q > 0 {
-                    let wb = h6 * S::cst(STAGE_B[q - 1]);
-                    let wc = dt * S::cst(STAGE_C[q - 1]);
-                    for idx in 0..bs {
-                        self.lamk[idx] = wb * self.lamt[idx] + wc * self.lams[idx];
-                    }
-                }
-            }
-        }
+        gemm_lanes::<S>(f, n_out, &self.w_out_t, n_out, S::Elem::one(), &self.delta[..n_out * g], g, &mut self.adj.lam[..bs], false);
+        let (gas, galpha) = self.adjoint_dynamics(phys, g);
         // initial normalization m0 = v/|v|: lam_v = (lam - m0 (m0.lam)) / |v|
         // (Raw: m0 = v, lam_v = lam)
+        let unit = sh.x0 == X0Norm::Unit;
+        let (lam, lamv) = (&self.adj.lam, &mut self.adj.lamt);
         for i in 0..n {
             for j in 0..g {
                 let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
+                let l = V3::new(lam[a], lam[b], lam[c]);
                 let lv = if unit {
                     let v = V3::new(self.v0[a], self.v0[b], self.v0[c]);
                     let r = v.dot(v).sqrt();
@@ -595,13 +519,13 @@ where
                 } else {
                     l
                 };
-                self.lamt[a] = lv.x;
-                self.lamt[b] = lv.y;
-                self.lamt[c] = lv.z;
+                lamv[a] = lv.x;
+                lamv[b] = lv.y;
+                lamv[c] = lv.z;
             }
         }
         if want.w_in {
-            outer_lanes::<S>(f, n_in, &self.lamt[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in);
+            outer_lanes::<S>(f, n_in, &lamv[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in);
         }
         if want.phys {
             for i in 0..n {
@@ -618,7 +542,49 @@ where
             grads.j_dc = lane_sum_f64(gas) * das_dj;
             grads.alpha = lane_sum_f64(galpha);
         }
-        Ok(stats)
+    }
+
+    /// The adjoint through the dynamics: `self.adj.lam` goes from dL/dm(T)
+    /// to dL/dm(0), one RK4 step at a time, last step first (the shared
+    /// coupled-step adjoint, coupled_adjoint.rs). Accumulates the H_appl
+    /// adjoint per STO and lane in `self.gha`; returns the a_s and alpha
+    /// adjoints summed over STOs and steps (lanes still apart).
+    fn adjoint_dynamics(&mut self, phys: &Physics, g: usize) -> (S, S) {
+        let sh = self.shape;
+        let n = sh.n;
+        let (bs, ng) = (sh.f() * g, n * g);
+        let unit = sh.x0 == X0Norm::Unit;
+        let cm = S::Elem::cst(phys.cm_oe);
+        let dt = S::cst(phys.dt_s);
+        for v in self.gha[..ng].iter_mut() {
+            *v = S::zero();
+        }
+        let mut gas = S::zero();
+        let mut galpha = S::zero();
+        let w_cp_t = &self.w_cp_t;
+        let gha = &mut self.gha;
+        for s in (0..sh.steps).rev() {
+            let rec = RecordedStep {
+                stages: &self.st[4 * s * bs..4 * (s + 1) * bs],
+                hx: &self.hf[4 * s * ng..4 * (s + 1) * ng],
+                after: &self.st[4 * (s + 1) * bs..4 * (s + 1) * bs + bs],
+                nrm: if unit { Some(&self.nrm[s * ng..(s + 1) * ng]) } else { None },
+            };
+            self.adj.step_back(
+                n,
+                g,
+                dt,
+                &rec,
+                &self.der,
+                |lamh, lamx| gemm_lanes::<S>(n, n, w_cp_t, n, cm, lamh, g, lamx, true),
+                |ij, _lhx, lha, las, lal| {
+                    gha[ij] = gha[ij] + lha;
+                    gas = gas + las;
+                    galpha = galpha + lal;
+                },
+            );
+        }
+        (gas, galpha)
     }
 }
 

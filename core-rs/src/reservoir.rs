@@ -23,20 +23,17 @@
 //! runs the adjoint through it. Memory: (T/C + 1) 3N + C K sub (20 N)
 //! numbers besides the features, independent of T for fixed C.
 //!
-//! The LLG right-hand side is the generic `llg_rhs` (torque.rs) and its
-//! vector-Jacobian product is network.rs's `rhs_vjp`; the RK4 stage weights
-//! and the adjoint's stage order are those of network.rs / adjoint.rs. Only
-//! the loop over the N coupled STOs per stage is written here, because the
-//! coupling needs every STO's stage input before any STO's next stage.
+//! The LLG right-hand side is the generic `llg_rhs` (torque.rs), the RK4
+//! tableau is rk4.rs's, and the adjoint of one coupled step is the one the
+//! MNIST network uses (coupled_adjoint.rs, with g = 1 lane group). Only the
+//! forward loop over the N coupled STOs per stage is written here, because
+//! the coupling needs every STO's stage input before any STO's next stage.
 
-use crate::network::rhs_vjp;
+use crate::coupled_adjoint::{CoupledAdjoint, RecordedStep};
 use crate::params::{Derived, Params};
+use crate::rk4::{RK4_NODES, RK4_WEIGHTS, RK4_WEIGHT_DENOM};
 use crate::torque::llg_rhs;
 use crate::vec3::V3;
-
-/// RK4 weights (as network.rs): s_{q+1} = m + C[q] dt k_q, m~ = m + dt/6 sum B[q] k_q.
-const STAGE_C: [f64; 3] = [0.5, 0.5, 1.0];
-const STAGE_B: [f64; 4] = [1.0, 2.0, 2.0, 1.0];
 
 /// Which state components are features.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,11 +143,8 @@ pub struct Reservoir {
     /// fields of the current stage (all STOs, before any stage input moves)
     hx: Vec<f64>,
     der: Vec<Derived<f64>>,
-    lam: Vec<f64>,
-    lamt: Vec<f64>,
-    lamk: Vec<f64>,
-    lams: Vec<f64>,
-    lamh: Vec<f64>,
+    /// the adjoint's state and workspace (coupled_adjoint.rs)
+    adj: CoupledAdjoint<f64>,
     g_hx: Vec<f64>,
     g_as: Vec<f64>,
 }
@@ -187,11 +181,7 @@ impl Reservoir {
             hin: vec![0.0; n],
             hx: vec![0.0; n],
             der: vec![d0; n],
-            lam: vec![0.0; 3 * n],
-            lamt: vec![0.0; 3 * n],
-            lamk: vec![0.0; 3 * n],
-            lams: vec![0.0; 3 * n],
-            lamh: vec![0.0; n],
+            adj: CoupledAdjoint::new(n, 1),
             g_hx: vec![0.0; n],
             g_as: vec![0.0; n],
         })
@@ -251,8 +241,8 @@ impl Reservoir {
             for i in 0..n {
                 let row = &self.w_cp[i * n..(i + 1) * n];
                 let mut h = 0.0;
-                for l in 0..n {
-                    h += row[l] * self.x[l];
+                for (w, x) in row.iter().zip(&self.x) {
+                    h += w * x;
                 }
                 let hx = dr.cm * h + self.hin[i];
                 if let Some(ls) = rec {
@@ -263,13 +253,13 @@ impl Reservoir {
             for i in 0..n {
                 let (a, b, c) = (i, n + i, 2 * n + i);
                 let k = llg_rhs(V3::new(self.x[a], self.x[b], self.x[c]), &self.der[i], V3::new(self.hx[i], 0.0, 0.0));
-                let acc = if q == 0 { k } else { V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(STAGE_B[q], k) };
+                let acc = if q == 0 { k } else { V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(RK4_WEIGHTS[q], k) };
                 self.kacc[a] = acc.x;
                 self.kacc[b] = acc.y;
                 self.kacc[c] = acc.z;
                 let mv = V3::new(self.m[a], self.m[b], self.m[c]);
                 if q < 3 {
-                    let nx = mv.axpy(dt * STAGE_C[q], k);
+                    let nx = mv.axpy(dt * RK4_NODES[q], k);
                     self.x[a] = nx.x;
                     self.x[b] = nx.y;
                     self.x[c] = nx.z;
@@ -278,7 +268,7 @@ impl Reservoir {
         }
         for i in 0..n {
             let (a, b, c) = (i, n + i, 2 * n + i);
-            let mt = V3::new(self.m[a], self.m[b], self.m[c]).axpy(dt / 6.0, V3::new(self.kacc[a], self.kacc[b], self.kacc[c]));
+            let mt = V3::new(self.m[a], self.m[b], self.m[c]).axpy(dt / RK4_WEIGHT_DENOM, V3::new(self.kacc[a], self.kacc[b], self.kacc[c]));
             let r = mt.dot(mt).sqrt();
             if let Some(ls) = rec {
                 self.rec_nrm[ls * n + i] = r;
@@ -327,13 +317,13 @@ impl Reservoir {
             self.m[2 * n + i] = v.z;
         }
         let pn = sh.per_node();
-        for t in 0..sh.holds {
+        for (t, &ut) in u.iter().enumerate() {
             if t % sh.every == 0 {
                 let s = t / sh.every;
                 self.ckpt[s * 3 * n..(s + 1) * 3 * n].copy_from_slice(&self.m);
             }
             for k in 0..sh.k {
-                self.set_interval(&dr, theta, k, u[t]);
+                self.set_interval(&dr, theta, k, ut);
                 for _ in 0..sh.sub {
                     self.step(&dr, None);
                 }
@@ -360,11 +350,9 @@ impl Reservoir {
         for v in grad.iter_mut() {
             *v = 0.0;
         }
-        for v in self.lam.iter_mut() {
+        for v in self.adj.lam.iter_mut() {
             *v = 0.0;
         }
-        let dt = dr.dt;
-        let h6 = dt / 6.0;
         let (sf, sc) = (theta[n + TH_SF], theta[n + TH_SC]);
         let mut g_alpha = 0.0;
         let mut g_as_total = 0.0; // sum over STOs and intervals of dL/da_s
@@ -381,9 +369,9 @@ impl Reservoir {
             // recompute the segment from its checkpoint, recording every step
             self.m.copy_from_slice(&self.ckpt[seg * 3 * n..(seg + 1) * 3 * n]);
             let mut ls = 0;
-            for t in t0..t1 {
+            for &ut in &u[t0..t1] {
                 for k in 0..sh.k {
-                    self.set_interval(&dr, theta, k, u[t]);
+                    self.set_interval(&dr, theta, k, ut);
                     for _ in 0..sh.sub {
                         self.step(&dr, Some(ls));
                         ls += 1;
@@ -396,7 +384,7 @@ impl Reservoir {
                     // the feature (t, k) is the state after this interval
                     let go = &g_feat[t * f + k * pn..t * f + (k + 1) * pn];
                     let first = if sh.feat == Feat::Mz { 2 * n } else { 0 };
-                    for (l, g) in self.lam[first..first + pn].iter_mut().zip(go) {
+                    for (l, g) in self.adj.lam[first..first + pn].iter_mut().zip(go) {
                         *l += *g;
                     }
                     self.set_interval(&dr, theta, k, u[t]);
@@ -405,7 +393,7 @@ impl Reservoir {
                     }
                     for _ in 0..sh.sub {
                         ls -= 1;
-                        g_alpha += self.step_adjoint(ls, dt, h6, dr.cm, grad);
+                        g_alpha += self.step_adjoint(ls, &dr, grad);
                     }
                     // interval parameters: h_in,i = s_f W[k,i] u, a_s,i = c (j + s_c W[k,i] u)
                     let woff = n + 4 + k * n;
@@ -428,68 +416,47 @@ impl Reservoir {
         Ok(())
     }
 
-    /// Reverse of recorded step `ls`: self.lam (adjoint of the state after
-    /// the step) becomes the adjoint of the state before it; H_appl
-    /// gradients go to grad[0..N], the interval's field and a_s adjoints to
-    /// g_hx, g_as; returns the alpha adjoint.
-    fn step_adjoint(&mut self, ls: usize, dt: f64, h6: f64, cm: f64, grad: &mut [f64]) -> f64 {
+    /// Reverse of recorded step `ls` (the shared coupled-step adjoint):
+    /// self.adj.lam (adjoint of the state after the step) becomes the
+    /// adjoint of the state before it; H_appl gradients go to grad[0..N],
+    /// the interval's field and a_s adjoints to g_hx, g_as; returns the
+    /// alpha adjoint.
+    fn step_adjoint(&mut self, ls: usize, dr: &Drive, grad: &mut [f64]) -> f64 {
         let n = self.sh.n;
+        let cm = dr.cm;
         let mut g_alpha = 0.0;
-        // renormalization m' = m~/|m~|: lam~ = (lam - m' (m'.lam)) / |m~|
-        for i in 0..n {
-            let (a, b, c) = (i, n + i, 2 * n + i);
-            let o = ls * 3 * n;
-            let mn = V3::new(self.rec_after[o + a], self.rec_after[o + b], self.rec_after[o + c]);
-            let l = V3::new(self.lam[a], self.lam[b], self.lam[c]);
-            let lt = l.axpy(-mn.dot(l), mn).scale(1.0 / self.rec_nrm[ls * n + i]);
-            self.lamt[a] = lt.x;
-            self.lamt[b] = lt.y;
-            self.lamt[c] = lt.z;
-            self.lam[a] = lt.x;
-            self.lam[b] = lt.y;
-            self.lam[c] = lt.z;
-            let lk = lt.scale(h6);
-            self.lamk[a] = lk.x;
-            self.lamk[b] = lk.y;
-            self.lamk[c] = lk.z;
-        }
-        for q in (0..4).rev() {
-            let so = (4 * ls + q) * 3 * n;
-            let ho = (4 * ls + q) * n;
-            for i in 0..n {
-                let (a, b, c) = (i, n + i, 2 * n + i);
-                let x = V3::new(self.rec_st[so + a], self.rec_st[so + b], self.rec_st[so + c]);
-                let (lm, lhx, lha, las, lal) = rhs_vjp(x, self.rec_hx[ho + i], &self.der[i], V3::new(self.lamk[a], self.lamk[b], self.lamk[c]));
-                self.lams[a] = lm.x;
-                self.lams[b] = lm.y;
-                self.lams[c] = lm.z;
-                self.lamh[i] = lhx;
-                grad[i] += lha;
-                self.g_hx[i] += lhx;
-                self.g_as[i] += las;
-                g_alpha += lal;
-            }
+        let rec = RecordedStep {
+            stages: &self.rec_st[4 * ls * 3 * n..4 * (ls + 1) * 3 * n],
+            hx: &self.rec_hx[4 * ls * n..4 * (ls + 1) * n],
+            after: &self.rec_after[ls * 3 * n..(ls + 1) * 3 * n],
+            nrm: Some(&self.rec_nrm[ls * n..(ls + 1) * n]),
+        };
+        let w_cp = &self.w_cp;
+        let (g_hx, g_as) = (&mut self.g_hx, &mut self.g_as);
+        self.adj.step_back(
+            n,
+            1,
+            dr.dt,
+            &rec,
+            &self.der,
             // h_x,i = CM sum_l w_il x_l,x: lam_x,l += CM sum_i w_il lam_h,i
-            for i in 0..n {
-                let gi = cm * self.lamh[i];
-                if gi != 0.0 {
-                    let row = &self.w_cp[i * n..(i + 1) * n];
-                    for l in 0..n {
-                        self.lams[l] += row[l] * gi;
+            |lamh, lamx| {
+                for (row, &lh) in w_cp.chunks_exact(n).zip(lamh) {
+                    let gi = cm * lh;
+                    if gi != 0.0 {
+                        for (lx, w) in lamx.iter_mut().zip(row) {
+                            *lx += w * gi;
+                        }
                     }
                 }
-            }
-            for idx in 0..3 * n {
-                self.lam[idx] += self.lams[idx];
-            }
-            if q > 0 {
-                let wb = h6 * STAGE_B[q - 1];
-                let wc = dt * STAGE_C[q - 1];
-                for idx in 0..3 * n {
-                    self.lamk[idx] = wb * self.lamt[idx] + wc * self.lams[idx];
-                }
-            }
-        }
+            },
+            |i, lhx, lha, las, lal| {
+                grad[i] += lha;
+                g_hx[i] += lhx;
+                g_as[i] += las;
+                g_alpha += lal;
+            },
+        );
         g_alpha
     }
 }
@@ -508,6 +475,7 @@ pub fn flops_per_step(n: usize) -> f64 {
 
 /// Gram matrix of the rows t0..t1 of X (T x F) with a bias column of ones
 /// appended: gram (F+1) x (F+1) and xty (F+1) x n_out with Y (T x n_out).
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: matrices with their sizes and row range
 pub fn gram(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, gram: &mut [f64], xty: &mut [f64]) {
     let f1 = f + 1;
     for v in gram.iter_mut().chain(xty.iter_mut()) {
@@ -538,6 +506,7 @@ pub fn gram(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, 
 /// Solve (gram + lambda D) W = xty by Cholesky, D = identity without the
 /// bias entry (the bias is not penalized). W is (F+1) x n_out. Fails if the
 /// matrix is not positive definite.
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(d > ...) is meant to be true for a NaN pivot too
 pub fn ridge_solve(gram: &[f64], xty: &[f64], f1: usize, n_out: usize, lambda: f64, w: &mut [f64]) -> Result<(), String> {
     let mut l = gram[..f1 * f1].to_vec();
     for a in 0..f1 - 1 {
@@ -603,6 +572,7 @@ pub fn predict(x: &[f64], f: usize, t0: usize, t1: usize, w: &[f64], n_out: usiz
 /// and its gradient with respect to the features: G (T x F, zero outside
 /// t0..t1). At the ridge solution W* for the same rows and lambda, dL/dW = 0,
 /// so G is the exact gradient of the ridge-optimal loss (envelope theorem).
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: matrices with their sizes and row range
 pub fn readout_loss(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out: usize, w: &[f64], lambda: f64, g: &mut [f64]) -> f64 {
     let nt = (t1 - t0) as f64;
     let mut scale = vec![0.0; n_out];
@@ -644,6 +614,7 @@ pub fn readout_loss(x: &[f64], f: usize, t0: usize, t1: usize, y: &[f64], n_out:
 
 /// x_t = tanh(rho W x_{t-1} + sigma w_in u_t + b), x_{-1} = 0; writes X (T x N).
 /// W (N x N) should have spectral radius 1, so rho is the spectral radius.
+#[allow(clippy::too_many_arguments)] // the flat ABI's arguments: weights, scales and series
 pub fn esn_run(n: usize, w: &[f64], w_in: &[f64], bias: &[f64], rho: f64, sigma: f64, u: &[f64], x: &mut [f64]) {
     let mut prev = vec![0.0; n];
     for (t, &ut) in u.iter().enumerate() {

@@ -3,27 +3,58 @@
 //!   m' = m + dt/6 (k1 + 2 k2 + 2 k3 + k4),
 //! followed by renormalization |m'| = 1 (the paper's scheme). The thermal
 //! field, if any, is held constant through the step (it is part of `f`).
+//!
+//! The tableau below is the one definition of these coefficients: the
+//! single-macrospin step here, its adjoint (adjoint.rs), and the coupled
+//! network and reservoir steps (network.rs, reservoir.rs, coupled_adjoint.rs)
+//! all read it.
 
 use crate::scalar::Scalar;
 use crate::vec3::V3;
 
+/// Stage nodes: stage q + 1 (q = 0, 1, 2) evaluates f at m + RK4_NODES[q] dt k_q
+/// (classic RK4's Butcher matrix has only these sub-diagonal entries,
+/// a_{q+2,q+1} = c_{q+2}; c_1 = 0 is stage 1 at m itself).
+pub const RK4_NODES: [f64; 3] = [0.5, 0.5, 1.0];
+/// Weights times `RK4_WEIGHT_DENOM`: m' = m + dt / RK4_WEIGHT_DENOM sum_q RK4_WEIGHTS[q] k_q.
+pub const RK4_WEIGHTS: [f64; 4] = [1.0, 2.0, 2.0, 1.0];
+/// Common denominator of the weights (b = (1, 2, 2, 1) / 6).
+pub const RK4_WEIGHT_DENOM: f64 = 6.0;
+
+/// `x` times the tableau coefficient `c`, skipping the product when c = 1
+/// (exact for floats either way; for dual numbers it saves the tangents'
+/// work). `c` is a constant of the tableau, so the branch folds away.
+#[inline(always)]
+pub fn times_coef<S: Scalar>(x: S, c: f64) -> S {
+    if c == 1.0 {
+        x
+    } else {
+        x * S::cst(c)
+    }
+}
+
+/// Input of stage q + 1 (q = 0, 1, 2): m + RK4_NODES[q] dt k_q.
+#[inline(always)]
+pub fn rk4_stage_input<S: Scalar>(m: V3<S>, dt: S, q: usize, kq: V3<S>) -> V3<S> {
+    m.axpy(times_coef(dt, RK4_NODES[q]), kq)
+}
+
 /// The four RK4 stages at `m`, for reuse by the discrete adjoint.
 #[inline(always)]
 pub fn rk4_stages<S: Scalar, F: FnMut(V3<S>) -> V3<S>>(m: V3<S>, dt: S, f: &mut F) -> [V3<S>; 4] {
-    let half = dt * S::cst(0.5);
     let k1 = f(m);
-    let k2 = f(m.axpy(half, k1));
-    let k3 = f(m.axpy(half, k2));
-    let k4 = f(m.axpy(dt, k3));
+    let k2 = f(rk4_stage_input(m, dt, 0, k1));
+    let k3 = f(rk4_stage_input(m, dt, 1, k2));
+    let k4 = f(rk4_stage_input(m, dt, 2, k3));
     [k1, k2, k3, k4]
 }
 
 /// The stage combination m + dt/6 (k1 + 2 k2 + 2 k3 + k4), before renormalization.
 #[inline(always)]
 pub fn rk4_combine<S: Scalar>(m: V3<S>, dt: S, k: &[V3<S>; 4]) -> V3<S> {
-    let two = S::cst(2.0);
-    let sum = k[0].add(k[1].scale(two)).add(k[2].scale(two)).add(k[3]);
-    m.axpy(dt / S::cst(6.0), sum)
+    let w = |q: usize| if RK4_WEIGHTS[q] == 1.0 { k[q] } else { k[q].scale(S::cst(RK4_WEIGHTS[q])) };
+    let sum = w(0).add(w(1)).add(w(2)).add(w(3));
+    m.axpy(dt / S::cst(RK4_WEIGHT_DENOM), sum)
 }
 
 /// One RK4 step of length `dt` followed by renormalization.

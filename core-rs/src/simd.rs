@@ -5,6 +5,10 @@
 //! SSE2 on x86_64). Both paths perform the same IEEE operations lane by lane,
 //! so results are bit-identical across builds.
 
+// Each lane type's add/sub/mul/div/neg are inherent methods (one per SIMD
+// instruction) that the std::ops impls at the bottom forward to.
+#![allow(clippy::should_implement_trait)]
+
 use crate::scalar::{Lanes, Scalar};
 use core::ops::{Add, Div, Mul, Neg, Sub};
 

@@ -9,6 +9,10 @@
 //! whose time since the first one is at least `washout`.
 //! Loss parts are sums, so callers can split trials across workers.
 
+// Lane loops read lane l of the state (`.lane(l)`) and the trial `group[l]`
+// it belongs to together; parameter loops fill several arrays by index.
+#![allow(clippy::needless_range_loop)]
+
 use crate::adjoint::{llg_rhs_vjp, rk4_step_adjoint};
 use crate::dual::Dual;
 use crate::params::{Derived, Params, N_DERIVED, N_PARAMS};

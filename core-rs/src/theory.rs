@@ -20,6 +20,7 @@ pub fn a_s_per_ampere(p: &Params<f64>) -> f64 {
 /// the small-cone limit of the energy balance below. NaN where +z is not a
 /// precession centre (H_appl + H_K - 4 pi M <= 0) or lambda * j has no
 /// anti-damping sign (lambda <= 0).
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(x > 0) is meant to be true for NaN too
 pub fn threshold_current_a(p: &Params<f64>) -> f64 {
     let h0 = p.h_appl_oe + p.h_k_oe - 4.0 * PI * p.m_s;
     if !(h0 > 0.0) || !(p.lambda > 0.0) {
@@ -36,6 +37,7 @@ pub fn threshold_current_a(p: &Params<f64>) -> f64 {
 /// gamma H(m_z) / (2 pi (1 + alpha^2)) with H(m_z) = H_appl + (H_K - 4 pi M) m_z.
 /// Returns (m_z, f [Hz]), or None below threshold (no cone with 0 < m_z < 1
 /// where the balance changes sign).
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(x > 0) is meant to be true for NaN too
 pub fn auto_oscillation(p: &Params<f64>) -> Option<(f64, f64)> {
     let d = p.derive();
     if !(p.lambda > 0.0) {

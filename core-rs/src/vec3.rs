@@ -9,6 +9,9 @@ pub struct V3<S> {
     pub z: S,
 }
 
+// add/sub are plain methods like scale/axpy/dot/cross (one vocabulary for
+// the vector algebra), not operator overloads.
+#[allow(clippy::should_implement_trait)]
 impl<S: Scalar> V3<S> {
     #[inline(always)]
     pub fn new(x: S, y: S, z: S) -> Self {

@@ -232,7 +232,7 @@ mod counting {
     use std::cell::Cell;
     use std::ops::{Add, Div, Mul, Neg, Sub};
     use stoopt_core::scalar::Scalar;
-    thread_local!(pub static OPS: Cell<usize> = Cell::new(0));
+    thread_local!(pub static OPS: Cell<usize> = const { Cell::new(0) });
     fn tick() {
         OPS.with(|c| c.set(c.get() + 1));
     }

@@ -24,8 +24,8 @@ fn case(n: usize, k: usize, sub: usize, holds: usize, every: usize, feat: Feat, 
     let sh = ResShape { n, k, sub, holds, every, feat };
     let w_cp: Vec<f64> = (0..n * n).map(|_| r.normal() / (n as f64).sqrt()).collect();
     let mut theta = vec![0.0; sh.n_theta()];
-    for i in 0..n {
-        theta[i] = 1600.0 + 300.0 * r.uniform();
+    for h in theta[..n].iter_mut() {
+        *h = 1600.0 + 300.0 * r.uniform();
     }
     theta[n + TH_JDC] = 4.5e-3;
     theta[n + TH_ALPHA] = 0.006;
@@ -90,15 +90,15 @@ fn check_all(c: &Case, label: &str) {
     let (_, g) = loss_grad(c, &c.theta, true);
     let gmax = |v: &[f64]| v.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
     let (sh, sw) = (gmax(&g[..n]) * 1e-3, gmax(&g[n + 4..]) * 1e-3);
-    for i in 0..n {
-        check(&format!("{} H_appl[{}]", label, i), g[i], fd(c, i, 2e-3), sh);
+    for (i, &gi) in g[..n].iter().enumerate() {
+        check(&format!("{} H_appl[{}]", label, i), gi, fd(c, i, 2e-3), sh);
     }
     check(&format!("{} j_DC", label), g[n + TH_JDC], fd(c, n + TH_JDC, 3e-8), 0.0);
     check(&format!("{} alpha", label), g[n + TH_ALPHA], fd(c, n + TH_ALPHA, 1e-7), 0.0);
     check(&format!("{} s_f", label), g[n + TH_SF], fd(c, n + TH_SF, 1e-3), 0.0);
     check(&format!("{} s_c", label), g[n + TH_SC], fd(c, n + TH_SC, 3e-8), 0.0);
-    for k in n + 4..c.sh.n_theta() {
-        check(&format!("{} W_in[{}]", label, k - n - 4), g[k], fd(c, k, 1e-5), sw);
+    for (k, &gk) in g.iter().enumerate().take(c.sh.n_theta()).skip(n + 4) {
+        check(&format!("{} W_in[{}]", label, k - n - 4), gk, fd(c, k, 1e-5), sw);
     }
 }
 
