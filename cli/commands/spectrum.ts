@@ -8,7 +8,7 @@ import { UsageError } from "../errors.js";
 import { readTeacher } from "../teacher.js";
 import { integerRatio, Scheme } from "../simulator.js";
 import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
-import { parseSweep, PointSettings } from "../sweep.js";
+import { parseSweep, PointSettings } from "../spectrum-sweep.js";
 import { analyseTrace, runSpectrumSweep, sampleInterval, SweepSettings, sweepJson, traceJson, traceWelch } from "../run/spectrum.js";
 import { info, note } from "../log.js";
 import { toJson } from "../render/text.js";
@@ -190,7 +190,7 @@ Examples:
       1,
     );
     checkCount(Math.ceil(maxWashoutS / chunkS - 1e-9), "--max-washout", "the washout chunks (--max-washout / --settle-chunk)", U32_MAX, 0);
-    // one point's trajectory buffer (sweep.ts runPoint): 3 components x trials x samples
+    // one point's trajectory buffer (spectrum-sweep.ts runPoint): 3 components x trials x samples
     checkMemory(
       8 * 3 * trials * Math.max(chunkSamples, windowSamples),
       `--duration, --sample and --trials (${trials} x ${Math.max(chunkSamples, windowSamples)} samples)`,

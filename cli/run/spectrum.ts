@@ -5,7 +5,7 @@
 import { UsageError } from "../errors.js";
 import { TeacherData } from "../teacher.js";
 import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum.js";
-import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../sweep.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../spectrum-sweep.js";
 import { SpectrumPool } from "../spectrum-pool.js";
 import { Interrupted } from "../errors.js";
 import { progress } from "../log.js";
