@@ -93,3 +93,22 @@ describe("the version", () => {
     expect(hits).toEqual([]);
   });
 });
+
+/** Every .ts file under a folder of ROOT (relative to ROOT), subfolders included. */
+function tsTree(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...tsTree(rel));
+    else if (e.name.endsWith(".ts")) out.push(rel);
+  }
+  return out.sort();
+}
+
+describe("one definition", () => {
+  it("the landscape grid (point i of n over a range) is written once, in cli/landscape-grid.ts", () => {
+    const formula = /range\[1\]\s*-\s*[\w.]*range\[0\]\)(\s*\*\s*\w+\))?\s*\/\s*\(\s*[\w.]*\bn\s*-\s*1\)/;
+    const hits = tsTree("cli").filter((f) => formula.test(readFileSync(path.join(ROOT, f), "utf8")));
+    expect(hits).toEqual([path.join("cli", "landscape-grid.ts")]);
+  });
+});

@@ -12,6 +12,7 @@ import { ExportOptions, writeFigures } from "../render/figures/export.js";
 import { loadTeacher, makeEvaluator } from "./teacher.js";
 import { readSysidPath } from "./sysid-path.js";
 import { VERSION } from "../version.js";
+import { gridValue } from "../landscape-grid.js";
 
 export interface Axis {
   spec: ParamSpec;
@@ -25,8 +26,6 @@ export interface Landscape {
   /** loss[j * nx + i] at (x_i, y_j) */
   loss: Float64Array;
 }
-
-export const gridValue = (a: Axis, i: number) => (a.n === 1 ? a.range[0] : a.range[0] + ((a.range[1] - a.range[0]) * i) / (a.n - 1));
 
 export async function evaluateLandscape(
   ev: Evaluator,
