@@ -114,7 +114,8 @@ Examples:
     const flags = sysidSettingsFromFlags(files, opts, (k) => cmd.getOptionValueSource(k) === "cli");
     if (flags.kind === "spectrum") {
       const { runSpectrumFit } = await import("../run/sysid-spectrum.js");
-      return runSpectrumFit(flags.settings);
+      await runSpectrumFit(flags.settings);
+      return;
     }
     const { runSysid } = await import("../run/sysid.js");
     await runSysid(flags.settings);

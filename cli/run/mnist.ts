@@ -24,7 +24,7 @@ import { RunState, Session, writeOutputs } from "../network/trainer.js";
 import type { ExportOptions } from "../render/figures/export.js";
 
 /** Run `stoopt mnist` with its settings (cli/options/mnist.ts): a new run, or --resume of a checkpoint (the flags given beside it checked against it). */
-export async function runMnist(s: MnistSettings): Promise<void> {
+export async function runMnist(s: MnistSettings): Promise<MnistResult> {
   const { threads, plot: plotDir, export: figures } = s;
   const c = core();
   let state: RunState;
@@ -64,8 +64,7 @@ export async function runMnist(s: MnistSettings): Promise<void> {
       );
     for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
     note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
-    await run(state, data, threads, outDir, s.json, plotDir, figures);
-    return;
+    return run(state, data, threads, outDir, s.json, plotDir, figures);
   }
   dataDir = s.data ?? DEFAULT_DATA;
   const data = loadDataset(dataDir);
@@ -85,7 +84,7 @@ export async function runMnist(s: MnistSettings): Promise<void> {
     epochsDone: 0,
     history: [],
   };
-  await run(state, data, threads, outDir, s.json, plotDir, figures);
+  return run(state, data, threads, outDir, s.json, plotDir, figures);
 }
 
 /** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/schema.ts MNIST_RESULT). */
@@ -148,7 +147,7 @@ async function run(
   json: boolean,
   plotDir?: string,
   figures?: ExportOptions,
-): Promise<void> {
+): Promise<MnistResult> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   checkNetSize(cfg, threads);
@@ -204,6 +203,7 @@ async function run(
       });
       info(`wrote ${files.join(", ")}`);
     }
+    return resultObject(s, wall);
   } catch (err) {
     if (err instanceof Interrupted) {
       // the last finished epoch's checkpoint is on disk already: that is the consistent state

@@ -15,27 +15,35 @@ import { cellStatus, CellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../swe
 import { haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";
 import { adapterFor } from "../sweep/adapters.js";
 
+/** What a sweep run did: the command lines of a local dry run, the local runs' exit code, or the Slurm script (and job, unless a dry run). */
+export type SweepRun =
+  { kind: "dry-run"; commands: string[] } | { kind: "local"; exitCode: number } | { kind: "slurm"; tasks: number; script?: string; job?: string };
+
 /** Run a sweep (cli/options/sweep.ts: the spec read and checked, the flags' overrides); sets process.exitCode as the runs end. */
-export async function runSweepSpec(s: SweepSettings): Promise<void> {
+export async function runSweepSpec(s: SweepSettings): Promise<SweepRun> {
   const { executor, plan, slurm, jobs, dryRun } = s;
   if (executor === "slurm" && !dryRun && !haveSbatch())
     throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
   if (executor === "local" && dryRun) {
     const dirs = prepare(plan, false);
+    const commands: string[] = [];
     for (const [i, c] of plan.cells.entries()) {
       const a = adapterFor(plan.command)!;
       const d = dirs[i];
       if (fs.existsSync(d) && a.progress(d).done) continue;
       const argv = fs.existsSync(path.join(d, "cell.json")) ? nextArgv(d, readCell(d))!.argv : [plan.command, ...c.argv, ...a.outArgs(d)];
-      process.stdout.write(`cd ${shq(plan.cwd)} && ${shq(process.execPath)} ${shq(STOOPT_ENTRY)} ${argv.map(shq).join(" ")}\n`);
+      const line = `cd ${shq(plan.cwd)} && ${shq(process.execPath)} ${shq(STOOPT_ENTRY)} ${argv.map(shq).join(" ")}`;
+      commands.push(line);
+      process.stdout.write(`${line}\n`);
     }
-    return;
+    return { kind: "dry-run", commands };
   }
   const dirs = prepare(plan);
   note(`sweep ${plan.out}: ${plan.cells.length} cells of stoopt ${plan.command} (${plan.axes.map(([a, v]) => `${a} x ${v.length}`).join(", ") || "one run"})`);
   if (executor === "local") {
-    process.exitCode = await runLocal(dirs, jobs);
-    return;
+    const exitCode = await runLocal(dirs, jobs);
+    process.exitCode = exitCode;
+    return { kind: "local", exitCode };
   }
   const todo = dirs.filter((d) => {
     const st = cellStatus(d);
@@ -46,18 +54,19 @@ export async function runSweepSpec(s: SweepSettings): Promise<void> {
   });
   if (todo.length === 0) {
     note("every cell is finished, running or queued; nothing to submit");
-    return;
+    return { kind: "slurm", tasks: 0 };
   }
   fs.mkdirSync(path.join(plan.out, "slurm"), { recursive: true });
   const file = writeScript(plan.out, sbatchScript(plan, todo, slurm));
   if (dryRun) {
     note(`wrote ${file} (${todo.length} tasks); submit it with: sbatch ${file}`);
-    return;
+    return { kind: "slurm", tasks: todo.length, script: file };
   }
   const job = submit(file);
   recordSubmission(todo, job);
   note(`submitted ${file}: Slurm job ${job}, ${todo.length} tasks; follow with: stoopt sweep status ${plan.out}`);
   process.stdout.write(`${job}\n`);
+  return { kind: "slurm", tasks: todo.length, script: file, job };
 }
 
 /** `sweep status DIR`: each cell's state. */

@@ -107,16 +107,17 @@ export interface MeasuredSysidResult {
   history: never[];
 }
 
-export async function runMeasured(c: MeasuredContext): Promise<void> {
+/** The windowed fit of one measured trace: its result (also written and printed as the settings ask). */
+export async function runMeasured(c: MeasuredContext): Promise<MeasuredSysidResult> {
   try {
-    await checkedRun(c);
+    return await checkedRun(c);
   } catch (e) {
     if (c.why && e instanceof UsageError) throw new UsageError(`${e.message} (${c.why})`);
     throw e;
   }
 }
 
-async function checkedRun(c: MeasuredContext): Promise<void> {
+async function checkedRun(c: MeasuredContext): Promise<MeasuredSysidResult> {
   const { loaded, params, file, signal, measured: m } = c;
   const { data, base, dtS, threads } = loaded;
   const notes: string[] = [];
@@ -299,6 +300,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       info(`wrote ${files.join(", ")}`);
     }
     if (status === "interrupted") process.exitCode = exitCodeFor(stopRequested() ?? "SIGINT");
+    return result;
   } finally {
     release();
     await ev.close();

@@ -122,7 +122,8 @@ export interface SpectrumSysidSettings {
   json: boolean;
 }
 
-export async function runSpectrumFit(s: SpectrumSysidSettings): Promise<void> {
+/** Fit the table's frequencies (and linewidths); the result is also printed and written as the settings ask. */
+export async function runSpectrumFit(s: SpectrumSysidSettings): Promise<SpectrumSysidResult> {
   const t0 = Date.now();
   const { file, params, base, dtS, washoutS, windowS, threads, maxIterations, temperatureK } = s;
   // the table is an input; --out is checked before any work (cli/output.ts)
@@ -282,4 +283,5 @@ export async function runSpectrumFit(s: SpectrumSysidSettings): Promise<void> {
   if (s.out !== undefined) writeJson(s.out, result, "--out");
   if (s.json) process.stdout.write(toJson(result));
   if (!Number.isFinite(r.lm.sumSq)) process.exitCode = EXIT_RUNTIME;
+  return result;
 }

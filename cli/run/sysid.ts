@@ -13,7 +13,7 @@ import { Parsed, settled } from "../options/parse.js";
 import type { TeacherSettings } from "../options/teacher.js";
 import type { MeasuredSettings } from "../options/measured.js";
 import { loadTeacher, LoadedTeacher, makeEvaluator, readTeacherData, teacherArrays } from "./teacher.js";
-import { runMeasured } from "./sysid-measured.js";
+import { MeasuredSysidResult, runMeasured } from "./sysid-measured.js";
 import { checkScopeTimeAxis } from "../measured.js";
 import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
@@ -123,6 +123,10 @@ export interface FileOutcome {
   exitCode: number;
 }
 
+/** What a sysid run on teacher files gave: one file's fit, the windowed fit of measured data, or one outcome per file. */
+export type SysidRun =
+  { kind: "teacher"; result: SysidResult } | { kind: "measured"; result: MeasuredSysidResult } | { kind: "files"; outcomes: FileOutcome[] };
+
 /** Every setting of a sysid run on teacher files, checked (cli/options/sysid.ts). */
 export interface SysidSettings {
   files: string[];
@@ -225,7 +229,7 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(Math
  * written inside the run's clean-stop scope, so that a signal during the
  * writing still reports the fit so far). Sets process.exitCode as before.
  */
-export async function runSysid(s: SysidSettings): Promise<void> {
+export async function runSysid(s: SysidSettings): Promise<SysidRun> {
   const { files, names, params, figures, epochs, lrScale, stages, mode, starts, seed, maxFailures, sigma, threads, jobs } = s;
   const refineMethod = s.refine;
   const lmOpts = s.lm;
@@ -279,7 +283,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
       const { base } = provenance(raw.base, settled(s.teacher).paramFlags, fitted, sidecar?.parameters, notes, warnings);
       for (const n of [...notes, ...warnings]) note(n);
       release(); // the measured path registers its own clean stop
-      await runMeasured({
+      const measured = await runMeasured({
         file,
         signal,
         measured: settled(s.measured),
@@ -296,7 +300,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
         why,
         exportOpts: figures.export,
       });
-      return;
+      return { kind: "measured", result: measured };
     }
     preloaded = { ...raw, arrays: teacherArrays(raw.data) };
     checkTimeAxis({ file: raw.data.file, column: raw.data.timeColumn, trials: raw.data.trials }, raw.dtS, raw.washoutS);
@@ -460,7 +464,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
         note(`${stopRequested() ?? "interrupted"}: the fit so far is reported, marked "interrupted"`);
         process.exitCode = interruptCode();
       } else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
-      return;
+      return { kind: "teacher", result };
     }
     // several files: each fitted on its own; a bad file is reported and the others go on
     const outcomes: FileOutcome[] = new Array(files.length);
@@ -497,6 +501,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
     info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
     if (interrupted()) process.exitCode = interruptCode();
     else if (failed || got.length < files.length) process.exitCode = EXIT_RUNTIME;
+    return { kind: "files", outcomes: got };
   } finally {
     bar.stop();
     release();
