@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { Core, core, wasmModule } from "./core.js";
 import { Interrupted, RuntimeFailure, StooptError } from "./errors.js";
 import { onStop, stopRequested } from "./signals.js";
-import { growthRate, PointResult, PointSettings, runPoint } from "./sweep.js";
+import { growthRate, PointResult, PointSettings, runPoint } from "./spectrum-sweep.js";
 import { SteadySettings, SteadyState, steadyState } from "./oscillator.js";
 
 export type SpectrumJob =

@@ -93,3 +93,65 @@ describe("the version", () => {
     expect(hits).toEqual([]);
   });
 });
+
+/** Every .ts file under a folder of ROOT (relative to ROOT), subfolders included. */
+function tsTree(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...tsTree(rel));
+    else if (e.name.endsWith(".ts")) out.push(rel);
+  }
+  return out.sort();
+}
+
+describe("one definition", () => {
+  it("the landscape grid (point i of n over a range) is written once, in cli/landscape-grid.ts", () => {
+    const formula = /range\[1\]\s*-\s*[\w.]*range\[0\]\)(\s*\*\s*\w+\))?\s*\/\s*\(\s*[\w.]*\bn\s*-\s*1\)/;
+    const hits = tsTree("cli").filter((f) => formula.test(readFileSync(path.join(ROOT, f), "utf8")));
+    expect(hits).toEqual([path.join("cli", "landscape-grid.ts")]);
+  });
+});
+
+describe("cli/run: typed run functions, no flags", () => {
+  /** What a module of cli/run/ must not contain: commander, or a record of flags read by name. */
+  const FLAG_READING: [RegExp, string][] = [
+    [/Record<string,\s*unknown>/, "a Record<string, unknown> (a flag record)"],
+    [/\bopts\s*(\[|\.\w)/, "opts[...] or opts.<flag>"],
+    [/\b(optionReader|FlagValues|getOptionValueSource)\b/, "a flag reader"],
+  ];
+
+  /** The offences of one source file. */
+  function offences(rel: string): string[] {
+    const file = path.join(ROOT, rel);
+    const out: string[] = [];
+    for (const spec of importsOf(file)) if (spec === "commander" || spec.startsWith("commander/")) out.push(`${rel} imports ${spec}`);
+    const src = readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+    for (const [re, what] of FLAG_READING) if (re.test(src)) out.push(`${rel} holds ${what}`);
+    return out;
+  }
+
+  it("no module of cli/run/ imports commander or reads a flag record (their settings are typed, parsed in cli/options/)", () => {
+    const files = tsTree(path.join("cli", "run"));
+    expect(files.length).toBeGreaterThan(5);
+    expect(files.flatMap(offences)).toEqual([]);
+  });
+
+  it("the scan sees commander and flag records where they are (cli/commands/, cli/options/)", () => {
+    expect(offences(path.join("cli", "commands", "sysid.ts"))).toContain(path.join("cli", "commands", "sysid.ts") + " imports commander");
+    expect(offences(path.join("cli", "options", "teacher.ts")).join("\n")).toMatch(/Record<string, unknown>/);
+    expect(offences(path.join("cli", "options", "parse.ts")).join("\n")).toMatch(/flag reader/);
+  });
+
+  it("every command's run function takes one typed settings object (its parser in cli/options/<command>.ts)", () => {
+    for (const c of registeredCommands()) {
+      if (c === "sweep") continue; // sweep's subcommands status and collect take a folder; the spec run is checked below
+      expect(existsSync(path.join(ROOT, "cli/options", `${c}.ts`)), `cli/options/${c}.ts`).toBe(true);
+      const cmd = readFileSync(path.join(ROOT, "cli/commands", `${c}.ts`), "utf8");
+      expect(cmd, `cli/commands/${c}.ts calls its parser`).toMatch(new RegExp(`\\b${c}SettingsFromFlags\\(`));
+    }
+    expect(readFileSync(path.join(ROOT, "cli/commands/sweep.ts"), "utf8")).toMatch(/runSweepSpec\(sweepSettingsFromFlags\(/);
+  });
+});

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { fft, summarize, welch, WelchSettings } from "../cli/spectrum.js";
 import { steadyState, startOnCone, theory } from "../cli/oscillator.js";
 import { defaultParams } from "../cli/model.js";
-import { parseSweep, remainingChange, sweepPoints } from "../cli/sweep.js";
+import { parseSweep, remainingChange, sweepPoints } from "../cli/spectrum-sweep.js";
 
 /** Seeded normal deviates (mulberry32 + Box-Muller). */
 function normals(seed: number): () => number {

@@ -1,6 +1,6 @@
 /** `stoopt eval CHECKPOINT`: test accuracy of a saved STO network; the work is cli/run/eval.ts. */
 import { Command } from "commander";
-import { intFlag } from "../options/parse.js";
+import { evalSettingsFromFlags } from "../options/eval.js";
 import { defaultThreads } from "../options/threads.js";
 import { evalLine } from "../render/mnist.js";
 import { toJsonLine } from "../render/text.js";
@@ -14,9 +14,9 @@ export function evalCommand(): Command {
     .option("--json", 'print {"accuracy": <fraction correct, 0..1>, ...} to stdout')
     .addHelpText("after", `\nThe accuracy is a fraction (0.9842 means 98.42 %), over every test image of the data.`)
     .action(async (file: string, opts: { data?: string; threads: string; json?: boolean }) => {
-      const threads = intFlag(opts.threads, "--threads", 1, 64);
+      const settings = evalSettingsFromFlags(file, opts);
       const { runEval } = await import("../run/eval.js");
-      const r = await runEval({ checkpoint: file, data: opts.data, threads });
+      const r = await runEval(settings);
       process.stdout.write(opts.json ? toJsonLine(r) : evalLine(r));
     });
 }

@@ -1,15 +1,14 @@
 /** `stoopt landscape`: the loss on a grid of two parameters, as CSV and a heatmap (Fig. 3 a-b); the work is cli/run/landscape.ts. */
 import { Command } from "commander";
-import { paramByName } from "../model.js";
-import { UsageError } from "../errors.js";
-import { collect, optionReader } from "../options/parse.js";
-import { addFixedParamOptions, addTeacherOptions, rangesFor } from "../options/teacher.js";
-import { addFigureOptions, exportOptions } from "../options/figures.js";
+import { collect } from "../options/parse.js";
+import { addFixedParamOptions, addTeacherOptions } from "../options/teacher.js";
+import { addFigureOptions } from "../options/figures.js";
+import { landscapeSettingsFromFlags } from "../options/landscape.js";
 import { info } from "../log.js";
 import { toJson } from "../render/text.js";
 import { landscapeSummary } from "../render/landscape.js";
 import { landscapeGridCsv } from "../render/figures/sysid.js";
-import { LandscapeSettings, MAX_GRID_POINTS, runLandscape } from "../run/landscape.js";
+import { runLandscape } from "../run/landscape.js";
 
 export function landscapeCommand(): Command {
   const cmd = new Command("landscape")
@@ -43,31 +42,12 @@ Examples:
   stoopt landscape teacher.csv --x H_appl --y j_DC --result fit.json -o fig3/`,
   );
   cmd.action(async (file: string, opts: Record<string, unknown>) => {
-    const { str, list, flag } = optionReader(opts);
-    const xs = paramByName(str("x")!, "--x");
-    const ys = paramByName(str("y")!, "--y");
-    if (xs === ys) throw new UsageError("--x and --y name the same parameter");
-    const g = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(str("grid")!);
-    if (!g || Number(g[1]) < 2 || Number(g[2]) < 2) throw new UsageError(`--grid: expected NxM with N, M >= 2 (e.g. 41x41), got '${str("grid")}'`);
-    if (Number(g[1]) * Number(g[2]) > MAX_GRID_POINTS)
-      throw new UsageError(`--grid: ${g[1]}x${g[2]} is ${(Number(g[1]) * Number(g[2])).toExponential(3)} points; the limit is N*M <= ${MAX_GRID_POINTS}`);
-    const ranges = rangesFor([xs.name, ys.name], list("range"));
-    const notes: string[] = [];
-    const ex = exportOptions(opts, notes);
+    const { settings, csv, json, notes } = landscapeSettingsFromFlags(file, opts);
     for (const n of notes) info(`stoopt: ${n}`);
-    const settings: LandscapeSettings = {
-      file,
-      teacherFlags: opts,
-      x: { spec: xs, range: ranges.get(xs.name)!, n: Number(g[1]) },
-      y: { spec: ys, range: ranges.get(ys.name)!, n: Number(g[2]) },
-      out: str("out")!,
-      export: ex,
-      overlay: str("result"),
-    };
     const r = await runLandscape(settings);
-    info(landscapeSummary(r, settings.out, ex.formats));
-    if (flag("csv")) process.stdout.write(landscapeGridCsv(r));
-    if (flag("json")) process.stdout.write(toJson({ ...r, loss: undefined }));
+    info(landscapeSummary(r, settings.out, settings.export.formats));
+    if (csv) process.stdout.write(landscapeGridCsv(r));
+    if (json) process.stdout.write(toJson({ ...r, loss: undefined }));
   });
   return cmd;
 }

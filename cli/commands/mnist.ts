@@ -101,8 +101,10 @@ export function mnistCommand(): Command {
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
     // the training machinery loads only when the command runs
+    const { mnistSettingsFromFlags } = await import("../options/mnist.js");
+    const settings = mnistSettingsFromFlags(opts, (k) => cmd.getOptionValueSource(k) === "cli");
     const { runMnist } = await import("../run/mnist.js");
-    await runMnist(opts, (k) => cmd.getOptionValueSource(k) === "cli");
+    await runMnist(settings);
   });
   return cmd;
 }

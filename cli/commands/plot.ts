@@ -1,10 +1,8 @@
 /** `stoopt plot`: render what a result file holds as SVG figures (the paper's figure kinds); the work is cli/run/plot.ts. */
 import { Command } from "commander";
 import { info } from "../log.js";
-import { intFlag } from "../options/parse.js";
-import { optionReader } from "../options/parse.js";
-import { addFigureOptions, exportOptions, parseComponents } from "../options/figures.js";
-import type { PlotSettings } from "../run/plot.js";
+import { addFigureOptions } from "../options/figures.js";
+import { plotSettingsFromFlags } from "../options/plot.js";
 
 export function plotCommand(): Command {
   const cmd = new Command("plot")
@@ -44,23 +42,7 @@ Examples:
   stoopt plot results/full-cm10/result.json -o fig4/`,
   );
   cmd.action(async (file: string, opts: Record<string, unknown>) => {
-    const { str } = optionReader(opts);
-    const notes: string[] = [];
-    const ex = exportOptions(opts, notes);
-    for (const n of notes) info(`stoopt: ${n}`);
-    const settings: PlotSettings = {
-      file,
-      out: str("out")!,
-      export: ex,
-      components: parseComponents(str("components")!),
-      trial: intFlag(str("trial")!, "--trial", 0),
-      image: intFlag(str("image")!, "--image", 0),
-      stos: intFlag(str("stos")!, "--stos", 1, 1000),
-      teacher: str("teacher"),
-      force: Boolean(opts.force),
-      overlay: str("result"),
-      checkpoint: str("checkpoint"),
-    };
+    const settings = plotSettingsFromFlags(file, opts);
     const { runPlot } = await import("../run/plot.js");
     const r = await runPlot(settings);
     info(`wrote ${r.files.join(", ")}`);

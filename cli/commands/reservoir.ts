@@ -125,9 +125,11 @@ export function reservoirCommand(): Command {
   addFigureOptions(cmd, "--plot");
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { reservoirSettingsFromFlags } = await import("../options/reservoir.js");
+    const settings = reservoirSettingsFromFlags(opts, (k) => cmd.getOptionValueSource(k) === "cli");
     const { runReservoir } = await import("../run/reservoir.js");
-    const result = await runReservoir(opts, (k) => cmd.getOptionValueSource(k) === "cli");
-    if (opts.json) process.stdout.write(toJsonIndented(result));
+    const result = await runReservoir(settings);
+    if (settings.json) process.stdout.write(toJsonIndented(result));
   });
   return cmd;
 }

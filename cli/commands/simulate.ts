@@ -1,8 +1,7 @@
 /** `stoopt simulate`: macrospin STO trajectories as CSV (trial,t,mx,my,mz); the work is cli/run/simulate.ts. */
 import { Command } from "commander";
-import { PARAMS, paramFlag, paramHelp, paramsFromOptions } from "../model.js";
-import { choiceFlag, intFlag, seedFlag, temperatureFlag, timeFlag, vectorFlag } from "../options/parse.js";
-import { plan, Scheme, SimulationSpec } from "../simulator.js";
+import { PARAMS, paramFlag, paramHelp } from "../model.js";
+import { simulateSettingsFromFlags } from "../options/simulate.js";
 import { note } from "../log.js";
 import { runSimulate } from "../run/simulate.js";
 
@@ -36,24 +35,11 @@ Examples:
   stoopt simulate --H_appl 1820Oe --j_DC 4.5mA --temperature 300K --scheme heun -o noisy.csv`,
   );
   cmd.action(async (opts: Record<string, string>) => {
-    const notes: string[] = [];
-    const spec: SimulationSpec = {
-      params: paramsFromOptions(opts, notes),
-      scheme: choiceFlag<Scheme>(opts.scheme, "--scheme", ["rk4", "heun"]),
-      dtS: timeFlag(opts.dt, "--dt", notes),
-      temperatureK: temperatureFlag(opts.temperature, "--temperature", notes),
-      seed: seedFlag(opts.seed, "--seed"),
-      trials: intFlag(opts.trials, "--trials", 1),
-      washoutS: timeFlag(opts.washout, "--washout", notes, false),
-      sampleS: timeFlag(opts.sample, "--sample", notes),
-      durationS: timeFlag(opts.duration, "--duration", notes, false),
-      m0: opts.m0 !== undefined ? vectorFlag(opts.m0, "--m0") : undefined,
-    };
-    plan(spec);
+    const { settings, notes } = simulateSettingsFromFlags(opts);
     for (const n of notes) note(n);
-    if (spec.temperatureK > 0 && spec.scheme === "rk4")
+    if (settings.spec.temperatureK > 0 && settings.spec.scheme === "rk4")
       note("with thermal noise, --scheme rk4 reproduces the paper; --scheme heun is the standard Stratonovich scheme at half the cost");
-    await runSimulate({ spec, output: opts.output });
+    await runSimulate(settings);
   });
   return cmd;
 }

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { info } from "../log.js";
 import { intFlag } from "../options/parse.js";
+import { sweepSettingsFromFlags } from "../options/sweep.js";
 import { toJson } from "../render/text.js";
 import { collectSummary, statusTable } from "../render/sweep.js";
 import { collectSweepDir, runSweepSpec, sweepStatus } from "../run/sweep.js";
@@ -62,7 +63,7 @@ export function sweepCommand(lookup: (name: string) => Command | undefined): Com
   cmd.addHelpText("after", HELP_AFTER);
   cmd.action(async (spec: string | undefined, opts: Record<string, string | boolean | undefined>) => {
     if (spec === undefined) throw new UsageError("sweep: give a SPEC file (or 'status DIR' / 'collect DIR'); see stoopt sweep --help");
-    await runSweepSpec(spec, opts, (k) => cmd.getOptionValueSource(k) === "cli", lookup);
+    await runSweepSpec(sweepSettingsFromFlags(spec, opts, (k) => cmd.getOptionValueSource(k) === "cli", lookup));
   });
 
   cmd.addCommand(

@@ -80,3 +80,25 @@ export function numberFlag(text: string, flag: string, min = 0): number {
   if (text.trim() === "" || !Number.isFinite(v) || v < min) throw new UsageError(`${flag}: '${text}' is not a number >= ${min}`);
   return v;
 }
+
+/**
+ * A group of settings parsed from the flags up front, or the usage error its
+ * flags gave. The run raises the error (`settled`) where it first needs the
+ * group, which is where the flags were always read: messages keep their order,
+ * and sysid on several files still reports a teacher flag's error per file.
+ */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export function parsed<T>(parse: () => T): Parsed<T> {
+  try {
+    return { ok: true, value: parse() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** The settings, or the error their flags gave. */
+export function settled<T>(p: Parsed<T>): T {
+  if (!p.ok) throw p.error;
+  return p.value;
+}

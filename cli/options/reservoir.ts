@@ -7,6 +7,52 @@ import { CURRENT, FIELD } from "../units.js";
 import { RANGES } from "../network/config.js";
 import { GROUPS, Group, ReservoirSettings } from "../reservoir/run.js";
 import { TaskName } from "../reservoir/tasks.js";
+import { exportOptions } from "./figures.js";
+import type { ExportOptions } from "../render/figures/export.js";
+
+/** Every setting of `stoopt reservoir`, checked before any file is read. */
+export interface ReservoirRunSettings {
+  /** --out DIR */
+  out?: string;
+  /** --plot DIR, and its figures' --size, --format, --dpi */
+  plot?: string;
+  export?: ExportOptions;
+  /** --resume DIR: the settings come from its checkpoint */
+  resume?: string;
+  /** --epochs given beside --resume (extends the run) */
+  resumeEpochs?: number;
+  /** --force: start afresh over a folder that holds a run */
+  force: boolean;
+  /** --json: result.json on stdout at the end */
+  json: boolean;
+  /** --input FILE (declared as an input even beside --resume) */
+  input?: string;
+  /** a new run's settings (no --resume) */
+  fresh?: ReservoirSettings;
+  /** unit assumptions of bare numbers, noted when a new run starts */
+  notes: string[];
+}
+
+/** `given`: whether a flag was on the command line (not a default). */
+export function reservoirSettingsFromFlags(opts: FlagValues, given: (flag: string) => boolean): ReservoirRunSettings {
+  const notes: string[] = [];
+  const plot = opts.plot as string | undefined;
+  const s: ReservoirRunSettings = {
+    out: opts.out as string | undefined,
+    plot,
+    // figure settings are checked before any work
+    export: plot !== undefined ? exportOptions(opts, notes) : undefined,
+    resume: opts.resume as string | undefined,
+    force: Boolean(opts.force),
+    json: Boolean(opts.json),
+    input: opts.input as string | undefined,
+    notes,
+  };
+  if (s.resume !== undefined) {
+    if (given("epochs")) s.resumeEpochs = intFlag(opts.epochs as string, "--epochs", 0, 100000);
+  } else s.fresh = settingsFromFlags(opts, notes);
+  return s;
+}
 
 /** Whole number of steps in `total` (relative tolerance 1e-9), at least 1. */
 function wholeSteps(total: number, step: number, flag: string, what: string): number {
@@ -17,7 +63,8 @@ function wholeSteps(total: number, step: number, flag: string, what: string): nu
   return k;
 }
 
-export function settingsFromFlags(opts: FlagValues, notes: string[]): ReservoirSettings {
+/** A new run's flags into the reservoir's settings (cli/reservoir/run.ts). */
+function settingsFromFlags(opts: FlagValues, notes: string[]): ReservoirSettings {
   const str = (k: string) => opts[k] as string;
   const model = choiceFlag(str("model"), "--model", ["sto", "esn"] as const);
   const n = intFlag(str("n"), "--n", 1, 2000);

@@ -1,7 +1,47 @@
-/** Options shared by the commands that read teacher data (sysid, landscape); reading the teacher is cli/run/teacher.ts. */
+/** Options shared by the commands that read teacher data (sysid, landscape), and their parser; reading the teacher is cli/run/teacher.ts. */
 import { Command } from "commander";
-import { PARAMS, paramFlag, paramHelp, paramByName, checkBounds, ParamSpec, parseParamQuantity } from "../model.js";
+import os from "node:os";
+import { PARAMS, paramFlag, paramHelp, paramByName, checkBounds, ParamSpec, parseParamQuantity, paramsFromOptions } from "../model.js";
 import { UsageError } from "../errors.js";
+import { intFlag, optionReader, timeFlag } from "./parse.js";
+
+/** The shared teacher flags, checked: what reading a teacher and evaluating the student on it need. */
+export interface TeacherSettings {
+  /** every model parameter (core slot order, internal units): a flag's value, else the default */
+  base: Float64Array;
+  /** the fixed-parameter flags given, by parameter name, as written (provenance, and the step check's message) */
+  paramFlags: Record<string, string>;
+  /** student integration step [s] */
+  dtS: number;
+  /** samples earlier than this after each trial's first row are not compared [s] */
+  washoutS: number;
+  /** factor on the teacher's magnetization columns */
+  scale: number;
+  /** threads that split the trials, the main thread included */
+  threads: number;
+  /** read only the first N trials */
+  maxTrials?: number;
+  /** field separator of the CSV (undefined: detected) */
+  delimiter?: string;
+  /** unit assumptions of bare numbers, noted when the teacher is read */
+  notes: string[];
+}
+
+/** The shared teacher flags (addTeacherOptions, addFixedParamOptions) into settings, checked in the order they were always checked. */
+export function teacherSettingsFromFlags(opts: Record<string, unknown>): TeacherSettings {
+  const { str } = optionReader(opts);
+  const notes: string[] = [];
+  const base = paramsFromOptions(opts, notes);
+  const dtS = timeFlag(str("dt")!, "--dt", notes);
+  const washoutS = timeFlag(str("washout")!, "--washout", notes, false);
+  const scale = Number(str("scale"));
+  if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
+  const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
+  const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+  const paramFlags: Record<string, string> = {};
+  for (const p of PARAMS) if (opts[p.name] !== undefined) paramFlags[p.name] = String(opts[p.name]);
+  return { base, paramFlags, dtS, washoutS, scale, threads, maxTrials, delimiter: str("delimiter"), notes };
+}
 
 export function addTeacherOptions(cmd: Command): Command {
   cmd

@@ -12,6 +12,9 @@ import { ExportOptions, writeFigures } from "../render/figures/export.js";
 import { loadTeacher, makeEvaluator } from "./teacher.js";
 import { readSysidPath } from "./sysid-path.js";
 import { VERSION } from "../version.js";
+import { Parsed, settled } from "../options/parse.js";
+import type { TeacherSettings } from "../options/teacher.js";
+import { gridValue } from "../landscape-grid.js";
 
 export interface Axis {
   spec: ParamSpec;
@@ -25,8 +28,6 @@ export interface Landscape {
   /** loss[j * nx + i] at (x_i, y_j) */
   loss: Float64Array;
 }
-
-export const gridValue = (a: Axis, i: number) => (a.n === 1 ? a.range[0] : a.range[0] + ((a.range[1] - a.range[0]) * i) / (a.n - 1));
 
 export async function evaluateLandscape(
   ev: Evaluator,
@@ -66,8 +67,8 @@ export const MAX_GRID_POINTS = 1_000_000;
 export interface LandscapeSettings {
   /** the teacher CSV, or - for stdin */
   file: string;
-  /** the shared teacher flags (--dt, --washout, --trials, ..., fixed parameters) as commander parsed them; read by loadTeacher */
-  teacherFlags: Record<string, unknown>;
+  /** the shared teacher settings (--dt, --washout, --trials, ..., fixed parameters); a flag's error is raised where the teacher is read */
+  teacher: Parsed<TeacherSettings>;
   x: { spec: ParamSpec; range: [number, number]; n: number };
   y: { spec: ParamSpec; range: [number, number]; n: number };
   /** folder of landscape.csv, landscape.json and the figure */
@@ -99,7 +100,7 @@ export async function runLandscape(s: LandscapeSettings): Promise<LandscapeResul
   if (s.overlay !== undefined) declareInput(s.overlay, "--result file");
   checkOutputDir(outDir, "--out", ["landscape.csv", "landscape.json", ...s.export.formats.map((f) => `landscape.${f}`)]);
   const overlay = s.overlay !== undefined ? readSysidPath(s.overlay, x.spec.name, y.spec.name) : undefined;
-  const loaded = await loadTeacher(s.file, s.teacherFlags, [
+  const loaded = await loadTeacher(s.file, settled(s.teacher), [
     { spec: x.spec, range: x.range },
     { spec: y.spec, range: y.range },
   ]);

@@ -1,8 +1,8 @@
 /**
- * The work of `stoopt mnist` (flags: cli/commands/mnist.ts), loaded when the
- * command runs: outputs checked, the network configured from the flags (or
- * the checkpoint of --resume, the flags checked against it), trained epoch by
- * epoch (cli/network/trainer.ts), result.json written after every epoch.
+ * The work of `stoopt mnist` (settings: cli/options/mnist.ts), loaded when the
+ * command runs: outputs checked, the network configured from the settings (or
+ * the checkpoint of --resume, the flags given checked against it), trained epoch
+ * by epoch (cli/network/trainer.ts), result.json written after every epoch.
  */
 import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
 import fs from "node:fs";
@@ -12,8 +12,7 @@ import path from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
-import { FlagValues, intFlag } from "../options/parse.js";
-import { checkAgainstCheckpoint, netConfigFromFlags, startFromFlags } from "../options/mnist.js";
+import { checkAgainstCheckpoint, MnistSettings, netConfigFor } from "../options/mnist.js";
 import { epochLine, runHeader } from "../render/mnist.js";
 import { toJsonIndented } from "../render/text.js";
 import { core } from "../core.js";
@@ -22,39 +21,31 @@ import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
 import { NetConfig } from "../network/config.js";
 import { couplingMatrix, initialTheta } from "../network/init.js";
 import { RunState, Session, writeOutputs } from "../network/trainer.js";
-import { exportOptions } from "../options/figures.js";
 import type { ExportOptions } from "../render/figures/export.js";
 
-/** Run `stoopt mnist` with the flags as commander parsed them; `given`: whether a flag was on the command line (checked against a resumed checkpoint). */
-export async function runMnist(opts: FlagValues, given: (flag: string) => boolean): Promise<void> {
-  const notes: string[] = [];
-  const str = (k: string) => opts[k] as string;
-  const explicit = given;
-  const threads = intFlag(str("threads"), "--threads", 1, 64);
+/** Run `stoopt mnist` with its settings (cli/options/mnist.ts): a new run, or --resume of a checkpoint (the flags given beside it checked against it). */
+export async function runMnist(s: MnistSettings): Promise<MnistResult> {
+  const { threads, plot: plotDir, export: figures } = s;
   const c = core();
   let state: RunState;
   let dataDir: string;
-  let outDir: string | undefined = opts.out as string | undefined;
-  const plotDir = opts.plot as string | undefined;
-  const figures = exportOptions(opts, notes);
-  if (plotDir !== undefined && outDir === undefined && opts.resume === undefined)
-    throw new UsageError("--plot needs --out (the figures are drawn from the run's result and checkpoint)");
+  let outDir: string | undefined = s.out;
   // outputs, checked before the work (cli/output.ts); a folder that holds a run is not started over silently
   if (outDir !== undefined) {
     checkOutputDir(outDir, "--out", OUTPUT_FILES);
-    const resumingHere = opts.resume !== undefined && path.resolve(str("resume")) === path.resolve(outDir);
-    if (!resumingHere && !opts.force) refuseExistingRun(outDir);
+    const resumingHere = s.resume !== undefined && path.resolve(s.resume.dir) === path.resolve(outDir);
+    if (!resumingHere && !s.force) refuseExistingRun(outDir);
   }
-  if (opts.resume !== undefined) checkOutputDir(str("resume"), "--resume", OUTPUT_FILES);
+  if (s.resume !== undefined) checkOutputDir(s.resume.dir, "--resume", OUTPUT_FILES);
   if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
-  if (opts.resume !== undefined) {
-    const dir = str("resume");
+  if (s.resume !== undefined) {
+    const dir = s.resume.dir;
     const ck = loadCheckpoint(path.join(dir, CHECKPOINT_FILE));
     const cfg = ck.header.config;
     if (outDir !== undefined && path.resolve(outDir) !== path.resolve(dir)) declareInput(path.join(dir, CHECKPOINT_FILE), "checkpoint");
     // refuse settings that contradict the checkpoint
-    checkAgainstCheckpoint(opts, explicit, cfg, dir);
-    dataDir = opts.data !== undefined ? str("data") : ck.header.data.dir;
+    checkAgainstCheckpoint(s.resume.overrides, cfg, dir);
+    dataDir = s.data ?? ck.header.data.dir;
     outDir = outDir ?? dir;
     state = {
       cfg,
@@ -73,14 +64,12 @@ export async function runMnist(opts: FlagValues, given: (flag: string) => boolea
       );
     for (const f of removeStaleTemps(outDir)) note(`removed ${f}, left half-written by an interrupted run`);
     note(`resuming ${dir} after epoch ${state.epochsDone} of ${cfg.epochs}`);
-    await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
-    return;
+    return run(state, data, threads, outDir, s.json, plotDir, figures);
   }
-  const start = startFromFlags(opts, notes);
-  dataDir = opts.data !== undefined ? str("data") : DEFAULT_DATA;
+  dataDir = s.data ?? DEFAULT_DATA;
   const data = loadDataset(dataDir);
-  const cfg = netConfigFromFlags(opts, start, data);
-  for (const n of notes) note(n);
+  const cfg = netConfigFor(s.fresh!, data);
+  for (const n of s.notes) note(n);
   checkNetSize(cfg, threads);
   const theta0 = initialTheta(c, cfg);
   const f32 = cfg.precision === "f32";
@@ -95,7 +84,7 @@ export async function runMnist(opts: FlagValues, given: (flag: string) => boolea
     epochsDone: 0,
     history: [],
   };
-  await run(state, data, threads, outDir, Boolean(opts.json), plotDir, figures);
+  return run(state, data, threads, outDir, s.json, plotDir, figures);
 }
 
 /** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/schema.ts MNIST_RESULT). */
@@ -158,7 +147,7 @@ async function run(
   json: boolean,
   plotDir?: string,
   figures?: ExportOptions,
-): Promise<void> {
+): Promise<MnistResult> {
   const cfg = state.cfg;
   if (data.rows * data.cols !== cfg.nIn) throw new UsageError(`${data.dir}: images are ${data.rows}x${data.cols}, the network expects ${cfg.nIn} pixels`);
   checkNetSize(cfg, threads);
@@ -214,6 +203,7 @@ async function run(
       });
       info(`wrote ${files.join(", ")}`);
     }
+    return resultObject(s, wall);
   } catch (err) {
     if (err instanceof Interrupted) {
       // the last finished epoch's checkpoint is on disk already: that is the consistent state

@@ -51,10 +51,10 @@ function sidecarTemperature(file: string): number | undefined {
  * trial before and after the fit (the student densely from the core, the
  * teacher's samples as markers, a residual panel, the washout shaded).
  */
-export async function plotSysid(r: SysidPlotInput, dir: string, opts: SysidPlotOptions): Promise<string[]> {
+export async function plotSysid(r: SysidPlotInput, dir: string, options: SysidPlotOptions): Promise<string[]> {
   const figures: Figure[] = [lossFigure(r)];
   for (const name of Object.keys(r.fit)) figures.push(parameterFigure(r, name));
-  const file = opts.teacher ?? r.input.file;
+  const file = options.teacher ?? r.input.file;
   if (file === "-") {
     info("stoopt: the teacher was read from stdin: give it with --teacher FILE to plot the trajectories");
   } else {
@@ -66,14 +66,14 @@ export async function plotSysid(r: SysidPlotInput, dir: string, opts: SysidPlotO
     });
     if (r.input.sha256 !== undefined && data.sha256 !== r.input.sha256) {
       const what = `${file} is not the teacher the result was fitted to (sha256 ${data.sha256.slice(0, 12)}..., the result records ${r.input.sha256.slice(0, 12)}...)`;
-      if (!opts.force) throw new UsageError(`${what}; give the right file with --teacher, or --force to draw it anyway`);
+      if (!options.force) throw new UsageError(`${what}; give the right file with --teacher, or --force to draw it anyway`);
       note(`${what}; drawing it anyway (--force)`);
     }
-    if (data.trials.length <= opts.trial) throw new UsageError(`--trial: the teacher has ${data.trials.length} trials (counting from 0)`);
+    if (data.trials.length <= options.trial) throw new UsageError(`--trial: the teacher has ${data.trials.length} trials (counting from 0)`);
     const arrays = teacherArrays(data);
     const base = defaultParams();
     for (const p of PARAMS) if (r.settings.fixed[p.name]) base[p.index] = r.settings.fixed[p.name].value;
-    const tr = data.trials[opts.trial];
+    const tr = data.trials[options.trial];
     const temperature = sidecarTemperature(file);
     const t = Float64Array.from(tr.t_s, (x) => x - tr.t_s[0]);
     const teacher = { mx: tr.mx, my: tr.my, mz: tr.mz };
@@ -82,14 +82,14 @@ export async function plotSysid(r: SysidPlotInput, dir: string, opts: SysidPlotO
     for (const which of ["start", "value"] as const) {
       const v = Float64Array.from(base);
       for (const [name, f] of Object.entries(r.fit)) v[PARAMS.find((p) => p.name === name)!.index] = f[which];
-      const student = studentAtSamples(arrays, r.settings.dt_s, r.settings.washout_s, v, opts.trial);
+      const student = studentAtSamples(arrays, r.settings.dt_s, r.settings.washout_s, v, options.trial);
       const dense = await denseStudent(v, tr, r.settings.dt_s);
       const tag = which === "start" ? "before" : "after";
       figures.push(
         trajectoryFigure({
           name: `trajectory-${tag}`,
           title: `Trial ${tr.label}, ${tag} the fit${r.input.trials !== undefined ? ` (${r.input.trials} trials)` : ""}`,
-          components: opts.components ?? ["mx"],
+          components: options.components ?? ["mx"],
           t_s: t,
           teacher,
           student,
@@ -101,7 +101,7 @@ export async function plotSysid(r: SysidPlotInput, dir: string, opts: SysidPlotO
       );
     }
   }
-  return writeFigures(dir, figures, opts.export ?? DEFAULT_EXPORT);
+  return writeFigures(dir, figures, options.export ?? DEFAULT_EXPORT);
 }
 
 /**
@@ -113,29 +113,29 @@ export async function plotSysid(r: SysidPlotInput, dir: string, opts: SysidPlotO
 export async function plotMnist(
   r: MnistResult,
   dir: string,
-  opts: { checkpoint?: string; image: number; stos: number; export?: ExportOptions },
+  options: { checkpoint?: string; image: number; stos: number; export?: ExportOptions },
 ): Promise<string[]> {
   if (!Array.isArray(r.history) || r.history.length === 0) throw new UsageError("the mnist result has no finished epoch to plot");
   const figures: Figure[] = [accuracyFigure(r.history, `tune ${r.config.tune}, CM ${r.config.cmOe} Oe`, r.data ?? {}), ...physicsFigures(r.history)];
-  if (opts.checkpoint && fs.existsSync(opts.checkpoint)) {
-    const ck = loadCheckpoint(opts.checkpoint);
+  if (options.checkpoint && fs.existsSync(options.checkpoint)) {
+    const ck = loadCheckpoint(options.checkpoint);
     const cfg = ck.header.config;
     const data = loadDataset(ck.header.data.dir ?? DEFAULT_DATA);
-    if (opts.image >= data.test.count) throw new UsageError(`--image: the test set has ${data.test.count} images`);
-    const img = data.test.images.subarray(opts.image * cfg.nIn, (opts.image + 1) * cfg.nIn);
-    const label = data.test.labels[opts.image];
+    if (options.image >= data.test.count) throw new UsageError(`--image: the test set has ${data.test.count} images`);
+    const img = data.test.images.subarray(options.image * cfg.nIn, (options.image + 1) * cfg.nIn);
+    const label = data.test.labels[options.image];
     const c = core();
-    const pick = Array.from({ length: Math.min(opts.stos, cfg.n) }, (_, i) => i);
+    const pick = Array.from({ length: Math.min(options.stos, cfg.n) }, (_, i) => i);
     for (const [tag, theta] of [
       ["before", initialTheta(c, cfg)],
       ["after", ck.theta],
     ] as const) {
       const d = stoDynamics(c, cfg, ck.wcp, theta, img, label);
       const stos = pick.map((i) => ({ index: i, m: d.state.map((st): [number, number, number] => [st[i], st[cfg.n + i], st[2 * cfg.n + i]]) }));
-      figures.push(...stoDynamicsFigures(tag, d.t_s, stos, { index: opts.image, label }));
+      figures.push(...stoDynamicsFigures(tag, d.t_s, stos, { index: options.image, label }));
     }
   }
-  return writeFigures(dir, figures, opts.export ?? DEFAULT_EXPORT);
+  return writeFigures(dir, figures, options.export ?? DEFAULT_EXPORT);
 }
 
 export interface PlotSettings {

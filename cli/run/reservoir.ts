@@ -1,7 +1,7 @@
 /**
  * The work of `stoopt reservoir`: inputs and outputs checked, the settings
- * from the flags (cli/options/reservoir.ts) or from the checkpoint of --resume,
- * then the STO reservoir or the ESN (cli/reservoir/run.ts).
+ * of a new run (cli/options/reservoir.ts) or the checkpoint of --resume, then
+ * the STO reservoir or the ESN (cli/reservoir/run.ts).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -10,8 +10,7 @@ import { checkOutputDir, declareInput, refuseExistingRun, removeStaleTemps } fro
 import { stopsCleanly } from "../signals.js";
 import { checkMemory } from "../limits.js";
 import { info, note } from "../log.js";
-import { FlagValues, intFlag } from "../options/parse.js";
-import { settingsFromFlags } from "../options/reservoir.js";
+import type { ReservoirRunSettings } from "../options/reservoir.js";
 import { reservoirSummary } from "../render/reservoir.js";
 import { CHECKPOINT_FILE, fileSha256, loadCheckpoint, ReservoirSettings, RUN_FILES, RunResult, runEsn, runSto } from "../reservoir/run.js";
 
@@ -34,33 +33,29 @@ function runAt(dir: string): string | undefined {
   return typeof r.epochs_done === "number" ? `a run at epoch ${r.epochs_done} of ${r.settings?.epochs ?? "?"}` : undefined;
 }
 
-/** Run `stoopt reservoir` with the flags as commander parsed them; `given`: whether a flag was on the command line. Returns the run's result. */
-export async function runReservoir(opts: FlagValues, given: (flag: string) => boolean): Promise<RunResult> {
-  const notes: string[] = [];
+/** Run `stoopt reservoir` with its settings (cli/options/reservoir.ts): a new run, or --resume of a checkpoint. Returns the run's result. */
+export async function runReservoir(r: ReservoirRunSettings): Promise<RunResult> {
   let s: ReservoirSettings;
-  let outDir = opts.out as string | undefined;
-  const plotDir = opts.plot as string | undefined;
-  const resumeDir = opts.resume as string | undefined;
+  let outDir = r.out;
+  const plotDir = r.plot;
+  const resumeDir = r.resume;
   let result: RunResult;
-  // figure settings are checked before any work
-  const { exportOptions } = await import("../options/figures.js");
-  const figureExport = plotDir !== undefined ? exportOptions(opts, notes) : undefined;
   // inputs, then outputs, before any work (cli/output.ts): an output over an input is refused
-  if (opts.input !== undefined) declareInput(opts.input as string, "input series");
+  if (r.input !== undefined) declareInput(r.input, "input series");
   const ck = resumeDir !== undefined ? loadCheckpoint(resumeDir) : undefined;
   if (ck?.settings.input) declareInput(ck.settings.input.file, "input series");
   const resumingHere = resumeDir !== undefined && (outDir === undefined || path.resolve(outDir) === path.resolve(resumeDir));
   if (resumeDir !== undefined && !resumingHere) declareInput(path.join(resumeDir, CHECKPOINT_FILE), "checkpoint");
   if (outDir !== undefined) {
     checkOutputDir(outDir, "--out", RUN_FILES);
-    if (!resumingHere && !opts.force) refuseExistingRun(outDir, "--out", RUN_FILES, runAt);
+    if (!resumingHere && !r.force) refuseExistingRun(outDir, "--out", RUN_FILES, runAt);
   }
   if (resumingHere) checkOutputDir(resumeDir!, "--resume", RUN_FILES);
   if (plotDir !== undefined) checkOutputDir(plotDir, "--plot");
   if (ck !== undefined) {
     const dir = resumeDir!;
     s = ck.settings;
-    if (given("epochs")) s.epochs = intFlag(opts.epochs as string, "--epochs", 0, 100000);
+    if (r.resumeEpochs !== undefined) s.epochs = r.resumeEpochs;
     if (s.input && fileSha256(s.input.file) !== s.input.sha256)
       throw new UsageError(`--resume ${dir}: ${s.input.file} is not the series the checkpoint was trained on`);
     checkReservoirSize(s);
@@ -69,10 +64,10 @@ export async function runReservoir(opts: FlagValues, given: (flag: string) => bo
     note(`resuming ${dir} after epoch ${ck.epochs_done} of ${s.epochs}`);
     result = await stopping(outDir, () => runSto(s, outDir, ck));
   } else {
-    s = settingsFromFlags(opts, notes);
+    s = r.fresh!;
     checkReservoirSize(s);
     if (s.input) s.input.sha256 = fileSha256(s.input.file);
-    for (const n of notes) note(n);
+    for (const n of r.notes) note(n);
     // the series and the split are checked before any integration
     const { buildTask } = await import("../reservoir/run.js");
     const { core } = await import("../core.js");
@@ -84,7 +79,7 @@ export async function runReservoir(opts: FlagValues, given: (flag: string) => bo
   info(reservoirSummary(result));
   if (plotDir !== undefined) {
     const { plotReservoir } = await import("../render/figures/reservoir.js");
-    const files = await plotReservoir(result, plotDir, figureExport!);
+    const files = await plotReservoir(result, plotDir, r.export!);
     info(`wrote ${files.join(", ")}`);
   }
   return result;

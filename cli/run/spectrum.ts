@@ -3,9 +3,9 @@
  * typed results: the spectrum of a trace file, and sweeps over parameters.
  */
 import { UsageError } from "../errors.js";
-import { TeacherData } from "../teacher.js";
+import type { TeacherData } from "../teacher.js";
 import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum.js";
-import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../sweep.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../spectrum-sweep.js";
 import { SpectrumPool } from "../spectrum-pool.js";
 import { Interrupted } from "../errors.js";
 import { progress } from "../log.js";
@@ -13,6 +13,14 @@ import { stopsCleanly } from "../signals.js";
 import { PARAMS } from "../model.js";
 import { theory } from "../oscillator.js";
 import { paramByName } from "../model.js";
+import { readTeacher } from "../teacher.js";
+import { info, note } from "../log.js";
+import { toJson } from "../render/text.js";
+import { psdCsv, sweepCsv, sweepSummary, traceSummary } from "../render/spectrum.js";
+import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
+import { writeFigures } from "../render/figures/export.js";
+import { psdFigure, sweepFigures } from "../render/figures/spectrum.js";
+import { segmentFlag, SpectrumOutputs, SweepRunSettings, TraceRunSettings } from "../options/spectrum.js";
 
 // ---------------------------------------------------------------- trace
 
@@ -215,4 +223,55 @@ export function sweepJson(r: SweepResult, s: SweepSettings): SweepJson {
     thresholds: r.thresholds,
     time_s: r.time_s,
   };
+}
+
+// ---------------------------------------------------------------- the command
+
+/** `stoopt spectrum` with its settings (cli/options/spectrum.ts): outputs checked, then the trace's spectrum or the sweeps, rendered and written. */
+export async function runSpectrum(s: TraceRunSettings | SweepRunSettings): Promise<TraceResult | SweepResult> {
+  const o = s.outputs;
+  // the input, then every output, before any work (cli/output.ts): an output over the trace is refused
+  if (s.kind === "trace") declareInput(s.file, "trace");
+  if (o.output !== undefined && o.output !== "-") checkOutput(o.output, "--output");
+  if (o.plot !== undefined) checkOutputDir(o.plot, "--plot");
+  if (s.kind === "trace") {
+    const data = await readTeacher(s.file, { delimiter: s.delimiter, maxTrials: s.maxTrials, scale: s.scale, signal: s.signal });
+    const dt = sampleInterval(data);
+    const settings: TraceSettings = { window: s.window, segment: segmentFlag(s.segment, dt), overlap: s.overlap, fMinHz: s.fMinHz, fMaxHz: s.fMaxHz };
+    traceWelch(data, settings);
+    for (const n of s.notes) note(n);
+    const r = analyseTrace(data, settings);
+    info(traceSummary(r));
+    await emit(o, psdCsv(r), toJson(traceJson(r)));
+    if (o.plot !== undefined) {
+      ensureDir(o.plot, "--plot");
+      info(`wrote ${(await writeFigures(o.plot, [psdFigure(r)], o.export, "--plot")).join(", ")}`);
+    }
+    return r;
+  }
+  const { sweep, threads } = s;
+  for (const n of s.notes) note(n);
+  if (sweep.point.temperatureK === 0 && sweep.point.trials > 1) note("--trials without --temperature: noise-free trials are identical");
+  const total = sweep.axes.reduce((n, a) => n * a.values.length, 1);
+  note(`${total} point${total > 1 ? "s" : ""} on ${Math.min(threads, total)} thread${Math.min(threads, total) > 1 ? "s" : ""}: working`);
+  const r = await runSpectrumSweep(sweep, threads);
+  info(sweepSummary(r, sweep.axes));
+  await emit(o, sweepCsv(r, sweep.axes), toJson(sweepJson(r, sweep)));
+  if (o.plot !== undefined) {
+    ensureDir(o.plot, "--plot");
+    info(`wrote ${(await writeFigures(o.plot, sweepFigures(r, sweep.axes), o.export, "--plot")).join(", ")}`);
+  }
+  return r;
+}
+
+/** The CSV to -o FILE if given; stdout gets the JSON with --json, else the CSV (unless it went to a file). */
+async function emit(o: SpectrumOutputs, csvText: string, jsonText: string): Promise<void> {
+  const file = o.output;
+  if (file !== undefined && file !== "-") writeFileAtomic(file, csvText, "--output");
+  if (o.json) process.stdout.write(jsonText);
+  else if (file === undefined || file === "-") {
+    const out = sinkFor("-", "--output");
+    await out.write(csvText);
+    await out.commit();
+  }
 }

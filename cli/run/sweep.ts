@@ -1,85 +1,72 @@
 /**
- * The work of `stoopt sweep` (flags: cli/commands/sweep.ts): the spec read and
- * checked (cli/sweep/spec.ts), then its cells run here (cli/sweep/run.ts) or
+ * The work of `stoopt sweep` (settings: cli/options/sweep.ts, the spec read and
+ * checked by cli/sweep/spec.ts): its cells run here (cli/sweep/run.ts) or
  * submitted as a Slurm array job (cli/sweep/slurm.ts); `sweep status` and
  * `sweep collect` read the cells' own files.
  */
-import type { Command } from "commander";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { note } from "../log.js";
-import { choiceFlag, FlagValues, intFlag } from "../options/parse.js";
+import type { SweepSettings } from "../options/sweep.js";
 import { writeFileAtomic } from "../output.js";
-import { readSpec, SlurmSettings } from "../sweep/spec.js";
 import { cellDirs, prepare, runLocal } from "../sweep/run.js";
 import { cellStatus, CellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
-import { checkTime, haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";
+import { haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";
 import { adapterFor } from "../sweep/adapters.js";
 
-/**
- * Run a sweep spec with the flags as commander parsed them (`given`: whether a
- * flag was on the command line; `lookup`: the other commands' definitions,
- * against which the spec is checked). Sets process.exitCode as the runs end.
- */
-export async function runSweepSpec(
-  spec: string,
-  opts: FlagValues,
-  given: (flag: string) => boolean,
-  lookup: (name: string) => Command | undefined,
-): Promise<void> {
-  const executor = choiceFlag(opts.executor as string, "--executor", ["local", "slurm"] as const);
-  const plan = readSpec(spec, lookup, opts.out as string | undefined);
-  const src = given;
-  const slurm: SlurmSettings = { ...plan.slurm };
-  for (const k of ["time", "mem", "partition", "account", "qos"] as const) if (opts[k] !== undefined) slurm[k] = opts[k] as string;
-  if (opts.cpusPerTask !== undefined) slurm.cpus_per_task = intFlag(opts.cpusPerTask as string, "--cpus-per-task", 1);
-  if (opts.maxRunning !== undefined) slurm.max_running = intFlag(opts.maxRunning as string, "--max-running", 1);
-  if (src("signalBefore") || slurm.signal_s === undefined) slurm.signal_s = intFlag(opts.signalBefore as string, "--signal-before", 1);
-  if (opts.time !== undefined) checkTime(slurm.time!, "--time");
-  const maxThreads = Math.max(...plan.cells.map((c) => c.threads));
-  const jobs = opts.jobs !== undefined ? intFlag(opts.jobs as string, "--jobs", 1, 1024) : Math.max(1, Math.floor(os.availableParallelism() / maxThreads));
-  if (executor === "slurm" && !opts.dryRun && !haveSbatch())
+/** What a sweep run did: the command lines of a local dry run, the local runs' exit code, or the Slurm script (and job, unless a dry run). */
+export type SweepRun =
+  { kind: "dry-run"; commands: string[] } | { kind: "local"; exitCode: number } | { kind: "slurm"; tasks: number; script?: string; job?: string };
+
+/** Run a sweep (cli/options/sweep.ts: the spec read and checked, the flags' overrides); sets process.exitCode as the runs end. */
+export async function runSweepSpec(s: SweepSettings): Promise<SweepRun> {
+  const { executor, plan, slurm, jobs, dryRun } = s;
+  if (executor === "slurm" && !dryRun && !haveSbatch())
     throw new UsageError("--executor slurm: sbatch is not on PATH (no Slurm here?); --dry-run only writes the script");
-  if (executor === "local" && opts.dryRun) {
+  if (executor === "local" && dryRun) {
     const dirs = prepare(plan, false);
+    const commands: string[] = [];
     for (const [i, c] of plan.cells.entries()) {
       const a = adapterFor(plan.command)!;
       const d = dirs[i];
       if (fs.existsSync(d) && a.progress(d).done) continue;
       const argv = fs.existsSync(path.join(d, "cell.json")) ? nextArgv(d, readCell(d))!.argv : [plan.command, ...c.argv, ...a.outArgs(d)];
-      process.stdout.write(`cd ${shq(plan.cwd)} && ${shq(process.execPath)} ${shq(STOOPT_ENTRY)} ${argv.map(shq).join(" ")}\n`);
+      const line = `cd ${shq(plan.cwd)} && ${shq(process.execPath)} ${shq(STOOPT_ENTRY)} ${argv.map(shq).join(" ")}`;
+      commands.push(line);
+      process.stdout.write(`${line}\n`);
     }
-    return;
+    return { kind: "dry-run", commands };
   }
   const dirs = prepare(plan);
   note(`sweep ${plan.out}: ${plan.cells.length} cells of stoopt ${plan.command} (${plan.axes.map(([a, v]) => `${a} x ${v.length}`).join(", ") || "one run"})`);
   if (executor === "local") {
-    process.exitCode = await runLocal(dirs, jobs);
-    return;
+    const exitCode = await runLocal(dirs, jobs);
+    process.exitCode = exitCode;
+    return { kind: "local", exitCode };
   }
   const todo = dirs.filter((d) => {
     const st = cellStatus(d);
     if (st.state === "done" || st.state === "running") return false;
-    const queued = opts.dryRun ? undefined : stillQueued(d);
+    const queued = dryRun ? undefined : stillQueued(d);
     if (queued) note(`${st.name}: still in Slurm's queue as job ${queued}; not submitted again`);
     return !queued;
   });
   if (todo.length === 0) {
     note("every cell is finished, running or queued; nothing to submit");
-    return;
+    return { kind: "slurm", tasks: 0 };
   }
   fs.mkdirSync(path.join(plan.out, "slurm"), { recursive: true });
   const file = writeScript(plan.out, sbatchScript(plan, todo, slurm));
-  if (opts.dryRun) {
+  if (dryRun) {
     note(`wrote ${file} (${todo.length} tasks); submit it with: sbatch ${file}`);
-    return;
+    return { kind: "slurm", tasks: todo.length, script: file };
   }
   const job = submit(file);
   recordSubmission(todo, job);
   note(`submitted ${file}: Slurm job ${job}, ${todo.length} tasks; follow with: stoopt sweep status ${plan.out}`);
   process.stdout.write(`${job}\n`);
+  return { kind: "slurm", tasks: todo.length, script: file, job };
 }
 
 /** `sweep status DIR`: each cell's state. */

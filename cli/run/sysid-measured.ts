@@ -5,13 +5,11 @@
  * `--signal` column, or a teacher without my/mz).
  */
 import { VERSION } from "../version.js";
-import { choiceFlag, intFlag, timeFlag } from "../options/parse.js";
-import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
+import { levelFromFlag, MeasuredSettings } from "../options/measured.js";
 import { UsageError } from "../errors.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import { FitParam } from "../sysid.js";
 import { PARAMS } from "../model.js";
-import { SIGNAL_UNITS } from "../teacher.js";
 import { comparedSamples, cutWindows, fitMeasured, MeasuredResult, Trace, UncertaintyMethod } from "../measured.js";
 import { CoreWindows, makeWindowEvaluator } from "../windows.js";
 import { info, note, paint } from "../log.js";
@@ -26,26 +24,18 @@ type Loaded = Awaited<ReturnType<typeof readTeacherData>>;
 /** The fewest windows for which `--uncertainty auto` bootstraps. */
 export const MIN_BOOTSTRAP_WINDOWS = 10;
 
-/** A signal level flag: a value in the signal's unit, or undefined for 'fit'. */
-function levelFlag(text: string | undefined, flag: string, unit: string, dflt: number | undefined, notes: string[]): number | undefined {
-  if (text === undefined) return dflt;
-  if (text.trim() === "fit") return undefined;
-  let v: number;
-  if (unit !== "" && SIGNAL_UNITS[unit] !== undefined) {
-    const p = parseQuantity(text, VOLTAGE, unit, flag);
-    if (p.assumed) notes.push(`${flag}: read ${text} in ${unit} (the signal's unit)`);
-    v = p.value / SIGNAL_UNITS[unit];
-  } else v = parseQuantity(text, DIMENSIONLESS, "", `${flag} (the signal has no voltage unit in its name: give a plain number in its unit, or 'fit')`).value;
-  if (flag === "--amplitude" && v === 0) throw new UsageError("--amplitude: must be non-zero (or 'fit')");
-  return v;
-}
-
 export interface MeasuredContext {
   file: string;
-  /** whether a flag was given on the command line (not a default) */
-  given: (flag: string) => boolean;
-  opts: Record<string, string | string[] | boolean | undefined>;
-  str: (k: string) => string | undefined;
+  /** --signal: the measured column in place of mx */
+  signal?: string;
+  /** the measured-data flags, checked (cli/options/measured.ts) */
+  measured: MeasuredSettings;
+  /** -o FILE: the result as JSON */
+  out?: string;
+  /** --json: the result on stdout */
+  json: boolean;
+  /** --plot DIR: the window figures */
+  plot?: string;
   loaded: Loaded;
   names: string[];
   params: FitParam[];
@@ -117,36 +107,34 @@ export interface MeasuredSysidResult {
   history: never[];
 }
 
-export async function runMeasured(c: MeasuredContext): Promise<void> {
+/** The windowed fit of one measured trace: its result (also written and printed as the settings ask). */
+export async function runMeasured(c: MeasuredContext): Promise<MeasuredSysidResult> {
   try {
-    await checkedRun(c);
+    return await checkedRun(c);
   } catch (e) {
     if (c.why && e instanceof UsageError) throw new UsageError(`${e.message} (${c.why})`);
     throw e;
   }
 }
 
-async function checkedRun(c: MeasuredContext): Promise<void> {
-  const { str, loaded, params, file } = c;
+async function checkedRun(c: MeasuredContext): Promise<MeasuredSysidResult> {
+  const { loaded, params, file, signal, measured: m } = c;
   const { data, base, dtS, threads } = loaded;
   const notes: string[] = [];
-  const signal = str("signal");
   const unit = data.signalUnit;
-  const m0Mode = choiceFlag(str("m0") ?? "fit", "--m0", ["teacher", "fit"] as const);
+  const m0Mode = m.m0 ?? "fit";
   const fitM0 = m0Mode === "fit";
   const hasState = data.hasMy && data.hasMz && signal === undefined;
   if (!fitM0 && !hasState) throw new UsageError(`--m0 teacher: ${data.file} has no full state (my, mz) for the initial states; use --m0 fit`);
-  const offset = levelFlag(str("offset"), "--offset", unit, signal !== undefined ? undefined : 0, notes);
-  const amplitude = levelFlag(str("amplitude"), "--amplitude", unit, signal !== undefined ? undefined : 1, notes);
+  const offset = levelFromFlag(m.offset, "--offset", unit, signal !== undefined ? undefined : 0, notes);
+  const amplitude = levelFromFlag(m.amplitude, "--amplitude", unit, signal !== undefined ? undefined : 1, notes);
   if (!fitM0 && (offset === undefined || amplitude === undefined)) throw new UsageError("--offset/--amplitude fit: needs fitted initial states (--m0 fit)");
-  const windowS = timeFlag(str("window")!, "--window", notes);
-  const strideS = str("stride") !== undefined ? timeFlag(str("stride")!, "--stride", notes) : windowS;
+  const { windowS, strideS, scan } = m;
+  notes.push(...m.notes);
   // washout: with fitted initial states the comparison starts at each window's first sample unless given
-  const washoutGiven = c.given("washout");
-  const washoutS = fitM0 && !washoutGiven ? 0 : loaded.washoutS;
-  const requested = choiceFlag<UncertaintyMethod | "auto">(str("uncertainty")!, "--uncertainty", ["auto", "gauss-newton", "bootstrap"]);
-  const nBoot = intFlag(str("bootstrap")!, "--bootstrap", 2, 100000);
-  const scan = intFlag(str("scan")!, "--scan", 1, 10000);
+  const washoutS = fitM0 && !m.washoutGiven ? 0 : loaded.washoutS;
+  const requested = m.uncertainty;
+  const nBoot = m.bootstrap;
   if (washoutS >= windowS) throw new UsageError(`--washout: ${washoutS} s is not shorter than --window ${windowS} s: nothing would be compared`);
   const traces: Trace[] = data.trials.map((tr) => ({
     label: tr.label,
@@ -268,7 +256,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       events: [],
       history: [],
     };
-    if (c.opts.out) writeJson(str("out")!, result, "--out");
+    if (c.out) writeJson(c.out, result, "--out");
     const p = paint();
     info(
       "\n" +
@@ -295,9 +283,9 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
           p.yellow,
         ),
     );
-    if (c.opts.json) process.stdout.write(toJson(result));
-    if (str("plot") !== undefined) {
-      const files = await plotWindows(str("plot")!, c.exportOpts ?? DEFAULT_EXPORT, windows, {
+    if (c.json) process.stdout.write(toJson(result));
+    if (c.plot !== undefined) {
+      const files = await plotWindows(c.plot, c.exportOpts ?? DEFAULT_EXPORT, windows, {
         dtS,
         washoutS,
         base,
@@ -312,6 +300,7 @@ async function checkedRun(c: MeasuredContext): Promise<void> {
       info(`wrote ${files.join(", ")}`);
     }
     if (status === "interrupted") process.exitCode = exitCodeFor(stopRequested() ?? "SIGINT");
+    return result;
   } finally {
     release();
     await ev.close();

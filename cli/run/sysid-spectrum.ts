@@ -4,10 +4,8 @@
  * fit's report (fit.<name>.{value, unit, start, uncertainty, stderr, range, at_bound}).
  */
 import { VERSION } from "../version.js";
-import os from "node:os";
 import { FitParam } from "../sysid.js";
-import { PARAMS, paramsFromOptions } from "../model.js";
-import { intFlag, temperatureFlag, timeFlag } from "../options/parse.js";
+import { PARAMS } from "../model.js";
 import {
   checkSpectrumFit,
   fitSpectrum,
@@ -99,21 +97,39 @@ export interface SpectrumSysidResult {
   warnings: string[];
 }
 
-export async function runSpectrumFit(file: string, params: FitParam[], opts: Record<string, unknown>, washoutGiven: boolean): Promise<void> {
+/** Every setting of `stoopt sysid --spectrum TABLE`, checked (cli/options/sysid.ts). */
+export interface SpectrumSysidSettings {
+  /** the frequency table (CSV) */
+  file: string;
+  params: FitParam[];
+  /** every model parameter (core slot order, internal units): a flag's value, else the default */
+  base: Float64Array;
+  /** RK4 step [s] */
+  dtS: number;
+  /** time integrated before the frequency is measured [s] */
+  washoutS: number;
+  /** window over which the frequency is measured [s] */
+  windowS: number;
+  threads: number;
+  maxIterations: number;
+  /** --temperature [K]: the linewidths are fitted too (cli/spectrum-linewidth.ts); undefined: a linewidth column is ignored */
+  temperatureK?: number;
+  /** unit assumptions of bare numbers, noted before the work */
+  notes: string[];
+  /** -o FILE: the result as JSON */
+  out?: string;
+  /** --json: the result on stdout */
+  json: boolean;
+}
+
+/** Fit the table's frequencies (and linewidths); the result is also printed and written as the settings ask. */
+export async function runSpectrumFit(s: SpectrumSysidSettings): Promise<SpectrumSysidResult> {
   const t0 = Date.now();
-  const str = (k: string) => opts[k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] as string | undefined;
+  const { file, params, base, dtS, washoutS, windowS, threads, maxIterations, temperatureK } = s;
   // the table is an input; --out is checked before any work (cli/output.ts)
   declareInput(file, "frequency table");
-  if (str("out") !== undefined && str("out") !== "-") checkOutput(str("out")!, "--out");
-  const notes: string[] = [];
-  const base = paramsFromOptions(opts, notes);
-  const dtS = timeFlag(str("dt")!, "--dt", notes);
-  const washoutS = washoutGiven ? timeFlag(str("washout")!, "--washout", notes, false) : 40e-9;
-  const windowS = timeFlag(str("spectrum-window")!, "--spectrum-window", notes);
-  const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
-  const maxIterations = str("max-iterations") !== undefined ? intFlag(str("max-iterations")!, "--max-iterations", 1) : 100;
-  // --temperature: the linewidths are fitted too (cli/spectrum-linewidth.ts); without it a linewidth column is ignored
-  const temperatureK = str("temperature") !== undefined ? temperatureFlag(str("temperature")!, "--temperature", notes) : undefined;
+  if (s.out !== undefined && s.out !== "-") checkOutput(s.out, "--out");
+  const notes = [...s.notes];
   const table0 = readSpectrumTable(file, { linewidths: temperatureK !== undefined && temperatureK > 0 });
   const settings: SpectrumFitSettings = { base, params, dtS, washoutS, windowS, maxIterations, temperatureK };
   checkSpectrumFit(table0, settings);
@@ -264,7 +280,8 @@ export async function runSpectrumFit(file: string, params: FitParam[], opts: Rec
         c.bold,
       ),
   );
-  if (str("out") !== undefined) writeJson(str("out")!, result, "--out");
-  if (opts.json) process.stdout.write(toJson(result));
+  if (s.out !== undefined) writeJson(s.out, result, "--out");
+  if (s.json) process.stdout.write(toJson(result));
   if (!Number.isFinite(r.lm.sumSq)) process.exitCode = EXIT_RUNTIME;
+  return result;
 }

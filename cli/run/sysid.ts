@@ -9,10 +9,11 @@ import { PARAMS } from "../model.js";
 import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
 import { fitReport, historyCsv, jsonLine, manyCsv, manyReport, manyTable, resultTable } from "../render/sysid.js";
-import { optionReader } from "../options/parse.js";
+import { Parsed, settled } from "../options/parse.js";
+import type { TeacherSettings } from "../options/teacher.js";
+import type { MeasuredSettings } from "../options/measured.js";
 import { loadTeacher, LoadedTeacher, makeEvaluator, readTeacherData, teacherArrays } from "./teacher.js";
-import { runMeasured } from "./sysid-measured.js";
-import { MEASURED_FLAGS } from "../options/measured.js";
+import { MeasuredSysidResult, runMeasured } from "./sysid-measured.js";
 import { checkScopeTimeAxis } from "../measured.js";
 import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
@@ -23,6 +24,7 @@ import type { ExportOptions } from "../render/figures/export.js";
 import type { Component } from "../render/figures/sysid.js";
 import { PoolEvaluator, prewarmWorkers } from "../pool.js";
 import { VERSION } from "../version.js";
+import type { SimulateSidecar } from "./simulate.js";
 
 export interface FitEntry {
   value: number;
@@ -52,15 +54,26 @@ export interface SysidResult {
   command: "sysid";
   status: "ok" | "at_bound" | "not_converged" | "failed" | "interrupted";
   input: { file: string; sha256: string; trials: number; samples: number; truncated: boolean };
-  settings: Record<string, unknown> & {
+  settings: {
     fit: string[];
-    gradient: string;
-    refine: string;
-    starts: number;
-    epochs: number;
     dt_s: number;
     washout_s: number;
+    epochs: number;
+    batch: number;
+    gradient: string;
+    refine: string;
+    ftol: number;
+    xtol: number;
+    gtol: number;
+    max_iterations: number;
+    sigma: number | null;
+    starts: number;
+    seed: number;
+    lr_scale: number;
+    max_failures: number;
+    threads: number;
     scale?: number;
+    stages: Stage[];
     fixed: Record<string, { value: number; unit: string }>;
   };
   objective: "least_squares" | "eq4";
@@ -110,13 +123,33 @@ export interface FileOutcome {
   exitCode: number;
 }
 
-/** Every setting of a sysid run on teacher files, checked (cli/commands/sysid.ts). */
+/** What a sysid run on teacher files gave: one file's fit, the windowed fit of measured data, or one outcome per file. */
+export type SysidRun =
+  { kind: "teacher"; result: SysidResult } | { kind: "measured"; result: MeasuredSysidResult } | { kind: "files"; outcomes: FileOutcome[] };
+
+/** Every setting of a sysid run on teacher files, checked (cli/options/sysid.ts). */
 export interface SysidSettings {
   files: string[];
-  /** the flags as commander parsed them: the shared teacher flags and fixed parameters are read per file (cli/run/teacher.ts), the measured path reads its own */
-  flags: Record<string, string | string[] | boolean | undefined>;
-  /** whether a flag was given on the command line (not a default) */
-  given: (flag: string) => boolean;
+  /** the shared teacher settings (--dt, --washout, --scale, --trials, fixed parameters); a flag's error is raised where a teacher is read (per file when several are fitted) */
+  teacher: Parsed<TeacherSettings>;
+  /** --signal: a measured column in place of mx */
+  signal?: string;
+  /** whether --m0 was given */
+  m0Given: boolean;
+  /** the measured-data flag on the command line that selects the windowed fit, if any */
+  measuredFlag?: string;
+  /** the measured-data settings; a flag's error is raised when the windowed fit starts */
+  measured: Parsed<MeasuredSettings>;
+  /** -o FILE: the result as JSON (several files: JSON Lines) */
+  out?: string;
+  /** --history FILE: the per-epoch history as CSV */
+  history?: string;
+  /** --report FILE or - (stdout): the fit report */
+  report?: string;
+  /** --plot DIR: the figures of `stoopt plot` */
+  plot?: string;
+  /** --json: the result on stdout */
+  json: boolean;
   names: string[];
   params: FitParam[];
   figures: { export: ExportOptions; components: Component[] };
@@ -137,7 +170,7 @@ export interface SysidSettings {
 }
 
 /** A `stoopt simulate` sidecar (FILE.json) next to the teacher, if there is one. */
-function readSidecar(file: string): { parameters: Record<string, number>; meta: Record<string, unknown> } | undefined {
+function readSidecar(file: string): { parameters: Record<string, number>; meta: Partial<SimulateSidecar> } | undefined {
   if (file === "-") return undefined;
   try {
     const meta = JSON.parse(fs.readFileSync(`${file}.json`, "utf8"));
@@ -161,7 +194,7 @@ function readSidecar(file: string): { parameters: Record<string, number>; meta: 
  */
 export function provenance(
   base: Float64Array,
-  opts: Record<string, unknown>,
+  paramFlags: Record<string, string>,
   fitted: Set<string>,
   sidecar: Record<string, number> | undefined,
   notes: string[],
@@ -171,7 +204,7 @@ export function provenance(
   const sources: Record<string, ParameterEntry> = {};
   for (const p of PARAMS) {
     const sc = sidecar?.[p.name];
-    const flag = opts[p.name] !== undefined;
+    const flag = paramFlags[p.name] !== undefined;
     let source: ParameterEntry["source"];
     if (fitted.has(p.name)) source = "fit";
     else if (flag) {
@@ -196,10 +229,8 @@ const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(Math
  * written inside the run's clean-stop scope, so that a signal during the
  * writing still reports the fit so far). Sets process.exitCode as before.
  */
-export async function runSysid(s: SysidSettings): Promise<void> {
+export async function runSysid(s: SysidSettings): Promise<SysidRun> {
   const { files, names, params, figures, epochs, lrScale, stages, mode, starts, seed, maxFailures, sigma, threads, jobs } = s;
-  const opts = s.flags;
-  const { str } = optionReader(opts);
   const refineMethod = s.refine;
   const lmOpts = s.lm;
   const batchFlag = s.batch;
@@ -212,19 +243,19 @@ export async function runSysid(s: SysidSettings): Promise<void> {
     declareInput(`${f}.json`, "teacher's settings sidecar");
   }
   for (const [flag, v] of [
-    ["--out", str("out")],
-    ["--report", str("report")],
-    ["--history", str("history")],
+    ["--out", s.out],
+    ["--report", s.report],
+    ["--history", s.history],
   ] as const)
     if (v !== undefined && v !== "-") checkOutput(v, flag);
-  if (str("plot") !== undefined) checkOutputDir(str("plot")!, "--plot");
+  if (s.plot !== undefined) checkOutputDir(s.plot, "--plot");
 
   // SIGINT/SIGTERM (cli/signals.ts): stop at the current step, write the result so far marked interrupted, exit 130/143
   const release = stopsCleanly();
   const interrupted = () => stopRequested() !== undefined;
   const interruptCode = () => exitCodeFor(stopRequested() ?? "SIGINT");
   // measured data (README "Fitting measured data"): a signal column, fitted initial states, or a teacher without my/mz
-  const measuredFlag = MEASURED_FLAGS.find((k) => s.given(k) && !(k === "m0" && str("m0") === "teacher"));
+  const measuredFlag = s.measuredFlag;
   const measuredFlags = measuredFlag !== undefined;
   if (many && measuredFlags) throw new UsageError(`--${measuredFlag}: measured data is fitted one teacher file at a time (several were given)`);
   let preloaded: LoadedTeacher | undefined;
@@ -232,31 +263,33 @@ export async function runSysid(s: SysidSettings): Promise<void> {
   if (threads > 1 && !measuredFlags) prewarmWorkers(threads - 1);
   if (!many) {
     const file = files[0];
-    const signal = str("signal");
+    const signal = s.signal;
     const raw = await readTeacherData(
       file,
-      opts,
+      settled(s.teacher),
       signal,
       params.map((p) => ({ spec: p.spec, range: p.range })),
     );
     const hasState = raw.data.hasMy && raw.data.hasMz && signal === undefined;
     if (measuredFlags || !hasState) {
       checkScopeTimeAxis(raw.data.trials, raw.dtS, raw.data.file, raw.data.timeName);
-      const implicit = !hasState && signal === undefined && str("m0") === undefined;
+      const implicit = !hasState && signal === undefined && !s.m0Given;
       const why = implicit
         ? `the teacher has no full state: a student that starts from the teacher's state needs columns my and mz, so each window's initial state is fitted (--m0 fit)`
         : undefined;
       const notes: string[] = [];
       const warnings: string[] = [];
       const sidecar = readSidecar(file);
-      const { base } = provenance(raw.base, opts, fitted, sidecar?.parameters, notes, warnings);
+      const { base } = provenance(raw.base, settled(s.teacher).paramFlags, fitted, sidecar?.parameters, notes, warnings);
       for (const n of [...notes, ...warnings]) note(n);
       release(); // the measured path registers its own clean stop
-      await runMeasured({
+      const measured = await runMeasured({
         file,
-        given: s.given,
-        opts,
-        str,
+        signal,
+        measured: settled(s.measured),
+        out: s.out,
+        json: s.json,
+        plot: s.plot,
         loaded: { ...raw, base },
         names,
         params,
@@ -267,7 +300,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
         why,
         exportOpts: figures.export,
       });
-      return;
+      return { kind: "measured", result: measured };
     }
     preloaded = { ...raw, arrays: teacherArrays(raw.data) };
     checkTimeAxis({ file: raw.data.file, column: raw.data.timeColumn, trials: raw.data.trials }, raw.dtS, raw.washoutS);
@@ -284,7 +317,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
       ? { ...pre, threads: workers }
       : await loadTeacher(
           file,
-          { ...opts, threads: String(workers) },
+          { ...settled(s.teacher), threads: workers },
           params.map((p) => ({ spec: p.spec, range: p.range })),
         );
     if (!pre) checkScopeTimeAxis(loaded.data.trials, loaded.dtS, loaded.data.file, loaded.data.timeName);
@@ -294,7 +327,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
     const notes: string[] = [];
     const warnings: string[] = [];
     const sidecar = readSidecar(file);
-    const { base, sources } = provenance(loaded.base, opts, fitted, sidecar?.parameters, notes, warnings);
+    const { base, sources } = provenance(loaded.base, settled(s.teacher).paramFlags, fitted, sidecar?.parameters, notes, warnings);
     if (sidecar && typeof sidecar.meta.temperature_K === "number" && sidecar.meta.temperature_K > 0 && sigma === undefined)
       notes.push(
         `the teacher sidecar says T = ${sidecar.meta.temperature_K} K: residuals include thermal noise, which is not independent from sample to sample`,
@@ -345,7 +378,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
           lr_scale: lrScale,
           max_failures: maxFailures,
           threads: workers,
-          scale: Number(str("scale")),
+          scale: settled(s.teacher).scale,
           stages,
           fixed: Object.fromEntries(PARAMS.filter((p) => !fitted.has(p.name)).map((p) => [p.name, { value: base[p.index], unit: p.unit }])),
         },
@@ -417,21 +450,21 @@ export async function runSysid(s: SysidSettings): Promise<void> {
       // one file: bad input is a usage error (exit 2), as always
       const result = await fitFile(files[0], threads, false, preloaded);
       bar.stop();
-      if (opts.out) writeJson(str("out")!, result, "--out");
-      if (opts.history) writeFileAtomic(str("history")!, historyCsv(names, result.history), "--history");
+      if (s.out) writeJson(s.out, result, "--out");
+      if (s.history) writeFileAtomic(s.history, historyCsv(names, result.history), "--history");
       info("\n" + resultTable(result, c.bold, c.yellow));
-      if (str("report") !== undefined) writeReport(str("report")!, fitReport(result));
-      if (opts.json) process.stdout.write(toJson(result));
-      if (str("plot") !== undefined && result.status !== "interrupted") {
+      if (s.report !== undefined) writeReport(s.report, fitReport(result));
+      if (s.json) process.stdout.write(toJson(result));
+      if (s.plot !== undefined && result.status !== "interrupted") {
         const { plotSysid } = await import("./plot.js");
-        const figs = await plotSysid(JSON.parse(toJson(result)), str("plot")!, { trial: 0, ...figures });
+        const figs = await plotSysid(JSON.parse(toJson(result)), s.plot, { trial: 0, ...figures });
         info(`wrote ${figs.join(", ")}`);
       }
       if (result.status === "interrupted") {
         note(`${stopRequested() ?? "interrupted"}: the fit so far is reported, marked "interrupted"`);
         process.exitCode = interruptCode();
       } else if (result.status === "failed") process.exitCode = EXIT_RUNTIME;
-      return;
+      return { kind: "teacher", result };
     }
     // several files: each fitted on its own; a bad file is reported and the others go on
     const outcomes: FileOutcome[] = new Array(files.length);
@@ -452,7 +485,7 @@ export async function runSysid(s: SysidSettings): Promise<void> {
           const d = describe(e);
           outcomes[i] = { file: files[i], error: d.message, exitCode: d.exitCode || EXIT_RUNTIME };
         }
-        if (opts.json) process.stdout.write(jsonLine(outcomes[i]));
+        if (s.json) process.stdout.write(jsonLine(outcomes[i]));
         lines.push(jsonLine(outcomes[i]));
       }
     };
@@ -461,13 +494,14 @@ export async function runSysid(s: SysidSettings): Promise<void> {
     const got = outcomes.filter(Boolean);
     info("\n" + manyTable(names, got));
     for (const o of got) if (o.error) errorLine(`${o.file}: ${o.error}`);
-    if (!opts.json) process.stdout.write(manyCsv(names, got));
-    if (opts.out) writeFileAtomic(str("out")!, lines.join(""), "--out");
-    if (str("report") !== undefined) writeReport(str("report")!, manyReport(got));
+    if (!s.json) process.stdout.write(manyCsv(names, got));
+    if (s.out) writeFileAtomic(s.out, lines.join(""), "--out");
+    if (s.report !== undefined) writeReport(s.report, manyReport(got));
     const failed = got.filter((o) => o.exitCode !== 0).length;
     info(`${got.length - failed} of ${files.length} files fitted${failed ? `, ${failed} failed` : ""}`);
     if (interrupted()) process.exitCode = interruptCode();
     else if (failed || got.length < files.length) process.exitCode = EXIT_RUNTIME;
+    return { kind: "files", outcomes: got };
   } finally {
     bar.stop();
     release();

@@ -2,10 +2,8 @@
  * Reading a teacher for sysid and landscape: the shared options (cli/options/teacher.ts)
  * checked, the CSV read (cli/teacher.ts), flattened for the core, and an evaluator on it.
  */
-import os from "node:os";
-import { paramsFromOptions, ParamSpec } from "../model.js";
-import { intFlag, timeFlag } from "../options/parse.js";
-import { optionReader } from "../options/parse.js";
+import { ParamSpec } from "../model.js";
+import type { TeacherSettings } from "../options/teacher.js";
 import { UsageError } from "../errors.js";
 import { readTeacher, TeacherData, TeacherTrial } from "../teacher.js";
 import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
@@ -25,51 +23,44 @@ export interface LoadedTeacher {
 }
 
 /**
- * Parse the shared options and read the teacher; check, before any work, that
- * the step resolves the precession over the `varied` parameters' ranges and
- * the teacher's time axis (cli/limits.ts).
+ * Read the teacher with the shared settings (cli/options/teacher.ts); check,
+ * before any work, that the step resolves the precession over the `varied`
+ * parameters' ranges and the teacher's time axis (cli/limits.ts).
  */
 export async function loadTeacher(
   file: string,
-  opts: Record<string, unknown>,
+  settings: TeacherSettings,
   varied: { spec: ParamSpec; range: [number, number] }[] = [],
 ): Promise<LoadedTeacher> {
-  const r = await readTeacherData(file, opts, undefined, varied);
+  const r = await readTeacherData(file, settings, undefined, varied);
   const arrays = teacherArrays(r.data);
   checkTimeAxis({ file: r.data.file, column: r.data.timeColumn, trials: r.data.trials }, r.dtS, r.washoutS);
   return { ...r, arrays };
 }
 
 /**
- * The shared options and the teacher as read (`signal`: a measured column in
+ * The teacher as read with the shared settings (`signal`: a measured column in
  * place of mx), with the step and memory checks of `loadTeacher` but before
  * any check of what the fit needs (full state, time axis against the washout).
  */
 export async function readTeacherData(
   file: string,
-  opts: Record<string, unknown>,
+  settings: TeacherSettings,
   signal?: string,
   varied: { spec: ParamSpec; range: [number, number] }[] = [],
 ): Promise<Omit<LoadedTeacher, "arrays">> {
-  const { str } = optionReader(opts);
-  const notes: string[] = [];
-  const base = paramsFromOptions(opts, notes);
-  const dtS = timeFlag(str("dt")!, "--dt", notes);
-  const washoutS = timeFlag(str("washout")!, "--washout", notes, false);
-  const scale = Number(str("scale"));
-  if (!Number.isFinite(scale) || scale === 0) throw new UsageError(`--scale: must be a non-zero number (got '${str("scale")}')`);
-  const threads = str("threads") !== undefined ? intFlag(str("threads")!, "--threads", 1, 64) : Math.min(2, os.availableParallelism());
-  const maxTrials = str("trials") !== undefined ? intFlag(str("trials")!, "--trials", 1) : undefined;
+  const { base, dtS, washoutS, scale, threads, maxTrials, paramFlags } = settings;
+  const notes = [...settings.notes];
   // the largest field the student will see: fixed values, and each varied parameter at its largest magnitude
   const worst = Float64Array.from(base);
   for (const v of varied) worst[v.spec.index] = Math.max(Math.abs(v.range[0]), Math.abs(v.range[1]));
   const named = ["H_appl", "H_K", "M", "gamma"].flatMap((n) =>
-    varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : opts[n] !== undefined ? [`--${n} ${opts[n]}`] : [],
+    varied.some((v) => v.spec.name === n) ? [`--range ${n}`] : paramFlags[n] !== undefined ? [`--${n} ${paramFlags[n]}`] : [],
   );
   checkPrecessionStep(worst, dtS, "--dt", named.join(", ") || "the default parameters");
   declareInput(file, "teacher");
   if (file !== "-") declareInput(`${file}.json`, "teacher's settings sidecar");
-  const data = await readTeacher(file, { delimiter: str("delimiter"), maxTrials, scale, signal });
+  const data = await readTeacher(file, { delimiter: settings.delimiter, maxTrials, scale, signal });
   for (const n of notes) note(n);
   // the teacher resident in each core: times and m_x (f64), the student's state at plot time (3 f64)
   checkMemory(
@@ -77,7 +68,7 @@ export async function readTeacherData(
     `${data.file}${maxTrials === undefined ? " (read fewer trials with --trials)" : " and --trials"}`,
     `the teacher (${data.rowsRead} samples)`,
   );
-  return { data, base, dtS, washoutS, threads, notes };
+  return { data, base: Float64Array.from(base), dtS, washoutS, threads, notes };
 }
 
 export function makeEvaluator(t: LoadedTeacher): Evaluator {

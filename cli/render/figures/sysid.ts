@@ -5,6 +5,7 @@ import { csv } from "../text.js";
 import { PARAMS } from "../../model.js";
 import type { LandscapeResult } from "../../run/landscape.js";
 import { axisTitle, columnName, COLORS } from "./theme.js";
+import { gridStep, gridValue } from "../../landscape-grid.js";
 
 const unitOf = (name: string) => PARAMS.find((p) => p.name === name)?.unit ?? "";
 const param = (name: string): Quantity => ({ name, unit: unitOf(name) });
@@ -23,16 +24,16 @@ export interface LandscapeOverlay {
 
 /** The landscape grid as CSV (x, y, loss in the parameters' units), as `stoopt landscape` writes landscape.csv. */
 export function landscapeGridCsv(l: LandscapeSummary): string {
-  const gx = (i: number) => l.x.range[0] + ((l.x.range[1] - l.x.range[0]) * i) / (l.x.n - 1);
-  const gy = (j: number) => l.y.range[0] + ((l.y.range[1] - l.y.range[0]) * j) / (l.y.n - 1);
+  const gx = (i: number) => gridValue(l.x, i);
+  const gy = (j: number) => gridValue(l.y, j);
   const rows: Record<string, number>[] = [];
   for (let j = 0; j < l.y.n; j++) for (let i = 0; i < l.x.n; i++) rows.push({ [l.x.name]: gx(i), [l.y.name]: gy(j), loss: l.loss[j * l.x.n + i] });
   return csv([l.x.name, l.y.name, "loss"], rows);
 }
 
 export function landscapeFigure(l: LandscapeSummary, overlay?: LandscapeOverlay): Figure {
-  const gx = (i: number) => l.x.range[0] + ((l.x.range[1] - l.x.range[0]) * i) / (l.x.n - 1);
-  const gy = (j: number) => l.y.range[0] + ((l.y.range[1] - l.y.range[0]) * j) / (l.y.n - 1);
+  const gx = (i: number) => gridValue(l.x, i);
+  const gy = (j: number) => gridValue(l.y, j);
   const cells = [];
   for (let j = 0; j < l.y.n; j++) for (let i = 0; i < l.x.n; i++) cells.push({ x: gx(i), y: gy(j), z: l.loss[j * l.x.n + i] });
   const marks: { x: number; y: number; label: string; shape: string }[] = [];
@@ -49,8 +50,8 @@ export function landscapeFigure(l: LandscapeSummary, overlay?: LandscapeOverlay)
     y: param(l.y.name),
     z: { name: "loss", unit: "" },
     cells,
-    dx: (l.x.range[1] - l.x.range[0]) / (l.x.n - 1),
-    dy: (l.y.range[1] - l.y.range[0]) / (l.y.n - 1),
+    dx: gridStep(l.x),
+    dy: gridStep(l.y),
     path: overlay?.path,
     marks,
     gridCsv: landscapeGridCsv(l),
