@@ -16,7 +16,7 @@ import { loadCheckpoint } from "../network/checkpoint.js";
 import { initialTheta } from "../network/init.js";
 import { stoDynamics } from "../network/dynamics.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
-import { core } from "../core.js";
+import { core } from "../core/wasm.js";
 import { intFlag } from "../options.js";
 import { teacherArrays, optionReader } from "./common.js";
 import { readSysidPath } from "./landscape.js";

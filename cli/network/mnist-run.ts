@@ -10,7 +10,7 @@ import { DEFAULT_DATA, loadDataset } from "../idx.js";
 import { info, note, progress } from "../log.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { intFlag, seedFlag, timeFlag, choiceFlag } from "../options.js";
-import { core } from "../core.js";
+import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "./checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "./trainer.js";
 import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "./config.js";

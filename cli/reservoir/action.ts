@@ -183,7 +183,7 @@ export async function reservoirAction(cmd: Command, opts: Record<string, string 
     for (const n of notes) note(n);
     // the series and the split are checked before any integration
     const { buildTask } = await import("./run.js");
-    const { core } = await import("../core.js");
+    const { core } = await import("../core/wasm.js");
     const { makeSplit } = await import("./tasks.js");
     const t = buildTask(core(), s);
     makeSplit(t.u.length, s.washout, s.train, s.val, s.test, s.input ? s.input.file : `--length`);

@@ -13,6 +13,7 @@
 
 pub mod adam;
 pub mod adjoint;
+pub mod codes;
 pub mod dual;
 pub mod gemm;
 pub mod heun;
