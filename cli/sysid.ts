@@ -7,7 +7,7 @@ import { Core, core } from "./core/wasm.js";
 import { Parts, SysidMode, SysidProblem } from "./core/sysid.js";
 import { Optimizer, OptimizerState } from "./core/optimizer.js";
 import { uniformSource } from "./core/rng.js";
-import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
+import { PARAMS, ParamSpec } from "./model.js";
 import { Interrupted, UsageError } from "./errors.js";
 import { pausePoint, stopRequested } from "./signals.js";
 import { invertSpd, levenbergMarquardt, LmResult, LsqPoint } from "./lm.js";

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 pub const ABI_VERSION: u32 = 8;
 
 thread_local! {
-    static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 fn fail(msg: String) -> i32 {
@@ -289,8 +289,8 @@ pub struct SysidArgs {
 /// Loss parts and gradient of eq. (4) over the selected trials (arguments in `SysidArgs`, `y` = teacher m_x).
 /// `mode`: 0 loss only, 1 forward-mode duals, 2 discrete adjoint.
 /// `out` receives [sum_abs, count, sum_sq, grad[n_fit], jtj[n_fit * n_fit],
-/// jtr[n_fit]] (sums over compared samples; jtj and jtr = J^T r, r = student
-/// - teacher m_x, only in mode 1). If `student` is not
+/// jtr[n_fit]] (sums over compared samples; jtj and jtr = J^T r, r = student -
+/// teacher m_x, only in mode 1). If `student` is not
 /// null (mode 0), it receives the student's state at every teacher sample of
 /// the selected trials (3 per sample, at the sample's global index).
 ///
@@ -424,7 +424,7 @@ unsafe fn sysid_checks(
         if b < a + 2 || b > total {
             return Err(format!("trial {} has fewer than two samples", i));
         }
-        if (a + 1..b).any(|k| !(t[k] > t[k - 1])) {
+        if (a + 1..b).any(|k| t[k].partial_cmp(&t[k - 1]) != Some(std::cmp::Ordering::Greater)) {
             return Err(format!("trial {}: sample times must increase", i));
         }
     }
@@ -745,7 +745,7 @@ pub unsafe extern "C" fn stoopt_adam_groups(adam: *mut AnyAdam, groups: *const f
     let mut list = Vec::with_capacity(n_groups);
     for k in 0..n_groups {
         let r = &g[5 * k..5 * k + 5];
-        if !(r[0] >= 0.0 && r[1] >= r[0] && r[2].is_finite() && !(r[3] > r[4])) {
+        if !(r[0] >= 0.0 && r[1] >= r[0] && r[2].is_finite() && r[3] <= r[4]) {
             return fail(format!("bad Adam group {}: [{}, {}) lr {} range [{}, {}]", k, r[0], r[1], r[2], r[3], r[4]));
         }
         list.push(crate::adam::Group { start: r[0] as usize, end: r[1] as usize, lr: r[2], lo: r[3], hi: r[4] });

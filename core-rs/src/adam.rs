@@ -71,15 +71,13 @@ pub fn adam_update<E: Scalar + PartialOrd>(theta: &mut [E], m: &mut [E], v: &mut
         match slots.len() {
             0 => {}
             1 => {
-                let s0 = &slots[0][a..b];
-                for i in 0..b - a {
-                    upd(i, s0[i]);
+                for (i, &g0) in slots[0][a..b].iter().enumerate() {
+                    upd(i, g0);
                 }
             }
             2 => {
-                let (s0, s1) = (&slots[0][a..b], &slots[1][a..b]);
-                for i in 0..b - a {
-                    upd(i, s0[i] + s1[i]);
+                for (i, (&g0, &g1)) in slots[0][a..b].iter().zip(&slots[1][a..b]).enumerate() {
+                    upd(i, g0 + g1);
                 }
             }
             _ => {

@@ -105,8 +105,11 @@ fn table<T, F: Fn(u32) -> Option<T>, N: Fn(T) -> &'static str>(decode: F, name: 
     (0..16).filter_map(|c| decode(c).map(|v| (name(v), c))).collect()
 }
 
+/// A `#[repr(C)]` struct's name, size and field offsets (abi.rs `describe`).
+pub type Layout = (&'static str, usize, Vec<(&'static str, usize)>);
+
 /// The whole description (see the module comment).
-pub fn describe(layouts: &[(&'static str, usize, Vec<(&'static str, usize)>)]) -> String {
+pub fn describe(layouts: &[Layout]) -> String {
     let mut s = String::new();
     let mut line = |t: &str, n: &str, v: String| {
         s.push_str(t);
