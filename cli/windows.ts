@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { Core, core, wasmModule } from "./core/wasm.js";
 import { SIZE } from "./core/codes.js";
-import { SysidMode, SysidProblem } from "./core/sysid.js";
+import { blockLayout, SysidMode, SysidProblem } from "./core/sysid.js";
 
 /** Windows flattened for the core: window i owns samples offsets[i]..offsets[i+1]. */
 export interface WindowArrays {
@@ -36,38 +36,8 @@ export interface WindowRequest {
   sel: number[];
 }
 
-/** Offsets into one window's block of sums (core-rs/src/sysid.rs `Block`). */
-export interface BlockLayout {
-  len: number;
-  /** G = fitted parameters + offset + amplitude */
-  g: number;
-  w: number;
-  /** d sum|r| / d g */
-  ga: number;
-  /** J_g^T r */
-  gr: number;
-  /** J_g^T J_g (G x G) */
-  gg: number;
-  wa: number;
-  wr: number;
-  /** J_w^T J_w (W x W) */
-  ww: number;
-  /** J_w^T J_g (W x G) */
-  wg: number;
-}
-
-export function blockLayout(nFit: number, chart: boolean): BlockLayout {
-  const g = nFit + 2;
-  const w = chart ? 2 : 0;
-  const ga = 3;
-  const gr = ga + g;
-  const gg = gr + g;
-  const wa = gg + g * g;
-  const wr = wa + w;
-  const ww = wr + w;
-  const wg = ww + w * w;
-  return { len: wg + w * g, g, w, ga, gr, gg, wa, wr, ww, wg };
-}
+export { blockLayout } from "./core/sysid.js";
+export type { BlockLayout } from "./core/sysid.js";
 
 export interface WindowEvaluator {
   readonly nWindows: number;

@@ -21,6 +21,7 @@ import {
   structLayout,
 } from "../cli/core/codes.js";
 import { tableI } from "../cli/core/params.js";
+import { blockLayout } from "../cli/core/sysid.js";
 import { PARAMS, defaultParams } from "../cli/model.js";
 
 const c = new Core();
@@ -57,6 +58,15 @@ describe("ABI codes: cli/core/codes.ts is what the core accepts", () => {
     const t = numbers("table_i");
     expect(Array.from(tableI())).toEqual(PARAM_NAMES.map((n) => t[n]));
     expect(Array.from(defaultParams())).toEqual(Array.from(tableI()));
+  });
+
+  it("sysid window block lengths", () => {
+    const t = numbers("block_len");
+    expect(Object.keys(t).length).toBe(2 * (SIZE.n_params + 1));
+    for (const [k, len] of Object.entries(t)) {
+      const [nFit, w] = k.split(".").map(Number);
+      expect(blockLayout(nFit, w === 2).len).toBe(len);
+    }
   });
 
   it.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])("layout of %s", (name) => {

@@ -129,7 +129,7 @@ export function checkReservoirSize(s: ReservoirSettings): void {
   const nOut = s.task === "memory-capacity" ? s.mcDelays : s.task === "mackey-glass" ? s.horizons.length : 1;
   const nodes = s.n * s.virtual;
   const f = s.model === "esn" ? nodes : s.virtual * (s.feat === "all" ? 3 * s.n : s.n);
-  // features and their gradient (T x F), targets, the ridge Gram matrix (reservoir/engine.ts Problem)
+  // features and their gradient (T x F), targets, the ridge Gram matrix (core/reservoir.ts Problem)
   let words = 2 * s.length * f + s.length * nOut + (f + 1) * (f + 1 + 2 * nOut);
   if (s.model === "esn") words += nodes * nodes + 3 * nodes;
   // checkpoints and one recorded segment of the adjoint (core-rs/src/reservoir.rs state_words)

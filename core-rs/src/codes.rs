@@ -162,6 +162,12 @@ pub fn describe(layouts: &[Layout]) -> String {
     line("size", "steady_out_fixed", "4".into());
     line("size", "net_stats", "2".into());
     line("size", "net_g_phys", "2".into());
+    // sysid::Block length per fitted-parameter count, without and with the chart
+    for n_fit in 0..=N_PARAMS {
+        for w in [0, 2] {
+            line("block_len", &format!("{}.{}", n_fit, w), crate::sysid::Block::len(n_fit, w).to_string());
+        }
+    }
     for (name, size, fields) in layouts {
         line("struct_size", name, size.to_string());
         for (f, off) in fields {
