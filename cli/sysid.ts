@@ -4,7 +4,7 @@
  * (core-rs/src/sysid.rs: forward-mode duals or the discrete RK4 adjoint).
  */
 import { Core, core } from "./core/wasm.js";
-import { Parts, SysidMode, SysidProblem } from "./core/sysid.js";
+import { addParts, Parts, SysidMode, SysidProblem } from "./core/sysid.js";
 import { Optimizer, OptimizerState } from "./core/optimizer.js";
 import { uniformSource } from "./core/rng.js";
 import { PARAMS, ParamSpec } from "./model.js";
@@ -25,17 +25,7 @@ export interface TeacherArrays {
 }
 
 export type { Parts };
-
-export function addParts(a: Parts, b: Parts): Parts {
-  return {
-    sumAbs: a.sumAbs + b.sumAbs,
-    count: a.count + b.count,
-    sumSq: a.sumSq + b.sumSq,
-    grad: a.grad.map((g, i) => g + b.grad[i]),
-    jtj: a.jtj.map((row, i) => row.map((v, j) => v + b.jtj[i][j])),
-    jtr: a.jtr.map((v, i) => v + b.jtr[i]),
-  };
-}
+export { addParts };
 
 /** Anything that evaluates loss parts: the local core, or a pool of workers. */
 export interface Evaluator {

@@ -54,6 +54,23 @@ export function blockLayout(nFit: number, chart: boolean): BlockLayout {
   return { len: wg + w * g, g, w, ga, gr, gg, wa, wr, ww, wg };
 }
 
+/**
+ * The sum of two evaluations over disjoint trial sets: how the pieces of one
+ * selection (main thread, pool workers) are reduced before the optimizer
+ * sees the gradient. (Gradients of worker slices that go straight to the
+ * optimizer, MNIST's, are summed by the optimizer's step: core-rs/src/adam.rs.)
+ */
+export function addParts(a: Parts, b: Parts): Parts {
+  return {
+    sumAbs: a.sumAbs + b.sumAbs,
+    count: a.count + b.count,
+    sumSq: a.sumSq + b.sumSq,
+    grad: a.grad.map((g, i) => g + b.grad[i]),
+    jtj: a.jtj.map((row, i) => row.map((v, j) => v + b.jtj[i][j])),
+    jtr: a.jtr.map((v, i) => v + b.jtr[i]),
+  };
+}
+
 export interface SysidData {
   /** trial i owns samples offsets[i]..offsets[i+1] */
   offsets: Uint32Array;
