@@ -7,7 +7,7 @@
  * sysid (cli/sysid.ts), the MNIST trainer (cli/network/trainer.ts) and the
  * reservoir trainer (cli/reservoir/run.ts).
  */
-import { Core, core } from "./wasm.js";
+import { Buf, Core, core } from "./wasm.js";
 import { PRECISION } from "./codes.js";
 
 export type Precision = keyof typeof PRECISION;
@@ -31,7 +31,7 @@ export interface OptimizerState {
 
 export class Optimizer {
   private readonly handle: number;
-  private readonly groups;
+  private readonly groups: Buf<Float64Array>;
 
   /** `n` parameters of `precision`, `slots` gradient slots (at least one). */
   constructor(
