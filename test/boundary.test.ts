@@ -2,7 +2,8 @@
  * The boundary: only cli/core/ talks to the wasm module. No other
  * TypeScript file (cli/, bench/, examples/, scripts/) calls a core export,
  * touches `exports` or `memory.buffer`, allocates or frees wasm memory, or
- * handles a pointer. Tests may (they check the layer itself).
+ * handles a pointer; nor does it carry a second Adam or a second seeded
+ * generator. Tests may (they check the layer itself).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -30,6 +31,9 @@ const FORBIDDEN: [RegExp, string][] = [
   [/\b(?:c|core|this\.c)\.(?:f64|f32|u64|u8|i32)\(/, "a wasm allocation"],
   [/\b(?:c|core|this\.c)\.check\(/, "a core status check"],
   [/\bnew WebAssembly\.Instance\b/, "a module instance"],
+  // one Adam (core-rs/src/adam.rs through cli/core/optimizer.ts) and one seeded generator (cli/core/rng.ts)
+  [/\bbeta[12]\b/, "a second Adam (use cli/core/optimizer.ts)"],
+  [/mulberry|0x6d2b79f5|xorshift/i, "a second seeded generator (use cli/core/rng.ts)"],
 ];
 
 export function violations(text: string): string[] {
@@ -67,6 +71,8 @@ describe("the core boundary", () => {
       "const b = c.f64(10);",
       "this.c.check(status, 'x');",
       "const x: Buf<Float64Array> = y;",
+      "s.m[i] = this.beta1 * s.m[i] + (1 - this.beta1) * gi;",
+      "a = (a + 0x6d2b79f5) >>> 0;",
     ])
       expect(violations(bad).length).toBeGreaterThan(0);
     expect(violations("// c.exports.stoopt_theory is the core's\nconst ok = theory(params);")).toEqual([]);
