@@ -85,6 +85,31 @@ export const LAYOUTS = {
     ["blocks", "ptr"],
     ["student", "ptr"],
   ],
+  SimulateArgs: [
+    ["dt_s", "f64"],
+    ["temperature_k", "f64"],
+    ["params", "ptr"],
+    ["scheme", "u32"],
+    ["n_trials", "usize"],
+    ["m", "ptr"],
+    ["rng", "ptr"],
+    ["steps_per_sample", "usize"],
+    ["n_samples", "usize"],
+    ["out", "ptr"],
+  ],
+  ReadoutArgs: [
+    ["lambda", "f64"],
+    ["x", "ptr"],
+    ["f", "usize"],
+    ["t_total", "usize"],
+    ["t0", "usize"],
+    ["t1", "usize"],
+    ["y", "ptr"],
+    ["n_out", "usize"],
+    ["w", "ptr"],
+    ["g", "ptr"],
+    ["out", "ptr"],
+  ],
 } as const satisfies Record<string, readonly (readonly [string, FieldKind])[]>;
 export type StructName = keyof typeof LAYOUTS;
 

@@ -3,7 +3,7 @@
  * STO network with its checkpointed adjoint, the ridge readout and the ESN.
  * Large arrays (features, their gradient, targets) stay in wasm memory.
  */
-import { Buf, Core } from "./wasm.js";
+import { Buf, Core, Struct } from "./wasm.js";
 import { FEAT } from "./codes.js";
 import { Optimizer } from "./optimizer.js";
 
@@ -99,7 +99,24 @@ export class Problem {
     const out = c.f64(1);
     try {
       wb.view().set(w);
-      c.check(c.exports.stoopt_readout_loss(this.x.ptr, f, this.holds, t0, t1, this.y.ptr, nOut, wb.ptr, lambda, this.g.ptr, out.ptr), "readout loss");
+      const args = new Struct(c, "ReadoutArgs").set({
+        x: this.x.ptr,
+        f,
+        t_total: this.holds,
+        t0,
+        t1,
+        y: this.y.ptr,
+        n_out: nOut,
+        w: wb.ptr,
+        lambda,
+        g: this.g.ptr,
+        out: out.ptr,
+      });
+      try {
+        c.check(c.exports.stoopt_readout_loss(args.ptr), "readout loss");
+      } finally {
+        args.free();
+      }
       return out.view()[0];
     } finally {
       wb.free();

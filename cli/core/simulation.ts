@@ -3,7 +3,7 @@
  * state and generator, and the recorded samples live in this handle's wasm
  * buffers.
  */
-import { Buf, Core, core } from "./wasm.js";
+import { Buf, Core, Struct, core } from "./wasm.js";
 import { SCHEME, SIZE } from "./codes.js";
 
 export type Scheme = keyof typeof SCHEME;
@@ -13,6 +13,8 @@ export class Simulation {
   private readonly m: Buf<Float64Array>;
   private readonly rng: Buf<BigUint64Array>;
   private out?: Buf<Float64Array>;
+  /** the call's arguments, set once here and per call in `run` */
+  private readonly args: Struct<"SimulateArgs">;
 
   /** Up to `maxTrials` trials of `params` with `scheme`, step `dtS` and temperature `temperatureK`. */
   constructor(
@@ -27,6 +29,14 @@ export class Simulation {
     this.p.view().set(params);
     this.m = c.f64(3 * maxTrials);
     this.rng = c.u64(SIZE.rng_words * maxTrials);
+    this.args = new Struct(c, "SimulateArgs").set({
+      params: this.p.ptr,
+      scheme: SCHEME[scheme],
+      dt_s: dtS,
+      temperature_k: temperatureK,
+      m: this.m.ptr,
+      rng: this.rng.ptr,
+    });
   }
 
   /** Seed trials 0..n-1 with the streams firstStream, firstStream + 1, ... of `seed`. */
@@ -66,25 +76,13 @@ export class Simulation {
       }
       outPtr = this.out.ptr;
     }
-    this.c.check(
-      this.c.exports.stoopt_simulate(
-        this.p.ptr,
-        SCHEME[this.scheme],
-        this.dtS,
-        this.temperatureK,
-        n,
-        this.m.ptr,
-        this.rng.ptr,
-        stepsPerSample,
-        samples,
-        outPtr,
-      ),
-      "simulate",
-    );
+    this.args.set({ n_trials: n, steps_per_sample: stepsPerSample, n_samples: samples, out: outPtr });
+    this.c.check(this.c.exports.stoopt_simulate(this.args.ptr), "simulate");
     return record ? this.out!.view().subarray(0, 3 * n * samples) : undefined;
   }
 
   free(): void {
     for (const b of [this.p, this.m, this.rng, this.out]) b?.free();
+    this.args.free();
   }
 }

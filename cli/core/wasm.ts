@@ -12,7 +12,7 @@ import path from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { LAYOUTS, StructName, structLayout } from "./codes.js";
 
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -23,18 +23,7 @@ export interface CoreExports {
   stoopt_last_error_ptr(): number;
   stoopt_rng_init(seed: bigint, firstStream: bigint, n: number, out: number): number;
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
-  stoopt_simulate(
-    params: number,
-    scheme: number,
-    dtS: number,
-    temperatureK: number,
-    nTrials: number,
-    m: number,
-    rng: number,
-    stepsPerSample: number,
-    nSamples: number,
-    out: number,
-  ): number;
+  stoopt_simulate(args: number): number;
   stoopt_theory(params: number, out: number): number;
   stoopt_steady_state(params: number, fit: number, nFit: number, dtS: number, washoutSteps: number, windowSteps: number, m0: number, out: number): number;
   stoopt_sysid_eval(args: number): number;
@@ -68,19 +57,7 @@ export interface CoreExports {
   stoopt_ridge_gram(x: number, f: number, t0: number, t1: number, y: number, nOut: number, gram: number, xty: number): number;
   stoopt_ridge_solve(gram: number, xty: number, f: number, nOut: number, lambda: number, w: number): number;
   stoopt_ridge_predict(x: number, f: number, t0: number, t1: number, w: number, nOut: number, yhat: number): number;
-  stoopt_readout_loss(
-    x: number,
-    f: number,
-    tTotal: number,
-    t0: number,
-    t1: number,
-    y: number,
-    nOut: number,
-    w: number,
-    lambda: number,
-    g: number,
-    out: number,
-  ): number;
+  stoopt_readout_loss(args: number): number;
   stoopt_esn_run(n: number, w: number, wIn: number, bias: number, rho: number, sigma: number, t: number, u: number, x: number): number;
 }
 

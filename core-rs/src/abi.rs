@@ -12,7 +12,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
@@ -50,6 +50,8 @@ pub fn describe() -> String {
     let layouts = vec![
         layout!(NetStepArgs; dt_s, cm_oe, grad_scale, params, w_cp, w_in, w_out, h_appl, images, labels, batch, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
         layout!(SysidArgs; dt_s, washout_s, offset, amplitude, params, fit, n_fit, mode, n_trials, offsets, t_s, y, m0, chart, sel, n_sel, out, blocks, student),
+        layout!(SimulateArgs; dt_s, temperature_k, params, scheme, n_trials, m, rng, steps_per_sample, n_samples, out),
+        layout!(ReadoutArgs; lambda, x, f, t_total, t0, t1, y, n_out, w, g, out),
     ];
     crate::codes::describe(&layouts)
 }
@@ -157,25 +159,36 @@ pub unsafe extern "C" fn stoopt_random_unit_vectors(rng: *mut u64, n: usize, out
     0
 }
 
-/// Integrate `n_trials` trials for `steps_per_sample * n_samples` steps.
-/// `m` (3 per trial) and `rng` (RNG_WORDS per trial) are updated in place;
-/// if `out` is not null it receives [trial][sample][mx,my,mz].
+/// The arguments of `stoopt_simulate`: integrate `n_trials` trials of
+/// `params` (N_PARAMS f64) with `scheme` for `steps_per_sample * n_samples`
+/// steps of `dt_s` at `temperature_k`. `m` (3 per trial) and `rng`
+/// (RNG_WORDS per trial) are updated in place; if `out` is not null it
+/// receives [trial][sample][mx,my,mz].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SimulateArgs {
+    pub dt_s: f64,
+    pub temperature_k: f64,
+    pub params: *const f64,
+    pub scheme: u32,
+    pub n_trials: usize,
+    pub m: *mut f64,
+    pub rng: *mut u64,
+    pub steps_per_sample: usize,
+    pub n_samples: usize,
+    pub out: *mut f64,
+}
+
+/// Integrate as `args` (`SimulateArgs`) says.
 ///
 /// # Safety
-/// Pointers must hold the sizes above; `params` holds N_PARAMS f64.
+/// Pointers in `args` must hold the sizes above.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_simulate(
-    params: *const f64,
-    scheme: u32,
-    dt_s: f64,
-    temperature_k: f64,
-    n_trials: usize,
-    m: *mut f64,
-    rng: *mut u64,
-    steps_per_sample: usize,
-    n_samples: usize,
-    out: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_simulate(args: *const SimulateArgs) -> i32 {
+    if args.is_null() {
+        return fail("simulate arguments are null".into());
+    }
+    let SimulateArgs { params, scheme, dt_s, temperature_k, n_trials, m, rng, steps_per_sample, n_samples, out } = *args;
     status((|| {
         let params = params_at(params)?;
         let scheme = Scheme::from_code(scheme).ok_or_else(|| format!("unknown scheme code {}", scheme))?;
@@ -959,25 +972,36 @@ pub unsafe extern "C" fn stoopt_ridge_predict(x: *const f64, f: usize, t0: usize
     0
 }
 
-/// The readout objective (reservoir.rs `readout_loss`) over rows t0..t1 and
-/// its gradient G (T x F f64, zero outside the rows) into `g`; the loss into out[0].
+/// The arguments of `stoopt_readout_loss`: features x (t_total x f), targets
+/// y (t_total x n_out), weights w ((f+1) x n_out), rows t0..t1, ridge
+/// `lambda`; the gradient G (t_total x f, zero outside the rows) goes to `g`,
+/// the loss to out[0].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ReadoutArgs {
+    pub lambda: f64,
+    pub x: *const f64,
+    pub f: usize,
+    pub t_total: usize,
+    pub t0: usize,
+    pub t1: usize,
+    pub y: *const f64,
+    pub n_out: usize,
+    pub w: *const f64,
+    pub g: *mut f64,
+    pub out: *mut f64,
+}
+
+/// The readout objective (reservoir.rs `readout_loss`) and its gradient, as `args` (`ReadoutArgs`) says.
 ///
 /// # Safety
 /// x and g hold t_total * f, y t_total * n_out, w (f+1) * n_out f64, out 1.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_readout_loss(
-    x: *const f64,
-    f: usize,
-    t_total: usize,
-    t0: usize,
-    t1: usize,
-    y: *const f64,
-    n_out: usize,
-    w: *const f64,
-    lambda: f64,
-    g: *mut f64,
-    out: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_readout_loss(args: *const ReadoutArgs) -> i32 {
+    if args.is_null() {
+        return fail("readout arguments are null".into());
+    }
+    let ReadoutArgs { x, f, t_total, t0, t1, y, n_out, w, lambda, g, out } = *args;
     if !(t0 < t1 && t1 <= t_total) {
         return fail("bad row range".into());
     }
