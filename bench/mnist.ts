@@ -8,7 +8,8 @@
  * full tuning, f32. Printed to stdout; never asserted (shared machines).
  */
 import { fileURLToPath } from "node:url";
-import { core } from "../cli/core.js";
+import { core } from "../cli/core/wasm.js";
+import { netFlopsPerImage, peakKernel } from "../cli/core/network.js";
 import { DEFAULT_DATA, loadDataset } from "../cli/idx.js";
 import { defaultParams } from "../cli/model.js";
 import { NetConfig, PAPER_LR, TUNE_CASES, wantBits } from "../cli/network/config.js";
@@ -37,28 +38,21 @@ export interface MnistBench {
 /** Best of `reps` timings of the core's f32x4 peak kernel, GFLOP/s on one core. */
 export function peakGflops(reps = 10): number {
   const c = core();
-  const out = c.f64(2);
   const iters = 2_000_000;
   // warm up (V8 tiers wasm functions up between calls, not within one)
-  for (let i = 0; i < 5; i++) c.check(c.exports.stoopt_peak_flops(0, 1000, out.ptr), "peak");
+  for (let i = 0; i < 5; i++) peakKernel(c, "f32", 1000);
   let best = 0;
   for (let r = 0; r < reps; r++) {
     const t0 = process.hrtime.bigint();
-    c.check(c.exports.stoopt_peak_flops(0, iters, out.ptr), "peak");
+    const [flops] = peakKernel(c, "f32", iters);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    best = Math.max(best, out.view()[0] / s / 1e9);
+    best = Math.max(best, flops / s / 1e9);
   }
-  out.free();
   return best;
 }
 
 export function flopsPerImage(n: number, nIn: number, nOut: number, steps: number, want: number): number {
-  const c = core();
-  const out = c.f64(1);
-  c.check(c.exports.stoopt_net_flops(n, nIn, nOut, steps, want, 0, out.ptr), "flops");
-  const v = out.view()[0];
-  out.free();
-  return v;
+  return netFlopsPerImage(core(), n, nIn, nOut, steps, want);
 }
 
 export async function mnistBench(images = 3000): Promise<MnistBench> {

@@ -9,7 +9,8 @@
  * 15 regularizations. Work per epoch: holds x RK4 steps x STOs. Printed,
  * never asserted (shared machines).
  */
-import { core } from "../cli/core.js";
+import { core } from "../cli/core/wasm.js";
+import { resFlopsPerStep } from "../cli/core/reservoir.js";
 import { setQuiet } from "../cli/log.js";
 import { defaultParams } from "../cli/model.js";
 import { ReservoirSettings, runSto } from "../cli/reservoir/run.js";
@@ -71,7 +72,7 @@ export async function reservoirBench(): Promise<ReservoirBenchRow[]> {
     const epochS = Math.min(...r.history.slice(1).map((h) => h.epoch_s));
     const steps = s.length * s.sub * s.virtual;
     // forward 1x, adjoint recompute 1x, adjoint ~3x the forward's work
-    const flops = 5 * steps * c.exports.stoopt_res_flops_per_step(n);
+    const flops = 5 * steps * resFlopsPerStep(c, n);
     rows.push({
       setup: `N=${n}${k > 1 ? ` x ${k} virtual` : ""}, ${mode} input, ${s.length} holds x ${s.sub * s.virtual} RK4 steps`,
       epochS,

@@ -3,6 +3,7 @@ import { simulate } from "../cli/simulator.js";
 import { defaultParams, PARAMS } from "../cli/model.js";
 import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/sysid.js";
 import { PoolEvaluator } from "../cli/pool.js";
+import { PARAM_SLOT } from "../cli/core/codes.js";
 
 /** A noise-free teacher of `trials` trials (1 ns sampled every 50 ps after `washoutS`), flattened for the core. */
 export async function teacherArrays(trials: number, params = defaultParams(), washoutS = 10e-9): Promise<TeacherArrays> {
@@ -27,8 +28,8 @@ export async function teacherArrays(trials: number, params = defaultParams(), wa
 async function epochMs(ev: Evaluator, fit: number[], mode: "dual" | "adjoint", trials: number): Promise<number> {
   const v = defaultParams();
   v[1] = 1800;
-  v[8] = 4.5e-3;
-  v[9] = 0.006;
+  v[PARAM_SLOT.j_DC] = 4.5e-3;
+  v[PARAM_SLOT.alpha] = 0.006;
   const sel = Array.from({ length: trials }, (_, i) => i);
   await ev.evaluate(v, fit, mode, sel);
   let best = Infinity;

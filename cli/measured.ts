@@ -10,7 +10,8 @@
  * the dense normal equations are assembled here.
  */
 import { levenbergMarquardt, LmResult } from "./lm.js";
-import { FitParam, prng, startPoints } from "./sysid.js";
+import { FitParam, startPoints } from "./sysid.js";
+import { uniformSource } from "./core/rng.js";
 import { simulate } from "./simulator.js";
 import { UsageError } from "./errors.js";
 import { TIME } from "./units.js";
@@ -579,7 +580,7 @@ export async function bootstrap(
   shouldStop?: () => boolean,
   onRep?: (k: number) => void,
 ): Promise<{ sigma: number[]; replicates: number[][]; failed: number }> {
-  const rnd = prng(seed ^ 0x2545f491);
+  const rnd = uniformSource(seed, 0x2545f491);
   const out: number[][] = [];
   let failed = 0;
   for (let r = 0; r < reps && !shouldStop?.(); r++) {

@@ -1,9 +1,14 @@
 /**
  * The scalar model parameters (paper Table I), in the core's ABI order
  * (core-rs/src/params.rs PARAM_NAMES). Internal units are CGS, current in A.
+ * The values of Table I are the core's (`Params::paper`, read through
+ * cli/core/params.ts the first time a default is asked for); this file adds
+ * units, descriptions, bounds and the CLI's ranges.
  */
 import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Parsed, Quantity, parseQuantity } from "./units.js";
 import { UsageError } from "./errors.js";
+import { PARAM_SLOT } from "./core/codes.js";
+import { tableI } from "./core/params.js";
 
 export interface ParamSpec {
   name: string;
@@ -29,25 +34,23 @@ export interface ParamSpec {
   plausible?: number;
 }
 
-export const PARAMS: ParamSpec[] = [
+const SPECS: Omit<ParamSpec, "defaultValue">[] = [
   {
     name: "gamma",
-    index: 0,
+    index: PARAM_SLOT.gamma,
     quantity: GYROMAGNETIC,
     bareUnit: "rad/(Oe s)",
     unit: "rad/(Oe s)",
-    defaultValue: 1.764e7,
     description: "gyromagnetic ratio",
     lower: 0,
     upper: Infinity,
   },
   {
     name: "H_appl",
-    index: 1,
+    index: PARAM_SLOT.H_appl,
     quantity: FIELD,
     bareUnit: "Oe",
     unit: "Oe",
-    defaultValue: 1750,
     description: "applied field along z",
     lower: -Infinity,
     upper: Infinity,
@@ -56,11 +59,10 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "M",
-    index: 2,
+    index: PARAM_SLOT.M,
     quantity: MAGNETIZATION,
     bareUnit: "emu/cm3",
     unit: "emu/cm3",
-    defaultValue: 1448.3,
     description: "saturation magnetization",
     lower: 0,
     upper: Infinity,
@@ -68,11 +70,10 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "H_K",
-    index: 3,
+    index: PARAM_SLOT.H_K,
     quantity: FIELD,
     bareUnit: "Oe",
     unit: "Oe",
-    defaultValue: 1.8616e4,
     description: "interfacial anisotropy field",
     lower: -Infinity,
     upper: Infinity,
@@ -80,11 +81,10 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "d",
-    index: 4,
+    index: PARAM_SLOT.d,
     quantity: LENGTH,
     bareUnit: "cm",
     unit: "cm",
-    defaultValue: 2.0e-7,
     description: "free-layer thickness",
     lower: 0,
     upper: Infinity,
@@ -92,11 +92,10 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "R",
-    index: 5,
+    index: PARAM_SLOT.R,
     quantity: LENGTH,
     bareUnit: "cm",
     unit: "cm",
-    defaultValue: 60.0e-7,
     description: "free-layer radius",
     lower: 0,
     upper: Infinity,
@@ -104,33 +103,30 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "eta",
-    index: 6,
+    index: PARAM_SLOT.eta,
     quantity: DIMENSIONLESS,
     bareUnit: "",
     unit: "",
-    defaultValue: 0.537,
     description: "spin polarization",
     lower: -Infinity,
     upper: Infinity,
   },
   {
     name: "lambda",
-    index: 7,
+    index: PARAM_SLOT.lambda,
     quantity: DIMENSIONLESS,
     bareUnit: "",
     unit: "",
-    defaultValue: 0.288,
     description: "spin-transfer torque asymmetry",
     lower: -1,
     upper: 1,
   },
   {
     name: "j_DC",
-    index: 8,
+    index: PARAM_SLOT.j_DC,
     quantity: CURRENT,
     bareUnit: "A",
     unit: "A",
-    defaultValue: 5e-3,
     description: "current",
     lower: -Infinity,
     upper: Infinity,
@@ -139,11 +135,10 @@ export const PARAMS: ParamSpec[] = [
   },
   {
     name: "alpha",
-    index: 9,
+    index: PARAM_SLOT.alpha,
     quantity: DIMENSIONLESS,
     bareUnit: "",
     unit: "",
-    defaultValue: 0.0055,
     description: "Gilbert damping",
     lower: 0,
     upper: Infinity,
@@ -151,6 +146,11 @@ export const PARAMS: ParamSpec[] = [
     plausible: 1,
   },
 ];
+
+/** The specs with `defaultValue` the core's Table I value. */
+export const PARAMS: ParamSpec[] = SPECS.map((spec) =>
+  Object.defineProperty({ ...spec } as ParamSpec, "defaultValue", { get: () => tableI()[spec.index], enumerable: true }),
+);
 
 export const N_PARAMS = PARAMS.length;
 

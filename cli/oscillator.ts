@@ -3,8 +3,8 @@
  * the core (core-rs/src/theory.rs, core-rs/src/steady.rs): one home for the
  * threshold formula and the orbit-averaged energy balance.
  */
-import { Core, core } from "./core.js";
-import { N_PARAMS } from "./model.js";
+import { Core, core } from "./core/wasm.js";
+import { steadyStateAt, theoryAt } from "./core/theory.js";
 
 export interface Theory {
   /** threshold current of the linear-stability formula [A] (NaN where undefined) */
@@ -17,17 +17,8 @@ export interface Theory {
 }
 
 export function theory(params: Float64Array, c: Core = core()): Theory {
-  const p = c.f64(N_PARAMS);
-  const out = c.f64(4);
-  try {
-    p.view().set(params);
-    c.check(c.exports.stoopt_theory(p.ptr, out.ptr), "theory");
-    const o = out.view();
-    return { threshold_A: o[0], mz: o[1], f_Hz: o[2], a_s_Oe_per_A: o[3] };
-  } finally {
-    p.free();
-    out.free();
-  }
+  const o = theoryAt(params, c);
+  return { threshold_A: o[0], mz: o[1], f_Hz: o[2], a_s_Oe_per_A: o[3] };
 }
 
 /** A point on the theory's cone (m_z of the energy balance), or a 0.3 rad tilt from +z below threshold. */
@@ -56,19 +47,5 @@ export interface SteadySettings {
 
 /** Noise-free RK4 from `m0`: frequency (interpolated crossings) and <m_z> with dual-number derivatives by `fit` (parameter indices). */
 export function steadyState(params: Float64Array, fit: number[], m0: [number, number, number], s: SteadySettings, c: Core = core()): SteadyState {
-  const p = c.f64(N_PARAMS);
-  const f = c.i32(Math.max(1, fit.length));
-  const m = c.f64(3);
-  const out = c.f64(4 + 2 * fit.length);
-  try {
-    p.view().set(params);
-    f.view().set(fit);
-    m.view().set(m0);
-    c.check(c.exports.stoopt_steady_state(p.ptr, f.ptr, fit.length, s.dtS, s.washoutSteps, s.windowSteps, m.ptr, out.ptr), "steady state");
-    const o = Array.from(out.view());
-    const n = fit.length;
-    return { f_Hz: o[0], mz: o[1], crossings: o[2], amplitude: o[3], df: o.slice(4, 4 + n), dmz: o.slice(4 + n, 4 + 2 * n) };
-  } finally {
-    for (const b of [p, f, m, out]) b.free();
-  }
+  return steadyStateAt(params, fit, m0, s.dtS, s.washoutSteps, s.windowSteps, c);
 }

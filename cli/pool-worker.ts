@@ -4,7 +4,7 @@
  * the teacher; every other message is an evaluation of a share of the trials.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { Core } from "./core.js";
+import { Core } from "./core/wasm.js";
 import { CoreEvaluator, TeacherArrays } from "./sysid.js";
 
 const core = new Core((workerData as { module: WebAssembly.Module }).module);

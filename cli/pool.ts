@@ -15,7 +15,7 @@
  *   thread alone.
  */
 import { Worker } from "node:worker_threads";
-import { wasmModule } from "./core.js";
+import { wasmModule } from "./core/wasm.js";
 import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
 import { Interrupted } from "./errors.js";
 import { onStop, stopRequested, throwIfStopped } from "./signals.js";

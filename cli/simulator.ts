@@ -3,13 +3,12 @@
  * trials in chunks so memory stays bounded, steps in slices so progress can
  * be shown, and samples handed out trial by trial.
  */
-import { core, RNG_WORDS } from "./core.js";
+import { Simulation, Scheme } from "./core/simulation.js";
 import { UsageError } from "./errors.js";
 import { checkCount, checkPrecessionStep, U32_MAX } from "./limits.js";
 import { pausePoint } from "./signals.js";
 
-export type Scheme = "rk4" | "heun";
-export const SCHEME_CODE: Record<Scheme, number> = { rk4: 0, heun: 1 };
+export type { Scheme };
 
 export interface SimulationSpec {
   params: Float64Array;
@@ -79,30 +78,22 @@ const CALL_STEPS = 1_000_000;
  * emitted before are whole).
  */
 export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Promise<void>, onSteps: (done: number) => void = () => undefined): Promise<void> {
-  const c = core();
   const p = plan(spec);
   const perTrialDoubles = 3 * p.samples;
   const chunk = Math.max(1, Math.min(spec.trials, 256, Math.floor(MAX_BLOCK_DOUBLES / perTrialDoubles)));
   const sampleBlock = chunk === 1 ? Math.max(1, Math.min(p.samples, Math.floor(MAX_BLOCK_DOUBLES / 3))) : p.samples;
   // samples per core call, so that a call does at most CALL_STEPS trial-steps (at least one sample)
   const perCall = Math.max(1, Math.min(sampleBlock, Math.floor(CALL_STEPS / (chunk * p.stepsPerSample))));
-  const params = c.f64(spec.params.length);
-  const m = c.f64(3 * chunk);
-  const rng = c.u64(RNG_WORDS * chunk);
-  const out = c.f64(3 * chunk * sampleBlock);
-  const scratch = c.f64(3 * chunk * perCall);
-  params.view().set(spec.params);
-  const code = SCHEME_CODE[spec.scheme];
+  const sim = new Simulation(spec.params, chunk, spec.scheme, spec.dtS, spec.temperatureK);
+  const out = new Float64Array(3 * chunk * sampleBlock);
   let done = 0;
-  const run = (n: number, steps: number, samples: number, outPtr: number) => {
-    c.check(c.exports.stoopt_simulate(params.ptr, code, spec.dtS, spec.temperatureK, n, m.ptr, rng.ptr, steps, samples, outPtr), "simulate");
-  };
+  const run = (n: number, steps: number, samples: number, record: boolean) => sim.run(n, steps, samples, record);
   /** integrate `steps` without recording, in calls of at most CALL_STEPS trial-steps */
   const advance = async (n: number, steps: number) => {
     const slice = Math.max(1, Math.floor(CALL_STEPS / n));
     for (let s = 0; s < steps; s += slice) {
       const k = Math.min(slice, steps - s);
-      run(n, k, 1, 0);
+      run(n, k, 1, false);
       done += n * k;
       onSteps(done);
       await pausePoint();
@@ -111,48 +102,42 @@ export async function simulate(spec: SimulationSpec, emit: (b: TrialBlock) => Pr
   try {
     for (let t0 = 0; t0 < spec.trials; t0 += chunk) {
       const n = Math.min(chunk, spec.trials - t0);
-      c.check(c.exports.stoopt_rng_init(spec.seed, BigInt(t0), n, rng.ptr), "rng");
-      if (spec.m0) {
-        const mv = m.view();
-        for (let i = 0; i < n; i++) mv.set(spec.m0, 3 * i);
-      } else {
-        c.check(c.exports.stoopt_random_unit_vectors(rng.ptr, n, m.ptr), "initial state");
-      }
+      sim.seed(spec.seed, BigInt(t0), n);
+      if (spec.m0) sim.setStates(spec.m0, n);
+      else sim.randomStates(n);
       await advance(n, p.washoutSteps);
       // sample 0 is the state at t = 0 (end of the washout)
       for (let sample0 = 0; sample0 < p.samples;) {
         const ns = Math.min(sampleBlock, p.samples - sample0);
         let s = 0;
         if (sample0 === 0) {
-          const ov = out.view();
-          const mv = m.view();
-          for (let i = 0; i < n; i++) ov.set(mv.subarray(3 * i, 3 * i + 3), 3 * i * ns);
+          const mv = sim.states();
+          for (let i = 0; i < n; i++) out.set(mv.subarray(3 * i, 3 * i + 3), 3 * i * ns);
           s = 1;
         }
         while (s < ns) {
           const r = Math.min(perCall, ns - s);
+          let sv: Float64Array;
           if (r === 1 && n * p.stepsPerSample > CALL_STEPS) {
             // one sample needs more than a call's steps: advance in slices, then record with the last step
             await advance(n, p.stepsPerSample - 1);
-            run(n, 1, 1, scratch.ptr);
+            sv = run(n, 1, 1, true)!;
             done += n;
           } else {
-            run(n, p.stepsPerSample, r, scratch.ptr);
+            sv = run(n, p.stepsPerSample, r, true)!;
             done += n * r * p.stepsPerSample;
           }
           // the core writes [trial][sample]; place these r samples at s..s+r of each trial's block row
-          const sv = scratch.view();
-          const ov = out.view();
-          for (let i = 0; i < n; i++) ov.set(sv.subarray(3 * i * r, 3 * (i + 1) * r), 3 * (i * ns + s));
+          for (let i = 0; i < n; i++) out.set(sv.subarray(3 * i * r, 3 * (i + 1) * r), 3 * (i * ns + s));
           s += r;
           onSteps(done);
           await pausePoint();
         }
-        await emit({ trial0: t0, count: n, sample0, nSamples: ns, data: out.view().slice(0, 3 * n * ns) });
+        await emit({ trial0: t0, count: n, sample0, nSamples: ns, data: out.slice(0, 3 * n * ns) });
         sample0 += ns;
       }
     }
   } finally {
-    for (const b of [params, m, rng, out, scratch]) b.free();
+    sim.free();
   }
 }

@@ -6,7 +6,7 @@
  * job not finished with `Interrupted` at once; `close` ends the workers.
  */
 import { Worker } from "node:worker_threads";
-import { Core, core, wasmModule } from "./core.js";
+import { Core, core, wasmModule } from "./core/wasm.js";
 import { Interrupted, RuntimeFailure, StooptError } from "./errors.js";
 import { onStop, stopRequested } from "./signals.js";
 import { growthRate, PointResult, PointSettings, runPoint } from "./spectrum-sweep.js";

@@ -4,10 +4,12 @@
  * analysed, and the theory (threshold, orbit-averaged frequency) put beside
  * it. Points run on worker threads, each with its own wasm instance.
  */
-import { Core, RNG_WORDS } from "./core.js";
+import { Core } from "./core/wasm.js";
+import { Simulation } from "./core/simulation.js";
+import { CONSTANT } from "./core/codes.js";
 import { UsageError } from "./errors.js";
 import { ParamSpec, paramByName, checkBounds } from "./model.js";
-import { SCHEME_CODE, Scheme, integerRatio } from "./simulator.js";
+import { Scheme, integerRatio } from "./simulator.js";
 import { parseQuantity } from "./units.js";
 import { startOnCone, theory, Theory } from "./oscillator.js";
 import { LineSummary, summarize, welch, WindowName } from "./spectrum.js";
@@ -154,7 +156,7 @@ export function oscillationFloor(params: Float64Array, temperatureK: number): nu
   const p = (n: string) => params[paramByName(n, "").index];
   const h0 = p("H_appl") + p("H_K") - 4 * Math.PI * p("M");
   const volume = Math.PI * p("R") ** 2 * p("d");
-  const kb = 1.380649e-16;
+  const kb = CONSTANT.kb_erg_per_k;
   return Math.max(1e-3, 3 * Math.sqrt((kb * temperatureK) / (p("M") * volume * Math.max(h0, 1e-9))));
 }
 
@@ -167,38 +169,27 @@ export function runPoint(c: Core, params: Float64Array, s: PointSettings, index:
   const minChunks = Math.ceil(s.washoutS / s.chunkS - 1e-9);
   const maxChunks = Math.max(minChunks, Math.ceil(s.maxWashoutS / s.chunkS - 1e-9));
   const th = theory(params, c);
-  const buf = {
-    p: c.f64(params.length),
-    m: c.f64(3 * n),
-    rng: c.u64(RNG_WORDS * n),
-    out: c.f64(3 * n * Math.max(chunkSamples, windowSamples)),
-  };
+  const sim = new Simulation(params, n, s.scheme, s.dtS, s.temperatureK, c);
   try {
-    buf.p.view().set(params);
-    c.check(c.exports.stoopt_rng_init(s.seed, BigInt(index) * BigInt(n), n, buf.rng.ptr), "rng");
+    sim.seed(s.seed, BigInt(index) * BigInt(n), n);
     const m0 = startOnCone(params, c);
-    for (let i = 0; i < n; i++) buf.m.view().set(m0, 3 * i);
-    const run = (samples: number) =>
-      c.check(
-        c.exports.stoopt_simulate(buf.p.ptr, SCHEME_CODE[s.scheme], s.dtS, s.temperatureK, n, buf.m.ptr, buf.rng.ptr, stepsPerSample, samples, buf.out.ptr),
-        "simulate",
-      );
+    sim.setStates(m0, n);
+    const run = (samples: number) => sim.run(n, stepsPerSample, samples, true)!;
     const mzs: number[] = [];
     const rmss: number[] = [];
     let settled = false;
     let chunks = 0;
     const tol = s.settleTol;
     while (chunks < maxChunks) {
-      run(chunkSamples);
+      const block = run(chunkSamples);
       chunks++;
-      const st = blockStats(buf.out.view(), n, chunkSamples);
+      const st = blockStats(block, n, chunkSamples);
       mzs.push(st.mz);
       rmss.push(st.rms);
       settled = remainingChange(mzs) < tol && remainingChange(rmss) < tol;
       if (chunks >= minChunks && settled) break;
     }
-    run(windowSamples);
-    const data = buf.out.view();
+    const data = run(windowSamples);
     const traces: Float64Array[] = [];
     let mz = 0;
     for (let i = 0; i < n; i++) {
@@ -235,7 +226,7 @@ export function runPoint(c: Core, params: Float64Array, s: PointSettings, index:
       theory: th,
     };
   } finally {
-    for (const b of Object.values(buf)) b.free();
+    sim.free();
   }
 }
 
@@ -252,13 +243,11 @@ export function growthRate(c: Core, params: Float64Array, dtS: number, durationS
   const h0 = p("H_appl") + p("H_K") - 4 * Math.PI * p("M");
   const fLin = (p("gamma") * h0) / (2 * Math.PI * (1 + p("alpha") ** 2));
   const block = Math.max(4, Math.round(2 / fLin / sampleS));
-  const buf = { p: c.f64(params.length), m: c.f64(3), rng: c.u64(RNG_WORDS), out: c.f64(3 * ns) };
+  const sim = new Simulation(params, 1, "rk4", dtS, 0, c);
   try {
-    buf.p.view().set(params);
-    buf.m.view().set([Math.sin(0.05), 0, Math.cos(0.05)]);
-    c.check(c.exports.stoopt_rng_init(0n, 0n, 1, buf.rng.ptr), "rng");
-    c.check(c.exports.stoopt_simulate(buf.p.ptr, SCHEME_CODE.rk4, dtS, 0, 1, buf.m.ptr, buf.rng.ptr, sampleSteps, ns, buf.out.ptr), "simulate");
-    const d = buf.out.view();
+    sim.setStates([Math.sin(0.05), 0, Math.cos(0.05)], 1);
+    sim.seed(0n, 0n, 1);
+    const d = sim.run(1, sampleSteps, ns, true)!;
     const ts: number[] = [];
     const ls: number[] = [];
     for (let a = 0; a + block <= ns; a += block) {
@@ -275,7 +264,7 @@ export function growthRate(c: Core, params: Float64Array, dtS: number, durationS
     }
     return slope(ts, ls);
   } finally {
-    for (const b of Object.values(buf)) b.free();
+    sim.free();
   }
 }
 

@@ -3,15 +3,16 @@
  * teacher trajectories by Adam on gradients from the wasm core
  * (core-rs/src/sysid.rs: forward-mode duals or the discrete RK4 adjoint).
  */
-import { Core, core, Buf } from "./core.js";
-import { Adam } from "./adam.js";
-import { N_PARAMS, PARAMS, ParamSpec } from "./model.js";
+import { Core, core } from "./core/wasm.js";
+import { addParts, Parts, SysidMode, SysidProblem } from "./core/sysid.js";
+import { Optimizer, OptimizerState } from "./core/optimizer.js";
+import { uniformSource } from "./core/rng.js";
+import { PARAMS, ParamSpec } from "./model.js";
 import { Interrupted, UsageError } from "./errors.js";
 import { pausePoint, stopRequested } from "./signals.js";
 import { invertSpd, levenbergMarquardt, LmResult, LsqPoint } from "./lm.js";
 
 export type GradientMode = "dual" | "adjoint";
-const MODE_CODE = { loss: 0, dual: 1, adjoint: 2 } as const;
 
 /** Teacher trajectories flattened for the core: trial i owns samples offsets[i]..offsets[i+1]. */
 export interface TeacherArrays {
@@ -23,31 +24,12 @@ export interface TeacherArrays {
   labels: string[];
 }
 
-/** Sums over compared samples; the loss is sumAbs / count. */
-export interface Parts {
-  sumAbs: number;
-  count: number;
-  sumSq: number;
-  grad: number[];
-  jtj: number[][];
-  /** J^T r = sum over compared samples of r * d m_x/d theta, r = student - teacher m_x (dual mode; zeros otherwise) */
-  jtr: number[];
-}
-
-export function addParts(a: Parts, b: Parts): Parts {
-  return {
-    sumAbs: a.sumAbs + b.sumAbs,
-    count: a.count + b.count,
-    sumSq: a.sumSq + b.sumSq,
-    grad: a.grad.map((g, i) => g + b.grad[i]),
-    jtj: a.jtj.map((row, i) => row.map((v, j) => v + b.jtj[i][j])),
-    jtr: a.jtr.map((v, i) => v + b.jtr[i]),
-  };
-}
+export type { Parts };
+export { addParts };
 
 /** Anything that evaluates loss parts: the local core, or a pool of workers. */
 export interface Evaluator {
-  evaluate(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[]): Promise<Parts>;
+  evaluate(values: Float64Array, fit: number[], mode: SysidMode, sel: number[]): Promise<Parts>;
   close(): Promise<void>;
   /**
    * One evaluator per thread, each evaluating whole selections on its own
@@ -61,16 +43,7 @@ const STEPS_PER_CALL = 2e6;
 
 /** The teacher resident in one core's memory, evaluated there. */
 export class CoreEvaluator implements Evaluator {
-  private readonly bufs: {
-    offsets: Buf<Int32Array>;
-    t: Buf<Float64Array>;
-    mx: Buf<Float64Array>;
-    m0: Buf<Float64Array>;
-    params: Buf<Float64Array>;
-    fit: Buf<Int32Array>;
-    sel: Buf<Int32Array>;
-    out: Buf<Float64Array>;
-  };
+  private readonly problem: SysidProblem;
   readonly nTrials: number;
   readonly totalSamples: number;
   /** integration steps of each trial */
@@ -80,68 +53,16 @@ export class CoreEvaluator implements Evaluator {
     readonly teacher: TeacherArrays,
     readonly dtS: number,
     readonly washoutS: number,
-    private readonly c: Core = core(),
+    c: Core = core(),
   ) {
     this.nTrials = teacher.offsets.length - 1;
     this.totalSamples = teacher.offsets[this.nTrials];
     this.trialSteps = Array.from({ length: this.nTrials }, (_, i) => 1 + (teacher.t_s[teacher.offsets[i + 1] - 1] - teacher.t_s[teacher.offsets[i]]) / dtS);
-    this.bufs = {
-      offsets: c.i32(teacher.offsets.length),
-      t: c.f64(teacher.t_s.length),
-      mx: c.f64(teacher.mx.length),
-      m0: c.f64(teacher.m0.length),
-      params: c.f64(N_PARAMS),
-      fit: c.i32(N_PARAMS),
-      sel: c.i32(this.nTrials),
-      out: c.f64(3 + 2 * N_PARAMS + N_PARAMS * N_PARAMS),
-    };
-    this.bufs.offsets.view().set(new Int32Array(teacher.offsets.buffer, teacher.offsets.byteOffset, teacher.offsets.length));
-    this.bufs.t.view().set(teacher.t_s);
-    this.bufs.mx.view().set(teacher.mx);
-    this.bufs.m0.view().set(teacher.m0);
+    this.problem = new SysidProblem({ offsets: teacher.offsets, t_s: teacher.t_s, y: teacher.mx, m0: teacher.m0 }, dtS, washoutS, 0, c);
   }
 
-  evaluateSync(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[], student?: Float64Array): Parts {
-    const b = this.bufs;
-    b.params.view().set(values);
-    b.fit.view().set(fit);
-    b.sel.view().set(sel);
-    const st = student ? this.c.f64(3 * this.totalSamples) : undefined;
-    try {
-      this.c.check(
-        this.c.exports.stoopt_sysid_eval(
-          b.params.ptr,
-          b.fit.ptr,
-          fit.length,
-          MODE_CODE[mode],
-          this.dtS,
-          this.washoutS,
-          this.nTrials,
-          b.offsets.ptr,
-          b.t.ptr,
-          b.mx.ptr,
-          b.m0.ptr,
-          b.sel.ptr,
-          sel.length,
-          b.out.ptr,
-          st ? st.ptr : 0,
-        ),
-        "sysid",
-      );
-      if (st && student) student.set(st.view());
-    } finally {
-      st?.free();
-    }
-    const o = b.out.view();
-    const k = fit.length;
-    return {
-      sumAbs: o[0],
-      count: o[1],
-      sumSq: o[2],
-      grad: Array.from(o.subarray(3, 3 + k)),
-      jtj: Array.from({ length: k }, (_, a) => Array.from(o.subarray(3 + k + a * k, 3 + k + (a + 1) * k))),
-      jtr: Array.from(o.subarray(3 + k + k * k, 3 + 2 * k + k * k)),
-    };
+  evaluateSync(values: Float64Array, fit: number[], mode: SysidMode, sel: number[], student?: Float64Array): Parts {
+    return this.problem.eval(values, fit, mode, sel, student);
   }
 
   /**
@@ -149,7 +70,7 @@ export class CoreEvaluator implements Evaluator {
    * with a `pausePoint` between them, so that the main thread sees signals
    * (throws `Interrupted`). A selection within one piece is one core call.
    */
-  async evaluate(values: Float64Array, fit: number[], mode: keyof typeof MODE_CODE, sel: number[]): Promise<Parts> {
+  async evaluate(values: Float64Array, fit: number[], mode: SysidMode, sel: number[]): Promise<Parts> {
     await pausePoint();
     const budget = STEPS_PER_CALL / (mode === "loss" ? 1 : 1 + fit.length);
     const cost = sel.reduce((s, i) => s + this.trialSteps[i], 0);
@@ -170,7 +91,7 @@ export class CoreEvaluator implements Evaluator {
   }
 
   async close(): Promise<void> {
-    for (const b of Object.values(this.bufs)) b.free();
+    this.problem.free();
   }
 }
 
@@ -233,17 +154,8 @@ export interface StartResult {
   status: "ok" | "failed" | "interrupted";
 }
 
-/** Seeded PRNG (mulberry32) for shuffling and multi-start placement. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Stream of the core generator for multi-start placement (the starts' shuffling uses streams 0, 1, ...). */
+const STREAM_START_POINTS = 0x5bd1e995;
 
 function shuffled(n: number, rnd: () => number): number[] {
   const a = Array.from({ length: n }, (_, i) => i);
@@ -272,7 +184,8 @@ export async function fitOnce(
 ): Promise<StartResult> {
   const values = Float64Array.from(opts.base);
   opts.params.forEach((p, i) => (values[p.spec.index] = startValues[i]));
-  const rnd = prng(opts.seed + 7919 * startIndex);
+  // shuffling: the core's generator, stream = start index
+  const rnd = uniformSource(opts.seed, startIndex);
   const named = (v: Float64Array) => Object.fromEntries(opts.params.map((p) => [p.spec.name, v[p.spec.index]]));
   const all = Array.from({ length: nTrials }, (_, i) => i);
   let best = { loss: Infinity, values: Float64Array.from(values) };
@@ -293,86 +206,95 @@ export async function fitOnce(
       const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
       const fit = active.map((p) => p.spec.index);
       const lr = active.map((p) => stage.lr[p.spec.name]);
-      const adam = new Adam(active.length);
+      // one group per parameter: its learning rate and its range
+      const adam = new Optimizer("f64", active.length);
+      const groups = () => active.map((p, i) => ({ start: i, end: i + 1, lr: lr[i], lo: p.range[0], hi: p.range[1] }));
       // the point and optimizer state before the last step, to undo a step that led to a non-finite loss
-      let undo: { values: Float64Array; adam: ReturnType<Adam["snapshot"]> } | undefined;
+      let undo: { values: Float64Array; adam: OptimizerState } | undefined;
       let prevLoss = Infinity;
       let failures = 0;
-      for (let e = 0; e < (stage.epochs ?? 0); e++) {
-        const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
-        let sumAbs = 0;
-        let count = 0;
-        for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
-          const sel = order.slice(b0, b0 + opts.batch);
-          const before = Float64Array.from(values);
-          settled = before;
-          const parts = await ev.evaluate(values, fit, opts.mode, sel);
-          if (!finite(parts)) {
-            failures += 1;
+      try {
+        for (let e = 0; e < (stage.epochs ?? 0); e++) {
+          const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
+          let sumAbs = 0;
+          let count = 0;
+          for (let b0 = 0; b0 < nTrials; b0 += opts.batch) {
+            const sel = order.slice(b0, b0 + opts.batch);
+            const before = Float64Array.from(values);
+            settled = before;
+            const parts = await ev.evaluate(values, fit, opts.mode, sel);
+            if (!finite(parts)) {
+              failures += 1;
+              lr.forEach((_, i) => (lr[i] *= 0.5));
+              events.push({
+                start: startIndex,
+                epoch: epochTotal + 1,
+                kind: "nonfinite_step_rejected",
+                detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; step undone, learning rates halved`,
+              });
+              if (undo) {
+                values.set(undo.values);
+                adam.restore(undo.adam);
+                undo = undefined;
+              }
+              if (failures >= opts.maxFailures) {
+                events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
+                status = "failed";
+                break stages;
+              }
+              continue;
+            }
+            failures = 0;
+            sumAbs += parts.sumAbs;
+            count += parts.count;
+            if (sel.length >= nTrials) consider(parts, before);
+            undo = { values: before, adam: adam.snapshot() };
+            adam.theta().set(active.map((p) => values[p.spec.index]));
+            adam.setGroups(groups());
+            adam.slot(0).set(parts.grad.map((g) => g / parts.count));
+            adam.step();
+            const th = adam.theta();
+            active.forEach((p, i) => (values[p.spec.index] = th[i]));
+            if (opts.shouldStop?.()) break;
+          }
+          epochTotal += 1;
+          const loss = count > 0 ? sumAbs / count : NaN;
+          // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
+          if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
+          const rec: EpochRecord = {
+            start: startIndex,
+            stage: s,
+            epoch: epochTotal,
+            loss,
+            values: named(values),
+            lr: Object.fromEntries(active.map((p, i) => [p.spec.name, lr[i]])),
+          };
+          history.push(rec);
+          opts.onEpoch?.(rec);
+          if (opts.shouldStop?.()) {
+            status = "interrupted";
+            events.push({
+              start: startIndex,
+              epoch: epochTotal,
+              kind: "interrupted",
+              detail: `${stopRequested() ?? "signal"}: stopped after the current step`,
+            });
+            break stages;
+          }
+          if (loss > prevLoss) {
             lr.forEach((_, i) => (lr[i] *= 0.5));
             events.push({
               start: startIndex,
-              epoch: epochTotal + 1,
-              kind: "nonfinite_step_rejected",
-              detail: `non-finite loss or gradient at ${JSON.stringify(named(values))}; step undone, learning rates halved`,
+              epoch: epochTotal,
+              kind: "lr_halved",
+              detail: `loss rose from ${prevLoss.toPrecision(6)} to ${loss.toPrecision(6)}`,
             });
-            if (undo) {
-              values.set(undo.values);
-              adam.restore(undo.adam);
-              undo = undefined;
-            }
-            if (failures >= opts.maxFailures) {
-              events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
-              status = "failed";
-              break stages;
-            }
-            continue;
           }
-          failures = 0;
-          sumAbs += parts.sumAbs;
-          count += parts.count;
-          if (sel.length >= nTrials) consider(parts, before);
-          undo = { values: before, adam: adam.snapshot() };
-          const delta = adam.step(
-            parts.grad.map((g) => g / parts.count),
-            lr,
-          );
-          active.forEach((p, i) => {
-            const v = values[p.spec.index] + delta[i];
-            values[p.spec.index] = Math.min(p.range[1], Math.max(p.range[0], v));
-          });
-          if (opts.shouldStop?.()) break;
+          prevLoss = Math.min(prevLoss, loss);
+          if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
         }
-        epochTotal += 1;
-        const loss = count > 0 ? sumAbs / count : NaN;
-        // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
-        if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
-        const rec: EpochRecord = {
-          start: startIndex,
-          stage: s,
-          epoch: epochTotal,
-          loss,
-          values: named(values),
-          lr: Object.fromEntries(active.map((p, i) => [p.spec.name, lr[i]])),
-        };
-        history.push(rec);
-        opts.onEpoch?.(rec);
-        if (opts.shouldStop?.()) {
-          status = "interrupted";
-          events.push({ start: startIndex, epoch: epochTotal, kind: "interrupted", detail: `${stopRequested() ?? "signal"}: stopped after the current step` });
-          break stages;
-        }
-        if (loss > prevLoss) {
-          lr.forEach((_, i) => (lr[i] *= 0.5));
-          events.push({
-            start: startIndex,
-            epoch: epochTotal,
-            kind: "lr_halved",
-            detail: `loss rose from ${prevLoss.toPrecision(6)} to ${loss.toPrecision(6)}`,
-          });
-        }
-        prevLoss = Math.min(prevLoss, loss);
-        if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
+      } finally {
+        adam.free();
       }
     }
   } catch (e) {
@@ -410,7 +332,7 @@ export async function fitOnce(
 export function startPoints(params: FitParam[], starts: number, seed: number): number[][] {
   const pts = [params.map((p) => p.start)];
   if (starts <= 1) return pts;
-  const rnd = prng(seed ^ 0x5bd1e995);
+  const rnd = uniformSource(seed, STREAM_START_POINTS);
   const perms = params.map(() => shuffled(starts - 1, rnd));
   for (let k = 0; k < starts - 1; k++) {
     pts.push(params.map((p, i) => p.range[0] + ((perms[i][k] + rnd()) / (starts - 1)) * (p.range[1] - p.range[0])));

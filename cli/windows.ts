@@ -7,8 +7,9 @@
  * with its own wasm instance (cli/windows-worker.ts).
  */
 import { Worker } from "node:worker_threads";
-import { Core, core, Buf, wasmModule } from "./core.js";
-import { N_PARAMS } from "./model.js";
+import { Core, core, wasmModule } from "./core/wasm.js";
+import { SIZE } from "./core/codes.js";
+import { blockLayout, SysidMode, SysidProblem } from "./core/sysid.js";
 
 /** Windows flattened for the core: window i owns samples offsets[i]..offsets[i+1]. */
 export interface WindowArrays {
@@ -18,8 +19,7 @@ export interface WindowArrays {
   y: Float64Array;
 }
 
-export type WindowMode = "loss" | "dual" | "adjoint";
-const MODE_CODE: Record<WindowMode, number> = { loss: 0, dual: 1, adjoint: 2 };
+export type WindowMode = SysidMode;
 
 export interface WindowRequest {
   params: Float64Array;
@@ -36,38 +36,8 @@ export interface WindowRequest {
   sel: number[];
 }
 
-/** Offsets into one window's block of sums (core-rs/src/sysid.rs `Block`). */
-export interface BlockLayout {
-  len: number;
-  /** G = fitted parameters + offset + amplitude */
-  g: number;
-  w: number;
-  /** d sum|r| / d g */
-  ga: number;
-  /** J_g^T r */
-  gr: number;
-  /** J_g^T J_g (G x G) */
-  gg: number;
-  wa: number;
-  wr: number;
-  /** J_w^T J_w (W x W) */
-  ww: number;
-  /** J_w^T J_g (W x G) */
-  wg: number;
-}
-
-export function blockLayout(nFit: number, chart: boolean): BlockLayout {
-  const g = nFit + 2;
-  const w = chart ? 2 : 0;
-  const ga = 3;
-  const gr = ga + g;
-  const gg = gr + g;
-  const wa = gg + g * g;
-  const wr = wa + w;
-  const ww = wr + w;
-  const wg = ww + w * w;
-  return { len: wg + w * g, g, w, ga, gr, gg, wa, wr, ww, wg };
-}
+export { blockLayout } from "./core/sysid.js";
+export type { BlockLayout } from "./core/sysid.js";
 
 export interface WindowEvaluator {
   readonly nWindows: number;
@@ -79,85 +49,21 @@ export interface WindowEvaluator {
 /** The windows resident in one core's memory. */
 export class CoreWindows implements WindowEvaluator {
   readonly nWindows: number;
-  private readonly bufs: {
-    offsets: Buf<Int32Array>;
-    t: Buf<Float64Array>;
-    y: Buf<Float64Array>;
-    m0: Buf<Float64Array>;
-    chart: Buf<Float64Array>;
-    params: Buf<Float64Array>;
-    fit: Buf<Int32Array>;
-    sel: Buf<Int32Array>;
-    blocks: Buf<Float64Array>;
-  };
-  private readonly maxLen: number;
+  private readonly problem: SysidProblem;
 
   constructor(
     readonly w: WindowArrays,
     readonly dtS: number,
     readonly washoutS: number,
-    private readonly c: Core = core(),
+    c: Core = core(),
   ) {
     this.nWindows = w.offsets.length - 1;
-    this.maxLen = blockLayout(N_PARAMS, true).len;
-    this.bufs = {
-      offsets: c.i32(w.offsets.length),
-      t: c.f64(w.t_s.length),
-      y: c.f64(w.y.length),
-      m0: c.f64(3 * this.nWindows),
-      chart: c.f64(2 * this.nWindows),
-      params: c.f64(N_PARAMS),
-      fit: c.i32(N_PARAMS),
-      sel: c.i32(this.nWindows),
-      blocks: c.f64(this.maxLen * this.nWindows),
-    };
-    this.bufs.offsets.view().set(new Int32Array(w.offsets.buffer, w.offsets.byteOffset, w.offsets.length));
-    this.bufs.t.view().set(w.t_s);
-    this.bufs.y.view().set(w.y);
+    this.problem = new SysidProblem(w, dtS, washoutS, blockLayout(SIZE.n_params, true).len, c);
   }
 
   /** Blocks of `req.sel`; with `student`, also the student's state (3 per sample, loss mode). */
   evaluateSync(req: WindowRequest, student?: Float64Array): Float64Array {
-    const b = this.bufs;
-    b.params.view().set(req.params);
-    b.fit.view().set(req.fit);
-    b.sel.view().set(req.sel);
-    b.m0.view().set(req.m0);
-    if (req.chart) b.chart.view().set(req.chart);
-    const st = student ? this.c.f64(3 * this.w.t_s.length) : undefined;
-    try {
-      this.c.check(
-        this.c.exports.stoopt_sysid_windows(
-          b.params.ptr,
-          b.fit.ptr,
-          req.fit.length,
-          MODE_CODE[req.mode],
-          this.dtS,
-          this.washoutS,
-          this.nWindows,
-          b.offsets.ptr,
-          b.t.ptr,
-          b.y.ptr,
-          b.m0.ptr,
-          req.chart ? b.chart.ptr : 0,
-          req.offset,
-          req.amplitude,
-          b.sel.ptr,
-          req.sel.length,
-          b.blocks.ptr,
-          st ? st.ptr : 0,
-        ),
-        "sysid windows",
-      );
-      if (st && student) student.set(st.view());
-    } finally {
-      st?.free();
-    }
-    const len = blockLayout(req.fit.length, req.chart !== null).len;
-    const all = b.blocks.view();
-    const out = new Float64Array(len * req.sel.length);
-    req.sel.forEach((i, k) => out.set(all.subarray(i * len, (i + 1) * len), k * len));
-    return out;
+    return this.problem.windows(req, blockLayout(req.fit.length, req.chart !== null).len, student);
   }
 
   async evaluate(req: WindowRequest): Promise<Float64Array> {
@@ -165,7 +71,7 @@ export class CoreWindows implements WindowEvaluator {
   }
 
   async close(): Promise<void> {
-    for (const b of Object.values(this.bufs)) b.free();
+    this.problem.free();
   }
 }
 

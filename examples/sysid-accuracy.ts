@@ -14,7 +14,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { prng } from "../cli/sysid.js";
+import { prng } from "../cli/core/rng.js";
 import { PARAMS } from "../cli/model.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

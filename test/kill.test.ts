@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CLI, ROOT, runCli } from "./helpers.js";
-import { prng } from "../cli/sysid.js";
+import { prng } from "../cli/core/rng.js";
 
 const OUTPUTS = ["metrics.csv", "result.json", "checkpoint.bin"];
 const TEMP = /^\..+\.\d+\.[a-z0-9]+\.tmp$/;

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { Core } from "../cli/core.js";
+import { Core } from "../cli/core/wasm.js";
+import { Network } from "../cli/core/network.js";
 import { encodeIdx, IDX_FILES, loadDataset, DEFAULT_DATA } from "../cli/idx.js";
 import { defaultParams } from "../cli/model.js";
 import { parseTune } from "../cli/network/config.js";
@@ -37,22 +38,17 @@ describe("adjoint gradient through the wasm core (f64, N = 8)", () => {
   const nIn = 784;
   const F = 3 * N;
   const c = new Core();
-  const x = c.exports;
-  const net = x.stoopt_net_new(1, N, nIn, 10, 10, B, 0);
-  const bufs = {
-    params: c.f64(10),
-    wcp: c.f64(N * N),
-    win: c.f64(F * nIn),
-    wout: c.f64(10 * (F + 1)),
-    happl: c.f64(N),
-    images: c.u8(B * nIn),
-    labels: c.u8(B),
-    gwin: c.f64(F * nIn),
-    gwout: c.f64(10 * (F + 1)),
-    ghappl: c.f64(N),
-    gphys: c.f64(2),
-    stats: c.f64(2),
+  const L = {
+    win: [0, F * nIn] as [number, number],
+    wout: [F * nIn, F * nIn + 10 * (F + 1)] as [number, number],
+    happl: [0, 0] as [number, number],
+    jdc: 0,
+    alpha: 0,
   };
+  L.happl = [L.wout[1], L.wout[1] + N];
+  L.jdc = L.happl[1];
+  L.alpha = L.jdc + 1;
+  const net = new Network(c, { n: N, nIn, nOut: 10, steps: 10, maxBatch: B, precision: "f64", x0Norm: "unit" }, L, 10);
   const params = defaultParams();
   params[8] = 4.5e-3;
   params[9] = 0.006;
@@ -67,41 +63,22 @@ describe("adjoint gradient through the wasm core (f64, N = 8)", () => {
   const happl = Float64Array.from({ length: N }, () => 1600 + 300 * rand());
 
   function step(want: number): number {
-    bufs.params.view().set(params);
-    bufs.wcp.view().set(wcp);
-    bufs.win.view().set(win);
-    bufs.wout.view().set(wout);
-    bufs.happl.view().set(happl);
-    bufs.images.view().set(data.train.images.subarray(0, B * nIn));
-    bufs.labels.view().set(data.train.labels.subarray(0, B));
-    const b = bufs;
-    c.check(
-      x.stoopt_net_step(
-        net,
-        b.params.ptr,
-        50e-12,
-        10,
-        b.wcp.ptr,
-        b.win.ptr,
-        b.wout.ptr,
-        b.happl.ptr,
-        b.images.ptr,
-        b.labels.ptr,
-        B,
-        1,
-        want,
-        b.gwin.ptr,
-        b.gwout.ptr,
-        b.ghappl.ptr,
-        b.gphys.ptr,
-        b.stats.ptr,
-      ),
-      "step",
-    );
-    return b.stats.view()[0];
+    const theta = new Float64Array(L.alpha + 1);
+    theta.set(win, L.win[0]);
+    theta.set(wout, L.wout[0]);
+    theta.set(happl, L.happl[0]);
+    theta[L.jdc] = params[8];
+    theta[L.alpha] = params[9];
+    net.setCoupling(wcp);
+    net.load(theta, params);
+    net.images().set(data.train.images.subarray(0, B * nIn));
+    net.labels().set(data.train.labels.subarray(0, B));
+    return net.step(50e-12, 10, B, 1, want).loss;
   }
   step(7);
-  const g = { win: bufs.gwin.view().slice(), wout: bufs.gwout.view().slice(), happl: bufs.ghappl.view().slice(), phys: bufs.gphys.view().slice() };
+  const gv = new Float64Array(L.alpha + 1);
+  net.gradientsInto(gv, 7);
+  const g = { win: gv.slice(...L.win), wout: gv.slice(...L.wout), happl: gv.slice(...L.happl), phys: Float64Array.from([gv[L.jdc], gv[L.alpha]]) };
 
   /** fourth-order central difference */
   function fd(get: () => number, set: (v: number) => void, h: number): number {

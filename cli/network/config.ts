@@ -5,9 +5,9 @@
  */
 import { UsageError } from "../errors.js";
 import { PARAMS } from "../model.js";
+import type { Precision, X0Norm } from "../core/network.js";
 
-export type Precision = "f32" | "f64";
-export const PRECISION_CODE: Record<Precision, number> = { f32: 0, f64: 1 };
+export type { Precision };
 
 /**
  * How x(0) = W_in u becomes each STO's initial magnetization (core-rs
@@ -15,8 +15,7 @@ export const PRECISION_CODE: Record<Precision, number> = { f32: 0, f64: 1 };
  * restores |m| = 1 after every RK4 step (the paper's text); "raw" keeps
  * m(0) = W_in u and never renormalizes.
  */
-export type X0Norm = "unit" | "raw";
-export const X0_NORM_CODE: Record<X0Norm, number> = { unit: 0, raw: 1 };
+export type { X0Norm };
 
 export type Group = "win" | "wout" | "phys";
 export const GROUPS: readonly Group[] = ["win", "wout", "phys"];
@@ -58,7 +57,6 @@ export interface LearningRates {
 
 /** The supplement's learning rates (Adam, decay 0.85 per epoch). */
 export const PAPER_LR: LearningRates = { win: 1e-3, wout: 1e-3, happl: 1.0, jdc: 1e-6, alpha: 1e-6, decay: 0.85 };
-export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
 export interface NetConfig {
   n: number;
@@ -120,7 +118,5 @@ export function layout(n: number, nIn: number, nOut: number): Layout {
 /** Random streams of the one --seed. */
 export const STREAM = { coupling: 1n, win: 2n, wout: 3n, shuffle: 1000n } as const;
 
-/** bits for stoopt_net_step's `want` */
-export function wantBits(groups: Group[]): number {
-  return (groups.includes("win") ? 1 : 0) | (groups.includes("wout") ? 2 : 0) | (groups.includes("phys") ? 4 : 0);
-}
+/** bits for stoopt_net_step's `want` (cli/core/codes.ts WANT) */
+export { wantBits } from "../core/network.js";

@@ -6,18 +6,13 @@
  * xoshiro256++ (bit-identical everywhere), one stream per use.
  */
 import { createRequire } from "node:module";
-import { Core } from "../core.js";
+import { Core } from "../core/wasm.js";
+import { rngFill as coreRngFill, RngKind } from "../core/rng.js";
 import { RuntimeFailure } from "../errors.js";
 import { layout, NetConfig, STREAM } from "./config.js";
 
-export function rngFill(c: Core, seed: bigint, stream: bigint, kind: "uniform" | "normal", a: number, b: number, n: number): Float64Array {
-  const buf = c.f64(n);
-  try {
-    c.check(c.exports.stoopt_rng_fill(seed, stream, kind === "uniform" ? 0 : 1, a, b, n, buf.ptr), "random numbers");
-    return buf.view().slice();
-  } finally {
-    buf.free();
-  }
+export function rngFill(c: Core, seed: bigint, stream: bigint, kind: RngKind, a: number, b: number, n: number): Float64Array {
+  return coreRngFill(c, seed, stream, kind, a, b, n);
 }
 
 /** Largest |eigenvalue| of a square row-major matrix (complex eigenvalues included). */

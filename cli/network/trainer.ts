@@ -5,10 +5,10 @@
  * their ranges, one checkpoint + metrics.csv + result.json per epoch.
  */
 import path from "node:path";
-import { core } from "../core.js";
 import { ensureDir, writeFileAtomic } from "../output.js";
 import { Dataset } from "../idx.js";
-import { Optimizer, Vec } from "./adam.js";
+import { Group, Optimizer, Vec } from "../core/optimizer.js";
+import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
@@ -76,7 +76,8 @@ export class Session {
     this.L = layout(cfg.n, cfg.nIn, cfg.nOut);
     const f32 = cfg.precision === "f32";
     this.theta = shared(state.theta, f32);
-    this.opt = new Optimizer(core(), cfg.precision, state.theta, state.adamM, state.adamV, threads);
+    this.opt = new Optimizer(cfg.precision, state.theta.length, threads);
+    this.opt.load({ theta: state.theta, m: state.adamM, v: state.adamV, t: state.adamStep });
     this.valCount = cfg.val ?? 0;
     if (this.valCount >= data.train.count) throw new UsageError(`--val ${this.valCount}: ${data.dir} has only ${data.train.count} training images`);
     this.trainCount = Math.min(cfg.trainLimit, data.train.count - this.valCount);
@@ -166,22 +167,28 @@ export class Session {
       }
       const used = grads.filter((_, i) => parts[i][1] > 0);
       st.adamStep += 1;
-      const t = st.adamStep;
       const g = cfg.groups;
       const ranges: [number, number][] = [];
       if (g.includes("win")) ranges.push(L.win);
       if (g.includes("wout")) ranges.push(L.wout);
       if (g.includes("phys")) ranges.push([L.happl[0], L.alpha + 1]);
-      this.opt.loadGradients(used, ranges);
-      if (g.includes("win")) this.opt.step(L.win[0], L.win[1], cfg.lr.win * scale, t);
-      if (g.includes("wout")) this.opt.step(L.wout[0], L.wout[1], cfg.lr.wout * scale, t);
+      // each worker's gradient slice into its slot; the optimizer's step sums the slots
+      used.forEach((src, k) => {
+        const dst = this.opt.slot(k);
+        for (const [lo, hi] of ranges) dst.set(src.subarray(lo, hi), lo);
+      });
+      const groups: Group[] = [];
+      if (g.includes("win")) groups.push({ start: L.win[0], end: L.win[1], lr: cfg.lr.win * scale });
+      if (g.includes("wout")) groups.push({ start: L.wout[0], end: L.wout[1], lr: cfg.lr.wout * scale });
       if (g.includes("phys")) {
         // physical parameters stay in their ranges
-        this.opt.step(L.happl[0], L.happl[1], cfg.lr.happl * scale, t, ...RANGES.happl);
-        this.opt.step(L.jdc, L.jdc + 1, cfg.lr.jdc * scale, t, ...RANGES.jdc);
-        this.opt.step(L.alpha, L.alpha + 1, cfg.lr.alpha * scale, t, ...RANGES.alpha);
+        groups.push({ start: L.happl[0], end: L.happl[1], lr: cfg.lr.happl * scale, lo: RANGES.happl[0], hi: RANGES.happl[1] });
+        groups.push({ start: L.jdc, end: L.jdc + 1, lr: cfg.lr.jdc * scale, lo: RANGES.jdc[0], hi: RANGES.jdc[1] });
+        groups.push({ start: L.alpha, end: L.alpha + 1, lr: cfg.lr.alpha * scale, lo: RANGES.alpha[0], hi: RANGES.alpha[1] });
       }
-      const tv = this.opt.theta.view();
+      this.opt.setGroups(groups);
+      this.opt.step(used.length);
+      const tv = this.opt.theta();
       for (const [lo, hi] of ranges) th.set(tv.subarray(lo, hi), lo);
       this.version++;
       onBatch(start + count);
@@ -202,7 +209,7 @@ export class Session {
 
   checkpoint(): Checkpoint {
     const st = this.state;
-    const snap = this.opt.snapshot();
+    const snap = { theta: this.opt.theta().slice(), m: this.opt.m().slice(), v: this.opt.v().slice() };
     st.theta = snap.theta;
     st.adamM = snap.m;
     st.adamV = snap.v;

@@ -5,8 +5,8 @@
  * own shared slot. Protocol: see WorkerRequest / WorkerReply.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { Core, wasmModule } from "../core.js";
-import { NetBuffers, NetShape } from "./buffers.js";
+import { Core, wasmModule } from "../core/wasm.js";
+import { Network, NetShape } from "../core/network.js";
 import type { Layout } from "./config.js";
 
 /** The network's shape (N, sizes, steps, largest share of a batch, precision, x(0) mode) and the shared data. */
@@ -46,7 +46,7 @@ type Elem = Float32Array | Float64Array;
 
 class Worker {
   private readonly c = new Core(wasmModule());
-  private readonly b: NetBuffers;
+  private readonly b: Network;
   private readonly theta: Elem;
   private readonly grad: Elem;
   private readonly order: Int32Array;
@@ -57,7 +57,7 @@ class Worker {
   private version = -1;
 
   constructor(private readonly d: WorkerInit) {
-    this.b = new NetBuffers(this.c, d, d.layout, d.params.length);
+    this.b = new Network(this.c, d, d.layout, d.params.length);
     const f32 = d.precision === "f32";
     this.theta = f32 ? new Float32Array(d.theta) : new Float64Array(d.theta);
     this.grad = f32 ? new Float32Array(d.grad) : new Float64Array(d.grad);
@@ -66,7 +66,7 @@ class Worker {
     this.trainLabels = new Uint8Array(d.trainLabels);
     this.testImages = new Uint8Array(d.testImages);
     this.testLabels = new Uint8Array(d.testLabels);
-    this.b.wcp.view().set(new Float64Array(d.wcp));
+    this.b.setCoupling(new Float64Array(d.wcp));
   }
 
   private sync(version: number): void {
@@ -83,8 +83,8 @@ class Worker {
     const t0 = performance.now();
     this.sync(version);
     const nIn = this.d.nIn;
-    const im = this.b.images.view();
-    const lb = this.b.labels.view();
+    const im = this.b.images();
+    const lb = this.b.labels();
     for (let b = 0; b < count; b++) {
       const k = this.order[start + b];
       im.set(this.trainImages.subarray(k * nIn, (k + 1) * nIn), b * nIn);
@@ -93,15 +93,7 @@ class Worker {
     const t1 = performance.now();
     const r = this.run(count, want, gradScale);
     const coreMs = performance.now() - t1;
-    const L = this.d.layout;
-    if (want & 1) this.grad.set(this.b.gwin.view(), L.win[0]);
-    if (want & 2) this.grad.set(this.b.gwout.view(), L.wout[0]);
-    if (want & 4) {
-      this.grad.set(this.b.ghappl.view(), L.happl[0]);
-      const gp = this.b.gphys.view();
-      this.grad[L.jdc] = gp[0];
-      this.grad[L.alpha] = gp[1];
-    }
+    this.b.gradientsInto(this.grad, want);
     return { ...r, count, coreMs, totalMs: performance.now() - t0 };
   }
 
@@ -115,8 +107,8 @@ class Worker {
     let correct = 0;
     for (let s = start; s < end; s += this.d.maxBatch) {
       const k = Math.min(this.d.maxBatch, end - s);
-      this.b.images.view().set(images.subarray((off + s) * nIn, (off + s + k) * nIn));
-      this.b.labels.view().set(labels.subarray(off + s, off + s + k));
+      this.b.images().set(images.subarray((off + s) * nIn, (off + s + k) * nIn));
+      this.b.labels().set(labels.subarray(off + s, off + s + k));
       const r = this.run(k, 0, 0);
       loss += r.loss;
       correct += r.correct;

@@ -7,14 +7,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { core, Core } from "../core.js";
+import { core, Core } from "../core/wasm.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { info } from "../log.js";
 import { writeFileAtomic } from "../output.js";
 import { pausePoint } from "../signals.js";
 import { couplingMatrix, rngFill } from "../network/init.js";
 import { RANGES } from "../network/config.js";
-import { Adam, esnRun, Feat, featuresPerHold, Problem, StoEngine, thetaLayout } from "./engine.js";
+import { Adam, esnRun, Feat, featuresPerHold, Problem, StoEngine, thetaLayout } from "../core/reservoir.js";
 import { csvTask, mackeyGlass, makeSplit, memoryCapacity, narma10, nrmse, Split, squaredCorrelation, Task, TaskName } from "./tasks.js";
 
 export type Group = "happl" | "jdc" | "alpha" | "scale" | "win";

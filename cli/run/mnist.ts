@@ -15,7 +15,7 @@ import { info, note, progress } from "../log.js";
 import { checkAgainstCheckpoint, MnistSettings, netConfigFor } from "../options/mnist.js";
 import { epochLine, runHeader } from "../render/mnist.js";
 import { toJsonIndented } from "../render/text.js";
-import { core } from "../core.js";
+import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
 import { NetConfig } from "../network/config.js";

@@ -19,7 +19,7 @@ import { loadCheckpoint } from "../network/checkpoint.js";
 import { initialTheta } from "../network/init.js";
 import { stoDynamics } from "../network/dynamics.js";
 import { DEFAULT_DATA, loadDataset } from "../idx.js";
-import { core } from "../core.js";
+import { core } from "../core/wasm.js";
 import { teacherArrays } from "./teacher.js";
 import type { SysidPlotInput } from "./sysid.js";
 import type { LandscapeResult } from "./landscape.js";

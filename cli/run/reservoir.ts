@@ -19,7 +19,7 @@ export function checkReservoirSize(s: ReservoirSettings): void {
   const nOut = s.task === "memory-capacity" ? s.mcDelays : s.task === "mackey-glass" ? s.horizons.length : 1;
   const nodes = s.n * s.virtual;
   const f = s.model === "esn" ? nodes : s.virtual * (s.feat === "all" ? 3 * s.n : s.n);
-  // features and their gradient (T x F), targets, the ridge Gram matrix (reservoir/engine.ts Problem)
+  // features and their gradient (T x F), targets, the ridge Gram matrix (core/reservoir.ts Problem)
   let words = 2 * s.length * f + s.length * nOut + (f + 1) * (f + 1 + 2 * nOut);
   if (s.model === "esn") words += nodes * nodes + 3 * nodes;
   // checkpoints and one recorded segment of the adjoint (core-rs/src/reservoir.rs state_words)
@@ -70,7 +70,7 @@ export async function runReservoir(r: ReservoirRunSettings): Promise<RunResult> 
     for (const n of r.notes) note(n);
     // the series and the split are checked before any integration
     const { buildTask } = await import("../reservoir/run.js");
-    const { core } = await import("../core.js");
+    const { core } = await import("../core/wasm.js");
     const { makeSplit } = await import("../reservoir/tasks.js");
     const t = buildTask(core(), s);
     makeSplit(t.u.length, s.washout, s.train, s.val, s.test, s.input ? s.input.file : `--length`);

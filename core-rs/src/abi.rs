@@ -3,7 +3,8 @@
 //! Only numbers and pointers cross. Every call returns a status (0 = ok,
 //! 1 = error) and writes results through out-pointers; the last error message
 //! stays in the core and is read with `stoopt_last_error_ptr/len`.
-//! The TypeScript side (cli/core.ts) checks `stoopt_abi_version`.
+//! The TypeScript side (cli/core/) checks `stoopt_abi_version` and reads the
+//! codes, Table I and the argument-struct layouts from `stoopt_describe`.
 
 use crate::noise::{Rng, RNG_WORDS};
 use crate::params::{Params, N_PARAMS};
@@ -11,10 +12,10 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 10;
 
 thread_local! {
-    static LAST_ERROR: RefCell<String> = RefCell::new(String::new());
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 fn fail(msg: String) -> i32 {
@@ -32,6 +33,50 @@ fn status(r: Result<(), String>) -> i32 {
 #[no_mangle]
 pub extern "C" fn stoopt_abi_version() -> u32 {
     ABI_VERSION
+}
+
+macro_rules! layout {
+    ($t:ty; $($f:ident),*) => {{
+        let u = std::mem::MaybeUninit::<$t>::uninit();
+        let base = u.as_ptr();
+        // addr_of! takes the fields' addresses without reading them
+        let fields = vec![$((stringify!($f), unsafe { std::ptr::addr_of!((*base).$f) as usize - base as usize })),*];
+        (stringify!($t), std::mem::size_of::<$t>(), fields)
+    }};
+}
+
+/// The description of codes.rs with the layouts of the argument structs.
+pub fn describe() -> String {
+    let layouts = vec![
+        layout!(NetStepArgs; dt_s, cm_oe, grad_scale, params, w_cp, w_in, w_out, h_appl, images, labels, batch, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
+        layout!(SysidArgs; dt_s, washout_s, offset, amplitude, params, fit, n_fit, mode, n_trials, offsets, t_s, y, m0, chart, sel, n_sel, out, blocks, student),
+        layout!(SimulateArgs; dt_s, temperature_k, params, scheme, n_trials, m, rng, steps_per_sample, n_samples, out),
+        layout!(ReadoutArgs; lambda, x, f, t_total, t0, t1, y, n_out, w, g, out),
+    ];
+    crate::codes::describe(&layouts)
+}
+
+/// Write the description (codes.rs) into `out` if it holds `cap` bytes;
+/// returns its length in bytes (call with cap 0 to size the buffer).
+///
+/// # Safety
+/// `out` holds `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_describe(out: *mut u8, cap: usize) -> usize {
+    let d = describe();
+    if cap >= d.len() {
+        slice_mut(out, d.len()).copy_from_slice(d.as_bytes());
+    }
+    d.len()
+}
+
+/// Table I (params.rs `Params::paper`) in slot order into `out`.
+///
+/// # Safety
+/// `out` holds N_PARAMS f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_table1(out: *mut f64) {
+    slice_mut(out, N_PARAMS).copy_from_slice(&Params::paper().to_array());
 }
 
 /// Allocate `bytes` bytes, 8-byte aligned. Free with `stoopt_free`.
@@ -114,25 +159,36 @@ pub unsafe extern "C" fn stoopt_random_unit_vectors(rng: *mut u64, n: usize, out
     0
 }
 
-/// Integrate `n_trials` trials for `steps_per_sample * n_samples` steps.
-/// `m` (3 per trial) and `rng` (RNG_WORDS per trial) are updated in place;
-/// if `out` is not null it receives [trial][sample][mx,my,mz].
+/// The arguments of `stoopt_simulate`: integrate `n_trials` trials of
+/// `params` (N_PARAMS f64) with `scheme` for `steps_per_sample * n_samples`
+/// steps of `dt_s` at `temperature_k`. `m` (3 per trial) and `rng`
+/// (RNG_WORDS per trial) are updated in place; if `out` is not null it
+/// receives [trial][sample][mx,my,mz].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SimulateArgs {
+    pub dt_s: f64,
+    pub temperature_k: f64,
+    pub params: *const f64,
+    pub scheme: u32,
+    pub n_trials: usize,
+    pub m: *mut f64,
+    pub rng: *mut u64,
+    pub steps_per_sample: usize,
+    pub n_samples: usize,
+    pub out: *mut f64,
+}
+
+/// Integrate as `args` (`SimulateArgs`) says.
 ///
 /// # Safety
-/// Pointers must hold the sizes above; `params` holds N_PARAMS f64.
+/// Pointers in `args` must hold the sizes above.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_simulate(
-    params: *const f64,
-    scheme: u32,
-    dt_s: f64,
-    temperature_k: f64,
-    n_trials: usize,
-    m: *mut f64,
-    rng: *mut u64,
-    steps_per_sample: usize,
-    n_samples: usize,
-    out: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_simulate(args: *const SimulateArgs) -> i32 {
+    if args.is_null() {
+        return fail("simulate arguments are null".into());
+    }
+    let SimulateArgs { params, scheme, dt_s, temperature_k, n_trials, m, rng, steps_per_sample, n_samples, out } = *args;
     status((|| {
         let params = params_at(params)?;
         let scheme = Scheme::from_code(scheme).ok_or_else(|| format!("unknown scheme code {}", scheme))?;
@@ -216,11 +272,38 @@ pub unsafe extern "C" fn stoopt_steady_state(
 
 // ---- system identification (sysid.rs) ----
 
-/// Loss parts and gradient of eq. (4) over the selected trials.
+/// The arguments of `stoopt_sysid_eval` and `stoopt_sysid_windows` (the
+/// latter reads `y` as the measured signal y = offset + amplitude m_x and
+/// also `chart`, `offset`, `amplitude`, `blocks`; the former ignores them).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SysidArgs {
+    pub dt_s: f64,
+    pub washout_s: f64,
+    pub offset: f64,
+    pub amplitude: f64,
+    pub params: *const f64,
+    pub fit: *const u32,
+    pub n_fit: usize,
+    pub mode: u32,
+    pub n_trials: usize,
+    pub offsets: *const u32,
+    pub t_s: *const f64,
+    pub y: *const f64,
+    pub m0: *const f64,
+    pub chart: *const f64,
+    pub sel: *const u32,
+    pub n_sel: usize,
+    pub out: *mut f64,
+    pub blocks: *mut f64,
+    pub student: *mut f64,
+}
+
+/// Loss parts and gradient of eq. (4) over the selected trials (arguments in `SysidArgs`, `y` = teacher m_x).
 /// `mode`: 0 loss only, 1 forward-mode duals, 2 discrete adjoint.
 /// `out` receives [sum_abs, count, sum_sq, grad[n_fit], jtj[n_fit * n_fit],
-/// jtr[n_fit]] (sums over compared samples; jtj and jtr = J^T r, r = student
-/// - teacher m_x, only in mode 1). If `student` is not
+/// jtr[n_fit]] (sums over compared samples; jtj and jtr = J^T r, r = student -
+/// teacher m_x, only in mode 1). If `student` is not
 /// null (mode 0), it receives the student's state at every teacher sample of
 /// the selected trials (3 per sample, at the sample's global index).
 ///
@@ -229,23 +312,11 @@ pub unsafe extern "C" fn stoopt_steady_state(
 /// `t_s`/`mx` offsets[n_trials] f64, `m0` 3 n_trials f64, `sel` n_sel u32,
 /// `out` 3 + 2 n_fit + n_fit^2 f64, `student` 3 offsets[n_trials] f64 or null.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_sysid_eval(
-    params: *const f64,
-    fit: *const u32,
-    n_fit: usize,
-    mode: u32,
-    dt_s: f64,
-    washout_s: f64,
-    n_trials: usize,
-    offsets: *const u32,
-    t_s: *const f64,
-    mx: *const f64,
-    m0: *const f64,
-    sel: *const u32,
-    n_sel: usize,
-    out: *mut f64,
-    student: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_sysid_eval(args: *const SysidArgs) -> i32 {
+    if args.is_null() {
+        return fail("sysid arguments are null".into());
+    }
+    let SysidArgs { params, fit, n_fit, mode, dt_s, washout_s, n_trials, offsets, t_s, y: mx, m0, sel, n_sel, out, student, .. } = *args;
     use crate::sysid::{Acc, Mode, Problem, Setup, Teacher};
     status((|| {
         let (params, mode, fit) = sysid_checks(params, fit, n_fit, mode, dt_s, n_trials, offsets, t_s, sel, n_sel, false)?;
@@ -288,26 +359,12 @@ pub unsafe extern "C" fn stoopt_sysid_eval(
 /// As `stoopt_sysid_eval`, with `y` in place of `mx`; `chart` 2 n_trials f64
 /// or null; `blocks` n_trials * block length f64.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_sysid_windows(
-    params: *const f64,
-    fit: *const u32,
-    n_fit: usize,
-    mode: u32,
-    dt_s: f64,
-    washout_s: f64,
-    n_trials: usize,
-    offsets: *const u32,
-    t_s: *const f64,
-    y: *const f64,
-    m0: *const f64,
-    chart: *const f64,
-    offset: f64,
-    amplitude: f64,
-    sel: *const u32,
-    n_sel: usize,
-    blocks: *mut f64,
-    student: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_sysid_windows(args: *const SysidArgs) -> i32 {
+    if args.is_null() {
+        return fail("sysid arguments are null".into());
+    }
+    let SysidArgs { params, fit, n_fit, mode, dt_s, washout_s, n_trials, offsets, t_s, y, m0, chart, offset, amplitude, sel, n_sel, blocks, student, .. } =
+        *args;
     use crate::sysid::{Acc, Block, Ext, Problem, Setup, Teacher};
     status((|| {
         let (params, mode, fit) = sysid_checks(params, fit, n_fit, mode, dt_s, n_trials, offsets, t_s, sel, n_sel, true)?;
@@ -359,12 +416,7 @@ unsafe fn sysid_checks(
 ) -> Result<(Params<f64>, crate::sysid::Mode, Vec<usize>), String> {
     use crate::sysid::Mode;
     let params = params_at(params)?;
-    let mode = match mode {
-        0 => Mode::LossOnly,
-        1 => Mode::Forward,
-        2 => Mode::Adjoint,
-        _ => return Err(format!("unknown sysid mode {}", mode)),
-    };
+    let mode = crate::codes::sysid_mode(mode)?;
     let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
     if fit.is_empty() && mode != Mode::LossOnly && !allow_empty_fit {
         return Err("no parameter to fit".into());
@@ -385,7 +437,7 @@ unsafe fn sysid_checks(
         if b < a + 2 || b > total {
             return Err(format!("trial {} has fewer than two samples", i));
         }
-        if (a + 1..b).any(|k| !(t[k] > t[k - 1])) {
+        if (a + 1..b).any(|k| t[k].partial_cmp(&t[k - 1]) != Some(std::cmp::Ordering::Greater)) {
             return Err(format!("trial {}: sample times must increase", i));
         }
     }
@@ -423,11 +475,10 @@ pub extern "C" fn stoopt_net_new(precision: u32, n: usize, n_in: usize, n_out: u
         }
     };
     let shape = Shape { n, n_in, n_out, steps, max_batch, x0 };
-    let r = match precision {
-        0 => Net::<F32x4>::new(shape).map(AnyNet::F32),
-        1 => Net::<F64x2>::new(shape).map(AnyNet::F64),
-        p => Err(format!("unknown precision code {}", p)),
-    };
+    let r = crate::codes::Precision::from_code(precision).and_then(|p| match p {
+        crate::codes::Precision::F32 => Net::<F32x4>::new(shape).map(AnyNet::F32),
+        crate::codes::Precision::F64 => Net::<F64x2>::new(shape).map(AnyNet::F64),
+    });
     match r {
         Ok(net) => Box::into_raw(Box::new(net)),
         Err(m) => {
@@ -487,41 +538,47 @@ where
     Ok(())
 }
 
-/// One forward pass (and backward, as `want` asks: bit 0 W_in, bit 1 W_out,
-/// bit 2 H_appl/j_DC/alpha) over `batch` images.
-/// `params` holds N_PARAMS f64 (Table I order; its H_appl is ignored),
-/// weights are row-major in the network's precision: w_cp N x N, w_in 3N x n_in,
-/// w_out n_out x (3N+1), h_appl N. images: batch x n_in bytes (pixel/255),
-/// labels: batch bytes. Gradients (of grad_scale x summed loss) are
-/// overwritten: g_w_in, g_w_out, g_h_appl in the network's precision,
-/// g_phys = [d/dj_DC, d/dalpha] f64. stats = [summed loss, correct] f64.
+/// The arguments of `stoopt_net_step`: one forward pass (and backward, as
+/// `want` asks: bit 0 W_in, bit 1 W_out, bit 2 H_appl/j_DC/alpha) over
+/// `batch` images. `params` holds N_PARAMS f64 (Table I order; its H_appl
+/// is ignored), weights are row-major in the network's precision: w_cp N x N,
+/// w_in 3N x n_in, w_out n_out x (3N+1), h_appl N. images: batch x n_in
+/// bytes (pixel/255), labels: batch bytes. Gradients (of grad_scale x summed
+/// loss) are overwritten: g_w_in, g_w_out, g_h_appl in the network's
+/// precision, g_phys = [d/dj_DC, d/dalpha] f64. stats = [summed loss, correct] f64.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NetStepArgs {
+    pub dt_s: f64,
+    pub cm_oe: f64,
+    pub grad_scale: f64,
+    pub params: *const f64,
+    pub w_cp: *const u8,
+    pub w_in: *const u8,
+    pub w_out: *const u8,
+    pub h_appl: *const u8,
+    pub images: *const u8,
+    pub labels: *const u8,
+    pub batch: usize,
+    pub want: u32,
+    pub g_w_in: *mut u8,
+    pub g_w_out: *mut u8,
+    pub g_h_appl: *mut u8,
+    pub g_phys: *mut f64,
+    pub stats: *mut f64,
+}
+
+/// One step of the network `net` with the arguments `args` (`NetStepArgs`).
 ///
 /// # Safety
-/// `net` from `stoopt_net_new`; every pointer holds the sizes above.
+/// `net` from `stoopt_net_new`; every pointer in `args` holds the sizes above.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_net_step(
-    net: *mut AnyNet,
-    params: *const f64,
-    dt_s: f64,
-    cm_oe: f64,
-    w_cp: *const u8,
-    w_in: *const u8,
-    w_out: *const u8,
-    h_appl: *const u8,
-    images: *const u8,
-    labels: *const u8,
-    batch: usize,
-    grad_scale: f64,
-    want: u32,
-    g_w_in: *mut u8,
-    g_w_out: *mut u8,
-    g_h_appl: *mut u8,
-    g_phys: *mut f64,
-    stats: *mut f64,
-) -> i32 {
-    if net.is_null() {
-        return fail("network handle is null".into());
+pub unsafe extern "C" fn stoopt_net_step(net: *mut AnyNet, args: *const NetStepArgs) -> i32 {
+    if net.is_null() || args.is_null() {
+        return fail("network handle or arguments are null".into());
     }
+    let NetStepArgs { params, dt_s, cm_oe, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats } =
+        *args;
     status((|| {
         let phys = Physics { params: params_at(params)?, dt_s, cm_oe };
         match &mut *net {
@@ -566,10 +623,47 @@ pub unsafe extern "C" fn stoopt_net_trajectory(net: *mut AnyNet, image: usize, o
 pub unsafe extern "C" fn stoopt_rng_fill(seed: u64, stream: u64, kind: u32, lo: f64, hi: f64, n: usize, out: *mut f64) -> i32 {
     let out = slice_mut(out, n);
     let mut r = Rng::new(seed, stream);
+    match crate::codes::RngKind::from_code(kind) {
+        Ok(k) => draw(&mut r, k, lo, hi, out),
+        Err(m) => return fail(m),
+    }
+    0
+}
+
+fn draw(r: &mut Rng, kind: crate::codes::RngKind, a: f64, b: f64, out: &mut [f64]) {
     match kind {
-        0 => out.iter_mut().for_each(|v| *v = lo + (hi - lo) * r.uniform()),
-        1 => out.iter_mut().for_each(|v| *v = lo + hi * r.normal()),
-        k => return fail(format!("unknown distribution code {}", k)),
+        crate::codes::RngKind::Uniform => out.iter_mut().for_each(|v| *v = a + (b - a) * r.uniform()),
+        crate::codes::RngKind::Normal => out.iter_mut().for_each(|v| *v = a + b * r.normal()),
+    }
+}
+
+/// A generator (seed, stream) owned by the caller; free with `stoopt_rng_free`.
+#[no_mangle]
+pub extern "C" fn stoopt_rng_new(seed: u64, stream: u64) -> *mut Rng {
+    Box::into_raw(Box::new(Rng::new(seed, stream)))
+}
+
+/// # Safety
+/// `rng` from `stoopt_rng_new`, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_rng_free(rng: *mut Rng) {
+    if !rng.is_null() {
+        drop(Box::from_raw(rng));
+    }
+}
+
+/// The next `n` numbers of `rng` into `out`: kind as `stoopt_rng_fill`.
+///
+/// # Safety
+/// `rng` from `stoopt_rng_new`; `out` holds `n` f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_rng_draw(rng: *mut Rng, kind: u32, a: f64, b: f64, n: usize, out: *mut f64) -> i32 {
+    if rng.is_null() {
+        return fail("rng handle is null".into());
+    }
+    match crate::codes::RngKind::from_code(kind) {
+        Ok(k) => draw(&mut *rng, k, a, b, slice_mut(out, n)),
+        Err(m) => return fail(m),
     }
     0
 }
@@ -581,51 +675,130 @@ pub unsafe extern "C" fn stoopt_rng_fill(seed: u64, stream: u64, kind: u32, lo: 
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_peak_flops(precision: u32, iters: usize, out: *mut f64) -> i32 {
     let out = slice_mut(out, 2);
-    match precision {
-        0 => {
+    match crate::codes::Precision::from_code(precision) {
+        Ok(crate::codes::Precision::F32) => {
             out[1] = peak_kernel::<F32x4>(iters, 0.999_999) as f64;
             out[0] = peak_kernel_flops::<F32x4>(iters);
         }
-        1 => {
+        Ok(crate::codes::Precision::F64) => {
             out[1] = peak_kernel::<F64x2>(iters, 0.999_999);
             out[0] = peak_kernel_flops::<F64x2>(iters);
         }
-        p => return fail(format!("unknown precision code {}", p)),
+        Err(m) => return fail(m),
     }
     0
 }
 
-/// Adam step (adam.rs) on `n` parameters of `precision` (0 f32, 1 f64): the
-/// gradient is g0 + g1 (g1 may be null); theta is clipped to [lo, hi].
-/// `hyper` = [lr, beta1, beta2, eps, t, lo, hi].
+// ---- the optimizer (adam.rs): stoopt_adam_* ----
+
+pub enum AnyAdam {
+    F32(crate::adam::Adam<f32>),
+    F64(crate::adam::Adam<f64>),
+}
+
+/// An Adam optimizer of `n` parameters of `precision` with `slots` gradient
+/// slots (one per worker; the step sums them) and the paper's beta1, beta2,
+/// eps; null on error.
+#[no_mangle]
+pub extern "C" fn stoopt_adam_new(precision: u32, n: usize, slots: usize) -> *mut AnyAdam {
+    use crate::adam::{Adam, PAPER};
+    match crate::codes::Precision::from_code(precision) {
+        Ok(crate::codes::Precision::F32) => Box::into_raw(Box::new(AnyAdam::F32(Adam::new(n, slots, PAPER)))),
+        Ok(crate::codes::Precision::F64) => Box::into_raw(Box::new(AnyAdam::F64(Adam::new(n, slots, PAPER)))),
+        Err(m) => {
+            fail(m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// `adam` from `stoopt_adam_new`, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam_free(adam: *mut AnyAdam) {
+    if !adam.is_null() {
+        drop(Box::from_raw(adam));
+    }
+}
+
+/// Address of a buffer of the optimizer: which 0 theta, 1 m, 2 v, 3 + k
+/// gradient slot k (in the optimizer's precision, `n` numbers); null if none.
 ///
 /// # Safety
-/// theta, m, v, g0 (and g1 unless null) hold `n` numbers of the precision; `hyper` 7 f64.
+/// `adam` from `stoopt_adam_new`.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_adam(precision: u32, n: usize, theta: *mut u8, m: *mut u8, v: *mut u8, g0: *const u8, g1: *const u8, hyper: *const f64) -> i32 {
-    let h = slice(hyper, 7);
-    let s = crate::adam::AdamStep { lr: h[0], beta1: h[1], beta2: h[2], eps: h[3], t: h[4], lo: h[5], hi: h[6] };
-    if !(s.t >= 1.0) {
-        return fail(format!("Adam step counter must be >= 1 (got {})", s.t));
+pub unsafe extern "C" fn stoopt_adam_buffer(adam: *mut AnyAdam, which: usize) -> *mut u8 {
+    fn pick<E>(a: &mut crate::adam::Adam<E>, which: usize) -> *mut u8 {
+        let v = match which {
+            0 => &mut a.theta,
+            1 => &mut a.m,
+            2 => &mut a.v,
+            k => match a.slots.get_mut(k - 3) {
+                Some(s) => s,
+                None => return std::ptr::null_mut(),
+            },
+        };
+        v.as_mut_ptr() as *mut u8
     }
-    match precision {
-        0 => crate::adam::adam_update::<f32>(
-            slice_mut(theta as *mut f32, n),
-            slice_mut(m as *mut f32, n),
-            slice_mut(v as *mut f32, n),
-            slice(g0 as *const f32, n),
-            if g1.is_null() { None } else { Some(slice(g1 as *const f32, n)) },
-            &s,
-        ),
-        1 => crate::adam::adam_update::<f64>(
-            slice_mut(theta as *mut f64, n),
-            slice_mut(m as *mut f64, n),
-            slice_mut(v as *mut f64, n),
-            slice(g0 as *const f64, n),
-            if g1.is_null() { None } else { Some(slice(g1 as *const f64, n)) },
-            &s,
-        ),
-        p => return fail(format!("unknown precision code {}", p)),
+    match adam.as_mut() {
+        Some(AnyAdam::F32(a)) => pick(a, which),
+        Some(AnyAdam::F64(a)) => pick(a, which),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// Set the group list: `n_groups` groups, each 5 f64 [start, end, lr, lo, hi]
+/// (lo/hi +-infinity for no range).
+///
+/// # Safety
+/// `adam` from `stoopt_adam_new`; `groups` holds 5 n_groups f64.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam_groups(adam: *mut AnyAdam, groups: *const f64, n_groups: usize) -> i32 {
+    let g = slice(groups, 5 * n_groups);
+    let mut list = Vec::with_capacity(n_groups);
+    for k in 0..n_groups {
+        let r = &g[5 * k..5 * k + 5];
+        if !(r[0] >= 0.0 && r[1] >= r[0] && r[2].is_finite() && r[3] <= r[4]) {
+            return fail(format!("bad Adam group {}: [{}, {}) lr {} range [{}, {}]", k, r[0], r[1], r[2], r[3], r[4]));
+        }
+        list.push(crate::adam::Group { start: r[0] as usize, end: r[1] as usize, lr: r[2], lo: r[3], hi: r[4] });
+    }
+    match adam.as_mut() {
+        Some(AnyAdam::F32(a)) => a.groups = list,
+        Some(AnyAdam::F64(a)) => a.groups = list,
+        None => return fail("Adam handle is null".into()),
+    }
+    0
+}
+
+/// Steps taken so far (read with `set` < 0, else set to `set` first).
+///
+/// # Safety
+/// `adam` from `stoopt_adam_new`.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam_t(adam: *mut AnyAdam, set: f64) -> f64 {
+    let t = match adam.as_mut() {
+        Some(AnyAdam::F32(a)) => &mut a.t,
+        Some(AnyAdam::F64(a)) => &mut a.t,
+        None => return f64::NAN,
+    };
+    if set >= 0.0 {
+        *t = set;
+    }
+    *t
+}
+
+/// One Adam step over every group; the gradient is the sum of the first
+/// `used` slots (at least one).
+///
+/// # Safety
+/// `adam` from `stoopt_adam_new`.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_adam_step(adam: *mut AnyAdam, used: usize) -> i32 {
+    match adam.as_mut() {
+        Some(AnyAdam::F32(a)) => a.step(used),
+        Some(AnyAdam::F64(a)) => a.step(used),
+        None => return fail("Adam handle is null".into()),
     }
     0
 }
@@ -799,25 +972,36 @@ pub unsafe extern "C" fn stoopt_ridge_predict(x: *const f64, f: usize, t0: usize
     0
 }
 
-/// The readout objective (reservoir.rs `readout_loss`) over rows t0..t1 and
-/// its gradient G (T x F f64, zero outside the rows) into `g`; the loss into out[0].
+/// The arguments of `stoopt_readout_loss`: features x (t_total x f), targets
+/// y (t_total x n_out), weights w ((f+1) x n_out), rows t0..t1, ridge
+/// `lambda`; the gradient G (t_total x f, zero outside the rows) goes to `g`,
+/// the loss to out[0].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ReadoutArgs {
+    pub lambda: f64,
+    pub x: *const f64,
+    pub f: usize,
+    pub t_total: usize,
+    pub t0: usize,
+    pub t1: usize,
+    pub y: *const f64,
+    pub n_out: usize,
+    pub w: *const f64,
+    pub g: *mut f64,
+    pub out: *mut f64,
+}
+
+/// The readout objective (reservoir.rs `readout_loss`) and its gradient, as `args` (`ReadoutArgs`) says.
 ///
 /// # Safety
 /// x and g hold t_total * f, y t_total * n_out, w (f+1) * n_out f64, out 1.
 #[no_mangle]
-pub unsafe extern "C" fn stoopt_readout_loss(
-    x: *const f64,
-    f: usize,
-    t_total: usize,
-    t0: usize,
-    t1: usize,
-    y: *const f64,
-    n_out: usize,
-    w: *const f64,
-    lambda: f64,
-    g: *mut f64,
-    out: *mut f64,
-) -> i32 {
+pub unsafe extern "C" fn stoopt_readout_loss(args: *const ReadoutArgs) -> i32 {
+    if args.is_null() {
+        return fail("readout arguments are null".into());
+    }
+    let ReadoutArgs { x, f, t_total, t0, t1, y, n_out, w, lambda, g, out } = *args;
     if !(t0 < t1 && t1 <= t_total) {
         return fail("bad row range".into());
     }
@@ -867,7 +1051,7 @@ pub unsafe extern "C" fn stoopt_esn_run(
 /// closure, dFWHM/dfit[n_fit], df/dfit[n_fit]] (central differences).
 ///
 /// # Safety
-/// `params` holds N_PARAMS f64, `fit` n_fit u32, `out` 9 + 2 n_fit f64.
+/// `params` holds N_PARAMS f64, `fit` n_fit u32, `out` LINEWIDTH_OUT_FIXED + 2 n_fit f64.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_linewidth(
     params: *const f64,
@@ -878,13 +1062,13 @@ pub unsafe extern "C" fn stoopt_linewidth(
     steps_per_period: usize,
     out: *mut f64,
 ) -> i32 {
-    use crate::linewidth::{linewidth, LinewidthSetup};
+    use crate::linewidth::{linewidth, LinewidthSetup, LINEWIDTH_OUT_FIXED as K};
     status((|| {
         let p = params_at(params)?;
         let fit: Vec<usize> = slice(fit, n_fit).iter().map(|&j| j as usize).collect();
         let r = linewidth(&p, temperature_k, &fit, z_start, &LinewidthSetup { steps_per_period, ..LinewidthSetup::default() })?;
-        let out = slice_mut(out, 9 + 2 * n_fit);
-        out[..9].copy_from_slice(&[
+        let out = slice_mut(out, K + 2 * n_fit);
+        out[..K].copy_from_slice(&[
             r.f_hz,
             r.linewidth_hz,
             r.diffusion,
@@ -895,8 +1079,8 @@ pub unsafe extern "C" fn stoopt_linewidth(
             r.periods as f64,
             r.prc_closure,
         ]);
-        out[9..9 + n_fit].copy_from_slice(&r.dlw);
-        out[9 + n_fit..9 + 2 * n_fit].copy_from_slice(&r.df);
+        out[K..K + n_fit].copy_from_slice(&r.dlw);
+        out[K + n_fit..K + 2 * n_fit].copy_from_slice(&r.df);
         Ok(())
     })())
 }

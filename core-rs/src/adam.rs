@@ -1,63 +1,130 @@
-//! Adam (Kingma & Ba), as PyTorch implements it, over a slice of parameters:
+//! Adam (Kingma & Ba; supplement eq. 15-19), the one optimizer of sysid,
+//! the MNIST network and the reservoir trainer:
+//!   g = sum of the workers' gradient slots (the one place gradients of
+//!       worker slices are reduced),
 //!   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
-//!   theta -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
-//! with g the sum of the workers' gradient slices, then theta clipped to
-//! [lo, hi] (the physical range; +-infinity for none). Arithmetic in the
-//! parameters' precision.
+//!   theta += -lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),
+//! then theta clipped to [lo, hi] (the physical range; +-infinity for none).
+//! Learning rate and range are per parameter, given as groups of
+//! consecutive parameters (a group of one is a single parameter).
+//! Arithmetic in the parameters' precision.
+//!
+//! `Adam` owns theta, the moments, the step counter and the gradient slots;
+//! the TypeScript optimizer handle (cli/core/optimizer.ts) reads and writes
+//! them in place.
 
 use crate::scalar::Scalar;
 
-pub struct AdamStep {
-    pub lr: f64,
+/// Moment decay rates and the denominator's epsilon (the paper's values).
+#[derive(Clone, Copy, Debug)]
+pub struct Hyper {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
-    /// step counter, from 1
-    pub t: f64,
+}
+
+pub const PAPER: Hyper = Hyper { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/// Parameters start..end share a learning rate and a range [lo, hi].
+#[derive(Clone, Copy, Debug)]
+pub struct Group {
+    pub start: usize,
+    pub end: usize,
+    pub lr: f64,
     pub lo: f64,
     pub hi: f64,
 }
 
-pub fn adam_update<E: Scalar + PartialOrd>(theta: &mut [E], m: &mut [E], v: &mut [E], g0: &[E], g1: Option<&[E]>, s: &AdamStep) {
-    let c1 = 1.0 - s.beta1.powf(s.t);
-    let c2 = 1.0 - s.beta2.powf(s.t);
-    let a = E::cst(s.lr / c1);
-    let inv_s2 = E::cst(1.0 / c2.sqrt());
-    let (b1, b2) = (E::cst(s.beta1), E::cst(s.beta2));
-    let (ob1, ob2) = (E::cst(1.0 - s.beta1), E::cst(1.0 - s.beta2));
-    let eps = E::cst(s.eps);
-    let (lo, hi) = (E::cst(s.lo), E::cst(s.hi));
-    let n = theta.len();
-    let (m, v, g0) = (&mut m[..n], &mut v[..n], &g0[..n]);
-    let clip = s.lo > f64::NEG_INFINITY || s.hi < f64::INFINITY;
-    let mut upd = |i: usize, g: E| {
-        let mi = b1 * m[i] + ob1 * g;
-        let vi = b2 * v[i] + ob2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        let mut x = theta[i] - a * mi / (vi.sqrt() * inv_s2 + eps);
-        if clip {
-            if x < lo {
-                x = lo;
+/// One update of `theta[g.start..g.end]` for every group, at step `t` (from 1),
+/// with the gradient the sum of `slots`.
+pub fn adam_update<E: Scalar + PartialOrd>(theta: &mut [E], m: &mut [E], v: &mut [E], slots: &[&[E]], t: f64, groups: &[Group], h: &Hyper) {
+    let c1 = E::cst(1.0 - h.beta1.powf(t));
+    let c2 = E::cst(1.0 - h.beta2.powf(t));
+    let (b1, b2) = (E::cst(h.beta1), E::cst(h.beta2));
+    let (ob1, ob2) = (E::cst(1.0 - h.beta1), E::cst(1.0 - h.beta2));
+    let eps = E::cst(h.eps);
+    for g in groups {
+        let (a, b) = (g.start, g.end.min(theta.len()));
+        if b <= a {
+            continue;
+        }
+        let neg_lr = E::cst(-g.lr);
+        let (lo, hi) = (E::cst(g.lo), E::cst(g.hi));
+        let clip = g.lo > f64::NEG_INFINITY || g.hi < f64::INFINITY;
+        let (th, m, v) = (&mut theta[a..b], &mut m[a..b], &mut v[a..b]);
+        let mut upd = |i: usize, gi: E| {
+            let mi = b1 * m[i] + ob1 * gi;
+            let vi = b2 * v[i] + ob2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            let mut x = th[i] + neg_lr * (mi / c1) / ((vi / c2).sqrt() + eps);
+            if clip {
+                if x < lo {
+                    x = lo;
+                }
+                if x > hi {
+                    x = hi;
+                }
             }
-            if x > hi {
-                x = hi;
+            th[i] = x;
+        };
+        match slots.len() {
+            0 => {}
+            1 => {
+                for (i, &g0) in slots[0][a..b].iter().enumerate() {
+                    upd(i, g0);
+                }
+            }
+            2 => {
+                for (i, (&g0, &g1)) in slots[0][a..b].iter().zip(&slots[1][a..b]).enumerate() {
+                    upd(i, g0 + g1);
+                }
+            }
+            _ => {
+                for i in 0..b - a {
+                    let mut gi = slots[0][a + i];
+                    for s in &slots[1..] {
+                        gi = gi + s[a + i];
+                    }
+                    upd(i, gi);
+                }
             }
         }
-        theta[i] = x;
-    };
-    match g1 {
-        Some(g1) => {
-            let g1 = &g1[..n];
-            for i in 0..n {
-                upd(i, g0[i] + g1[i]);
-            }
+    }
+}
+
+/// The optimizer state of `n` parameters: theta, m, v, the step counter,
+/// `n_slots` gradient slots (one per worker) and the groups.
+pub struct Adam<E> {
+    pub theta: Vec<E>,
+    pub m: Vec<E>,
+    pub v: Vec<E>,
+    pub slots: Vec<Vec<E>>,
+    /// steps taken so far
+    pub t: f64,
+    pub groups: Vec<Group>,
+    pub hyper: Hyper,
+}
+
+impl<E: Scalar + PartialOrd> Adam<E> {
+    pub fn new(n: usize, n_slots: usize, hyper: Hyper) -> Self {
+        Adam {
+            theta: vec![E::zero(); n],
+            m: vec![E::zero(); n],
+            v: vec![E::zero(); n],
+            slots: (0..n_slots.max(1)).map(|_| vec![E::zero(); n]).collect(),
+            t: 0.0,
+            groups: Vec::new(),
+            hyper,
         }
-        None => {
-            for i in 0..n {
-                upd(i, g0[i]);
-            }
-        }
+    }
+
+    /// Advance the step counter and update every group from the first `used` slots.
+    pub fn step(&mut self, used: usize) {
+        self.t += 1.0;
+        let k = used.clamp(1, self.slots.len());
+        let slots: Vec<&[E]> = self.slots[..k].iter().map(|s| &s[..]).collect();
+        adam_update(&mut self.theta, &mut self.m, &mut self.v, &slots, self.t, &self.groups, &self.hyper);
     }
 }
 
@@ -71,12 +138,28 @@ mod tests {
         let mut th = [1.0f64, -2.0, 5.0];
         let (mut m, mut v) = ([0.0; 3], [0.0; 3]);
         let g = [0.5, -3.0, 0.0];
-        let s = AdamStep { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, t: 1.0, lo: f64::NEG_INFINITY, hi: 4.0 };
-        adam_update(&mut th, &mut m, &mut v, &g, Some(&[0.5, 0.0, 0.0]), &s);
+        let groups = [Group { start: 0, end: 3, lr: 0.1, lo: f64::NEG_INFINITY, hi: 4.0 }];
+        adam_update(&mut th, &mut m, &mut v, &[&g, &[0.5, 0.0, 0.0]], 1.0, &groups, &PAPER);
         // g0 + g1 = (1, -3, 0)
         assert!((th[0] - (1.0 - 0.1 * 1.0 / (1.0 + 1e-8))).abs() < 1e-12);
         assert!((th[1] - (-2.0 + 0.1 * 3.0 / (3.0 + 1e-8))).abs() < 1e-12);
         assert_eq!(th[2], 4.0); // clipped, zero gradient moves nothing else
         assert!((m[0] - 0.1).abs() < 1e-15 && (v[1] - 0.009).abs() < 1e-15);
+    }
+
+    #[test]
+    fn per_parameter_rates_and_ranges() {
+        let mut a = Adam::<f64>::new(3, 3, PAPER);
+        a.theta.copy_from_slice(&[0.0, 0.0, 0.0]);
+        a.groups = vec![Group { start: 0, end: 1, lr: 0.1, lo: f64::NEG_INFINITY, hi: f64::INFINITY }, Group { start: 1, end: 2, lr: 0.5, lo: -0.2, hi: 0.2 }];
+        for s in a.slots.iter_mut() {
+            s.copy_from_slice(&[1.0, 1.0, 1.0]);
+        }
+        a.step(3);
+        assert!((a.theta[0] + 0.1).abs() < 1e-9);
+        assert_eq!(a.theta[1], -0.2);
+        assert_eq!(a.theta[2], 0.0); // in no group: untouched
+        assert!((a.m[0] - 0.3).abs() < 1e-15); // three slots summed
+        assert_eq!(a.t, 1.0);
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod adam;
 pub mod adjoint;
+pub mod codes;
 pub mod coupled_adjoint;
 pub mod dual;
 pub mod gemm;

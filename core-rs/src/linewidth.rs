@@ -100,6 +100,10 @@ pub struct Linewidth {
 /// Relative step of the central differences (truncation ~ FD_STEP^2, round-off ~ 1e-13 / FD_STEP).
 pub const FD_STEP: f64 = 1e-4;
 
+/// f64 values `stoopt_linewidth` writes before the 2 n_fit derivatives: f, FWHM, D, the
+/// multiplier, Gamma, D/Gamma, <m_z>, periods, PRC closure.
+pub const LINEWIDTH_OUT_FIXED: usize = 9;
+
 /// Thermal-field intensity q = 2 alpha kB T / (gamma M V) [Oe^2 s] (params.rs's thermal_sigma_oe^2 * dt).
 pub fn thermal_intensity(p: &Params<f64>, temperature_k: f64) -> f64 {
     2.0 * p.alpha * KB_ERG_PER_K * temperature_k / (p.gamma * p.m_s * p.volume_cm3())

@@ -1,15 +1,18 @@
 /**
- * The one place the wasm core is loaded. A typed interface for its flat
- * extern "C" exports (core-rs/src/abi.rs), buffers allocated in wasm memory,
- * and views made fresh after every call that may grow memory.
+ * The one place the wasm core is loaded: a typed interface for its flat
+ * extern "C" exports (core-rs/src/abi.rs), buffers allocated in wasm memory
+ * with views made fresh after every call that may grow memory, and the
+ * writer of the `#[repr(C)]` argument structs. Only files in cli/core/ use
+ * this module's exports, pointers and buffers (test/boundary.test.ts); the
+ * rest of the CLI holds a `Core` and the typed handles of cli/core/.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { RuntimeFailure } from "./errors.js";
+import { RuntimeFailure } from "../errors.js";
+import { LAYOUTS, StructName, structLayout } from "./codes.js";
 
-export const ABI_VERSION = 8;
-export const RNG_WORDS = 6;
+export const ABI_VERSION = 10;
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -20,85 +23,30 @@ export interface CoreExports {
   stoopt_last_error_ptr(): number;
   stoopt_rng_init(seed: bigint, firstStream: bigint, n: number, out: number): number;
   stoopt_random_unit_vectors(rng: number, n: number, out: number): number;
-  stoopt_simulate(
-    params: number,
-    scheme: number,
-    dtS: number,
-    temperatureK: number,
-    nTrials: number,
-    m: number,
-    rng: number,
-    stepsPerSample: number,
-    nSamples: number,
-    out: number,
-  ): number;
+  stoopt_simulate(args: number): number;
   stoopt_theory(params: number, out: number): number;
   stoopt_steady_state(params: number, fit: number, nFit: number, dtS: number, washoutSteps: number, windowSteps: number, m0: number, out: number): number;
-  stoopt_sysid_eval(
-    params: number,
-    fit: number,
-    nFit: number,
-    mode: number,
-    dtS: number,
-    washoutS: number,
-    nTrials: number,
-    offsets: number,
-    tS: number,
-    mx: number,
-    m0: number,
-    sel: number,
-    nSel: number,
-    out: number,
-    student: number,
-  ): number;
-  stoopt_sysid_windows(
-    params: number,
-    fit: number,
-    nFit: number,
-    mode: number,
-    dtS: number,
-    washoutS: number,
-    nTrials: number,
-    offsets: number,
-    tS: number,
-    y: number,
-    m0: number,
-    chart: number,
-    offset: number,
-    amplitude: number,
-    sel: number,
-    nSel: number,
-    blocks: number,
-    student: number,
-  ): number;
+  stoopt_sysid_eval(args: number): number;
+  stoopt_sysid_windows(args: number): number;
+  stoopt_describe(out: number, cap: number): number;
+  stoopt_table1(out: number): void;
   // STO network (core-rs/src/abi.rs, section stoopt_net_*)
   stoopt_net_new(precision: number, n: number, nIn: number, nOut: number, steps: number, maxBatch: number, x0Norm: number): number;
   stoopt_net_free(net: number): void;
-  stoopt_net_step(
-    net: number,
-    params: number,
-    dtS: number,
-    cmOe: number,
-    wCp: number,
-    wIn: number,
-    wOut: number,
-    hAppl: number,
-    images: number,
-    labels: number,
-    batch: number,
-    gradScale: number,
-    want: number,
-    gWIn: number,
-    gWOut: number,
-    gHAppl: number,
-    gPhys: number,
-    stats: number,
-  ): number;
+  stoopt_net_step(net: number, args: number): number;
   stoopt_rng_fill(seed: bigint, stream: bigint, kind: number, lo: number, hi: number, n: number, out: number): number;
   stoopt_peak_flops(precision: number, iters: number, out: number): number;
   stoopt_net_trajectory(net: number, image: number, out: number): number;
   stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, x0Norm: number, out: number): number;
-  stoopt_adam(precision: number, n: number, theta: number, m: number, v: number, g0: number, g1: number, hyper: number): number;
+  stoopt_rng_new(seed: bigint, stream: bigint): number;
+  stoopt_rng_free(rng: number): void;
+  stoopt_rng_draw(rng: number, kind: number, a: number, b: number, n: number, out: number): number;
+  stoopt_adam_new(precision: number, n: number, slots: number): number;
+  stoopt_adam_free(adam: number): void;
+  stoopt_adam_buffer(adam: number, which: number): number;
+  stoopt_adam_groups(adam: number, groups: number, nGroups: number): number;
+  stoopt_adam_t(adam: number, set: number): number;
+  stoopt_adam_step(adam: number, used: number): number;
   // STO reservoir (core-rs/src/abi.rs, section stoopt_res_*; all f64)
   stoopt_res_new(n: number, k: number, sub: number, holds: number, every: number, feat: number, wCp: number): number;
   stoopt_res_free(res: number): void;
@@ -109,36 +57,17 @@ export interface CoreExports {
   stoopt_ridge_gram(x: number, f: number, t0: number, t1: number, y: number, nOut: number, gram: number, xty: number): number;
   stoopt_ridge_solve(gram: number, xty: number, f: number, nOut: number, lambda: number, w: number): number;
   stoopt_ridge_predict(x: number, f: number, t0: number, t1: number, w: number, nOut: number, yhat: number): number;
-  stoopt_readout_loss(
-    x: number,
-    f: number,
-    tTotal: number,
-    t0: number,
-    t1: number,
-    y: number,
-    nOut: number,
-    w: number,
-    lambda: number,
-    g: number,
-    out: number,
-  ): number;
+  stoopt_readout_loss(args: number): number;
   stoopt_esn_run(n: number, w: number, wIn: number, bias: number, rho: number, sigma: number, t: number, u: number, x: number): number;
   // linewidth (core-rs/src/linewidth.rs)
   stoopt_linewidth(params: number, temperatureK: number, fit: number, nFit: number, zStart: number, stepsPerPeriod: number, out: number): number;
 }
 
-/** Path of the committed module, relative to this file (dist/cli/ or cli/). */
+/** Path of the committed module, relative to this file (dist/cli/core/ or cli/core/). */
 export function wasmPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, "../wasm/stoopt_core.wasm"), path.resolve(here, "../../wasm/stoopt_core.wasm")];
-  for (const c of candidates) {
-    try {
-      readFileSync(c, { flag: "r" });
-      return c;
-    } catch {
-      /* try next */
-    }
-  }
+  const candidates = [path.resolve(here, "../../wasm/stoopt_core.wasm"), path.resolve(here, "../../../wasm/stoopt_core.wasm")];
+  for (const c of candidates) if (existsSync(c)) return c;
   throw new RuntimeFailure(`wasm core not found (looked in ${candidates.join(", ")}); run 'npm run build:wasm'`);
 }
 
@@ -196,6 +125,18 @@ export class Core {
     return new Buf(this, this.exports.stoopt_alloc(Math.max(4 * n, 1)), n, (b, o, k) => new Int32Array(b, o, k), 4);
   }
 
+  /** The core's description of its codes, Table I and struct layouts (core-rs/src/codes.rs). */
+  describe(): string {
+    const n = this.exports.stoopt_describe(0, 0);
+    const b = this.u8(n);
+    try {
+      this.exports.stoopt_describe(b.ptr, n);
+      return new TextDecoder().decode(b.view());
+    } finally {
+      b.free();
+    }
+  }
+
   /** Throw the core's last error if `status` is not 0. */
   check(status: number, what: string): void {
     if (status === 0) return;
@@ -203,6 +144,41 @@ export class Core {
     const ptr = this.exports.stoopt_last_error_ptr();
     const msg = new TextDecoder().decode(new Uint8Array(this.exports.memory.buffer, ptr, len));
     throw new RuntimeFailure(`${what}: ${msg}`);
+  }
+}
+
+/**
+ * A `#[repr(C)]` argument struct (abi.rs) in wasm memory: fields set by name
+ * at the offsets of codes.ts LAYOUTS (checked against the core by
+ * test/codes.test.ts), then passed by `ptr`.
+ */
+export class Struct<N extends StructName> {
+  private readonly buf: Buf<Uint8Array>;
+  private readonly layout: ReturnType<typeof structLayout>;
+  constructor(
+    core: Core,
+    readonly name: N,
+  ) {
+    this.layout = structLayout(name);
+    this.buf = core.u8(this.layout.size);
+  }
+  get ptr(): number {
+    return this.buf.ptr;
+  }
+  /** Set fields; numbers for f64/u32/usize fields, buffer addresses (or 0) for pointer fields. */
+  set(fields: Partial<Record<(typeof LAYOUTS)[N][number][0], number>>): this {
+    const v = this.buf.view();
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    for (const [name, value] of Object.entries(fields) as [string, number][]) {
+      const f = this.layout.fields[name];
+      if (!f) throw new RuntimeFailure(`internal error: ${this.name} has no field ${name}`);
+      if (f.kind === "f64") dv.setFloat64(f.offset, value, true);
+      else dv.setUint32(f.offset, value >>> 0, true);
+    }
+    return this;
+  }
+  free(): void {
+    this.buf.free();
   }
 }
 

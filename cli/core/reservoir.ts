@@ -3,9 +3,11 @@
  * STO network with its checkpointed adjoint, the ridge readout and the ESN.
  * Large arrays (features, their gradient, targets) stay in wasm memory.
  */
-import { Buf, Core } from "../core.js";
+import { Buf, Core, Struct } from "./wasm.js";
+import { FEAT } from "./codes.js";
+import { Optimizer } from "./optimizer.js";
 
-export type Feat = "all" | "mx" | "mz";
+export type Feat = keyof typeof FEAT;
 
 export interface StoShape {
   n: number;
@@ -30,6 +32,11 @@ export function thetaLayout(n: number, k: number) {
     win: [n + 4, n + 4 + k * n] as [number, number],
     total: n + 4 + k * n,
   };
+}
+
+/** Floating-point operations of one forward RK4 step of N coupled STOs (reservoir.rs). */
+export function resFlopsPerStep(c: Core, n: number): number {
+  return c.exports.stoopt_res_flops_per_step(n);
 }
 
 export function featuresPerHold(s: StoShape): number {
@@ -92,7 +99,24 @@ export class Problem {
     const out = c.f64(1);
     try {
       wb.view().set(w);
-      c.check(c.exports.stoopt_readout_loss(this.x.ptr, f, this.holds, t0, t1, this.y.ptr, nOut, wb.ptr, lambda, this.g.ptr, out.ptr), "readout loss");
+      const args = new Struct(c, "ReadoutArgs").set({
+        x: this.x.ptr,
+        f,
+        t_total: this.holds,
+        t0,
+        t1,
+        y: this.y.ptr,
+        n_out: nOut,
+        w: wb.ptr,
+        lambda,
+        g: this.g.ptr,
+        out: out.ptr,
+      });
+      try {
+        c.check(c.exports.stoopt_readout_loss(args.ptr), "readout loss");
+      } finally {
+        args.free();
+      }
       return out.view()[0];
     } finally {
       wb.free();
@@ -246,7 +270,7 @@ export class StoEngine {
   ) {
     const w = c.f64(wcp.length);
     w.view().set(wcp);
-    this.handle = c.exports.stoopt_res_new(shape.n, shape.k, shape.sub, shape.holds, shape.every, { all: 0, mx: 1, mz: 2 }[shape.feat], w.ptr);
+    this.handle = c.exports.stoopt_res_new(shape.n, shape.k, shape.sub, shape.holds, shape.every, FEAT[shape.feat], w.ptr);
     w.free();
     if (this.handle === 0) c.check(1, "reservoir");
     this.params = c.f64(params.length);
@@ -313,21 +337,16 @@ export function esnRun(
   }
 }
 
-/** Adam on a slice of theta (core adam.rs), clipped to [lo, hi]. */
+/** The reservoir trainer's use of the one optimizer (optimizer.ts): state kept by the caller, copied in and out. */
 export class Adam {
-  private readonly th: Buf<Float64Array>;
-  private readonly m: Buf<Float64Array>;
-  private readonly v: Buf<Float64Array>;
-  private readonly g: Buf<Float64Array>;
-  private readonly hyper: Buf<Float64Array>;
+  private readonly opt: Optimizer;
   constructor(
     readonly c: Core,
     n: number,
   ) {
-    [this.th, this.m, this.v, this.g] = [0, 1, 2, 3].map(() => c.f64(n));
-    this.hyper = c.f64(7);
+    this.opt = new Optimizer("f64", n, 1, c);
   }
-  /** One step on every group; m, v are updated in place (copied in and out). */
+  /** One step at step counter `t` on every group with a non-zero rate; theta, m, v are updated in place. */
   step(
     theta: Float64Array,
     m: Float64Array,
@@ -336,22 +355,17 @@ export class Adam {
     t: number,
     groups: { range: [number, number]; lr: number; lo: number; hi: number }[],
   ): void {
-    this.th.view().set(theta);
-    this.m.view().set(m);
-    this.v.view().set(v);
-    this.g.view().set(grad);
-    for (const gr of groups) {
-      const [a, b] = gr.range;
-      if (b <= a || gr.lr === 0) continue;
-      this.hyper.view().set([gr.lr, 0.9, 0.999, 1e-8, t, gr.lo, gr.hi]);
-      const off = 8 * a;
-      this.c.check(this.c.exports.stoopt_adam(1, b - a, this.th.ptr + off, this.m.ptr + off, this.v.ptr + off, this.g.ptr + off, 0, this.hyper.ptr), "Adam");
-    }
-    theta.set(this.th.view());
-    m.set(this.m.view());
-    v.set(this.v.view());
+    this.opt.load({ theta, m, v, t: t - 1 });
+    this.opt.slot(0).set(grad);
+    this.opt.setGroups(
+      groups.filter((g) => g.range[1] > g.range[0] && g.lr !== 0).map((g) => ({ start: g.range[0], end: g.range[1], lr: g.lr, lo: g.lo, hi: g.hi })),
+    );
+    this.opt.step();
+    theta.set(this.opt.theta());
+    m.set(this.opt.m());
+    v.set(this.opt.v());
   }
   free(): void {
-    for (const b of [this.th, this.m, this.v, this.g, this.hyper]) b.free();
+    this.opt.free();
   }
 }
