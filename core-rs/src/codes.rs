@@ -35,7 +35,7 @@ impl Precision {
 pub fn sysid_mode(c: u32) -> Result<Mode, String> {
     match c {
         0 => Ok(Mode::LossOnly),
-        1 => Ok(Mode::Forward),
+        1 => Ok(Mode::Dual),
         2 => Ok(Mode::Adjoint),
         _ => Err(format!("unknown sysid mode {}", c)),
     }
@@ -76,7 +76,7 @@ fn precision_name(p: Precision) -> &'static str {
 fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::LossOnly => "loss",
-        Mode::Forward => "dual",
+        Mode::Dual => "dual",
         Mode::Adjoint => "adjoint",
     }
 }

@@ -46,7 +46,8 @@ impl<'a> Teacher<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     LossOnly,
-    Forward,
+    /// forward-mode dual numbers ("dual" on the command line)
+    Dual,
     Adjoint,
 }
 
@@ -242,8 +243,8 @@ impl<'a> Problem<'a> {
             match (mode, paired) {
                 (Mode::LossOnly, true) => self.loss_only::<F64x2>(&group, lanes, student.as_deref_mut(), acc, ext),
                 (Mode::LossOnly, false) => self.loss_only::<f64>(&group, lanes, student.as_deref_mut(), acc, ext),
-                (Mode::Forward, true) => self.forward_dispatch::<F64x2>(&group, lanes, acc, ext),
-                (Mode::Forward, false) => self.forward_dispatch::<f64>(&group, lanes, acc, ext),
+                (Mode::Dual, true) => self.forward_dispatch::<F64x2>(&group, lanes, acc, ext),
+                (Mode::Dual, false) => self.forward_dispatch::<f64>(&group, lanes, acc, ext),
                 (Mode::Adjoint, true) => self.adjoint::<F64x2>(&group, lanes, acc, ext),
                 (Mode::Adjoint, false) => self.adjoint::<f64>(&group, lanes, acc, ext),
             }

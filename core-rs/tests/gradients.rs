@@ -78,7 +78,7 @@ fn dual_adjoint_and_finite_differences_agree() {
         with(&with(&with(&truth, 1, 1760.0), 8, 5.1e-3), 9, 0.0058),
     ];
     for p in points.iter() {
-        let (l_fwd, g_fwd) = eval(p, &fit, &d, Mode::Forward);
+        let (l_fwd, g_fwd) = eval(p, &fit, &d, Mode::Dual);
         let (l_adj, g_adj) = eval(p, &fit, &d, Mode::Adjoint);
         let (l_plain, _) = eval(p, &fit, &d, Mode::LossOnly);
         assert_eq!(l_fwd.to_bits(), l_plain.to_bits(), "forward-mode loss differs from plain loss");
@@ -104,7 +104,7 @@ fn parameters_without_effect_have_zero_gradient() {
     truth.j_dc_a = 0.0;
     let d = teacher(&truth, 3);
     let p = with(&truth, 1, 1800.0);
-    for mode in [Mode::Forward, Mode::Adjoint] {
+    for mode in [Mode::Dual, Mode::Adjoint] {
         let (_, g) = eval(&p, &[6, 7], &d, mode);
         assert_eq!(g, vec![0.0, 0.0]);
     }
@@ -116,7 +116,7 @@ fn parameters_without_effect_have_zero_gradient() {
 fn loss_vanishes_at_the_truth() {
     let truth = Params::paper();
     let d = teacher(&truth, 2);
-    let (l, _) = eval(&truth, &[1], &d, Mode::Forward);
+    let (l, _) = eval(&truth, &[1], &d, Mode::Dual);
     assert!(l < 1e-12, "loss at truth {}", l);
 }
 
@@ -167,7 +167,7 @@ fn jtr_is_the_gradient_of_half_the_sum_of_squares() {
         setup: Setup { dt_s: 0.5e-12, washout_s: 0.5e-9 },
     };
     let mut acc = Acc::new();
-    prob.eval(Mode::Forward, &[0, 1, 2, 3, 4], None, &mut acc);
+    prob.eval(Mode::Dual, &[0, 1, 2, 3, 4], None, &mut acc);
     assert!((acc.sum_sq / 2.0 - half_sq(&p)).abs() <= 1e-14 * acc.sum_sq);
     for (a, &j) in fit.iter().enumerate() {
         let v = p.to_array()[j];

@@ -77,7 +77,7 @@ fn chart_offset_and_amplitude_gradients_match_finite_differences() {
     p.h_appl_oe = 1790.0;
     p.alpha = 0.0061;
     let pt = Point { p, chart: vec![0.02, -0.01, -0.03, 0.015, 0.01, 0.02], offset: 7.9, amplitude: -2.45 };
-    let (_, _, fwd) = eval(&pt, &fit, &d, Mode::Forward);
+    let (_, _, fwd) = eval(&pt, &fit, &d, Mode::Dual);
     let (_, _, adj) = eval(&pt, &fit, &d, Mode::Adjoint);
     let nf = fit.len();
     let g = nf + 2;
