@@ -10,7 +10,7 @@
 import { fileURLToPath } from "node:url";
 import { core } from "../cli/core/wasm.js";
 import { netFlopsPerImage, peakKernel } from "../cli/core/network.js";
-import { DEFAULT_DATA, loadDataset } from "../cli/idx.js";
+import { DEFAULT_DATA, loadDataset } from "../cli/io/idx.js";
 import { defaultParams } from "../cli/model.js";
 import { NetConfig, PAPER_LR, TUNE_CASES, wantBits } from "../cli/network/config.js";
 import { couplingMatrix, initialTheta } from "../cli/network/init.js";

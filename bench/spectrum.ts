@@ -1,8 +1,8 @@
 /** Time of a 21-point current sweep of `stoopt spectrum` (2.5-7.5 mA, 100 ns washout + 20 ns window each, noise-free RK4, analysis included). */
 import { defaultParams } from "../cli/model.js";
-import { parseSweep } from "../cli/spectrum-sweep.js";
+import { parseSweep } from "../cli/spectrum/sweep.js";
 import { runSweep } from "../cli/run/spectrum.js";
-import { SpectrumPool } from "../cli/spectrum-pool.js";
+import { SpectrumPool } from "../cli/spectrum/pool.js";
 
 export async function spectrumBench(): Promise<(string | number)[][]> {
   const rows: (string | number)[][] = [];

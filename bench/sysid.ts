@@ -1,8 +1,8 @@
 /** Time of one sysid epoch: 100 trials, 1 ns each at 0.5 ps (2000 RK4 steps), gradient included. */
 import { simulate } from "../cli/simulator.js";
 import { defaultParams, PARAMS } from "../cli/model.js";
-import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/sysid.js";
-import { PoolEvaluator } from "../cli/pool.js";
+import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/fit/sysid.js";
+import { PoolEvaluator } from "../cli/fit/pool.js";
 import { PARAM_SLOT } from "../cli/core/codes.js";
 
 /** A noise-free teacher of `trials` trials (1 ns sampled every 50 ps after `washoutS`), flattened for the core. */

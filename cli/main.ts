@@ -3,7 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, setQuiet } from "./log.js";
-import { guardStdStreams } from "./output.js";
+import { guardStdStreams } from "./io/output.js";
 import { VERSION } from "./version.js";
 import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
 

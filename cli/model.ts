@@ -5,7 +5,7 @@
  * cli/core/params.ts the first time a default is asked for); this file adds
  * units, descriptions, bounds and the CLI's ranges.
  */
-import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Parsed, Quantity, parseQuantity } from "./units.js";
+import { CURRENT, DIMENSIONLESS, FIELD, GYROMAGNETIC, LENGTH, MAGNETIZATION, Parsed, Quantity, parseQuantity } from "./io/units.js";
 import { UsageError } from "./errors.js";
 import { PARAM_SLOT } from "./core/codes.js";
 import { tableI } from "./core/params.js";

@@ -54,7 +54,7 @@ describe("the core boundary", () => {
     .filter((f) => !f.startsWith(path.join(root, "cli", "core") + path.sep));
 
   it("scans the CLI, the benches and the examples", () => {
-    expect(scanned.some((f) => f.endsWith(path.join("cli", "sysid.ts")))).toBe(true);
+    expect(scanned.some((f) => f.endsWith(path.join("cli", "fit", "sysid.ts")))).toBe(true);
     expect(scanned.some((f) => f.includes(`${path.sep}bench${path.sep}`))).toBe(true);
     expect(scanned.some((f) => f.includes(`${path.sep}cli${path.sep}core${path.sep}`))).toBe(false);
   });

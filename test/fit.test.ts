@@ -1,6 +1,6 @@
 /** The optimizer's handling of numerical faults, with an evaluator that fails on purpose. */
 import { describe, expect, it } from "vitest";
-import { Evaluator, FitEvent, fitOnce, Parts, startPoints, invert } from "../cli/sysid.js";
+import { Evaluator, FitEvent, fitOnce, Parts, startPoints, invert } from "../cli/fit/sysid.js";
 import { PARAMS, defaultParams } from "../cli/model.js";
 
 const H = PARAMS.find((p) => p.name === "H_appl")!;

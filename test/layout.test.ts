@@ -106,10 +106,10 @@ function tsTree(dir: string): string[] {
 }
 
 describe("one definition", () => {
-  it("the landscape grid (point i of n over a range) is written once, in cli/landscape-grid.ts", () => {
+  it("the landscape grid (point i of n over a range) is written once, in cli/fit/landscape-grid.ts", () => {
     const formula = /range\[1\]\s*-\s*[\w.]*range\[0\]\)(\s*\*\s*\w+\))?\s*\/\s*\(\s*[\w.]*\bn\s*-\s*1\)/;
     const hits = tsTree("cli").filter((f) => formula.test(readFileSync(path.join(ROOT, f), "utf8")));
-    expect(hits).toEqual([path.join("cli", "landscape-grid.ts")]);
+    expect(hits).toEqual([path.join("cli", "fit", "landscape-grid.ts")]);
   });
 });
 

@@ -1,6 +1,6 @@
-/** Bounded Levenberg-Marquardt (cli/lm.ts) on least-squares problems with known answers. */
+/** Bounded Levenberg-Marquardt (cli/fit/lm.ts) on least-squares problems with known answers. */
 import { describe, expect, it } from "vitest";
-import { invertSpd, levenbergMarquardt, LsqPoint } from "../cli/lm.js";
+import { invertSpd, levenbergMarquardt, LsqPoint } from "../cli/fit/lm.js";
 
 /** An LsqPoint from residuals r(x) and Jacobian J(x) (rows = residuals). */
 function lsq(res: (x: Float64Array) => number[], jac: (x: Float64Array) => number[][]) {

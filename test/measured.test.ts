@@ -8,9 +8,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, runCli } from "./helpers.js";
-import { CoreWindows, blockLayout, WindowRequest } from "../cli/windows.js";
+import { CoreWindows, blockLayout, WindowRequest } from "../cli/fit/windows.js";
 import { defaultParams, PARAMS } from "../cli/model.js";
-import { chartPoint } from "../cli/measured.js";
+import { chartPoint } from "../cli/fit/measured.js";
 
 const TEACHER = path.join(ROOT, "fixtures/teacher.csv"); // H_appl 1820 Oe, j_DC 4.4 mA, noise-free, full state
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stoopt-measured-"));

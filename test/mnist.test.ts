@@ -12,7 +12,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Core } from "../cli/core/wasm.js";
 import { Network } from "../cli/core/network.js";
-import { encodeIdx, IDX_FILES, loadDataset, DEFAULT_DATA } from "../cli/idx.js";
+import { encodeIdx, IDX_FILES, loadDataset, DEFAULT_DATA } from "../cli/io/idx.js";
 import { defaultParams } from "../cli/model.js";
 import { parseTune } from "../cli/network/config.js";
 import { couplingMatrix, spectralRadius } from "../cli/network/init.js";

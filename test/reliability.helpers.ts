@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "vitest";
 import { CliResult, ROOT, runCli } from "./helpers.js";
-import { DEFAULT_DATA, encodeIdx, IDX_FILES, loadDataset } from "../cli/idx.js";
+import { DEFAULT_DATA, encodeIdx, IDX_FILES, loadDataset } from "../cli/io/idx.js";
 
 export interface Entry {
   kind: "file" | "dir" | "link" | "fifo" | "other";

@@ -1,5 +1,5 @@
 /**
- * The weak-noise linewidth (core-rs/src/linewidth.rs through cli/spectrum-linewidth.ts) against
+ * The weak-noise linewidth (core-rs/src/linewidth.rs through cli/spectrum/linewidth.ts) against
  * simulated spectra, its derivatives, and `stoopt sysid --spectrum TABLE --temperature T` fitting
  * linewidths with the frequencies; bad linewidth columns get one line and exit 2.
  */
@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { runCli } from "./helpers.js";
-import { prcLinewidth } from "../cli/spectrum-linewidth.js";
+import { prcLinewidth } from "../cli/spectrum/linewidth.js";
 import { PARAMS } from "../cli/model.js";
 import { startOnCone } from "../cli/oscillator.js";
 

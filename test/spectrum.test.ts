@@ -1,9 +1,9 @@
 /** Acceptance 1 (Welch PSD, interpolated peak, Parseval power, Lorentzian linewidth on synthetic signals with known answers); the steady-state gradient through the wasm; sweep syntax. */
 import { describe, expect, it } from "vitest";
-import { fft, summarize, welch, WelchSettings } from "../cli/spectrum.js";
+import { fft, summarize, welch, WelchSettings } from "../cli/spectrum/psd.js";
 import { steadyState, startOnCone, theory } from "../cli/oscillator.js";
 import { defaultParams } from "../cli/model.js";
-import { parseSweep, remainingChange, sweepPoints } from "../cli/spectrum-sweep.js";
+import { parseSweep, remainingChange, sweepPoints } from "../cli/spectrum/sweep.js";
 
 /** Seeded normal deviates (mulberry32 + Box-Muller). */
 function normals(seed: number): () => number {

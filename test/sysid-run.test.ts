@@ -1,10 +1,10 @@
 /**
- * The whole fit (cli/sysid.ts runFit) with evaluators made on purpose:
+ * The whole fit (cli/fit/sysid.ts runFit) with evaluators made on purpose:
  * the best point is returned even when later epochs get worse, the
  * statistics follow lmfit's definitions, a bound is reported.
  */
 import { describe, expect, it } from "vitest";
-import { Evaluator, Parts, runFit, RunOptions, statistics } from "../cli/sysid.js";
+import { Evaluator, Parts, runFit, RunOptions, statistics } from "../cli/fit/sysid.js";
 import { PARAMS, defaultParams } from "../cli/model.js";
 
 const H = PARAMS.find((p) => p.name === "H_appl")!;
@@ -128,9 +128,9 @@ describe("runFit", () => {
 
 describe("Parts.jtr through the wasm ABI", () => {
   it("is the gradient of sum r^2 / 2 (central differences) and J^T J is symmetric", async () => {
-    const { readTeacher } = await import("../cli/teacher.js");
+    const { readTeacher } = await import("../cli/io/teacher-csv.js");
     const { teacherArrays } = await import("../cli/run/teacher.js");
-    const { CoreEvaluator } = await import("../cli/sysid.js");
+    const { CoreEvaluator } = await import("../cli/fit/sysid.js");
     const { ROOT } = await import("./helpers.js");
     const data = await readTeacher(`${ROOT}/fixtures/teacher-small.csv`, { scale: 1 });
     const ev = new CoreEvaluator(teacherArrays(data), 0.5e-12, 0.5e-9);

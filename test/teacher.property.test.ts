@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Readable } from "node:stream";
-import { readTeacherFromStream, TeacherData, TeacherError, TeacherOptions } from "../cli/teacher.js";
+import { readTeacherFromStream, TeacherData, TeacherError, TeacherOptions } from "../cli/io/teacher-csv.js";
 
 const NAME = "in.csv";
 const RUNS = 400;

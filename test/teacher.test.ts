@@ -5,7 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { EXIT_USAGE, UsageError } from "../cli/errors.js";
-import { parseTeacherText, readTeacher, readTeacherFromStream, TeacherData, TeacherError, TeacherOptions } from "../cli/teacher.js";
+import { parseTeacherText, readTeacher, readTeacherFromStream, TeacherData, TeacherError, TeacherOptions } from "../cli/io/teacher-csv.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SMALL = path.join(ROOT, "fixtures/teacher-small.csv");

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { PARAMS, paramFlag, paramHelp } from "../model.js";
 import { collect } from "../options/parse.js";
-import { WINDOWS } from "../spectrum.js";
+import { WINDOWS } from "../spectrum/psd.js";
 import { runSpectrum } from "../run/spectrum.js";
 import { SWEEP_COLUMNS } from "../render/spectrum.js";
 import { addFigureOptions } from "../options/figures.js";

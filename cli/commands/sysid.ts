@@ -6,7 +6,7 @@ import { addFixedParamOptions, addTeacherOptions } from "../options/teacher.js";
 import { addMeasuredOptions } from "../options/measured.js";
 import { addFigureOptions } from "../options/figures.js";
 import { sysidSettingsFromFlags } from "../options/sysid.js";
-import { UNCERTAINTY_METHOD } from "../sysid.js";
+import { UNCERTAINTY_METHOD } from "../fit/sysid.js";
 import { LOSS_TEXT } from "../render/sysid.js";
 
 export function sysidCommand(): Command {

@@ -2,7 +2,7 @@
  * The weak-noise linewidth of the limit cycle (core-rs/src/linewidth.rs):
  * phase diffusion through the phase response curve, and its central-difference
  * derivatives by the fitted parameter slots. The physics is described in
- * cli/spectrum-linewidth.ts and linewidth.rs.
+ * cli/spectrum/linewidth.ts and linewidth.rs.
  */
 import { Core, core } from "./wasm.js";
 import { SIZE } from "./codes.js";

@@ -4,7 +4,7 @@
  * handle owns theta, m, v, the step counter t and one gradient slot per
  * worker in wasm memory; `step` sums the slots (the one place where the
  * gradients of worker slices are reduced) and updates every group. Used by
- * sysid (cli/sysid.ts), the MNIST trainer (cli/network/trainer.ts) and the
+ * sysid (cli/fit/sysid.ts), the MNIST trainer (cli/network/trainer.ts) and the
  * reservoir trainer (cli/reservoir/run.ts).
  */
 import { Buf, Core, core } from "./wasm.js";

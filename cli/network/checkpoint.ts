@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { UsageError } from "../errors.js";
 import { note } from "../log.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import type { LearningRates, NetConfig, Precision } from "./config.js";
 import { layout } from "./config.js";
 

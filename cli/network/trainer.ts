@@ -5,8 +5,8 @@
  * their ranges, one checkpoint + metrics.csv + result.json per epoch.
  */
 import path from "node:path";
-import { ensureDir, writeFileAtomic } from "../output.js";
-import { Dataset } from "../idx.js";
+import { ensureDir, writeFileAtomic } from "../io/output.js";
+import { Dataset } from "../io/idx.js";
 import { Group, Optimizer, Vec } from "../core/optimizer.js";
 import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";

@@ -2,9 +2,9 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { choiceFlag, intFlag, optionReader, timeFlag } from "./parse.js";
-import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../units.js";
-import { SIGNAL_UNITS } from "../teacher.js";
-import type { UncertaintyMethod } from "../measured.js";
+import { parseQuantity, VOLTAGE, DIMENSIONLESS } from "../io/units.js";
+import { SIGNAL_UNITS } from "../io/teacher-csv.js";
+import type { UncertaintyMethod } from "../fit/measured.js";
 
 /** Flags that, given on the command line, select the measured-data path (`--m0 teacher` alone does not). */
 export const MEASURED_FLAGS = ["signal", "offset", "amplitude", "m0", "window", "stride", "uncertainty", "bootstrap", "scan"];

@@ -6,7 +6,7 @@ import { choiceFlag, FlagValues, intFlag, numberFlag, seedFlag, timeFlag } from 
 import { exportOptions } from "./figures.js";
 import { NetConfig, parseTune, Precision, RANGES, X0Norm } from "../network/config.js";
 import { integerRatio } from "../simulator.js";
-import type { Dataset } from "../idx.js";
+import type { Dataset } from "../io/idx.js";
 import type { ExportOptions } from "../render/figures/export.js";
 
 /** A flag given on the command line: its value and its text as written (for messages). */

@@ -1,6 +1,6 @@
 /** Parsers shared by the commands' flags. */
 import { UsageError } from "../errors.js";
-import { parseQuantity, Quantity, TIME, TEMPERATURE } from "../units.js";
+import { parseQuantity, Quantity, TIME, TEMPERATURE } from "../io/units.js";
 
 /** A quantity flag: bare numbers in `bareUnit`; records the assumption in `notes`. */
 export function quantityFlag(text: string, q: Quantity, bareUnit: string, flag: string, notes: string[]): number {

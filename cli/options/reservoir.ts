@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import { checkCount, U32_MAX } from "../limits.js";
 import { defaultParams, PARAMS, parseParamValue } from "../model.js";
 import { choiceFlag, FlagValues, intFlag, numberFlag, quantityFlag, seedFlag, timeFlag } from "./parse.js";
-import { CURRENT, FIELD } from "../units.js";
+import { CURRENT, FIELD } from "../io/units.js";
 import { RANGES } from "../network/config.js";
 import { GROUPS, Group, ReservoirSettings } from "../reservoir/run.js";
 import { TaskName } from "../reservoir/tasks.js";

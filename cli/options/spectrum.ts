@@ -2,11 +2,11 @@
 import os from "node:os";
 import { paramsFromOptions } from "../model.js";
 import { choiceFlag, intFlag, optionReader, quantityFlag, seedFlag, temperatureFlag, timeFlag } from "./parse.js";
-import { FREQUENCY, TIME, parseQuantity } from "../units.js";
+import { FREQUENCY, TIME, parseQuantity } from "../io/units.js";
 import { UsageError } from "../errors.js";
 import { integerRatio, Scheme } from "../simulator.js";
-import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum.js";
-import { parseSweep, PointSettings } from "../spectrum-sweep.js";
+import { MIN_SEGMENT, WINDOWS, WindowName } from "../spectrum/psd.js";
+import { parseSweep, PointSettings } from "../spectrum/sweep.js";
 import { checkCount, checkMemory, U32_MAX } from "../limits.js";
 import { exportOptions } from "./figures.js";
 import type { ExportOptions } from "../render/figures/export.js";

@@ -10,9 +10,9 @@ import { choiceFlag, intFlag, optionReader, parsed, temperatureFlag, timeFlag } 
 import { rangesFor, teacherSettingsFromFlags } from "./teacher.js";
 import { measuredFlagGiven, measuredSettingsFromFlags } from "./measured.js";
 import { exportOptions, parseComponents } from "./figures.js";
-import { parseQuantity } from "../units.js";
+import { parseQuantity } from "../io/units.js";
 import { UsageError } from "../errors.js";
-import { checkIdentifiable, FitParam, GradientMode, Refinement, Stage } from "../sysid.js";
+import { checkIdentifiable, FitParam, GradientMode, Refinement, Stage } from "../fit/sysid.js";
 import { note } from "../log.js";
 import type { SysidSettings } from "../run/sysid.js";
 import type { SpectrumSysidSettings } from "../run/sysid-spectrum.js";

@@ -1,6 +1,6 @@
 /** Rendering of `stoopt spectrum`'s results: summaries on stderr, the PSD and the sweep as CSV (figures: cli/render/figures/spectrum.ts). */
 import { csv, num, table } from "./text.js";
-import type { SweepAxis } from "../spectrum-sweep.js";
+import type { SweepAxis } from "../spectrum/sweep.js";
 import type { SweepResult, TraceResult } from "../run/spectrum.js";
 
 export const axisColumn = (a: SweepAxis) => (a.spec.unit ? `${a.spec.name}_${a.spec.unit.replace(/[^A-Za-z0-9]/g, "")}` : a.spec.name);

@@ -4,7 +4,7 @@
  * The result's JSON schema is schemas/sysid-result.schema.json.
  */
 import { csv, num, table } from "./text.js";
-import type { EpochRecord, FitParam } from "../sysid.js";
+import type { EpochRecord, FitParam } from "../fit/sysid.js";
 import type { FileOutcome, SysidResult } from "../run/sysid.js";
 
 export type { FileOutcome, FitEntry, ParameterEntry, SysidResult } from "../run/sysid.js";

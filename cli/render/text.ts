@@ -1,5 +1,5 @@
 /** Renderers: a result object becomes a table for people (stderr) or JSON/CSV for pipelines. */
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 
 /** A plain-text table with aligned columns. */
 export function table(head: string[], rows: string[][]): string {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { core, Core } from "../core/wasm.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { info } from "../log.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import { pausePoint } from "../signals.js";
 import { couplingMatrix, rngFill } from "../network/init.js";
 import { RANGES } from "../network/config.js";

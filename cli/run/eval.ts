@@ -1,5 +1,5 @@
 /** The work of `stoopt eval`: the test accuracy of a network checkpoint written by `stoopt mnist`. */
-import { DEFAULT_DATA, loadDataset } from "../idx.js";
+import { DEFAULT_DATA, loadDataset } from "../io/idx.js";
 import { note } from "../log.js";
 import { loadCheckpoint } from "../network/checkpoint.js";
 import type { NetConfig } from "../network/config.js";

@@ -1,11 +1,11 @@
 /** The work of `stoopt landscape`: the loss of eq. (4) on a grid of two parameters (Fig. 3 a-b), evaluated in the wasm core. */
 import path from "node:path";
-import { Evaluator } from "../sysid.js";
+import { Evaluator } from "../fit/sysid.js";
 import { ParamSpec } from "../model.js";
 import { Interrupted } from "../errors.js";
 import { progress } from "../log.js";
 import { writeJson } from "../render/text.js";
-import { checkOutputDir, declareInput, ensureDir } from "../output.js";
+import { checkOutputDir, declareInput, ensureDir } from "../io/output.js";
 import { stopsCleanly } from "../signals.js";
 import { landscapeFigure } from "../render/figures/sysid.js";
 import { ExportOptions, writeFigures } from "../render/figures/export.js";
@@ -14,7 +14,7 @@ import { readSysidPath } from "./sysid-path.js";
 import { VERSION } from "../version.js";
 import { Parsed, settled } from "../options/parse.js";
 import type { TeacherSettings } from "../options/teacher.js";
-import { gridValue } from "../landscape-grid.js";
+import { gridValue } from "../fit/landscape-grid.js";
 
 export interface Axis {
   spec: ParamSpec;
@@ -78,7 +78,7 @@ export interface LandscapeSettings {
   overlay?: string;
 }
 
-/** landscape.json: what `stoopt landscape` writes and `stoopt plot` reads (cli/schema.ts LANDSCAPE_RESULT). */
+/** landscape.json: what `stoopt landscape` writes and `stoopt plot` reads (cli/io/schema.ts LANDSCAPE_RESULT). */
 export interface LandscapeResult {
   stoopt: string;
   command: "landscape";

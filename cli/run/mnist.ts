@@ -4,13 +4,13 @@
  * the checkpoint of --resume, the flags given checked against it), trained epoch
  * by epoch (cli/network/trainer.ts), result.json written after every epoch.
  */
-import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../output.js";
+import { checkOutputDir, declareInput, refuseExistingRun as refuseOverRun, removeStaleTemps } from "../io/output.js";
 import fs from "node:fs";
 import { stopsCleanly } from "../signals.js";
 import { checkMemory } from "../limits.js";
 import path from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
-import { DEFAULT_DATA, loadDataset } from "../idx.js";
+import { DEFAULT_DATA, loadDataset } from "../io/idx.js";
 import { info, note, progress } from "../log.js";
 import { checkAgainstCheckpoint, MnistSettings, netConfigFor } from "../options/mnist.js";
 import { epochLine, runHeader } from "../render/mnist.js";
@@ -30,7 +30,7 @@ export async function runMnist(s: MnistSettings): Promise<MnistResult> {
   let state: RunState;
   let dataDir: string;
   let outDir: string | undefined = s.out;
-  // outputs, checked before the work (cli/output.ts); a folder that holds a run is not started over silently
+  // outputs, checked before the work (cli/io/output.ts); a folder that holds a run is not started over silently
   if (outDir !== undefined) {
     checkOutputDir(outDir, "--out", OUTPUT_FILES);
     const resumingHere = s.resume !== undefined && path.resolve(s.resume.dir) === path.resolve(outDir);
@@ -87,7 +87,7 @@ export async function runMnist(s: MnistSettings): Promise<MnistResult> {
   return run(state, data, threads, outDir, s.json, plotDir, figures);
 }
 
-/** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/schema.ts MNIST_RESULT). */
+/** result.json of `stoopt mnist --out` (and --json): what `stoopt plot` reads (cli/io/schema.ts MNIST_RESULT). */
 export interface MnistResult {
   command: "mnist";
   config: Omit<NetConfig, "seed"> & { seed: string; dt_s: number; duration_s: number };

@@ -1,16 +1,16 @@
 /**
- * The work of `stoopt plot`: read a result file (validated by cli/schema.ts and
+ * The work of `stoopt plot`: read a result file (validated by cli/io/schema.ts and
  * then typed as the result the command that wrote it returns) and draw its
  * figures (cli/render/figures/).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { readTeacher } from "../teacher.js";
+import { readTeacher } from "../io/teacher-csv.js";
 import { defaultParams, PARAMS } from "../model.js";
 import { info, note } from "../log.js";
-import { checkOutputDir, declareInput } from "../output.js";
-import { LANDSCAPE_RESULT, MNIST_RESULT, SYSID_RESULT, validate } from "../schema.js";
+import { checkOutputDir, declareInput } from "../io/output.js";
+import { LANDSCAPE_RESULT, MNIST_RESULT, SYSID_RESULT, validate } from "../io/schema.js";
 import { DEFAULT_EXPORT, ExportOptions, Figure, writeFigures } from "../render/figures/export.js";
 import { Component, landscapeFigure, lossFigure, parameterFigure, trajectoryFigure } from "../render/figures/sysid.js";
 import { accuracyFigure, physicsFigures, stoDynamicsFigures } from "../render/figures/mnist.js";
@@ -18,7 +18,7 @@ import { denseStudent, studentAtSamples } from "./student.js";
 import { loadCheckpoint } from "../network/checkpoint.js";
 import { initialTheta } from "../network/init.js";
 import { stoDynamics } from "../network/dynamics.js";
-import { DEFAULT_DATA, loadDataset } from "../idx.js";
+import { DEFAULT_DATA, loadDataset } from "../io/idx.js";
 import { core } from "../core/wasm.js";
 import { teacherArrays } from "./teacher.js";
 import type { SysidPlotInput } from "./sysid.js";

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Interrupted, UsageError } from "../errors.js";
-import { checkOutputDir, declareInput, refuseExistingRun, removeStaleTemps } from "../output.js";
+import { checkOutputDir, declareInput, refuseExistingRun, removeStaleTemps } from "../io/output.js";
 import { stopsCleanly } from "../signals.js";
 import { checkMemory } from "../limits.js";
 import { info, note } from "../log.js";
@@ -40,7 +40,7 @@ export async function runReservoir(r: ReservoirRunSettings): Promise<RunResult> 
   const plotDir = r.plot;
   const resumeDir = r.resume;
   let result: RunResult;
-  // inputs, then outputs, before any work (cli/output.ts): an output over an input is refused
+  // inputs, then outputs, before any work (cli/io/output.ts): an output over an input is refused
   if (r.input !== undefined) declareInput(r.input, "input series");
   const ck = resumeDir !== undefined ? loadCheckpoint(resumeDir) : undefined;
   if (ck?.settings.input) declareInput(ck.settings.input.file, "input series");

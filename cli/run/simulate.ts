@@ -2,7 +2,7 @@
 import path from "node:path";
 import { PARAMS } from "../model.js";
 import { plan, simulate, SimulationSpec } from "../simulator.js";
-import { checkOutput, sinkFor, writeFileAtomic } from "../output.js";
+import { checkOutput, sinkFor, writeFileAtomic } from "../io/output.js";
 import { Interrupted } from "../errors.js";
 import { stopsCleanly } from "../signals.js";
 import { progress } from "../log.js";
@@ -55,7 +55,7 @@ export function sidecarOf(spec: SimulationSpec): SimulateSidecar {
 export async function runSimulate(s: SimulateSettings): Promise<SimulateResult> {
   const spec = s.spec;
   const p = plan(spec);
-  // both outputs checked before the work (cli/output.ts); a device or pipe gets no sidecar
+  // both outputs checked before the work (cli/io/output.ts); a device or pipe gets no sidecar
   const toFile = s.output !== undefined && s.output !== "-";
   const target = toFile ? checkOutput(s.output!, "--output") : undefined;
   // beside the data as the user named it; beside the real file if a link leads to another folder (/dev/stdout > file)

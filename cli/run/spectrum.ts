@@ -3,21 +3,21 @@
  * typed results: the spectrum of a trace file, and sweeps over parameters.
  */
 import { UsageError } from "../errors.js";
-import type { TeacherData } from "../teacher.js";
-import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum.js";
-import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../spectrum-sweep.js";
-import { SpectrumPool } from "../spectrum-pool.js";
+import type { TeacherData } from "../io/teacher-csv.js";
+import { checkWelch, defaultSegment, MIN_SEGMENT, LineSummary, Psd, summarize, welch, WelchSettings, WindowName } from "../spectrum/psd.js";
+import { GROWTH_FACTORS, PointResult, PointSettings, SweepAxis, sweepPoints, thresholdFromGrowth } from "../spectrum/sweep.js";
+import { SpectrumPool } from "../spectrum/pool.js";
 import { Interrupted } from "../errors.js";
 import { progress } from "../log.js";
 import { stopsCleanly } from "../signals.js";
 import { PARAMS } from "../model.js";
 import { theory } from "../oscillator.js";
 import { paramByName } from "../model.js";
-import { readTeacher } from "../teacher.js";
+import { readTeacher } from "../io/teacher-csv.js";
 import { info, note } from "../log.js";
 import { toJson } from "../render/text.js";
 import { psdCsv, sweepCsv, sweepSummary, traceSummary } from "../render/spectrum.js";
-import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../output.js";
+import { checkOutput, checkOutputDir, declareInput, ensureDir, sinkFor, writeFileAtomic } from "../io/output.js";
 import { writeFigures } from "../render/figures/export.js";
 import { psdFigure, sweepFigures } from "../render/figures/spectrum.js";
 import { segmentFlag, SpectrumOutputs, SweepRunSettings, TraceRunSettings } from "../options/spectrum.js";
@@ -230,7 +230,7 @@ export function sweepJson(r: SweepResult, s: SweepSettings): SweepJson {
 /** `stoopt spectrum` with its settings (cli/options/spectrum.ts): outputs checked, then the trace's spectrum or the sweeps, rendered and written. */
 export async function runSpectrum(s: TraceRunSettings | SweepRunSettings): Promise<TraceResult | SweepResult> {
   const o = s.outputs;
-  // the input, then every output, before any work (cli/output.ts): an output over the trace is refused
+  // the input, then every output, before any work (cli/io/output.ts): an output over the trace is refused
   if (s.kind === "trace") declareInput(s.file, "trace");
   if (o.output !== undefined && o.output !== "-") checkOutput(o.output, "--output");
   if (o.plot !== undefined) checkOutputDir(o.plot, "--plot");

@@ -4,8 +4,8 @@
  * (the same RK4 at the same step from the same initial state, sampled finely
  * enough for at least 20 points per oscillation period).
  */
-import type { TeacherTrial } from "../teacher.js";
-import { CoreEvaluator, TeacherArrays } from "../sysid.js";
+import type { TeacherTrial } from "../io/teacher-csv.js";
+import { CoreEvaluator, TeacherArrays } from "../fit/sysid.js";
 import { simulate } from "../simulator.js";
 import type { Component } from "../render/figures/sysid.js";
 

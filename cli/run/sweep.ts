@@ -9,7 +9,7 @@ import path from "node:path";
 import { UsageError } from "../errors.js";
 import { note } from "../log.js";
 import type { SweepSettings } from "../options/sweep.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import { cellDirs, prepare, runLocal } from "../sweep/run.js";
 import { cellStatus, CellStatus, nextArgv, readCell, STOOPT_ENTRY } from "../sweep/cell.js";
 import { haveSbatch, recordSubmission, sbatchScript, shq, stillQueued, submit, writeScript } from "../sweep/slurm.js";

@@ -1,6 +1,6 @@
 /**
  * `stoopt sysid` on measured data (README "Fitting measured data"): the
- * flags, checks and rendering of the windowed fit in cli/measured.ts. Called
+ * flags, checks and rendering of the windowed fit in cli/fit/measured.ts. Called
  * by the sysid command when the initial states are fitted (`--m0 fit`, a
  * `--signal` column, or a teacher without my/mz).
  */
@@ -8,10 +8,10 @@ import { VERSION } from "../version.js";
 import { levelFromFlag, MeasuredSettings } from "../options/measured.js";
 import { UsageError } from "../errors.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
-import { FitParam } from "../sysid.js";
+import { FitParam } from "../fit/sysid.js";
 import { PARAMS } from "../model.js";
-import { comparedSamples, cutWindows, fitMeasured, MeasuredResult, Trace, UncertaintyMethod } from "../measured.js";
-import { CoreWindows, makeWindowEvaluator } from "../windows.js";
+import { comparedSamples, cutWindows, fitMeasured, MeasuredResult, Trace, UncertaintyMethod } from "../fit/measured.js";
+import { CoreWindows, makeWindowEvaluator } from "../fit/windows.js";
 import { info, note, paint } from "../log.js";
 import { toJson, writeJson } from "../render/text.js";
 import { measuredTable } from "../render/sysid.js";

@@ -1,7 +1,7 @@
 /** The optimization path of a `stoopt sysid -o` result, drawn over a loss landscape (landscape --result, plot --result). */
 import fs from "node:fs";
 import { UsageError } from "../errors.js";
-import { SYSID_RESULT, validate } from "../schema.js";
+import { SYSID_RESULT, validate } from "../io/schema.js";
 import type { SysidResult } from "./sysid.js";
 
 export interface SysidPath {

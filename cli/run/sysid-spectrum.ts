@@ -1,10 +1,10 @@
 /**
  * `stoopt sysid --spectrum TABLE`: settings from sysid's flags, the fit
- * (cli/spectrum-fit.ts) and its rendering, in the layout of the time-domain
+ * (cli/spectrum/fit.ts) and its rendering, in the layout of the time-domain
  * fit's report (fit.<name>.{value, unit, start, uncertainty, stderr, range, at_bound}).
  */
 import { VERSION } from "../version.js";
-import { FitParam } from "../sysid.js";
+import { FitParam } from "../fit/sysid.js";
 import { PARAMS } from "../model.js";
 import {
   checkSpectrumFit,
@@ -15,14 +15,14 @@ import {
   SpectrumFitResult,
   SpectrumFitSettings,
   SpectrumTable,
-} from "../spectrum-fit.js";
-import { LINEWIDTH_GRADIENT, WEAK_NOISE_LIMIT } from "../spectrum-linewidth.js";
-import { SpectrumPool } from "../spectrum-pool.js";
+} from "../spectrum/fit.js";
+import { LINEWIDTH_GRADIENT, WEAK_NOISE_LIMIT } from "../spectrum/linewidth.js";
+import { SpectrumPool } from "../spectrum/pool.js";
 import { info, note, paint } from "../log.js";
 import { num, toJson, writeJson } from "../render/text.js";
 import { spectrumFitTable } from "../render/sysid.js";
 import { EXIT_RUNTIME, Interrupted } from "../errors.js";
-import { checkOutput, declareInput } from "../output.js";
+import { checkOutput, declareInput } from "../io/output.js";
 import { stopsCleanly } from "../signals.js";
 
 /** The result of `stoopt sysid --spectrum TABLE`: what `-o` and `--json` write (the time-domain fit's layout where it applies). */
@@ -112,7 +112,7 @@ export interface SpectrumSysidSettings {
   windowS: number;
   threads: number;
   maxIterations: number;
-  /** --temperature [K]: the linewidths are fitted too (cli/spectrum-linewidth.ts); undefined: a linewidth column is ignored */
+  /** --temperature [K]: the linewidths are fitted too (cli/spectrum/linewidth.ts); undefined: a linewidth column is ignored */
   temperatureK?: number;
   /** unit assumptions of bare numbers, noted before the work */
   notes: string[];
@@ -126,7 +126,7 @@ export interface SpectrumSysidSettings {
 export async function runSpectrumFit(s: SpectrumSysidSettings): Promise<SpectrumSysidResult> {
   const t0 = Date.now();
   const { file, params, base, dtS, washoutS, windowS, threads, maxIterations, temperatureK } = s;
-  // the table is an input; --out is checked before any work (cli/output.ts)
+  // the table is an input; --out is checked before any work (cli/io/output.ts)
   declareInput(file, "frequency table");
   if (s.out !== undefined && s.out !== "-") checkOutput(s.out, "--out");
   const notes = [...s.notes];

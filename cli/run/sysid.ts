@@ -1,28 +1,28 @@
 /**
  * The work of `stoopt sysid` on teacher files: each fitted by Adam on eq. 4
- * and Levenberg-Marquardt (cli/sysid.ts), or, for measured data, by the
+ * and Levenberg-Marquardt (cli/fit/sysid.ts), or, for measured data, by the
  * windowed fit (cli/run/sysid-measured.ts); results rendered by cli/render/sysid.ts.
  * The frequency-table fit (--spectrum) is cli/run/sysid-spectrum.ts.
  */
 import fs from "node:fs";
 import { PARAMS } from "../model.js";
 import { describe, EXIT_RUNTIME, UsageError } from "../errors.js";
-import { EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../sysid.js";
+import { EpochRecord, FitParam, GradientMode, Refinement, runFit, Stage, UNCERTAINTY_METHOD } from "../fit/sysid.js";
 import { fitReport, historyCsv, jsonLine, manyCsv, manyReport, manyTable, resultTable } from "../render/sysid.js";
 import { Parsed, settled } from "../options/parse.js";
 import type { TeacherSettings } from "../options/teacher.js";
 import type { MeasuredSettings } from "../options/measured.js";
 import { loadTeacher, LoadedTeacher, makeEvaluator, readTeacherData, teacherArrays } from "./teacher.js";
 import { MeasuredSysidResult, runMeasured } from "./sysid-measured.js";
-import { checkScopeTimeAxis } from "../measured.js";
+import { checkScopeTimeAxis } from "../fit/measured.js";
 import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
 import { toJson, writeJson } from "../render/text.js";
-import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../output.js";
+import { checkOutput, checkOutputDir, declareInput, writeFileAtomic } from "../io/output.js";
 import { exitCodeFor, stopRequested, stopsCleanly } from "../signals.js";
 import type { ExportOptions } from "../render/figures/export.js";
 import type { Component } from "../render/figures/sysid.js";
-import { PoolEvaluator, prewarmWorkers } from "../pool.js";
+import { PoolEvaluator, prewarmWorkers } from "../fit/pool.js";
 import { VERSION } from "../version.js";
 import type { SimulateSidecar } from "./simulate.js";
 
@@ -108,7 +108,7 @@ export interface SysidResult {
   history: EpochRecord[];
 }
 
-/** What `stoopt plot` reads of a sysid result (time-domain or measured), as cli/schema.ts SYSID_RESULT checks it. */
+/** What `stoopt plot` reads of a sysid result (time-domain or measured), as cli/io/schema.ts SYSID_RESULT checks it. */
 export type SysidPlotInput = Pick<SysidResult, "command" | "fit" | "history"> &
   Partial<Pick<SysidResult, "best_start">> & {
     input: Pick<SysidResult["input"], "file"> & Partial<Pick<SysidResult["input"], "sha256" | "trials" | "truncated">>;
@@ -236,7 +236,7 @@ export async function runSysid(s: SysidSettings): Promise<SysidRun> {
   const batchFlag = s.batch;
   const many = files.length > 1;
   const fitted = new Set(names);
-  // ---- outputs, checked before the work (cli/output.ts); every teacher is an input
+  // ---- outputs, checked before the work (cli/io/output.ts); every teacher is an input
   for (const f of files) {
     if (f === "-") continue;
     declareInput(f, "teacher");

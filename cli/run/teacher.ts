@@ -1,15 +1,15 @@
 /**
  * Reading a teacher for sysid and landscape: the shared options (cli/options/teacher.ts)
- * checked, the CSV read (cli/teacher.ts), flattened for the core, and an evaluator on it.
+ * checked, the CSV read (cli/io/teacher-csv.ts), flattened for the core, and an evaluator on it.
  */
 import { ParamSpec } from "../model.js";
 import type { TeacherSettings } from "../options/teacher.js";
 import { UsageError } from "../errors.js";
-import { readTeacher, TeacherData, TeacherTrial } from "../teacher.js";
-import { CoreEvaluator, Evaluator, TeacherArrays } from "../sysid.js";
-import { PoolEvaluator } from "../pool.js";
+import { readTeacher, TeacherData, TeacherTrial } from "../io/teacher-csv.js";
+import { CoreEvaluator, Evaluator, TeacherArrays } from "../fit/sysid.js";
+import { PoolEvaluator } from "../fit/pool.js";
 import { note } from "../log.js";
-import { declareInput } from "../output.js";
+import { declareInput } from "../io/output.js";
 import { checkMemory, checkPrecessionStep, checkTimeAxis } from "../limits.js";
 
 export interface LoadedTeacher {

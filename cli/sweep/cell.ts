@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import { adapterFor } from "./adapters.js";
 import type { Cell, Value } from "./spec.js";
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, UsageError } from "../errors.js";
 import { note } from "../log.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import { handlesSignalsItself } from "../signals.js";
 import { CellAttempt, cellStatus, conflict, ExitFile, liveRun, nextArgv, readCell, startCell, writeCellFile } from "./cell.js";
 import type { SweepPlan } from "./spec.js";

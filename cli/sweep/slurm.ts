@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { RuntimeFailure, UsageError } from "../errors.js";
-import { writeFileAtomic } from "../output.js";
+import { writeFileAtomic } from "../io/output.js";
 import { readJsonFile, STOOPT_ENTRY, SUBMITTED_FILE } from "./cell.js";
 import type { SlurmSettings, SweepPlan } from "./spec.js";
 

@@ -28,7 +28,7 @@ done
 # (a) computed (phase-response-curve) against simulated linewidths: compare.csv
 node --input-type=module - > compare.csv <<'JS'
 import fs from "node:fs";
-import { prcLinewidth } from "../../dist/cli/spectrum-linewidth.js";
+import { prcLinewidth } from "../../dist/cli/spectrum/linewidth.js";
 import { PARAMS } from "../../dist/cli/model.js";
 import { startOnCone } from "../../dist/cli/oscillator.js";
 console.log("table,j_DC_A,trials,sim_linewidth_Hz,sim_err_Hz,prc_linewidth_Hz,deviation_sigma,weak_noise_ratio");

@@ -8,7 +8,7 @@
 import path from "node:path";
 import { createRequire } from "node:module";
 import type * as Vega from "vega";
-import { ensureDir, writeFileAtomic } from "../../output.js";
+import { ensureDir, writeFileAtomic } from "../../io/output.js";
 import type { Spec } from "./spec.js";
 import { FigureSize, FONT_FAMILY, NUMBER_LOCALE, parseSize, themeConfig } from "./theme.js";
 

@@ -1,7 +1,7 @@
 /** Figures of a fit to measured data: each window's measured signal and the fitted model, in the signal's unit. */
 import type { Figure } from "./export.js";
 import { csv } from "../text.js";
-import type { Windows } from "../../measured.js";
+import type { Windows } from "../../fit/measured.js";
 
 /** Window `i`: the measurement as points, the model (offset + amplitude * the student's m_x) as a line; the data beside it as CSV. */
 export function windowFigure(

@@ -2,7 +2,7 @@
 import { lineFigure, Series } from "./figures.js";
 import type { Figure } from "./export.js";
 import type { TraceResult, SweepResult } from "../../run/spectrum.js";
-import type { SweepAxis } from "../../spectrum-sweep.js";
+import type { SweepAxis } from "../../spectrum/sweep.js";
 
 /** PSD on a log scale with the fitted Lorentzian, around the peak (or the whole range without one). */
 export function psdFigure(r: TraceResult): Figure {

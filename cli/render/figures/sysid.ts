@@ -5,7 +5,7 @@ import { csv } from "../text.js";
 import { PARAMS } from "../../model.js";
 import type { LandscapeResult } from "../../run/landscape.js";
 import { axisTitle, columnName, COLORS } from "./theme.js";
-import { gridStep, gridValue } from "../../landscape-grid.js";
+import { gridStep, gridValue } from "../../fit/landscape-grid.js";
 
 const unitOf = (name: string) => PARAMS.find((p) => p.name === name)?.unit ?? "";
 const param = (name: string): Quantity => ({ name, unit: unitOf(name) });

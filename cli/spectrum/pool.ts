@@ -6,11 +6,11 @@
  * job not finished with `Interrupted` at once; `close` ends the workers.
  */
 import { Worker } from "node:worker_threads";
-import { Core, core, wasmModule } from "./core/wasm.js";
-import { Interrupted, RuntimeFailure, StooptError } from "./errors.js";
-import { onStop, stopRequested } from "./signals.js";
-import { growthRate, PointResult, PointSettings, runPoint } from "./spectrum-sweep.js";
-import { SteadySettings, SteadyState, steadyState } from "./oscillator.js";
+import { Core, core, wasmModule } from "../core/wasm.js";
+import { Interrupted, RuntimeFailure, StooptError } from "../errors.js";
+import { onStop, stopRequested } from "../signals.js";
+import { growthRate, PointResult, PointSettings, runPoint } from "./sweep.js";
+import { SteadySettings, SteadyState, steadyState } from "../oscillator.js";
 
 export type SpectrumJob =
   | { kind: "point"; params: number[]; settings: PointSettings; index: number; values: Record<string, number> }
@@ -53,7 +53,7 @@ export class SpectrumPool {
     if (threads <= 1) return;
     const module = wasmModule();
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL("./spectrum-worker.js", import.meta.url), { workerData: { module } });
+      const w = new Worker(new URL("./worker.js", import.meta.url), { workerData: { module } });
       w.on("message", (msg: { result?: unknown; error?: string; exitCode?: number }) => {
         const job = this.busy.get(w);
         this.busy.delete(w);

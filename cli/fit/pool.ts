@@ -15,10 +15,10 @@
  *   thread alone.
  */
 import { Worker } from "node:worker_threads";
-import { wasmModule } from "./core/wasm.js";
+import { wasmModule } from "../core/wasm.js";
 import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
-import { Interrupted } from "./errors.js";
-import { onStop, stopRequested, throwIfStopped } from "./signals.js";
+import { Interrupted } from "../errors.js";
+import { onStop, stopRequested, throwIfStopped } from "../signals.js";
 
 /** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
 export const MIN_STEPS_PER_WORKER = 2_000;

@@ -10,8 +10,8 @@
  * with a five-point stencil to 1e-7 (core-rs/tests/linewidth.rs); dual numbers
  * would need second-order tangents through the monodromy and the adjoint.
  */
-export { prcLinewidth } from "./core/linewidth.js";
-export type { PrcLinewidth } from "./core/linewidth.js";
+export { prcLinewidth } from "../core/linewidth.js";
+export type { PrcLinewidth } from "../core/linewidth.js";
 
 /** D / Gamma above which a point is flagged: the phase diffuses by more than 0.1 rad^2 while the amplitude relaxes. */
 export const WEAK_NOISE_LIMIT = 0.1;

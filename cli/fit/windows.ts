@@ -4,12 +4,12 @@
  * offset + amplitude m_x, each window's initial state given or fitted in a
  * tangent-plane chart, per-window blocks of sums (layout `blockLayout`).
  * `WindowPool` splits the windows of every call across worker threads, each
- * with its own wasm instance (cli/windows-worker.ts).
+ * with its own wasm instance (cli/fit/windows-worker.ts).
  */
 import { Worker } from "node:worker_threads";
-import { Core, core, wasmModule } from "./core/wasm.js";
-import { SIZE } from "./core/codes.js";
-import { blockLayout, SysidMode, SysidProblem } from "./core/sysid.js";
+import { Core, core, wasmModule } from "../core/wasm.js";
+import { SIZE } from "../core/codes.js";
+import { blockLayout, SysidMode, SysidProblem } from "../core/sysid.js";
 
 /** Windows flattened for the core: window i owns samples offsets[i]..offsets[i+1]. */
 export interface WindowArrays {
@@ -36,8 +36,8 @@ export interface WindowRequest {
   sel: number[];
 }
 
-export { blockLayout } from "./core/sysid.js";
-export type { BlockLayout } from "./core/sysid.js";
+export { blockLayout } from "../core/sysid.js";
+export type { BlockLayout } from "../core/sysid.js";
 
 export interface WindowEvaluator {
   readonly nWindows: number;

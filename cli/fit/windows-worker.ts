@@ -1,6 +1,6 @@
 /** A worker thread of WindowPool: its own wasm instance, the windows resident in it. */
 import { parentPort, workerData } from "node:worker_threads";
-import { Core } from "./core/wasm.js";
+import { Core } from "../core/wasm.js";
 import { CoreWindows, WindowArrays, WindowRequest } from "./windows.js";
 
 const { module, windows, dtS, washoutS } = workerData as { module: WebAssembly.Module; windows: WindowArrays; dtS: number; washoutS: number };

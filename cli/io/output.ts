@@ -19,7 +19,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { IoFailure, UsageError } from "./errors.js";
+import { IoFailure, UsageError } from "../errors.js";
 
 const pending = new Set<string>();
 let cleanupInstalled = false;

@@ -4,17 +4,17 @@
  * initial state is an unknown in a tangent-plane chart (or the teacher's
  * full state where it is known), fitted jointly with the physical parameters
  * and, where unknown, offset and amplitude, by bounded Levenberg-Marquardt
- * (cli/lm.ts) on the sum of squared residuals. Derivatives come from the
+ * (cli/fit/lm.ts) on the sum of squared residuals. Derivatives come from the
  * core's forward-mode duals: a window's two chart tangents touch only its own
  * residuals, so the core returns per-window blocks of J^T J and J^T r, and
  * the dense normal equations are assembled here.
  */
 import { levenbergMarquardt, LmResult } from "./lm.js";
 import { FitParam, startPoints } from "./sysid.js";
-import { uniformSource } from "./core/rng.js";
-import { simulate } from "./simulator.js";
-import { UsageError } from "./errors.js";
-import { TIME } from "./units.js";
+import { uniformSource } from "../core/rng.js";
+import { simulate } from "../simulator.js";
+import { UsageError } from "../errors.js";
+import { TIME } from "../io/units.js";
 import { blockLayout, WindowArrays, WindowEvaluator, WindowRequest } from "./windows.js";
 import { Matrix, inverse } from "ml-matrix";
 

@@ -3,13 +3,13 @@
  * teacher trajectories by Adam on gradients from the wasm core
  * (core-rs/src/sysid.rs: forward-mode duals or the discrete RK4 adjoint).
  */
-import { Core, core } from "./core/wasm.js";
-import { addParts, Parts, SysidMode, SysidProblem } from "./core/sysid.js";
-import { Optimizer, OptimizerState } from "./core/optimizer.js";
-import { uniformSource } from "./core/rng.js";
-import { PARAMS, ParamSpec } from "./model.js";
-import { Interrupted, UsageError } from "./errors.js";
-import { pausePoint, stopRequested } from "./signals.js";
+import { Core, core } from "../core/wasm.js";
+import { addParts, Parts, SysidMode, SysidProblem } from "../core/sysid.js";
+import { Optimizer, OptimizerState } from "../core/optimizer.js";
+import { uniformSource } from "../core/rng.js";
+import { PARAMS, ParamSpec } from "../model.js";
+import { Interrupted, UsageError } from "../errors.js";
+import { pausePoint, stopRequested } from "../signals.js";
 import { invertSpd, levenbergMarquardt, LmResult, LsqPoint } from "./lm.js";
 
 export type GradientMode = "dual" | "adjoint";
@@ -33,7 +33,7 @@ export interface Evaluator {
   close(): Promise<void>;
   /**
    * One evaluator per thread, each evaluating whole selections on its own
-   * thread (cli/pool.ts): independent fits run side by side on them.
+   * thread (cli/fit/pool.ts): independent fits run side by side on them.
    */
   lanes?(): Evaluator[];
 }

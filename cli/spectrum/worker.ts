@@ -1,7 +1,7 @@
 /** A spectrum worker thread: its own wasm instance; runs sweep points, growth rates and steady states. */
 import { parentPort, workerData } from "node:worker_threads";
-import { Core } from "./core/wasm.js";
-import { runJob, SpectrumJob } from "./spectrum-pool.js";
+import { Core } from "../core/wasm.js";
+import { runJob, SpectrumJob } from "./pool.js";
 
 const c = new Core((workerData as { module: WebAssembly.Module }).module);
 

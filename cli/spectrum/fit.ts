@@ -12,23 +12,23 @@
  * start point is held fixed for them (its influence has decayed by the end
  * of the washout). Residuals r_i = (f_model,i - f_i) / sigma_i with sigma_i
  * from an f_err column, or 1 Hz (unweighted; the covariance is then scaled
- * by the residuals as in lmfit). Levenberg-Marquardt (cli/lm.ts) within the
+ * by the residuals as in lmfit). Levenberg-Marquardt (cli/fit/lm.ts) within the
  * ranges. With a temperature and a linewidth column, each resolved row adds a
  * linewidth residual against the weak-noise (phase-response-curve) linewidth
- * of cli/spectrum-linewidth.ts, its Jacobian row by central differences; the
+ * of cli/spectrum/linewidth.ts, its Jacobian row by central differences; the
  * weights are then those of `residualSigmas`.
  */
 import fs from "node:fs";
 import { createHash } from "node:crypto";
 import { parse } from "csv-parse/sync";
-import { UsageError, RuntimeFailure } from "./errors.js";
-import { PARAMS, ParamSpec } from "./model.js";
-import { FitParam, statistics, FitStatistics, ulp } from "./sysid.js";
-import { levenbergMarquardt, lmConverged, invertSpd, LmResult } from "./lm.js";
-import { startOnCone } from "./oscillator.js";
-import { SpectrumPool } from "./spectrum-pool.js";
-import { FREQUENCY } from "./units.js";
-import { prcLinewidth, PrcLinewidth } from "./spectrum-linewidth.js";
+import { UsageError, RuntimeFailure } from "../errors.js";
+import { PARAMS, ParamSpec } from "../model.js";
+import { FitParam, statistics, FitStatistics, ulp } from "../fit/sysid.js";
+import { levenbergMarquardt, lmConverged, invertSpd, LmResult } from "../fit/lm.js";
+import { startOnCone } from "../oscillator.js";
+import { SpectrumPool } from "./pool.js";
+import { FREQUENCY } from "../io/units.js";
+import { prcLinewidth, PrcLinewidth } from "./linewidth.js";
 
 export interface SpectrumRow {
   /** 1-based line in the file */
@@ -215,7 +215,7 @@ export interface SpectrumFitSettings {
   windowS: number;
   maxIterations?: number;
   shouldStop?: () => boolean;
-  /** with a temperature > 0 and a linewidth column, the linewidths are fitted too (cli/spectrum-linewidth.ts) */
+  /** with a temperature > 0 and a linewidth column, the linewidths are fitted too (cli/spectrum/linewidth.ts) */
   temperatureK?: number;
 }
 
@@ -248,7 +248,7 @@ export const SPECTRUM_UNCERTAINTY_METHOD =
   "Gauss-Newton covariance of the frequency residuals at the returned point, C = s^2 (J^T J)^-1 with J = d f_model / d theta from dual numbers through washout and window; s^2 = sum r^2 / (N - k) without an f_err column (lmfit's scale_covar), 1 with it (residuals already divided by f_err); 1 sigma = sqrt(C_ii) combined in quadrature with the last Levenberg-Marquardt step";
 
 export const SPECTRUM_LINEWIDTH_UNCERTAINTY_METHOD =
-  "Gauss-Newton covariance of the frequency and linewidth residuals at the returned point, C = s^2 (J^T J)^-1; frequency rows of J from dual numbers through washout and window, linewidth rows by central differences of the phase-response-curve linewidth (cli/spectrum-linewidth.ts); residuals divided by their sigmas (f_err or half the row's width; linewidth_err or 5 % of the width); s^2 = sum r^2 / (N - k) unless both error columns are given (lmfit's scale_covar), else 1; 1 sigma = sqrt(C_ii) combined in quadrature with the last Levenberg-Marquardt step";
+  "Gauss-Newton covariance of the frequency and linewidth residuals at the returned point, C = s^2 (J^T J)^-1; frequency rows of J from dual numbers through washout and window, linewidth rows by central differences of the phase-response-curve linewidth (cli/spectrum/linewidth.ts); residuals divided by their sigmas (f_err or half the row's width; linewidth_err or 5 % of the width); s^2 = sum r^2 / (N - k) unless both error columns are given (lmfit's scale_covar), else 1; 1 sigma = sqrt(C_ii) combined in quadrature with the last Levenberg-Marquardt step";
 
 /** Check the table against the fit before the work. */
 export function checkSpectrumFit(t: SpectrumTable, s: SpectrumFitSettings): void {

@@ -22,7 +22,7 @@ import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { CsvError, parse } from "csv-parse";
 import type { Info } from "csv-parse";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 import { TIME } from "./units.js";
 
 export interface TeacherTrial {

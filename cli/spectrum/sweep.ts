@@ -4,15 +4,15 @@
  * analysed, and the theory (threshold, orbit-averaged frequency) put beside
  * it. Points run on worker threads, each with its own wasm instance.
  */
-import { Core } from "./core/wasm.js";
-import { Simulation } from "./core/simulation.js";
-import { CONSTANT } from "./core/codes.js";
-import { UsageError } from "./errors.js";
-import { ParamSpec, paramByName, checkBounds } from "./model.js";
-import { Scheme, integerRatio } from "./simulator.js";
-import { parseQuantity } from "./units.js";
-import { startOnCone, theory, Theory } from "./oscillator.js";
-import { LineSummary, summarize, welch, WindowName } from "./spectrum.js";
+import { Core } from "../core/wasm.js";
+import { Simulation } from "../core/simulation.js";
+import { CONSTANT } from "../core/codes.js";
+import { UsageError } from "../errors.js";
+import { ParamSpec, paramByName, checkBounds } from "../model.js";
+import { Scheme, integerRatio } from "../simulator.js";
+import { parseQuantity } from "../io/units.js";
+import { startOnCone, theory, Theory } from "../oscillator.js";
+import { LineSummary, summarize, welch, WindowName } from "./psd.js";
 
 export interface SweepAxis {
   spec: ParamSpec;

@@ -4,8 +4,8 @@
  * a missing or mistyped field is one line naming the file and the field
  * (exit 2), never a TypeError or NaN axes.
  */
-import { UsageError } from "./errors.js";
-import { PARAMS } from "./model.js";
+import { UsageError } from "../errors.js";
+import { PARAMS } from "../model.js";
 
 export type Schema =
   | "number" // finite

@@ -11,7 +11,7 @@
  * |FFT(w x)|^2 / (fs sum w^2), doubled except at 0 and Nyquist. A segment of
  * L samples is zero-padded to the next power of two for the FFT.
  */
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 export const WINDOWS = ["hann", "hamming", "blackman", "rect"] as const;
 export type WindowName = (typeof WINDOWS)[number];

@@ -3,7 +3,7 @@
  * Every quantity has one internal unit (CGS, current in A, time in s) and a
  * documented unit for bare numbers; the CLI says when it assumed one.
  */
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 export interface Quantity {
   /** what it measures, for messages */

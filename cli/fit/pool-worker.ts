@@ -1,10 +1,10 @@
 /**
- * A sysid worker thread (cli/pool.ts): its own wasm instance with the current
+ * A sysid worker thread (cli/fit/pool.ts): its own wasm instance with the current
  * teacher resident in it. A message with `teacher` (shared memory) replaces
  * the teacher; every other message is an evaluation of a share of the trials.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { Core } from "./core/wasm.js";
+import { Core } from "../core/wasm.js";
 import { CoreEvaluator, TeacherArrays } from "./sysid.js";
 
 const core = new Core((workerData as { module: WebAssembly.Module }).module);
