@@ -27,6 +27,20 @@ export interface RunState {
   history: EpochRow[];
 }
 
+/** The state a checkpoint holds (its configuration as `cfg`): what a resumed run or an evaluation starts from. */
+export function runStateOf(ck: Checkpoint): RunState {
+  return {
+    cfg: ck.header.config,
+    theta: ck.theta,
+    adamM: ck.adamM,
+    adamV: ck.adamV,
+    wcp: ck.wcp,
+    adamStep: ck.header.adam_step,
+    epochsDone: ck.header.epochs_done,
+    history: ck.header.history,
+  };
+}
+
 /** A SharedArrayBuffer-backed copy of `src` of the run's precision. */
 function shared(src: ArrayLike<number>, f32: boolean): Vec {
   const n = src.length;

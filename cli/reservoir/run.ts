@@ -456,22 +456,24 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     const lamTrain = history.length ? history[0].lambda : ev.lambda;
     let lrScale = resume ? resume.lr_scale : 1;
     let cur = objective(lamTrain);
+    // the history row of the current point (theta, its evaluation and objective)
+    const rowOf = (epoch: number, accepted: number, gradNorm: number | null, epochS: number): EpochRow => ({
+      epoch,
+      train_objective: cur,
+      accepted,
+      lr_scale: lrScale,
+      train_loss: ev.trainLoss,
+      val_nrmse: mean(ev.valNrmse),
+      test_nrmse: mean(ev.testNrmse),
+      lambda: ev.lambda,
+      test_mc: sum(ev.testMc) ?? null,
+      ...summary(theta, s.n, s.virtual),
+      grad_norm: gradNorm,
+      epoch_s: epochS,
+    });
     if (!resume) {
       untuned = ev;
-      const row: EpochRow = {
-        epoch: 0,
-        train_objective: cur,
-        accepted: 1,
-        lr_scale: lrScale,
-        train_loss: ev.trainLoss,
-        val_nrmse: mean(ev.valNrmse),
-        test_nrmse: mean(ev.testNrmse),
-        lambda: ev.lambda,
-        test_mc: sum(ev.testMc) ?? null,
-        ...summary(theta, s.n, s.virtual),
-        grad_norm: null,
-        epoch_s: 0,
-      };
+      const row = rowOf(0, 1, null, 0);
       history.push(row);
       best = { epoch: 0, theta: Array.from(theta), val: row.val_nrmse };
       info(
@@ -505,20 +507,7 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
       cur = next;
       const dt = (performance.now() - te) / 1000;
       wall += dt;
-      const row: EpochRow = {
-        epoch: e,
-        train_objective: cur,
-        accepted,
-        lr_scale: lrScale,
-        train_loss: ev.trainLoss,
-        val_nrmse: mean(ev.valNrmse),
-        test_nrmse: mean(ev.testNrmse),
-        lambda: ev.lambda,
-        test_mc: sum(ev.testMc) ?? null,
-        ...summary(theta, s.n, s.virtual),
-        grad_norm: gn,
-        epoch_s: dt,
-      };
+      const row = rowOf(e, accepted, gn, dt);
       history.push(row);
       if (row.val_nrmse < best.val) best = { epoch: e, theta: Array.from(theta), val: row.val_nrmse };
       const S = summary(theta, s.n, s.virtual);

@@ -37,21 +37,8 @@ export async function runEval(s: EvalSettings): Promise<EvalResult> {
   cfg.testLimit = data.test.count;
   cfg.trainLimit = 0;
   cfg.val = 0;
-  const { Session } = await import("../network/trainer.js");
-  const session = new Session(
-    {
-      cfg,
-      theta: ck.theta,
-      adamM: ck.adamM,
-      adamV: ck.adamV,
-      wcp: ck.wcp,
-      adamStep: ck.header.adam_step,
-      epochsDone: ck.header.epochs_done,
-      history: ck.header.history,
-    },
-    data,
-    s.threads,
-  );
+  const { Session, runStateOf } = await import("../network/trainer.js");
+  const session = new Session(runStateOf(ck), data, s.threads);
   try {
     const r = await session.evaluate();
     return {

@@ -20,7 +20,7 @@ import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
 import { NetConfig } from "../network/config.js";
 import { couplingMatrix, initialTheta } from "../network/init.js";
-import { RunState, Session, writeOutputs } from "../network/trainer.js";
+import { RunState, runStateOf, Session, writeOutputs } from "../network/trainer.js";
 import type { ExportOptions } from "../render/figures/export.js";
 
 /** Run `stoopt mnist` with its settings (cli/options/mnist.ts): a new run, or --resume of a checkpoint (the flags given beside it checked against it). */
@@ -47,16 +47,7 @@ export async function runMnist(s: MnistSettings): Promise<MnistResult> {
     checkAgainstCheckpoint(s.resume.overrides, cfg, dir);
     dataDir = s.data ?? ck.header.data.dir;
     outDir = outDir ?? dir;
-    state = {
-      cfg,
-      theta: ck.theta,
-      adamM: ck.adamM,
-      adamV: ck.adamV,
-      wcp: ck.wcp,
-      adamStep: ck.header.adam_step,
-      epochsDone: ck.header.epochs_done,
-      history: ck.header.history,
-    };
+    state = runStateOf(ck);
     const data = loadDataset(dataDir);
     if (data.fingerprint !== ck.header.data.fingerprint)
       throw new UsageError(

@@ -30,6 +30,26 @@ fn status(r: Result<(), String>) -> i32 {
     }
 }
 
+/// A handle owned by the caller: the value boxed, or null with the error kept
+/// for `stoopt_last_error_*`. Freed by `drop_handle`.
+fn into_handle<T>(r: Result<T, String>) -> *mut T {
+    match r {
+        Ok(v) => Box::into_raw(Box::new(v)),
+        Err(m) => {
+            fail(m);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// `h` null or from `into_handle`, not used afterwards.
+unsafe fn drop_handle<T>(h: *mut T) {
+    if !h.is_null() {
+        drop(Box::from_raw(h));
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn stoopt_abi_version() -> u32 {
     ABI_VERSION
@@ -467,34 +487,20 @@ pub enum AnyNet {
 /// v/|v| with |m| = 1 after every step, 1: m(0) = v as it is); null on error.
 #[no_mangle]
 pub extern "C" fn stoopt_net_new(precision: u32, n: usize, n_in: usize, n_out: usize, steps: usize, max_batch: usize, x0_norm: u32) -> *mut AnyNet {
-    let x0 = match X0Norm::from_code(x0_norm) {
-        Ok(x) => x,
-        Err(m) => {
-            fail(m);
-            return std::ptr::null_mut();
-        }
-    };
-    let shape = Shape { n, n_in, n_out, steps, max_batch, x0 };
-    let r = crate::codes::Precision::from_code(precision).and_then(|p| match p {
-        crate::codes::Precision::F32 => Net::<F32x4>::new(shape).map(AnyNet::F32),
-        crate::codes::Precision::F64 => Net::<F64x2>::new(shape).map(AnyNet::F64),
-    });
-    match r {
-        Ok(net) => Box::into_raw(Box::new(net)),
-        Err(m) => {
-            fail(m);
-            std::ptr::null_mut()
-        }
-    }
+    into_handle(X0Norm::from_code(x0_norm).and_then(|x0| {
+        let shape = Shape { n, n_in, n_out, steps, max_batch, x0 };
+        crate::codes::Precision::from_code(precision).and_then(|p| match p {
+            crate::codes::Precision::F32 => Net::<F32x4>::new(shape).map(AnyNet::F32),
+            crate::codes::Precision::F64 => Net::<F64x2>::new(shape).map(AnyNet::F64),
+        })
+    }))
 }
 
 /// # Safety
 /// `net` must come from `stoopt_net_new` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_net_free(net: *mut AnyNet) {
-    if !net.is_null() {
-        drop(Box::from_raw(net));
-    }
+    drop_handle(net)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -640,16 +646,14 @@ fn draw(r: &mut Rng, kind: crate::codes::RngKind, a: f64, b: f64, out: &mut [f64
 /// A generator (seed, stream) owned by the caller; free with `stoopt_rng_free`.
 #[no_mangle]
 pub extern "C" fn stoopt_rng_new(seed: u64, stream: u64) -> *mut Rng {
-    Box::into_raw(Box::new(Rng::new(seed, stream)))
+    into_handle(Ok(Rng::new(seed, stream)))
 }
 
 /// # Safety
 /// `rng` from `stoopt_rng_new`, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_rng_free(rng: *mut Rng) {
-    if !rng.is_null() {
-        drop(Box::from_raw(rng));
-    }
+    drop_handle(rng)
 }
 
 /// The next `n` numbers of `rng` into `out`: kind as `stoopt_rng_fill`.
@@ -702,23 +706,17 @@ pub enum AnyAdam {
 #[no_mangle]
 pub extern "C" fn stoopt_adam_new(precision: u32, n: usize, slots: usize) -> *mut AnyAdam {
     use crate::adam::{Adam, PAPER};
-    match crate::codes::Precision::from_code(precision) {
-        Ok(crate::codes::Precision::F32) => Box::into_raw(Box::new(AnyAdam::F32(Adam::new(n, slots, PAPER)))),
-        Ok(crate::codes::Precision::F64) => Box::into_raw(Box::new(AnyAdam::F64(Adam::new(n, slots, PAPER)))),
-        Err(m) => {
-            fail(m);
-            std::ptr::null_mut()
-        }
-    }
+    into_handle(crate::codes::Precision::from_code(precision).map(|p| match p {
+        crate::codes::Precision::F32 => AnyAdam::F32(Adam::new(n, slots, PAPER)),
+        crate::codes::Precision::F64 => AnyAdam::F64(Adam::new(n, slots, PAPER)),
+    }))
 }
 
 /// # Safety
 /// `adam` from `stoopt_adam_new`, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_adam_free(adam: *mut AnyAdam) {
-    if !adam.is_null() {
-        drop(Box::from_raw(adam));
-    }
+    drop_handle(adam)
 }
 
 /// Address of a buffer of the optimizer: which 0 theta, 1 m, 2 v, 3 + k
@@ -839,27 +837,18 @@ use crate::reservoir::{Feat, ResPhysics, ResShape, Reservoir};
 /// `w_cp` holds N * N f64.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_res_new(n: usize, k: usize, sub: usize, holds: usize, every: usize, feat: u32, w_cp: *const f64) -> *mut Reservoir {
-    let r = Feat::from_code(feat).and_then(|feat| {
+    into_handle(Feat::from_code(feat).and_then(|feat| {
         let sh = ResShape { n, k, sub, holds, every, feat };
         sh.check()?;
         Reservoir::new(sh, slice(w_cp, n * n))
-    });
-    match r {
-        Ok(res) => Box::into_raw(Box::new(res)),
-        Err(m) => {
-            fail(m);
-            std::ptr::null_mut()
-        }
-    }
+    }))
 }
 
 /// # Safety
 /// `res` must come from `stoopt_res_new` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn stoopt_res_free(res: *mut Reservoir) {
-    if !res.is_null() {
-        drop(Box::from_raw(res));
-    }
+    drop_handle(res)
 }
 
 /// f64 numbers of state the reservoir keeps (checkpoints + one recorded segment).
