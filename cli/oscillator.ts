@@ -4,7 +4,7 @@
  * threshold formula and the orbit-averaged energy balance.
  */
 import { Core, core } from "./core/wasm.js";
-import { steadyStateAt, theoryAt } from "./core/theory.js";
+import { SteadyRaw, steadyStateAt, theoryAt } from "./core/theory.js";
 
 export interface Theory {
   /** threshold current of the linear-stability formula [A] (NaN where undefined) */
@@ -28,16 +28,8 @@ export function startOnCone(params: Float64Array, c: Core = core()): [number, nu
   return [Math.sqrt(1 - mz * mz), 0, mz];
 }
 
-export interface SteadyState {
-  f_Hz: number;
-  mz: number;
-  crossings: number;
-  /** peak-to-peak m_x over the window */
-  amplitude: number;
-  /** derivatives by the fitted parameters, in their order */
-  df: number[];
-  dmz: number[];
-}
+/** The noise-free steady state: f, <m_z>, crossings, peak-to-peak m_x, and their derivatives by the fitted parameters in their order. */
+export type SteadyState = SteadyRaw;
 
 export interface SteadySettings {
   dtS: number;

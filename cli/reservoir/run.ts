@@ -456,6 +456,20 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
     const lamTrain = history.length ? history[0].lambda : ev.lambda;
     let lrScale = resume ? resume.lr_scale : 1;
     let cur = objective(lamTrain);
+    // what a resumed run starts from, after `epochsDone` epochs
+    const checkpointAt = (epochsDone: number, lrScaleNow: number): Checkpoint => ({
+      format: "stoopt-reservoir-checkpoint",
+      version: 1,
+      settings: s,
+      theta: Array.from(theta),
+      adam_m: Array.from(adamM),
+      adam_v: Array.from(adamV),
+      adam_step: adamStep,
+      epochs_done: epochsDone,
+      history,
+      best,
+      lr_scale: lrScaleNow,
+    });
     // the history row of the current point (theta, its evaluation and objective)
     const rowOf = (epoch: number, accepted: number, gradNorm: number | null, epochS: number): EpochRow => ({
       epoch,
@@ -514,42 +528,15 @@ export async function runSto(s: ReservoirSettings, outDir?: string, resume?: Che
       info(
         `epoch ${e}/${s.epochs}: objective ${cur.toFixed(5)}${accepted ? "" : " (step undone, rates halved)"}, val NRMSE ${row.val_nrmse.toFixed(4)}, test NRMSE ${row.test_nrmse.toFixed(4)}${ev.testMc ? `, MC ${sum(ev.testMc)!.toFixed(2)}` : ""}; H_appl ${S.h_appl_mean_oe.toFixed(1)} Oe, j_DC ${(S.j_dc_a * 1e3).toFixed(3)} mA, alpha ${S.alpha.toFixed(5)}, s_f ${S.in_field_oe.toFixed(2)} Oe, s_c ${(S.in_current_a * 1e3).toFixed(3)} mA; ${dt.toFixed(1)} s`,
       );
-      if (outDir !== undefined) {
-        const ck: Checkpoint = {
-          format: "stoopt-reservoir-checkpoint",
-          version: 1,
-          settings: s,
-          theta: Array.from(theta),
-          adam_m: Array.from(adamM),
-          adam_v: Array.from(adamV),
-          adam_step: adamStep,
-          epochs_done: e,
-          history,
-          best,
-          lr_scale: lrScale,
-        };
-        writeRun(outDir, partialResult(s, task, split, history, best.epoch, ev, untuned, wall, eng.stateWords(), theta), ck);
-      }
+      if (outDir !== undefined)
+        writeRun(outDir, partialResult(s, task, split, history, best.epoch, ev, untuned, wall, eng.stateWords(), theta), checkpointAt(e, lrScale));
     }
     // the reported model: the epoch with the best validation NRMSE
     await pausePoint();
     chosen = evalAt(Float64Array.from(best.theta));
     const result = partialResult(s, task, split, history, best.epoch, chosen, untuned, wall, eng.stateWords(), Float64Array.from(best.theta));
     result.wall_s = wallPrev + (performance.now() - wall0) / 1000;
-    const ck: Checkpoint = {
-      format: "stoopt-reservoir-checkpoint",
-      version: 1,
-      settings: s,
-      theta: Array.from(theta),
-      adam_m: Array.from(adamM),
-      adam_v: Array.from(adamV),
-      adam_step: adamStep,
-      epochs_done: s.epochs,
-      history,
-      best,
-      lr_scale: history.length ? history[history.length - 1].lr_scale : 1,
-    };
-    writeRun(outDir, result, outDir !== undefined ? ck : undefined);
+    writeRun(outDir, result, outDir !== undefined ? checkpointAt(s.epochs, history.length ? history[history.length - 1].lr_scale : 1) : undefined);
     return result;
   } finally {
     adam.free();
