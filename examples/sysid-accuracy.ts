@@ -188,8 +188,9 @@ function converge(): void {
 Command: \`nice -n 10 node dist/examples/sysid-accuracy.js converge --starts ${starts}\`
 
 Teachers: \`stoopt simulate\` ${TEACHER.join(" ")}, noise-free, truths drawn uniformly across the ranges
-(seeded). Fits: \`stoopt sysid TEACHER --fit ... --json\` with the defaults (the paper's Adam, 20 epochs,
-then Levenberg-Marquardt on the sum of squares until ftol/xtol/gtol = 1e-10), \`--starts ${starts}\`.
+(seeded). Fits: \`stoopt sysid TEACHER --fit ... --json\` with the defaults (the paper's Adam, at most 20 epochs,
+handing over on a plateau: --patience 2 --min-improvement 0.1; then Levenberg-Marquardt on the sum of
+squares until ftol/xtol/gtol = 1e-10), \`--starts ${starts}\`.
 
 ## H_appl, j_DC and alpha together
 

@@ -112,6 +112,57 @@ describe("fitOnce", () => {
   });
 });
 
+/** A loss that does not depend on the parameters (constant), or one that halves at every full-data evaluation. */
+function scripted(kind: "flat" | "halving"): Evaluator {
+  let full = 0;
+  return {
+    async evaluate(_values: Float64Array, fit: number[], _mode: string, sel: number[]): Promise<Parts> {
+      const n = sel.length;
+      if (n === 100) full++;
+      const l = kind === "flat" ? 0.5 : Math.pow(0.5, full);
+      return { sumAbs: n * l, count: n, sumSq: n * l * l, grad: fit.map(() => 0), jtj: fit.map(() => fit.map(() => 0)) };
+    },
+    async close() {},
+  };
+}
+
+describe("fitOnce: the plateau hand-over (--patience)", () => {
+  it("ends the last stage once the loss on all the data has not improved by min-improvement in `patience` epochs, and says so", async () => {
+    const events: FitEvent[] = [];
+    const r = await fitOnce(scripted("flat"), 100, { ...opts(3), patience: 2, minImprovement: 0.1 }, 0, [1750], events, []);
+    // epoch 1 sets the reference; epochs 2 and 3 are flat: the hand-over follows epoch 3
+    expect(r.epochs).toBe(3);
+    expect(r.plateau).toBe(true);
+    expect(r.status).toBe("ok");
+    expect(events.filter((e) => e.kind === "plateau").map((e) => e.epoch)).toEqual([3]);
+  });
+
+  it("runs every epoch with patience 0, or while the loss keeps improving", async () => {
+    const flat = await fitOnce(scripted("flat"), 100, { ...opts(3), patience: 0, minImprovement: 0.1 }, 0, [1750], [], []);
+    expect(flat.epochs).toBe(20);
+    expect(flat.plateau).toBe(false);
+    const events: FitEvent[] = [];
+    const improving = await fitOnce(scripted("halving"), 100, { ...opts(3), patience: 2, minImprovement: 0.1 }, 0, [1750], events, []);
+    expect(improving.epochs).toBe(20);
+    expect(events.some((e) => e.kind === "plateau")).toBe(false);
+  });
+
+  it("watches the last stage only", async () => {
+    const two = {
+      ...opts(3),
+      patience: 2,
+      minImprovement: 0.1,
+      stages: [
+        { lr: { H_appl: 50 }, epochs: 5 },
+        { lr: { H_appl: 10 }, epochs: 20 },
+      ],
+    };
+    const r = await fitOnce(scripted("flat"), 100, two, 0, [1750], [], []);
+    expect(r.epochs).toBe(5 + 3);
+    expect(r.plateau).toBe(true);
+  });
+});
+
 describe("helpers", () => {
   it("places starts: the first at the given start, the rest spread over the range", () => {
     const pts = startPoints([{ spec: H, range: [1500, 2000], start: 1750 }], 5, 3);

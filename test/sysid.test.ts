@@ -52,7 +52,14 @@ describe("stoopt sysid", () => {
     expect(res.input.sha256).toMatch(/^[0-9a-f]{64}$/);
     const hist = readFileSync(path.join(dir, "h.csv"), "utf8").trim().split("\n");
     expect(hist[0]).toBe("start,stage,epoch,loss,H_appl,j_DC,lr_H_appl,lr_j_DC");
-    expect(hist.length).toBe(1 + 4 * 20);
+    // one row per epoch each start ran: all 20, or fewer where Adam handed over on a plateau (--patience)
+    const ran = res.starts.map((st: { epochs: number; plateau: boolean }) => st.epochs);
+    expect(hist.length).toBe(1 + ran.reduce((a: number, b: number) => a + b, 0));
+    res.starts.forEach((st: { start: number; epochs: number; plateau: boolean }) => {
+      expect(st.epochs).toBeLessThanOrEqual(20);
+      expect(st.plateau).toBe(st.epochs < 20);
+      expect(res.events.some((e: { start: number; kind: string }) => e.start === st.start && e.kind === "plateau")).toBe(st.plateau);
+    });
     expect(r.stderr).toContain("parameter");
   });
 
@@ -152,16 +159,21 @@ describe("stoopt sysid", () => {
     runCli(["simulate", "--trials", "100", "--washout", "1ns", "-o", teacher]);
     const { spawn } = await import("node:child_process");
     const out = path.join(dir, "r.json");
-    const child = spawn(process.execPath, ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "-o", out], {
-      cwd: ROOT,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    // once the fit has started (on a loaded machine start-up alone can take seconds)
+    const child = spawn(
+      process.execPath,
+      ["dist/cli/main.js", "sysid", teacher, "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "--patience", "0", "-o", out],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((r) => child.on("exit", r));
+    // a long fit (every one of 500 epochs: no plateau hand-over), interrupted once it has started (on a loaded machine start-up alone can take seconds)
     let err = "";
     await new Promise<void>((r) => child.stderr!.on("data", (b) => ((err += b), err.includes(": working") && r())));
     await new Promise((r) => setTimeout(r, 1000));
     child.kill("SIGINT");
-    const code = await new Promise<number | null>((r) => child.on("exit", r));
+    const code = await exited;
     expect(code).toBe(130);
     const res = JSON.parse(readFileSync(out, "utf8"));
     expect(res.status).toBe("interrupted");

@@ -36,6 +36,12 @@ export function sysidCommand(): Command {
     .option("--init <name=value>", "start value (repeatable); default: the middle of the range", collect)
     .option("--epochs <n>", "Adam epochs per stage (one epoch = every trial once); 0 skips Adam (Levenberg-Marquardt from the start points)", "20")
     .option("--batch <n>", "trials per Adam step (mini-batch); 'all' for full batch", "10")
+    .option(
+      "--patience <n>",
+      "with --refine lm: Adam hands over to Levenberg-Marquardt once the loss on all the data has improved by less than --min-improvement in n epochs in a row (--epochs stays the most it runs); 0 runs every epoch (the paper's schedule)",
+      "2",
+    )
+    .option("--min-improvement <x>", "relative improvement of the loss that counts as progress for --patience", "0.1")
     .option("--lr-scale <x>", "learning rate = x * range width (the paper: 0.1)", "0.1")
     .option("--lr <name=value>", "learning rate of one parameter, in its unit per step (repeatable; overrides --lr-scale)", collect)
     .option(

@@ -183,6 +183,16 @@ export class Struct<N extends StructName> {
 }
 
 let shared: Core | undefined;
+
+/**
+ * A worker thread's own instance becomes its thread's `core()` (so that the
+ * handles made without an explicit core, e.g. an optimizer, share it rather
+ * than compiling the module again).
+ */
+export function adoptCore(c: Core): void {
+  shared = c;
+}
+
 /** The process-wide core instance (workers make their own). */
 export function core(): Core {
   if (!shared) shared = new Core();

@@ -16,16 +16,20 @@
  */
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "../core/wasm.js";
-import { addParts, CoreEvaluator, Evaluator, Parts, TeacherArrays } from "./sysid.js";
+import { addParts, CoreEvaluator, EpochRecord, Evaluator, FitOptions, Parts, StartRun, TeacherArrays } from "./sysid.js";
 import { Interrupted } from "../errors.js";
-import { onStop, stopRequested, throwIfStopped } from "../signals.js";
+import { onStop, pausePoint, stopRequested, throwIfStopped } from "../signals.js";
+import { ChannelClient, fitsChannel } from "./channel.js";
 
 /** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
 export const MIN_STEPS_PER_WORKER = 2_000;
 
 interface Pending {
-  resolve: (p: Parts) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  resolve: (p: any) => void;
   reject: (e: Error) => void;
+  /** a whole start run by the worker: its epochs as they end; a signal lets it finish its step rather than abandoning it */
+  onEpoch?: (e: EpochRecord) => void;
 }
 
 /** A worker thread kept for the process; `teacher` names what is resident in it. */
@@ -33,6 +37,8 @@ interface PooledWorker {
   worker: Worker;
   pending: Map<number, Pending>;
   teacher?: number;
+  /** the worker's word that it serves the channel posted to it (or that it cannot: it failed) */
+  served?: { resolve: () => void; reject: (e: Error) => void };
 }
 
 const idle: PooledWorker[] = [];
@@ -42,16 +48,31 @@ let nextTeacher = 0;
 function spawn(): PooledWorker {
   const worker = new Worker(new URL("./pool-worker.js", import.meta.url), { workerData: { module: wasmModule() } });
   const pw: PooledWorker = { worker, pending: new Map() };
-  worker.on("message", (msg: { id: number; parts?: Parts; error?: string }) => {
+  worker.on("message", (msg: { id: number; parts?: Parts; run?: StartRun; epoch?: EpochRecord; error?: string; serving?: boolean }) => {
+    if (msg.serving) {
+      pw.served?.resolve();
+      pw.served = undefined;
+      return;
+    }
     const p = pw.pending.get(msg.id);
     if (!p) return;
+    if (msg.epoch) {
+      p.onEpoch?.(msg.epoch);
+      return;
+    }
     pw.pending.delete(msg.id);
     if (msg.error !== undefined) p.reject(new Error(msg.error));
-    else p.resolve(msg.parts!);
+    else p.resolve(msg.run ?? msg.parts!);
   });
-  worker.on("error", (e) => {
+  const gone = (e: Error) => {
     for (const p of pw.pending.values()) p.reject(e);
     pw.pending.clear();
+    pw.served?.reject(e);
+    pw.served = undefined;
+  };
+  worker.on("exit", (code) => gone(new Error(`sysid worker exited (code ${code})`)));
+  worker.on("error", (e) => {
+    gone(e);
     const i = idle.indexOf(pw);
     if (i >= 0) idle.splice(i, 1);
   });
@@ -95,6 +116,22 @@ function call(pw: PooledWorker, req: object): Promise<Parts> {
   });
 }
 
+/** Signal codes in a stop flag shared with the workers (0: run on). */
+export const STOP_SIGNALS = ["", "SIGINT", "SIGTERM"] as const;
+
+/** Run one whole start in the worker (its own Adam, shuffling and evaluations); `stop` is the shared stop flag. */
+function callFit(pw: PooledWorker, nTrials: number, opts: FitOptions, startIndex: number, startValues: number[], stop: Int32Array): Promise<StartRun> {
+  const id = nextId++;
+  // what crosses to the worker: the options without their callbacks
+  const { shouldStop: _s, onEpoch, stopReason: _r, ...plain } = opts;
+  void _s;
+  void _r;
+  return new Promise((resolve, reject) => {
+    pw.pending.set(id, { resolve, reject, onEpoch });
+    pw.worker.postMessage({ id, start: { nTrials, opts: plain, startIndex, startValues, stop: stop.buffer } });
+  });
+}
+
 /** The teacher's arrays in shared memory (workers read it without a copy); arrays already there are kept. */
 export function sharedTeacher(t: TeacherArrays): TeacherArrays {
   const share = <T extends Float64Array | Uint32Array>(a: T, make: (sab: SharedArrayBuffer, n: number) => T): T => {
@@ -120,11 +157,24 @@ export class PoolEvaluator implements Evaluator {
   /** RK4 steps of each trial (washout included), for balancing */
   private readonly cost: Float64Array;
   private closed = false;
-  /** a signal abandons the evaluations in flight (the workers are terminated by close) */
+  /** shared-memory channels to the workers (main thread computing), and the workers serving theirs now */
+  private readonly channels = new Map<PooledWorker, ChannelClient>();
+  private readonly serving = new Set<PooledWorker>();
+  /** read by the workers' whole starts after each step: the signal's code in STOP_SIGNALS */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * A signal abandons the evaluations in flight (the workers are terminated
+   * by close); a whole start running in a worker is told through the stop
+   * flag and returns its point after the current step.
+   */
   private readonly unsubscribe = onStop((sig) => {
+    Atomics.store(this.stopFlag, 0, Math.max(1, STOP_SIGNALS.indexOf(sig as (typeof STOP_SIGNALS)[number])));
     for (const pw of this.workers) {
-      for (const p of pw.pending.values()) p.reject(new Interrupted(sig));
-      pw.pending.clear();
+      for (const [id, p] of pw.pending) {
+        if (p.onEpoch) continue;
+        p.reject(new Interrupted(sig));
+        pw.pending.delete(id);
+      }
     }
   });
 
@@ -171,7 +221,64 @@ export class PoolEvaluator implements Evaluator {
     return out.filter((p) => p.length > 0);
   }
 
+  /**
+   * The shared-memory channel to `pw`, the worker told to serve it. The main
+   * thread blocks on a channel only once its worker has said it serves it
+   * (`served`): a worker that failed to start is an error, never a hang.
+   */
+  private async channelFor(pw: PooledWorker): Promise<ChannelClient> {
+    let ch = this.channels.get(pw);
+    if (!ch) {
+      ch = new ChannelClient(this.cost.length);
+      this.channels.set(pw, ch);
+    }
+    if (!this.serving.has(pw)) {
+      const served = new Promise<void>((resolve, reject) => (pw.served = { resolve, reject }));
+      pw.worker.postMessage({ id: -2, channel: ch.shared });
+      await served;
+      this.serving.add(pw);
+    }
+    return ch;
+  }
+
+  /** Workers serving a channel return to their messages (before anything is posted to them). */
+  private releaseChannels(): void {
+    for (const pw of this.serving) this.channels.get(pw)!.release();
+    this.serving.clear();
+  }
+
+  /**
+   * Split across the main thread and the workers through the shared-memory
+   * channels: requests written, the main thread's share computed, the
+   * workers' sums collected. Synchronous: no event-loop turn per round trip.
+   */
+  private evaluateByChannel(channels: ChannelClient[], values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", pieces: number[][]): Parts {
+    channels.forEach((ch, k) => ch.post(values, fit, mode, pieces[k + 1]));
+    let mine: Parts | undefined;
+    let localError: unknown;
+    try {
+      mine = this.local!.evaluateSync(values, fit, mode, pieces[0]);
+    } catch (e) {
+      localError = e;
+    }
+    // every reply is collected, so that each channel is idle again whatever failed
+    const theirs: Parts[] = [];
+    let remoteError: unknown;
+    for (const ch of channels) {
+      try {
+        theirs.push(ch.wait());
+      } catch (e) {
+        remoteError ??= e;
+      }
+    }
+    if (localError !== undefined) throw localError;
+    if (remoteError !== undefined) throw remoteError;
+    return [mine!, ...theirs].reduce(addParts);
+  }
+
   async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
+    // the channel path never yields by itself: let signals in between evaluations
+    await pausePoint();
     throwIfStopped();
     let steps = 0;
     for (const i of sel) steps += this.cost[i];
@@ -180,6 +287,12 @@ export class PoolEvaluator implements Evaluator {
     const use = this.local ? Math.max(1, Math.min(threads, sel.length, Math.floor(steps / MIN_STEPS_PER_WORKER))) : Math.min(threads, sel.length);
     if (use <= 1 && this.local) return this.local.evaluateSync(values, fit, mode, sel);
     const pieces = this.split(sel, use);
+    // the main thread computes a share: the workers' shares go through shared memory
+    if (this.local && fitsChannel(values, fit)) {
+      const channels = await Promise.all(pieces.slice(1).map((_, k) => this.channelFor(this.workers[k])));
+      return this.evaluateByChannel(channels, values, fit, mode, pieces);
+    }
+    this.releaseChannels();
     const v = Array.from(values);
     // workers first, then the main thread's own share while they run
     const remote = pieces.slice(this.local ? 1 : 0).map((part, k) => call(this.workers[k], { values: v, fit, mode, sel: part }));
@@ -203,11 +316,15 @@ export class PoolEvaluator implements Evaluator {
   /**
    * One evaluator per thread, each evaluating whole selections on its own
    * thread: independent fits (sysid's starts) run side by side with no
-   * synchronisation per mini-batch. The main thread's lane yields to the
-   * event loop after each evaluation so that the workers' replies are taken
-   * in and their next requests sent.
+   * synchronisation per mini-batch. A worker's lane runs a whole start in
+   * the worker (`fitStart`: its Adam, shuffling and evaluations there), so it
+   * never waits for the main thread; the main thread's lane runs its start
+   * here and yields to the event loop after each evaluation so that the
+   * workers' epochs and results are taken in.
    */
   lanes(): Evaluator[] {
+    // the workers take messages again (whole starts)
+    this.releaseChannels();
     const none = async (): Promise<void> => undefined;
     const out: Evaluator[] = [];
     const local = this.local;
@@ -227,6 +344,7 @@ export class PoolEvaluator implements Evaluator {
           throwIfStopped();
           return call(pw, { values: Array.from(values), fit, mode, sel });
         },
+        fitStart: (nTrials, opts, startIndex, startValues) => callFit(pw, nTrials, opts, startIndex, startValues, this.stopFlag),
         close: none,
       });
     }
@@ -238,6 +356,7 @@ export class PoolEvaluator implements Evaluator {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.releaseChannels();
     await this.local?.close();
     // after a signal the workers end with the evaluator; otherwise they wait for the next file
     if (stopRequested() !== undefined) await Promise.all(this.workers.map((pw) => pw.worker.terminate()));

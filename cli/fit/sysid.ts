@@ -36,6 +36,18 @@ export interface Evaluator {
    * thread (cli/fit/pool.ts): independent fits run side by side on them.
    */
   lanes?(): Evaluator[];
+  /**
+   * Run one whole start on this evaluator's own thread (a worker's lane):
+   * no round trip per mini-batch. Without it, `fitOnce` runs here.
+   */
+  fitStart?(nTrials: number, opts: FitOptions, startIndex: number, startValues: number[]): Promise<StartRun>;
+}
+
+/** One start's result with its events and per-epoch history. */
+export interface StartRun {
+  result: StartResult;
+  events: FitEvent[];
+  history: EpochRecord[];
 }
 
 /** integration steps (times 1 + fitted parameters in the gradient modes) per core call on the main thread: about 0.1 s */
@@ -121,7 +133,16 @@ export interface FitOptions {
   seed: number;
   /** stop with failure after this many consecutive rejected steps */
   maxFailures: number;
+  /**
+   * Hand-over to the refinement: the last stage ends once the loss on all the
+   * data has improved by less than `minImprovement` (relative to the best so
+   * far) in `patience` epochs in a row. Undefined or 0: every epoch runs.
+   */
+  patience?: number;
+  minImprovement?: number;
   shouldStop?: () => boolean;
+  /** the signal behind a stop, for the event's text (default: the main thread's) */
+  stopReason?: () => string | undefined;
   onEpoch?: (e: EpochRecord) => void;
 }
 
@@ -137,7 +158,7 @@ export interface EpochRecord {
 export interface FitEvent {
   start: number;
   epoch: number;
-  kind: "lr_halved" | "nonfinite_step_rejected" | "stopped_after_failures" | "interrupted";
+  kind: "lr_halved" | "nonfinite_step_rejected" | "stopped_after_failures" | "interrupted" | "plateau";
   detail: string;
 }
 
@@ -151,6 +172,8 @@ export interface StartResult {
   lsqValues: Record<string, number>;
   sumSq: number;
   epochs: number;
+  /** phase 1 ended early on a plateau (FitOptions.patience) */
+  plateau: boolean;
   status: "ok" | "failed" | "interrupted";
 }
 
@@ -191,12 +214,15 @@ export async function fitOnce(
   let best = { loss: Infinity, values: Float64Array.from(values) };
   let bestSq = { sumSq: Infinity, values: Float64Array.from(values) };
   // every full-data evaluation is a candidate for the returned point
-  const consider = (p: Parts, at: Float64Array) => {
+  const consider = (p: Parts, at: Float64Array): number => {
     const loss = p.sumAbs / p.count;
     if (Number.isFinite(loss) && loss < best.loss) best = { loss, values: Float64Array.from(at) };
     if (Number.isFinite(p.sumSq) && p.sumSq < bestSq.sumSq) bestSq = { sumSq: p.sumSq, values: Float64Array.from(at) };
+    return loss;
   };
+  const stopReason = () => opts.stopReason?.() ?? stopRequested() ?? "signal";
   let epochTotal = 0;
+  let plateau = false;
   let status: StartResult["status"] = "ok";
   // the values before the step in progress: what a signal keeps
   let settled = Float64Array.from(values);
@@ -213,6 +239,10 @@ export async function fitOnce(
       let undo: { values: Float64Array; adam: OptimizerState } | undefined;
       let prevLoss = Infinity;
       let failures = 0;
+      // the plateau rule (last stage only): the best loss on all the data, and epochs without enough improvement
+      const watch = s === opts.stages.length - 1 && (opts.patience ?? 0) > 0;
+      let plateauBest = Infinity;
+      let flat = 0;
       try {
         for (let e = 0; e < (stage.epochs ?? 0); e++) {
           const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
@@ -260,7 +290,9 @@ export async function fitOnce(
           epochTotal += 1;
           const loss = count > 0 ? sumAbs / count : NaN;
           // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
-          if (opts.batch < nTrials && !opts.shouldStop?.()) consider(await ev.evaluate(values, [], "loss", all), values);
+          // (full batch: the epoch's loss is that of all the data at the epoch's start point)
+          let dataLoss = loss;
+          if (opts.batch < nTrials && !opts.shouldStop?.()) dataLoss = consider(await ev.evaluate(values, [], "loss", all), values);
           const rec: EpochRecord = {
             start: startIndex,
             stage: s,
@@ -277,7 +309,7 @@ export async function fitOnce(
               start: startIndex,
               epoch: epochTotal,
               kind: "interrupted",
-              detail: `${stopRequested() ?? "signal"}: stopped after the current step`,
+              detail: `${stopReason()}: stopped after the current step`,
             });
             break stages;
           }
@@ -292,6 +324,21 @@ export async function fitOnce(
           }
           prevLoss = Math.min(prevLoss, loss);
           if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
+          if (watch && Number.isFinite(dataLoss)) {
+            if (dataLoss < plateauBest * (1 - opts.minImprovement!)) flat = 0;
+            else flat += 1;
+            plateauBest = Math.min(plateauBest, dataLoss);
+            if (flat >= opts.patience! && e + 1 < (stage.epochs ?? 0)) {
+              plateau = true;
+              events.push({
+                start: startIndex,
+                epoch: epochTotal,
+                kind: "plateau",
+                detail: `the loss on all the data improved by less than ${100 * opts.minImprovement!} % in ${flat} epoch${flat > 1 ? "s" : ""} in a row: handed over to the refinement`,
+              });
+              break;
+            }
+          }
         }
       } finally {
         adam.free();
@@ -321,6 +368,7 @@ export async function fitOnce(
     lsqValues: named(bestSq.values),
     sumSq: bestSq.sumSq,
     epochs: epochTotal,
+    plateau,
     status,
   };
 }
@@ -539,13 +587,20 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const lanes = points.length > 1 && ev.lanes ? ev.lanes() : [ev];
   const done: (StartResult | undefined)[] = points.map(() => undefined);
   const logs = points.map(() => ({ events: [] as FitEvent[], history: [] as EpochRecord[] }));
+  // the plateau hand-over needs a refinement to hand over to
+  const lsq = opts.refine === "lm";
   let next = 0;
   let laneFailed = false;
   await Promise.all(
     lanes.map(async (lane) => {
       for (let s = next++; s < points.length && !laneFailed && !(s > 0 && stop()); s = next++) {
         try {
-          done[s] = await fitOnce(lane, nTrials, { ...opts, onEpoch: opts.onEpoch }, s, points[s], logs[s].events, logs[s].history);
+          const startOpts: FitOptions = { ...opts, patience: lsq ? opts.patience : 0 };
+          if (lane.fitStart) {
+            const run = await lane.fitStart(nTrials, startOpts, s, points[s]);
+            done[s] = run.result;
+            logs[s] = { events: run.events, history: run.history };
+          } else done[s] = await fitOnce(lane, nTrials, startOpts, s, points[s], logs[s].events, logs[s].history);
         } catch (e) {
           laneFailed = true;
           throw e;
@@ -560,7 +615,6 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     events.push(...logs[s].events);
     history.push(...logs[s].history);
   });
-  const lsq = opts.refine === "lm";
   // the winning start: lowest sum of squares (refinement) or lowest eq. 4 loss
   const key = (r: StartResult) => (lsq ? r.sumSq : r.loss);
   const best = starts.reduce((b, r) => (Number.isFinite(key(r)) && !(key(r) >= key(b)) ? r : b), starts[0]);

@@ -119,6 +119,9 @@ export function sysidSettingsFromFlags(
   const starts = intFlag(str("starts")!, "--starts", 1, 10000);
   const seed = intFlag(str("seed")!, "--seed", 0, 2 ** 32 - 1);
   const maxFailures = intFlag(str("max-failures")!, "--max-failures", 1);
+  const patience = intFlag(str("patience")!, "--patience", 0);
+  const minImprovement = Number(str("min-improvement"));
+  if (!(minImprovement >= 0 && minImprovement < 1)) throw new UsageError(`--min-improvement: must be a fraction in [0, 1) (got '${str("min-improvement")}')`);
   const batchText = str("batch")!;
   const batchFlag = batchText === "all" ? Infinity : intFlag(batchText, "--batch", 1);
   const many = files.length > 1;
@@ -160,6 +163,8 @@ export function sysidSettingsFromFlags(
       starts,
       seed,
       maxFailures,
+      patience,
+      minImprovement,
       batch: batchFlag,
       threads,
       jobs,

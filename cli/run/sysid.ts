@@ -71,6 +71,9 @@ export interface SysidResult {
     seed: number;
     lr_scale: number;
     max_failures: number;
+    /** optional in results written before the plateau hand-over existed */
+    patience?: number;
+    min_improvement?: number;
     threads: number;
     scale?: number;
     stages: Stage[];
@@ -163,6 +166,9 @@ export interface SysidSettings {
   starts: number;
   seed: number;
   maxFailures: number;
+  /** with --refine lm: epochs without a relative improvement of `minImprovement` before Adam hands over (0: never) */
+  patience: number;
+  minImprovement: number;
   /** trials per Adam step (Infinity: all) */
   batch: number;
   threads: number;
@@ -345,6 +351,8 @@ export async function runSysid(s: SysidSettings): Promise<SysidRun> {
         batch,
         seed,
         maxFailures,
+        patience: s.patience,
+        minImprovement: s.minImprovement,
         starts,
         refine: refineMethod,
         lm: lmOpts,
@@ -377,6 +385,8 @@ export async function runSysid(s: SysidSettings): Promise<SysidRun> {
           seed,
           lr_scale: lrScale,
           max_failures: maxFailures,
+          patience: refineMethod === "lm" ? s.patience : 0,
+          min_improvement: s.minImprovement,
           threads: workers,
           scale: settled(s.teacher).scale,
           stages,

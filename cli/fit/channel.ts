@@ -1,0 +1,183 @@
+/**
+ * A request/reply channel in shared memory between the main thread and one
+ * sysid worker, for evaluations split across threads mini-batch by
+ * mini-batch: the main thread writes a request and wakes the worker with
+ * `Atomics.notify`, computes its own share, then waits (`Atomics.wait`) for
+ * the worker's sums. No message passes through either event loop, so a
+ * round trip costs microseconds instead of the fraction of a millisecond a
+ * `postMessage` pair costs; that is what lets two threads win on a batch of
+ * ten trials.
+ *
+ * While the worker serves the channel it blocks in `Atomics.wait` and reads no
+ * messages: the main thread releases it (`release`) before it posts anything
+ * else to that worker (a whole start, a new teacher, an evaluation by message).
+ */
+import type { SysidMode } from "../core/sysid.js";
+import { SYSID_MODE } from "../core/codes.js";
+import type { Parts } from "./sysid.js";
+
+/** control words */
+const STATE = 0;
+const MODE = 1;
+const N_FIT = 2;
+const N_SEL = 3;
+const N_VALUES = 4;
+const ERR_LEN = 5;
+const CTRL_WORDS = 8;
+
+/** states */
+const IDLE = 0;
+const REQUEST = 1;
+const DONE = 2;
+const FAILED = 3;
+const RELEASE = 4;
+
+const ERR_BYTES = 1024;
+const MAX_VALUES = 64;
+const MAX_FIT = 16;
+
+const MODES = Object.keys(SYSID_MODE) as SysidMode[];
+
+/** Byte offsets of the regions of a channel for `maxSel` trials per request. */
+function layout(maxSel: number) {
+  const values = CTRL_WORDS * 4;
+  const result = values + 8 * MAX_VALUES;
+  const resultLen = 3 + 2 * MAX_FIT + MAX_FIT * MAX_FIT;
+  const fit = result + 8 * resultLen;
+  const sel = fit + 4 * MAX_FIT;
+  const err = sel + 4 * maxSel;
+  return { values, result, resultLen, fit, sel, err, bytes: err + ERR_BYTES };
+}
+
+/** Views of one channel's shared memory (the same on both sides). */
+class Views {
+  readonly ctrl: Int32Array;
+  readonly values: Float64Array;
+  readonly result: Float64Array;
+  readonly fit: Int32Array;
+  readonly sel: Int32Array;
+  readonly err: Uint8Array;
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    readonly maxSel: number,
+  ) {
+    const l = layout(maxSel);
+    this.ctrl = new Int32Array(sab, 0, CTRL_WORDS);
+    this.values = new Float64Array(sab, l.values, MAX_VALUES);
+    this.result = new Float64Array(sab, l.result, l.resultLen);
+    this.fit = new Int32Array(sab, l.fit, MAX_FIT);
+    this.sel = new Int32Array(sab, l.sel, maxSel);
+    this.err = new Uint8Array(sab, l.err, ERR_BYTES);
+  }
+}
+
+/** Whether a request fits a channel (else it goes by message). */
+export function fitsChannel(values: ArrayLike<number>, fit: number[]): boolean {
+  return values.length <= MAX_VALUES && fit.length <= MAX_FIT;
+}
+
+/** The main thread's end of a channel. */
+export class ChannelClient {
+  private readonly v: Views;
+  private busy = false;
+
+  constructor(maxSel: number) {
+    this.v = new Views(new SharedArrayBuffer(layout(maxSel).bytes), maxSel);
+  }
+
+  /** What the worker needs to serve this channel (posted to it once). */
+  get shared(): { sab: SharedArrayBuffer; maxSel: number } {
+    return { sab: this.v.sab, maxSel: this.v.maxSel };
+  }
+
+  /** Write a request and wake the worker; `wait` collects the reply. */
+  post(values: ArrayLike<number>, fit: number[], mode: SysidMode, sel: number[]): void {
+    if (this.busy) throw new Error("sysid channel: a request is already in flight");
+    const { ctrl } = this.v;
+    this.v.values.set(values);
+    this.v.fit.set(fit);
+    this.v.sel.set(sel);
+    ctrl[MODE] = MODES.indexOf(mode);
+    ctrl[N_FIT] = fit.length;
+    ctrl[N_SEL] = sel.length;
+    ctrl[N_VALUES] = values.length;
+    this.busy = true;
+    Atomics.store(ctrl, STATE, REQUEST);
+    Atomics.notify(ctrl, STATE);
+  }
+
+  /** Block until the worker has answered the request in flight; its sums, or its error thrown. */
+  wait(): Parts {
+    const { ctrl } = this.v;
+    while (Atomics.load(ctrl, STATE) === REQUEST) Atomics.wait(ctrl, STATE, REQUEST);
+    this.busy = false;
+    const state = Atomics.load(ctrl, STATE);
+    Atomics.store(ctrl, STATE, IDLE);
+    if (state === FAILED) throw new Error(new TextDecoder().decode(this.v.err.slice(0, ctrl[ERR_LEN])));
+    const k = ctrl[N_FIT];
+    const r = this.v.result;
+    return {
+      sumAbs: r[0],
+      count: r[1],
+      sumSq: r[2],
+      grad: Array.from(r.subarray(3, 3 + k)),
+      jtr: Array.from(r.subarray(3 + k, 3 + 2 * k)),
+      jtj: Array.from({ length: k }, (_, a) => Array.from(r.subarray(3 + 2 * k + a * k, 3 + 2 * k + (a + 1) * k))),
+    };
+  }
+
+  /** Let the worker return to its messages (after any reply in flight has been collected). */
+  release(): void {
+    if (this.busy) this.wait();
+    Atomics.store(this.v.ctrl, STATE, RELEASE);
+    Atomics.notify(this.v.ctrl, STATE);
+  }
+}
+
+/**
+ * The worker's end: serve requests until released. `evaluate` is the
+ * worker's evaluator; the loop blocks in `Atomics.wait` between requests.
+ */
+export function serveChannel(
+  shared: { sab: SharedArrayBuffer; maxSel: number },
+  evaluate: (values: Float64Array, fit: number[], mode: SysidMode, sel: number[]) => Parts,
+): void {
+  const v = new Views(shared.sab, shared.maxSel);
+  const { ctrl } = v;
+  for (;;) {
+    let state = Atomics.load(ctrl, STATE);
+    while (state === IDLE || state === DONE || state === FAILED) {
+      Atomics.wait(ctrl, STATE, state);
+      state = Atomics.load(ctrl, STATE);
+    }
+    if (state === RELEASE) {
+      Atomics.store(ctrl, STATE, IDLE);
+      return;
+    }
+    try {
+      const k = ctrl[N_FIT];
+      const parts = evaluate(
+        Float64Array.from(v.values.subarray(0, ctrl[N_VALUES])),
+        Array.from(v.fit.subarray(0, k)),
+        MODES[ctrl[MODE]],
+        Array.from(v.sel.subarray(0, ctrl[N_SEL])),
+      );
+      const r = v.result;
+      r[0] = parts.sumAbs;
+      r[1] = parts.count;
+      r[2] = parts.sumSq;
+      for (let a = 0; a < k; a++) {
+        r[3 + a] = parts.grad[a];
+        r[3 + k + a] = parts.jtr[a];
+        for (let b = 0; b < k; b++) r[3 + 2 * k + a * k + b] = parts.jtj[a][b];
+      }
+      Atomics.store(ctrl, STATE, DONE);
+    } catch (e) {
+      const bytes = new TextEncoder().encode(e instanceof Error ? e.message : String(e)).slice(0, ERR_BYTES);
+      v.err.set(bytes);
+      ctrl[ERR_LEN] = bytes.length;
+      Atomics.store(ctrl, STATE, FAILED);
+    }
+    Atomics.notify(ctrl, STATE);
+  }
+}
