@@ -1,7 +1,7 @@
 /** Time of one sysid epoch: 100 trials, 1 ns each at 0.5 ps (2000 RK4 steps), gradient included. */
 import { simulate } from "../cli/simulator.js";
 import { defaultParams, PARAMS } from "../cli/model.js";
-import { CoreEvaluator, Evaluator, FitParam, Refinement, runFit, TeacherArrays } from "../cli/fit/sysid.js";
+import { CoreEvaluator, Evaluator, fitOnce, FitParam, Refinement, runFit, TeacherArrays } from "../cli/fit/sysid.js";
 import { PoolEvaluator } from "../cli/fit/pool.js";
 import { PARAM_SLOT } from "../cli/core/codes.js";
 
@@ -61,6 +61,67 @@ export async function sysidBench(): Promise<string[][]> {
 }
 
 /**
+ * One epoch as `stoopt sysid` runs it with one start (`fitOnce`): ten
+ * mini-batches of 10 trials, each evaluated with its gradient and followed by
+ * an Adam step, then the loss on all 100 trials at the point reached. Every
+ * epoch runs (no plateau hand-over). With 2 threads the main thread and one
+ * worker share each evaluation (the worker's share through the shared-memory
+ * channel of cli/fit/channel.ts). Best of 3 runs of 5 epochs; ms per epoch.
+ */
+export async function sysidFitEpochBench(): Promise<string[][]> {
+  const teacher = await teacherArrays(100);
+  const spec = (n: string) => PARAMS.find((p) => p.name === n)!;
+  const cases: [string, FitParam[]][] = [
+    ["H_appl", [{ spec: spec("H_appl"), range: [1500, 2000], start: 1750 }]],
+    [
+      "H_appl, j_DC, alpha",
+      ["H_appl", "j_DC", "alpha"].map((n) => ({ spec: spec(n), range: spec(n).range!, start: (spec(n).range![0] + spec(n).range![1]) / 2 })),
+    ],
+  ];
+  const base = defaultParams();
+  base[1] = 1800;
+  base[PARAM_SLOT.j_DC] = 4.5e-3;
+  base[PARAM_SLOT.alpha] = 0.006;
+  const rows: string[][] = [];
+  const oneThread: number[] = [];
+  for (const threads of [1, 2]) {
+    const ev: Evaluator = threads === 1 ? new CoreEvaluator(teacher, 0.5e-12, 0.5e-9) : new PoolEvaluator(teacher, 0.5e-12, 0.5e-9, 2);
+    for (const [k, [label, params]] of cases.entries()) {
+      const epochs = 5;
+      const run = () =>
+        fitOnce(
+          ev,
+          100,
+          {
+            base,
+            params,
+            stages: [{ lr: Object.fromEntries(params.map((p) => [p.spec.name, 0.1 * (p.range[1] - p.range[0])])), epochs }],
+            mode: "dual",
+            batch: 10,
+            seed: 1,
+            maxFailures: 8,
+          },
+          0,
+          params.map((p) => p.start),
+          [],
+          [],
+        );
+      await run(); // warm-up: wasm tier-up, the worker's channel
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) {
+        const t0 = process.hrtime.bigint();
+        await run();
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6 / epochs);
+      }
+      if (threads === 1) oneThread[k] = best;
+      rows.push([String(threads), label, best.toFixed(1), threads === 1 ? "1.00" : (oneThread[k] / best).toFixed(2)]);
+    }
+    await ev.close();
+  }
+  return rows;
+}
+
+/**
  * Time to convergence (issue 16, acceptance 6): the noise-free 3-parameter
  * case of the issue (100 trials, 100 ns washout, 50 ps sampling, 1 ns;
  * H_appl 1650 Oe, j_DC 6.2 mA, alpha 0.004; H_appl, j_DC, alpha fitted from
@@ -76,12 +137,13 @@ export async function sysidConvergenceBench(): Promise<string[][]> {
   const teacher = await teacherArrays(100, params, 100e-9);
   const fitParams: FitParam[] = specs.map((s) => ({ spec: s, range: s.range!, start: (s.range![0] + s.range![1]) / 2 }));
   const rows: string[][] = [];
-  const cases: [string, Refinement, number][] = [
-    ["Adam only, 20 epochs (main's method; --refine none)", "none", 20],
-    ["Adam 20 epochs, then Levenberg-Marquardt (default)", "lm", 20],
-    ["Levenberg-Marquardt alone (--epochs 0)", "lm", 0],
+  const cases: [string, Refinement, number, number][] = [
+    ["Adam only, 20 epochs (main's method; --refine none)", "none", 20, 0],
+    ["Adam 20 epochs, then Levenberg-Marquardt (--patience 0)", "lm", 20, 0],
+    ["Adam to a plateau (at most 20 epochs), then Levenberg-Marquardt (default: --patience 2)", "lm", 20, 2],
+    ["Levenberg-Marquardt alone (--epochs 0)", "lm", 0, 0],
   ];
-  for (const [label, refine, epochs] of cases) {
+  for (const [label, refine, epochs, patience] of cases) {
     const ev = new PoolEvaluator(teacher, 0.5e-12, 0.5e-9, 2);
     const t0 = process.hrtime.bigint();
     const out = await runFit(ev, 100, {
@@ -94,6 +156,8 @@ export async function sysidConvergenceBench(): Promise<string[][]> {
       maxFailures: 8,
       starts: 1,
       refine,
+      patience,
+      minImprovement: 0.1,
     });
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     await ev.close();
