@@ -432,6 +432,8 @@ export interface RefineOptions {
 export interface RefineResult {
   values: Record<string, number>;
   lm: LmResult;
+  /** the evaluation (all trials, duals) at the returned point, if the refinement made one there */
+  at?: Parts;
 }
 
 /**
@@ -451,10 +453,14 @@ export async function refine(
   const fit = params.map((p) => p.spec.index);
   const all = Array.from({ length: nTrials }, (_, i) => i);
   const n = params.length;
+  // the evaluations by point: the one at the returned point serves the statistics
+  const seen = new Map<string, Parts>();
+  const key = (x: ArrayLike<number>) => Array.from(x).join(",");
   const evaluate = async (x: Float64Array): Promise<LsqPoint> => {
     const v = Float64Array.from(base);
     params.forEach((p, i) => (v[p.spec.index] = x[i]));
     const parts = await ev.evaluate(v, fit, "dual", all);
+    seen.set(key(x), parts);
     return {
       sumSq: parts.sumSq,
       count: parts.count,
@@ -471,7 +477,7 @@ export async function refine(
       ...opts,
     },
   );
-  return { values: Object.fromEntries(params.map((p, i) => [p.spec.name, lm.x[i]])), lm };
+  return { values: Object.fromEntries(params.map((p, i) => [p.spec.name, lm.x[i]])), lm, at: seen.get(key(lm.x)) };
 }
 
 // ---------------------------------------------------------------------------
@@ -622,6 +628,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   const failed = !Number.isFinite(key(best));
   let values = lsq ? best.lsqValues : best.values;
   let lm: LmResult | undefined;
+  let lmAt: Parts | undefined;
   const warnings: string[] = [];
   let reason: EndReason = interrupted ? "interrupted" : failed ? "failed" : "max_epochs";
   let message = interrupted
@@ -633,6 +640,7 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
     try {
       const r = await refine(ev, nTrials, opts.base, params, values, { ...opts.lm, shouldStop: opts.shouldStop });
       lm = r.lm;
+      lmAt = r.at;
       values = r.values;
       reason = lm.reason;
       message = lm.message;
@@ -664,12 +672,13 @@ export async function runFit(ev: Evaluator, nTrials: number, opts: RunOptions): 
   };
   const at = stopped
     ? unknown
-    : await ev.evaluate(
+    : (lmAt ??
+      (await ev.evaluate(
         v,
         params.map((p) => p.spec.index),
         "dual",
         all,
-      );
+      )));
   const k = params.length;
   const stats = statistics(at.sumSq, at.sumAbs, at.count, k, opts.sigma);
   const jtj = Float64Array.from({ length: k * k }, (_, i) => at.jtj[Math.floor(i / k)][i % k]);
