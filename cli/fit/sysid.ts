@@ -214,7 +214,10 @@ export async function fitOnce(
   let best = { loss: Infinity, values: Float64Array.from(values) };
   let bestSq = { sumSq: Infinity, values: Float64Array.from(values) };
   // every full-data evaluation is a candidate for the returned point
+  // the point of the last evaluation on all the data (a mini-batch epoch ends with one)
+  let lastFull: Float64Array | undefined;
   const consider = (p: Parts, at: Float64Array): number => {
+    lastFull = Float64Array.from(at);
     const loss = p.sumAbs / p.count;
     if (Number.isFinite(loss) && loss < best.loss) best = { loss, values: Float64Array.from(at) };
     if (Number.isFinite(p.sumSq) && p.sumSq < bestSq.sumSq) bestSq = { sumSq: p.sumSq, values: Float64Array.from(at) };
@@ -356,8 +359,8 @@ export async function fitOnce(
     if (best.loss === Infinity) best = { loss: NaN, values: Float64Array.from(values) };
     if (bestSq.sumSq === Infinity) bestSq = { sumSq: NaN, values: Float64Array.from(values) };
   } else {
-    // the lowest loss seen: full-batch epochs know it exactly; compare with the final point
-    consider(await ev.evaluate(values, [], "loss", all), values);
+    // the lowest loss seen: full-batch epochs know it exactly; compare with the final point (unless it was just evaluated on all the data)
+    if (!(lastFull && lastFull.every((x, i) => x === values[i]))) consider(await ev.evaluate(values, [], "loss", all), values);
     if (!Number.isFinite(best.loss)) status = "failed"; // no finite loss anywhere: the start values are kept
   }
   return {
