@@ -21,8 +21,7 @@ import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { CsvError, parse } from "csv-parse";
-import type { Info } from "csv-parse";
+import type { CsvError, Info } from "csv-parse";
 import { UsageError } from "../errors.js";
 import { TIME } from "./units.js";
 
@@ -298,7 +297,7 @@ export async function readTeacherFromStream(
     if (reader === undefined) throw new TeacherError(`${name}: empty file: no header and no data; ${HEADER_HELP}`);
     return reader.finish(hash.digest());
   } catch (err) {
-    throw err instanceof CsvError ? fromCsvError(err, name) : err;
+    throw csvParse !== undefined && err instanceof csvParse.CsvError ? fromCsvError(err, name) : err;
   } finally {
     destroy(stream);
   }
@@ -461,9 +460,13 @@ function destroy(stream: NodeJS.ReadableStream): void {
 // ---------------------------------------------------------------------------
 // Rows: a fast path for plain lines, csv-parse for the rest
 
+/** csv-parse, loaded when a line needs it (most files have none: a quote, a `#` after the first character, a lone CR) */
+let csvParse: typeof import("csv-parse") | undefined;
+
 /** csv-parse's settings for the teacher format (the reference for what the fast path accepts). */
-function csvParser(delimiter: string) {
-  return parse({
+async function csvParser(delimiter: string) {
+  csvParse ??= await import("csv-parse");
+  return csvParse.parse({
     bom: true,
     comment: "#",
     comment_no_infix: true,
@@ -674,14 +677,14 @@ async function csvRows(
     const tail = decoder.end();
     if (tail) yield tail;
   }
-  const parser = csvParser(delimiter);
+  const parser = await csvParser(delimiter);
   pipeline(Readable.from(remaining()), parser, () => undefined);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       if (!sink({ fields: record, endLine: info.lines + linesBefore })) return;
     }
   } catch (err) {
-    if (err instanceof CsvError && typeof err.lines === "number") err.lines += linesBefore;
+    if (err instanceof csvParse!.CsvError && typeof err.lines === "number") err.lines += linesBefore;
     throw err;
   } finally {
     parser.destroy();
