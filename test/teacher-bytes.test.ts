@@ -184,6 +184,32 @@ describe("the byte path reads what the text path reads", () => {
     );
   });
 
+  it("on any bytes among CSV pieces: UTF-8 of every length, invalid sequences, a BOM anywhere", async () => {
+    const piece = fc.oneof(
+      fc.constantFrom(...TOKENS).map((t) => Buffer.from(t)),
+      fc.constantFrom("µ", "°C", "ä", "𝜇", "\ufeff").map((t) => Buffer.from(t)),
+      fc.uint8Array({ minLength: 1, maxLength: 3 }).map((b) => Buffer.from(b)),
+      fc.constantFrom(0x80, 0xa0, 0xc3, 0xe2, 0xef, 0xf0, 0xff).map((b) => Buffer.from([b])),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...BASES),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), piece), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
+        async (base, inserts, cuts) => {
+          let bytes = Buffer.from(base);
+          for (const [at, b] of inserts) {
+            const i = Math.floor(at * (bytes.length + 1));
+            bytes = Buffer.concat([bytes.subarray(0, i), b, bytes.subarray(i)]);
+          }
+          const chunks = chunked(bytes, cuts);
+          expect(await outcome(chunks, {})).toEqual(await outcome(chunks, { asText: true }));
+        },
+      ),
+      { numRuns: 4 * RUNS },
+    );
+  });
+
   it("on long teachers (past the rows that size the columns), with an edit somewhere", async () => {
     const rows = (n: number, digits: number): string => {
       let s = "trial,t,mx,my,mz\n";

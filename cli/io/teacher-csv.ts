@@ -502,12 +502,14 @@ function trimField(f: string): string {
  * lines skipped. From the first line that is not plain to the end, csv-parse
  * reads the rest, its line numbers counted on from there.
  *
- * While the input is ASCII (a file from `stoopt simulate`, a scope's export),
- * lines are found in the bytes and each plain line is first offered to
- * `lineSink`, which reads a good sample's numbers from the bytes where they
- * lie (no string, no fields array, no row object per line); a line it does
- * not take becomes a row for `sink` as before. From the first chunk with
- * another byte on, the text is decoded as UTF-8 and split as strings.
+ * Lines are found in the bytes (a line break, a quote, `#` and the
+ * delimiters are single bytes in UTF-8, never part of another character),
+ * and each plain line that is ASCII is first offered to `lineSink`, which
+ * reads a good sample's numbers from the bytes where they lie: no string,
+ * fields array or row object per line. A line it does not take, or one with
+ * other characters, is decoded and becomes a row for `sink` as before. With
+ * `lineSink` undefined (tests), the text is decoded and split as strings, as
+ * the byte path must agree with.
  */
 async function readRows(
   chunks: AsyncIterable<Buffer>,
@@ -517,8 +519,8 @@ async function readRows(
 ): Promise<void> {
   const decoder = new StringDecoder("utf8");
   const iterator = chunks[Symbol.asyncIterator]();
-  /** every chunk so far was ASCII: they are read as bytes, and the unfinished line is `carryBytes` */
-  let ascii = lineSink !== undefined;
+  /** lines are read from the bytes, and the unfinished line is `carryBytes`; false: as text, `carry` */
+  let asBytes = lineSink !== undefined;
   let carryBytes: Buffer = Buffer.alloc(0);
   let carry = "";
   let line = 0;
@@ -532,9 +534,15 @@ async function readRows(
     }
     return { fields, endLine };
   };
-  /** `plain` on ASCII bytes: the same lines, the same decisions */
+  /** The line bytes[from, to) to the sinks: the fast path if it is ASCII and takes it, else as a row of decoded text. */
+  const take = (bytes: Buffer, from: number, to: number, ascii: boolean): boolean => {
+    if ((ascii || isAscii(bytes.subarray(from, to))) && lineSink!(bytes, from, to)) return true;
+    return sink(rowOf(bytes.toString(ascii ? "latin1" : "utf8", from, to), line));
+  };
+  /** `plain` on the bytes of whole lines (and the last, unfinished one): the same lines, the same decisions */
   const plainBytes = (bytes: Buffer, final: boolean): false | string | undefined => {
     let pos = 0;
+    const ascii = isAscii(bytes);
     // the next quote, '#' and CR at or after pos (-1: none left); lines need a closer look only if there is one
     let quote = bytes.indexOf(34);
     let hash = bytes.indexOf(35);
@@ -556,7 +564,7 @@ async function readRows(
       const c = bytes[pos];
       if (!special && c !== 35 && !isTrimmed(c)) {
         line++;
-        if (!lineSink!(bytes, pos, end) && !sink(rowOf(bytes.toString("latin1", pos, end), line))) return false;
+        if (!take(bytes, pos, end, ascii)) return false;
         pos = nl + 1;
         continue;
       }
@@ -566,14 +574,14 @@ async function readRows(
       const inLine = (at: number): boolean => at >= 0 && at < end;
       if (c === 35 /* # */) {
         // a comment line, unless a CR makes it more than that
-        if (inLine(cr)) return bytes.toString("latin1", pos);
+        if (inLine(cr)) return decoder.write(bytes.subarray(pos));
         line++;
         pos = nl + 1;
         continue;
       }
-      if (inLine(quote) || inLine(hash) || inLine(cr) || (isTrimmed(c) && isBlank(bytes, pos, end))) return bytes.toString("latin1", pos);
+      if (inLine(quote) || inLine(hash) || inLine(cr) || (isTrimmed(c) && isBlank(bytes, pos, end))) return decoder.write(bytes.subarray(pos));
       line++;
-      if (!lineSink!(bytes, pos, end) && !sink(rowOf(bytes.toString("latin1", pos, end), line))) return false;
+      if (!take(bytes, pos, end, ascii)) return false;
       pos = nl + 1;
     }
     carryBytes = bytes.subarray(pos);
@@ -616,26 +624,27 @@ async function readRows(
   };
   for (;;) {
     const next = await iterator.next();
-    if (ascii && !next.done) {
-      let bytes = next.value;
-      // a BOM at the start, as the decoder would drop it (a BOM cut by the chunk's end goes to the decoder)
-      if (first && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-      if (isAscii(bytes)) {
-        if (first && next.value.length) first = false;
-        if (carryBytes.length) bytes = Buffer.concat([carryBytes, bytes]);
-        // a file with lone CR line breaks has no LF to split at: csv-parse reads it
-        const rest = bytes.indexOf(10) < 0 && bytes.indexOf(13) >= 0 ? bytes.toString("latin1") : plainBytes(bytes, false);
-        if (rest === false) return;
-        if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
-        continue;
+    if (asBytes && !next.done) {
+      let bytes = carryBytes.length ? Buffer.concat([carryBytes, next.value]) : next.value;
+      if (first && bytes.length) {
+        // a BOM at the start goes, as the decoder drops it; one cut by the chunk's end, or any odd start, is read as text
+        if (bytes.length < 3 && bytes[0] >= 0x80) {
+          asBytes = false;
+          carry = decoder.write(bytes);
+          continue;
+        }
+        if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+        first = false;
       }
-      // from here on UTF-8 text; the bytes carried are ASCII, as text the same
-      ascii = false;
-      carry = carryBytes.toString("latin1");
+      // a file with lone CR line breaks has no LF to split at: csv-parse reads it
+      const rest = bytes.indexOf(10) < 0 && bytes.indexOf(13) >= 0 ? decoder.write(bytes) : plainBytes(bytes, false);
+      if (rest === false) return;
+      if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
+      continue;
     }
-    if (ascii) {
-      // the end of an ASCII input: its last line, if it has no line break
-      const rest = carryBytes.indexOf(10) < 0 && carryBytes.indexOf(13) >= 0 ? carryBytes.toString("latin1") : plainBytes(carryBytes, true);
+    if (asBytes) {
+      // the end of the input: its last line, if it has no line break
+      const rest = carryBytes.indexOf(10) < 0 && carryBytes.indexOf(13) >= 0 ? decoder.write(carryBytes) : plainBytes(carryBytes, true);
       if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
       return;
     }
