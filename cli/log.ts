@@ -2,7 +2,6 @@
  * stderr is for people: notes, summaries, progress. Colour only on a TTY and
  * never with NO_COLOR; `--quiet` silences everything but errors.
  */
-import { Chalk } from "chalk";
 import type cliProgressTypes from "cli-progress";
 
 let quiet = false;
@@ -18,8 +17,25 @@ export function colourEnabled(): boolean {
   return Boolean(process.stderr.isTTY) && !("NO_COLOR" in process.env && process.env.NO_COLOR !== "") && process.env.TERM !== "dumb";
 }
 
-export function paint(): InstanceType<typeof Chalk> {
-  return new Chalk({ level: colourEnabled() ? 1 : 0 });
+/** The styles stoopt's tables and messages use. */
+export type Paint = Record<"bold" | "dim" | "red" | "yellow", (s: string) => string>;
+
+const plain = (s: string): string => s;
+const PLAIN: Paint = { bold: plain, dim: plain, red: plain, yellow: plain };
+let chalk: typeof import("chalk") | undefined;
+
+/**
+ * Load chalk where colour can be shown (stderr a TTY, no NO_COLOR): the entry
+ * file awaits this before a command runs, so a pipeline or a shell loop, where
+ * chalk would print every string unchanged, does not pay for loading it.
+ */
+export async function loadColour(): Promise<void> {
+  if (colourEnabled() && !chalk) chalk = await import("chalk");
+}
+
+/** chalk at level 1 where colour is on (and loaded by `loadColour`), plain text otherwise. */
+export function paint(): Paint {
+  return chalk && colourEnabled() ? new chalk.Chalk({ level: 1 }) : PLAIN;
 }
 
 /** A note on stderr (suppressed by --quiet). */

@@ -2,7 +2,7 @@
 /** stoopt: the entry file only wires commands and the one error handler. */
 import { Command, CommanderError } from "commander";
 import { describe, EXIT_OK, Interrupted } from "./errors.js";
-import { errorLine, setQuiet } from "./log.js";
+import { errorLine, loadColour, setQuiet } from "./log.js";
 import { guardStdStreams } from "./io/output.js";
 import { VERSION } from "./version.js";
 import { exitCodeFor, installSignalHandlers, stopRequested } from "./signals.js";
@@ -77,7 +77,8 @@ Examples:
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await (await buildProgram(argv.slice(2))).parseAsync(argv);
+    const [program] = await Promise.all([buildProgram(argv.slice(2)), loadColour()]);
+    await program.parseAsync(argv);
     const sig = stopRequested();
     if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

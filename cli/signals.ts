@@ -23,7 +23,9 @@ let received: NodeJS.Signals | undefined;
 let clean = 0;
 let own = 0;
 const listeners = new Set<(s: NodeJS.Signals) => void>();
-let lastYield = performance.now();
+/** a monotonic clock [ms]: `performance.now()` would load perf_hooks at start-up (about 1 ms) for every command */
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+let lastYield = nowMs();
 
 export const exitCodeFor = (s: NodeJS.Signals): number => (s === "SIGTERM" ? EXIT_TERMINATED : EXIT_INTERRUPTED);
 
@@ -90,9 +92,9 @@ export function throwIfStopped(): void {
  * for a while (so signals are delivered), then throw `Interrupted` if one was.
  */
 export async function pausePoint(): Promise<void> {
-  if (performance.now() - lastYield > YIELD_MS) {
+  if (nowMs() - lastYield > YIELD_MS) {
     await new Promise((r) => setImmediate(r));
-    lastYield = performance.now();
+    lastYield = nowMs();
   }
   throwIfStopped();
 }

@@ -17,11 +17,11 @@
  * 1-based field index; `FILE:LINE:` or `FILE:` when no column or line applies).
  */
 import { createHash } from "node:crypto";
+import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { CsvError, parse } from "csv-parse";
-import type { Info } from "csv-parse";
+import type { CsvError, Info } from "csv-parse";
 import { UsageError } from "../errors.js";
 import { TIME } from "./units.js";
 
@@ -111,6 +111,144 @@ function numberOf(text: string): number {
   return NUMBER.test(text) ? Number(text) : NaN;
 }
 
+/** 10^0 .. 10^22: the powers of ten that are exact doubles */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** 2^53: integers below it are exact doubles */
+const TWO_53 = 9007199254740992;
+/** Dekker's splitter 2^27 + 1: a double times it splits into two halves of 26 bits whose products are exact */
+const SPLITTER = 134217729;
+/** POW10 split by SPLITTER: the high and low halves */
+const POW10_HIGH = POW10.map((p) => SPLITTER * p - (SPLITTER * p - p));
+const POW10_LOW = POW10.map((p, i) => p - POW10_HIGH[i]);
+/** a double's bits, to find its unit in the last place */
+const BITS = new Float64Array(1);
+const BITS_WORDS = new Uint32Array(BITS.buffer);
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+/** where `decimalAt` stopped: the first byte after the number */
+let decimalEnd = 0;
+
+/**
+ * The decimal number (sign, digits with an optional point, optional
+ * exponent) at the start of the ASCII bytes `b[from, to)`, or NaN where it is
+ * not one that this reads exactly; `decimalEnd` is set to the byte after it.
+ * Exactly what `Number()` gives for the same text (the correctly rounded
+ * value), by two proofs rather than a general algorithm:
+ * - the significant digits make an integer m < 2^53 and the number is
+ *   m * 10^e with |e| <= 22: m and 10^|e| are exact doubles, and one IEEE
+ *   multiplication or division rounds the exact value correctly (Clinger's
+ *   fast path);
+ * - m of up to 18 digits, e in [-22, 0]: m is held exactly as the sum of two
+ *   doubles, q = m / 10^-e is divided, and the remainder m - q * 10^-e,
+ *   computed to far better than the margin used, shows whether q, its upper
+ *   or its lower neighbour is within half a unit in the last place; a value
+ *   near the middle between two doubles, or next to a power of two, is left
+ *   to `Number()`.
+ * Anything else (more digits, larger exponents) gives NaN, and the caller
+ * reads the text with `numberOf`. Digits are gathered nine at a time in
+ * integers: several times faster here than a floating-point multiply-add
+ * per digit.
+ */
+function decimalAt(b: Uint8Array, from: number, to: number): number {
+  let i = from;
+  let c = i < to ? b[i] : 0;
+  const negative = c === 45;
+  if (c === 45 || c === 43) c = ++i < to ? b[i] : 0;
+  // the significant digits: the first nine in `high`, up to nine more in `low`
+  let high = 0;
+  let low = 0;
+  let nHigh = 0;
+  let nLow = 0;
+  let e = 0;
+  let digits = false;
+  let fraction = false;
+  for (;;) {
+    if (c >= 48 && c <= 57) {
+      digits = true;
+      if (fraction) e--;
+      if (nHigh !== 0 || c !== 48) {
+        if (nHigh < 9) {
+          high = (high * 10 + (c - 48)) | 0;
+          nHigh++;
+        } else if (nLow < 9) {
+          low = (low * 10 + (c - 48)) | 0;
+          nLow++;
+        } else return NaN;
+      }
+    } else if (c === 46 && !fraction) fraction = true;
+    else break;
+    c = ++i < to ? b[i] : 0;
+  }
+  if (!digits) return NaN;
+  if (c === 101 || c === 69) {
+    c = ++i < to ? b[i] : 0;
+    const negativeExponent = c === 45;
+    if (c === 45 || c === 43) c = ++i < to ? b[i] : 0;
+    if (!(c >= 48 && c <= 57)) return NaN;
+    let x = 0;
+    while (c >= 48 && c <= 57) {
+      if (x > 1000) return NaN;
+      x = (x * 10 + (c - 48)) | 0;
+      c = ++i < to ? b[i] : 0;
+    }
+    e += negativeExponent ? -x : x;
+  }
+  decimalEnd = i;
+  // m = mHigh + mLow exactly: high * 10^nLow is exact (high < 10^9, 5^nLow <= 5^9: below 2^53 times a power of two)
+  const shifted = high * POW10[nLow];
+  const mHigh = shifted + low;
+  const back = mHigh - shifted;
+  const mLow = shifted - (mHigh - back) + (low - back);
+  let v: number;
+  if (mHigh < TWO_53) {
+    if (mHigh === 0 || e === 0) v = mHigh;
+    else if (e < 0 && e >= -22) v = mHigh / POW10[-e];
+    else if (e > 0 && e <= 22) v = mHigh * POW10[e];
+    else return NaN;
+  } else if (e === 0) v = mHigh;
+  else if (e < 0 && e >= -22) {
+    v = dividedExactly(mHigh, mLow, -e);
+    if (v !== v) return NaN;
+  } else return NaN;
+  return negative ? -v : v;
+}
+
+/** For tests: `decimalAt` on the whole of an ASCII text (NaN where it stops before the end). */
+export function decimalOf(text: string): number {
+  const v = decimalAt(Buffer.from(text, "latin1"), 0, text.length);
+  return decimalEnd === text.length ? v : NaN;
+}
+
+/** (mHigh + mLow) / 10^j correctly rounded, for an integer mHigh + mLow in [2^53, 10^18] and j <= 22; NaN where too close to call. */
+function dividedExactly(mHigh: number, mLow: number, j: number): number {
+  const p = POW10[j];
+  const q = mHigh / p;
+  // q * p exactly as qp + qpLow (Dekker's product)
+  const qp = q * p;
+  const split = SPLITTER * q;
+  const qHigh = split - (split - q);
+  const qLow = q - qHigh;
+  const pHigh = POW10_HIGH[j];
+  const pLow = POW10_LOW[j];
+  const qpLow = qHigh * pHigh - qp + qHigh * pLow + qLow * pHigh + qLow * pLow;
+  // m - q * p: mHigh - qp is exact (they are within a factor of two); the rest is tiny beside the margin below
+  const r = mHigh - qp + (mLow - qpLow);
+  BITS[0] = q;
+  const word = BITS_WORDS[HIGH_WORD];
+  const exponent = (word >>> 20) & 0x7ff;
+  // at or just above a power of two the halves of the rounding interval differ: leave it to Number()
+  if ((word & 0xfffff) === 0 && BITS_WORDS[1 - HIGH_WORD] <= 1) return NaN;
+  BITS_WORDS[HIGH_WORD] = (exponent - 52) << 20;
+  BITS_WORDS[1 - HIGH_WORD] = 0;
+  const ulp = BITS[0];
+  // half a unit in the last place of q, in units of m; decided only with room to spare
+  const half = (p * ulp) / 2;
+  const margin = half * 2 ** -20;
+  if (Math.abs(r) < half - margin) return q;
+  if (r > 0 && Math.abs(r - 2 * half) < half - margin) return q + ulp;
+  if (r < 0 && Math.abs(r + 2 * half) < half - margin) return q - ulp;
+  return NaN;
+}
+
 /** Read teacher data from a file, or from stdin when `file` is `-`. */
 export async function readTeacher(file: string, opts: TeacherOptions = {}): Promise<TeacherData> {
   if (file === "-") return readTeacherFromStream(process.stdin, "stdin", opts);
@@ -136,7 +274,7 @@ export function parseTeacherText(text: string, name: string, opts: TeacherOption
 export async function readTeacherFromStream(
   stream: NodeJS.ReadableStream,
   name: string,
-  opts: TeacherOptions & { sizeHint?: number } = {},
+  opts: TeacherOptions & { sizeHint?: number; asText?: boolean } = {},
 ): Promise<TeacherData> {
   const options = checkOptions(opts);
   options.sizeHint = opts.sizeHint;
@@ -146,17 +284,20 @@ export async function readTeacherFromStream(
     const { head, headerLine } = await scanToHeaderLine(source);
     const delimiter = options.delimiter ?? detectDelimiter(headerLine);
     let reader = undefined as TrialReader | undefined;
-    await readRows(replay(head, source), delimiter, (row) => {
+    const rowSink = (row: Row): boolean => {
       if (reader === undefined) {
         checkSplits(row.fields, headerLine, delimiter, options.delimiter !== undefined, name);
-        reader = new TrialReader(name, layoutOf(row, name, options.signal), options);
+        reader = new TrialReader(name, layoutOf(row, name, options.signal), options, delimiter);
       } else if (!reader.add(row)) return false;
       return true;
-    });
+    };
+    const lineSink = (bytes: Uint8Array, from: number, to: number): boolean => reader !== undefined && reader.addLine(bytes, from, to);
+    // asText (for tests): every line decoded and split as text, the way the byte path must agree with
+    await readRows(replay(head, source), delimiter, rowSink, opts.asText ? undefined : lineSink);
     if (reader === undefined) throw new TeacherError(`${name}: empty file: no header and no data; ${HEADER_HELP}`);
     return reader.finish(hash.digest());
   } catch (err) {
-    throw err instanceof CsvError ? fromCsvError(err, name) : err;
+    throw csvParse !== undefined && err instanceof csvParse.CsvError ? fromCsvError(err, name) : err;
   } finally {
     destroy(stream);
   }
@@ -319,9 +460,13 @@ function destroy(stream: NodeJS.ReadableStream): void {
 // ---------------------------------------------------------------------------
 // Rows: a fast path for plain lines, csv-parse for the rest
 
+/** csv-parse, loaded when a line needs it (most files have none: a quote, a `#` after the first character, a lone CR) */
+let csvParse: typeof import("csv-parse") | undefined;
+
 /** csv-parse's settings for the teacher format (the reference for what the fast path accepts). */
-function csvParser(delimiter: string) {
-  return parse({
+async function csvParser(delimiter: string) {
+  csvParse ??= await import("csv-parse");
+  return csvParse.parse({
     bom: true,
     comment: "#",
     comment_no_infix: true,
@@ -356,13 +501,92 @@ function trimField(f: string): string {
  * delimiter and trimmed of tab, LF, FF, CR and space, blank lines and `#`
  * lines skipped. From the first line that is not plain to the end, csv-parse
  * reads the rest, its line numbers counted on from there.
+ *
+ * Lines are found in the bytes (a line break, a quote, `#` and the
+ * delimiters are single bytes in UTF-8, never part of another character),
+ * and each plain line that is ASCII is first offered to `lineSink`, which
+ * reads a good sample's numbers from the bytes where they lie: no string,
+ * fields array or row object per line. A line it does not take, or one with
+ * other characters, is decoded and becomes a row for `sink` as before. With
+ * `lineSink` undefined (tests), the text is decoded and split as strings, as
+ * the byte path must agree with.
  */
-async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: (row: Row) => boolean): Promise<void> {
+async function readRows(
+  chunks: AsyncIterable<Buffer>,
+  delimiter: string,
+  sink: (row: Row) => boolean,
+  lineSink?: (bytes: Uint8Array, from: number, to: number) => boolean,
+): Promise<void> {
   const decoder = new StringDecoder("utf8");
   const iterator = chunks[Symbol.asyncIterator]();
+  /** lines are read from the bytes, and the unfinished line is `carryBytes`; false: as text, `carry` */
+  let asBytes = lineSink !== undefined;
+  let carryBytes: Buffer = Buffer.alloc(0);
   let carry = "";
   let line = 0;
   let first = true;
+  /** a plain line's fields: split at the delimiter and trimmed */
+  const rowOf = (l: string, endLine: number): Row => {
+    const fields = l.split(delimiter);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      if (f.length && (isTrimmed(f.charCodeAt(0)) || isTrimmed(f.charCodeAt(f.length - 1)))) fields[i] = trimField(f);
+    }
+    return { fields, endLine };
+  };
+  /** The line bytes[from, to) to the sinks: the fast path if it is ASCII and takes it, else as a row of decoded text. */
+  const take = (bytes: Buffer, from: number, to: number, ascii: boolean): boolean => {
+    if ((ascii || isAscii(bytes.subarray(from, to))) && lineSink!(bytes, from, to)) return true;
+    return sink(rowOf(bytes.toString(ascii ? "latin1" : "utf8", from, to), line));
+  };
+  /** `plain` on the bytes of whole lines (and the last, unfinished one): the same lines, the same decisions */
+  const plainBytes = (bytes: Buffer, final: boolean): false | string | undefined => {
+    let pos = 0;
+    const ascii = isAscii(bytes);
+    // the next quote, '#' and CR at or after pos (-1: none left); lines need a closer look only if there is one
+    let quote = bytes.indexOf(34);
+    let hash = bytes.indexOf(35);
+    let cr = bytes.indexOf(13);
+    const special = quote >= 0 || hash >= 0 || cr >= 0;
+    for (;;) {
+      let nl = bytes.indexOf(10, pos);
+      if (nl < 0) {
+        if (!final || pos >= bytes.length) break;
+        nl = bytes.length;
+      }
+      let end = nl;
+      if (end > pos && bytes[end - 1] === 13) end--;
+      if (end === pos) {
+        line++;
+        pos = nl + 1;
+        continue;
+      }
+      const c = bytes[pos];
+      if (!special && c !== 35 && !isTrimmed(c)) {
+        line++;
+        if (!take(bytes, pos, end, ascii)) return false;
+        pos = nl + 1;
+        continue;
+      }
+      if (quote >= 0 && quote < pos) quote = bytes.indexOf(34, pos);
+      if (hash >= 0 && hash < pos) hash = bytes.indexOf(35, pos);
+      if (cr >= 0 && cr < pos) cr = bytes.indexOf(13, pos);
+      const inLine = (at: number): boolean => at >= 0 && at < end;
+      if (c === 35 /* # */) {
+        // a comment line, unless a CR makes it more than that
+        if (inLine(cr)) return decoder.write(bytes.subarray(pos));
+        line++;
+        pos = nl + 1;
+        continue;
+      }
+      if (inLine(quote) || inLine(hash) || inLine(cr) || (isTrimmed(c) && isBlank(bytes, pos, end))) return decoder.write(bytes.subarray(pos));
+      line++;
+      if (!take(bytes, pos, end, ascii)) return false;
+      pos = nl + 1;
+    }
+    carryBytes = bytes.subarray(pos);
+    return undefined;
+  };
   /** false: the sink stopped; a string: the unread text from the first line that is not plain */
   const plain = (text: string, final: boolean): false | string | undefined => {
     let pos = 0;
@@ -392,12 +616,7 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
       if ((special && (l.indexOf('"') >= 0 || l.indexOf("#") >= 0 || l.indexOf("\r") >= 0)) || (isTrimmed(l.charCodeAt(0)) && trimField(l).length === 0))
         return text.slice(pos);
       line++;
-      const fields = l.split(delimiter);
-      for (let i = 0; i < fields.length; i++) {
-        const f = fields[i];
-        if (f.length && (isTrimmed(f.charCodeAt(0)) || isTrimmed(f.charCodeAt(f.length - 1)))) fields[i] = trimField(f);
-      }
-      if (!sink({ fields, endLine: line })) return false;
+      if (!sink(rowOf(l, line))) return false;
       pos = nl + 1;
     }
     carry = text.slice(pos);
@@ -405,6 +624,30 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
   };
   for (;;) {
     const next = await iterator.next();
+    if (asBytes && !next.done) {
+      let bytes = carryBytes.length ? Buffer.concat([carryBytes, next.value]) : next.value;
+      if (first && bytes.length) {
+        // a BOM at the start goes, as the decoder drops it; one cut by the chunk's end, or any odd start, is read as text
+        if (bytes.length < 3 && bytes[0] >= 0x80) {
+          asBytes = false;
+          carry = decoder.write(bytes);
+          continue;
+        }
+        if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+        first = false;
+      }
+      // a file with lone CR line breaks has no LF to split at: csv-parse reads it
+      const rest = bytes.indexOf(10) < 0 && bytes.indexOf(13) >= 0 ? decoder.write(bytes) : plainBytes(bytes, false);
+      if (rest === false) return;
+      if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
+      continue;
+    }
+    if (asBytes) {
+      // the end of the input: its last line, if it has no line break
+      const rest = carryBytes.indexOf(10) < 0 && carryBytes.indexOf(13) >= 0 ? decoder.write(carryBytes) : plainBytes(carryBytes, true);
+      if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
+      return;
+    }
     let text = next.done ? carry + decoder.end() : carry + decoder.write(next.value);
     if (first && text.length) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -416,6 +659,12 @@ async function readRows(chunks: AsyncIterable<Buffer>, delimiter: string, sink: 
     if (typeof rest === "string") return csvRows(rest, iterator, decoder, delimiter, line, sink);
     if (next.done) return;
   }
+}
+
+/** The bytes b[from, to) are all characters csv-parse's `trim` removes. */
+function isBlank(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isTrimmed(b[i])) return false;
+  return true;
 }
 
 /** The rest of the input through csv-parse; its line numbers start after `linesBefore`. */
@@ -437,14 +686,14 @@ async function csvRows(
     const tail = decoder.end();
     if (tail) yield tail;
   }
-  const parser = csvParser(delimiter);
+  const parser = await csvParser(delimiter);
   pipeline(Readable.from(remaining()), parser, () => undefined);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       if (!sink({ fields: record, endLine: info.lines + linesBefore })) return;
     }
   } catch (err) {
-    if (err instanceof CsvError && typeof err.lines === "number") err.lines += linesBefore;
+    if (err instanceof csvParse!.CsvError && typeof err.lines === "number") err.lines += linesBefore;
     throw err;
   } finally {
     parser.destroy();
@@ -614,6 +863,23 @@ class Column {
 }
 
 const NO_SAMPLES = new Float64Array(0);
+/** what a field is to `addLine`: ignored (0), the trial label, or a number read into `values` at that index */
+const ROLE_TRIAL = 1;
+const ROLE_TIME = 2;
+const ROLE_MX = 3;
+const ROLE_MY = 4;
+const ROLE_MZ = 5;
+
+/** The end of the field starting at `from` in the line ending at `to`: the next delimiter, or `to`. */
+function fieldEnd(b: Uint8Array, from: number, to: number, d: number): number {
+  for (let i = from; i < to; i++) if (b[i] === d) return i;
+  return to;
+}
+
+/** ASCII bytes as a string. */
+function latin1(b: Uint8Array, from: number, to: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString("latin1");
+}
 /** rows whose text length estimates the row count from the input's size */
 const ROWS_TO_ESTIMATE = 2000;
 
@@ -642,11 +908,89 @@ class TrialReader {
   private rows = 0;
   private truncated = false;
 
+  /** the delimiter's byte, and each field's role for `addLine` (the ROLE_ codes) */
+  private readonly delimiterCode: number;
+  private readonly roles: Uint8Array;
+  /** the values of a line's used cells, by role */
+  private readonly values = new Float64Array(6);
+
   constructor(
     private readonly file: string,
     private readonly layout: Layout,
     private readonly options: CheckedOptions,
-  ) {}
+    delimiter = ",",
+  ) {
+    this.delimiterCode = delimiter.charCodeAt(0);
+    this.roles = new Uint8Array(layout.width);
+    if (layout.trial !== undefined) this.roles[layout.trial] = ROLE_TRIAL;
+    this.roles[layout.time] = ROLE_TIME;
+    this.roles[layout.mx] = ROLE_MX;
+    if (layout.my !== undefined) this.roles[layout.my] = ROLE_MY;
+    if (layout.mz !== undefined) this.roles[layout.mz] = ROLE_MZ;
+  }
+
+  /**
+   * The fast path for one plain ASCII line `b[from, to)` (no quote, '#' or
+   * CR): a good sample of the open trial is read from the bytes where its
+   * cells lie, without a string, fields array or row object. Any other line
+   * (another trial, a cell to trim, the wrong number of fields, a cell that is
+   * not a finite number, time not after the previous sample, a component out
+   * of range) returns false having changed nothing, and `add` takes it as a
+   * row, with its message if it is wrong. The first rows go to `add` as well
+   * (for the estimate of the input's rows).
+   */
+  addLine(b: Uint8Array, from: number, to: number): boolean {
+    const open = this.open;
+    if (open === undefined || (this.rows < ROWS_TO_ESTIMATE && this.options.sizeHint !== undefined)) return false;
+    const roles = this.roles;
+    const values = this.values;
+    const d = this.delimiterCode;
+    const last = roles.length - 1;
+    let p = from;
+    for (let i = 0; i <= last; i++) {
+      const role = roles[i];
+      let e: number;
+      if (role >= ROLE_TIME) {
+        let v = decimalAt(b, p, to);
+        e = decimalEnd;
+        if (v !== v || (e < to && b[e] !== d)) {
+          // not a number decimalAt reads exactly: the cell's text as `cell` reads it
+          e = fieldEnd(b, p, to, d);
+          if (e === p || isTrimmed(b[p]) || isTrimmed(b[e - 1])) return false;
+          v = numberOf(latin1(b, p, e));
+          if (!Number.isFinite(v)) return false;
+        }
+        values[role] = v;
+      } else if (role === ROLE_TRIAL) {
+        const label = open.label;
+        e = p + label.length;
+        if (e > to || (e < to && b[e] !== d)) return false;
+        for (let k = 0; k < label.length; k++) if (b[p + k] !== label.charCodeAt(k)) return false;
+      } else e = fieldEnd(b, p, to, d);
+      // exactly one field per role, and no more
+      if (i < last) {
+        if (e >= to) return false;
+        p = e + 1;
+      } else if (e !== to) return false;
+    }
+    const t = values[ROLE_TIME];
+    if (!(t > open.lastTime)) return false;
+    const { toSeconds, my, mz, signalName } = this.layout;
+    const scale = this.options.scale;
+    const x = signalName === undefined ? values[ROLE_MX] * scale : values[ROLE_MX];
+    const y = values[ROLE_MY] * scale;
+    const z = values[ROLE_MZ] * scale;
+    if (signalName === undefined ? !(Math.abs(x) <= 1 + M_TOLERANCE) : !Number.isFinite(x)) return false;
+    if (my !== undefined && !(Math.abs(y) <= 1 + M_TOLERANCE)) return false;
+    if (mz !== undefined && !(Math.abs(z) <= 1 + M_TOLERANCE)) return false;
+    open.lastTime = t;
+    this.t.push(t * toSeconds);
+    this.mx.push(x);
+    if (my !== undefined) this.my.push(y);
+    if (mz !== undefined) this.mz.push(z);
+    this.rows++;
+    return true;
+  }
 
   /** Take one data row; false when maxTrials trials are complete and this row begins another. */
   add(row: Row): boolean {

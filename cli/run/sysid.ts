@@ -13,7 +13,7 @@ import { Parsed, settled } from "../options/parse.js";
 import type { TeacherSettings } from "../options/teacher.js";
 import type { MeasuredSettings } from "../options/measured.js";
 import { loadTeacher, LoadedTeacher, makeEvaluator, readTeacherData, teacherArrays } from "./teacher.js";
-import { MeasuredSysidResult, runMeasured } from "./sysid-measured.js";
+import type { MeasuredSysidResult } from "./sysid-measured.js";
 import { checkScopeTimeAxis } from "../fit/measured.js";
 import { checkTimeAxis } from "../limits.js";
 import { errorLine, info, note, paint, progress } from "../log.js";
@@ -289,6 +289,8 @@ export async function runSysid(s: SysidSettings): Promise<SysidRun> {
       const { base } = provenance(raw.base, settled(s.teacher).paramFlags, fitted, sidecar?.parameters, notes, warnings);
       for (const n of [...notes, ...warnings]) note(n);
       release(); // the measured path registers its own clean stop
+      // the measured path's modules (window fits, their figures) load only when it runs
+      const { runMeasured } = await import("./sysid-measured.js");
       const measured = await runMeasured({
         file,
         signal,

@@ -37,8 +37,13 @@ export interface ExportOptions {
 
 export const DEFAULT_EXPORT: ExportOptions = { size: parseSize("column"), formats: ["svg"], dpi: 600 };
 
-const require = createRequire(import.meta.url);
-const FONT_FILES = { regular: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"), bold: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf") };
+let fontFiles: { regular: string; bold: string } | undefined;
+/** The bundled fonts' files, found when a figure is first drawn (not when a command that may draw one starts). */
+function fonts(): { regular: string; bold: string } {
+  const require = createRequire(import.meta.url);
+  fontFiles ??= { regular: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"), bold: require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf") };
+  return fontFiles;
+}
 
 /**
  * Vega sizes axes and legends from text widths; without a canvas it guesses
@@ -56,8 +61,8 @@ async function measureText(vega: typeof Vega): Promise<void> {
   if (measuring) return;
   const { default: PDFDocument } = await import("pdfkit");
   const measurer = new PDFDocument({ autoFirstPage: false });
-  measurer.registerFont("regular", FONT_FILES.regular);
-  measurer.registerFont("bold", FONT_FILES.bold);
+  measurer.registerFont("regular", fonts().regular);
+  measurer.registerFont("bold", fonts().bold);
   (vega as unknown as { textMetrics: { width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number } }).textMetrics.width = (
     item,
     text,
@@ -156,19 +161,22 @@ export async function pngOf(svg: string, widthPt: number, dpi: number): Promise<
   const resvg = new Resvg(svg, {
     fitTo: { mode: "width", value: Math.round((widthPt / 72) * dpi) },
     background: "white",
-    font: { fontFiles: [FONT_FILES.regular, FONT_FILES.bold], loadSystemFonts: false, defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+    font: { fontFiles: [fonts().regular, fonts().bold], loadSystemFonts: false, defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
   });
   return withPhys(resvg.render().asPng(), dpi);
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
+let crcTable: number[] | undefined;
 function crc32(b: Buffer): number {
+  // made when a PNG is first written
+  crcTable ??= Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const table = crcTable;
   let c = 0xffffffff;
-  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
+  for (const x of b) c = table[(c ^ x) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -205,8 +213,8 @@ export async function pdfOf(svg: string, widthPt: number, heightPt: number, titl
     doc.on("data", (c: Buffer) => chunks.push(c));
     doc.on("end", () => resolve(Buffer.concat(chunks)));
     doc.on("error", reject);
-    doc.registerFont("figure", FONT_FILES.regular);
-    doc.registerFont("figure-bold", FONT_FILES.bold);
+    doc.registerFont("figure", fonts().regular);
+    doc.registerFont("figure-bold", fonts().bold);
     // svg-to-pdfkit reads "pt" in the root's size as 4/3 user units (with assumePt one user unit is
     // one point already), and fills Vega's group backgrounds that have neither fill nor stroke
     // (invisible in SVG) in white, over the plot frame: drop those
