@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** stoopt: the entry file only wires commands and the one error handler. */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { describe, EXIT_OK, Interrupted } from "./errors.js";
 import { errorLine, loadColour, setQuiet } from "./log.js";
 import { guardStdStreams } from "./io/output.js";
@@ -42,6 +42,7 @@ export function commandsFor(args: string[]): string[] {
 }
 
 export async function buildProgram(args: string[] = process.argv.slice(2)): Promise<Command> {
+  const { Command } = await import("commander");
   const program = new Command("stoopt")
     .description("Gradient-based optimization of spin-torque oscillators (macrospin LLG, Imai et al.)")
     .version(VERSION)
@@ -83,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     if (sig !== undefined) return exitCodeFor(sig);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
+    const { CommanderError } = await import("commander");
     if (err instanceof CommanderError && (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help"))
       return EXIT_OK;
     const { message, exitCode } = describe(err);
@@ -100,6 +102,14 @@ export async function main(argv: string[]): Promise<number> {
 guardStdStreams();
 installSignalHandlers();
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+/** `stoopt --version` alone, answered as commander answers it, without loading commander (a shell loop asking for the version pays only Node's start-up). */
+const onlyVersion = (args: string[]): boolean => args.length === 1 && (args[0] === "--version" || args[0] === "-V");
+
+if (onlyVersion(process.argv.slice(2))) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exitCode = EXIT_OK;
+} else {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

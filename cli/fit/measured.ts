@@ -16,7 +16,14 @@ import { simulate } from "../simulator.js";
 import { UsageError } from "../errors.js";
 import { TIME } from "../io/units.js";
 import { blockLayout, WindowArrays, WindowEvaluator, WindowRequest } from "./windows.js";
-import { Matrix, inverse } from "ml-matrix";
+import { createRequire } from "node:module";
+
+/** ml-matrix, loaded with the first covariance (every sysid run imports this module for its checks) */
+let mlMatrixModule: typeof import("ml-matrix") | undefined;
+function mlMatrix(): typeof import("ml-matrix") {
+  mlMatrixModule ??= createRequire(import.meta.url)("ml-matrix") as typeof import("ml-matrix");
+  return mlMatrixModule;
+}
 
 // ---------------------------------------------------------------------------
 // Windows
@@ -552,6 +559,7 @@ export function gaussNewtonSigma(jtj: Float64Array, n: number, nG: number, sumSq
   const dof = count - n;
   if (!(dof > 0)) return Array.from({ length: nG }, () => NaN);
   try {
+    const { inverse, Matrix } = mlMatrix();
     const inv = inverse(new Matrix(Array.from({ length: n }, (_, i) => Array.from(jtj.subarray(i * n, (i + 1) * n)))));
     const s2 = sumSq / dof;
     return Array.from({ length: nG }, (_, i) => {
