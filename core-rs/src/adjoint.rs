@@ -14,39 +14,69 @@
 
 use crate::dual::Dual;
 use crate::params::{Derived, N_DERIVED};
-use crate::rk4::{rk4_combine, rk4_stage_input, rk4_stages, times_coef, RK4_NODES, RK4_WEIGHTS, RK4_WEIGHT_DENOM};
+use crate::rk4::{rk4_combine, rk4_stage_input, rk4_stages, times_coef, Rhs, Rk4Dt, RK4_WEIGHTS};
 use crate::scalar::Scalar;
 use crate::torque::llg_rhs;
 use crate::vec3::V3;
 
-/// Reverse of one RK4 step from `m` with step `dt`: returns mbar given the
-/// adjoint of the renormalized result. `f` is the right-hand side; `vjp(s, kbar)`
-/// returns J(s)^T kbar and accumulates the parameter adjoint itself.
+/// Reverse of one RK4 step from `m` with step length `h.dt`: returns mbar given
+/// the adjoint of the renormalized result. `f` is the right-hand side;
+/// `vjp.vjp(s, kbar)` returns J(s)^T kbar and accumulates the parameter
+/// adjoint itself.
 #[inline(always)]
-pub fn rk4_step_adjoint<S: Scalar, F, G>(m: V3<S>, dt: S, f: &mut F, vjp: &mut G, mbar_next: V3<S>) -> V3<S>
+pub fn rk4_step_adjoint<S: Scalar, F, G>(m: V3<S>, h: &Rk4Dt<S>, f: &mut F, vjp: &mut G, mbar_next: V3<S>) -> V3<S>
 where
-    F: FnMut(V3<S>) -> V3<S>,
-    G: FnMut(V3<S>, V3<S>) -> V3<S>,
+    F: Rhs<S>,
+    G: Vjp<S>,
 {
-    let k = rk4_stages(m, dt, f);
-    let y = rk4_combine(m, dt, &k);
+    let k = rk4_stages(m, h, f);
+    let y = rk4_combine(m, h, &k);
     let norm = y.dot(y).sqrt();
     let n = y.scale(S::one() / norm);
     let ybar = mbar_next.axpy(-n.dot(mbar_next), n).scale(S::one() / norm);
     // y = m + dt/6 sum b_q k_q: mbar = ybar, kbar_q = b_q dt/6 ybar
-    let h = dt / S::cst(RK4_WEIGHT_DENOM);
     let mut kbar = [V3::zero(); 4];
     for (kb, &w) in kbar.iter_mut().zip(RK4_WEIGHTS.iter()) {
-        *kb = ybar.scale(times_coef(h, w));
+        *kb = ybar.scale(times_coef(h.weight, w));
     }
     let mut mbar = ybar;
     // stage q + 1 evaluates f at s = m + c_q dt k_q: mbar += sbar, kbar_q += c_q dt sbar
     for q in (0..3).rev() {
-        let sbar = vjp(rk4_stage_input(m, dt, q, k[q]), kbar[q + 1]);
+        let sbar = vjp.vjp(rk4_stage_input(m, h, q, k[q]), kbar[q + 1]);
         mbar = mbar.add(sbar);
-        kbar[q] = kbar[q].axpy(times_coef(dt, RK4_NODES[q]), sbar);
+        kbar[q] = kbar[q].axpy(h.node[q], sbar);
     }
-    mbar.add(vjp(m, kbar[0]))
+    mbar.add(vjp.vjp(m, kbar[0]))
+}
+
+/// A vector-Jacobian product s, kbar -> J(s)^T kbar: any closure, or
+/// `LlgVjp` (which chooses its own inlining, as `torque::Llg` does).
+pub trait Vjp<S: Scalar> {
+    fn vjp(&mut self, s: V3<S>, kbar: V3<S>) -> V3<S>;
+}
+
+impl<S: Scalar, G: FnMut(V3<S>, V3<S>) -> V3<S>> Vjp<S> for G {
+    #[inline(always)]
+    fn vjp(&mut self, s: V3<S>, kbar: V3<S>) -> V3<S> {
+        self(s, kbar)
+    }
+}
+
+/// `llg_rhs_vjp` with the derived parameters `d` as a `Vjp`, the parameter
+/// adjoint added to `dbar`. Inlined at every stage in wasm, where a call
+/// passes the vectors through linear memory; natively a call, which is faster
+/// there (measured).
+pub struct LlgVjp<'a, S> {
+    pub d: &'a Derived<S>,
+    pub dbar: &'a mut [S; N_DERIVED],
+}
+
+impl<'a, S: Scalar> Vjp<S> for LlgVjp<'a, S> {
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(never))]
+    fn vjp(&mut self, s: V3<S>, kbar: V3<S>) -> V3<S> {
+        llg_rhs_vjp(s, self.d, kbar, self.dbar)
+    }
 }
 
 /// J^T kbar of the LLG right-hand side at `m` (no extra field), for the state

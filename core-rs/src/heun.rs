@@ -5,13 +5,14 @@
 //! solution of the stochastic LLG equation, which thermal equilibrium needs;
 //! deterministically it is second order.
 
+use crate::rk4::Rhs;
 use crate::scalar::Scalar;
 use crate::vec3::V3;
 
 #[inline(always)]
-pub fn heun_step<S: Scalar, F: FnMut(V3<S>) -> V3<S>>(m: V3<S>, dt: S, f: &mut F) -> V3<S> {
-    let k1 = f(m);
+pub fn heun_step<S: Scalar, F: Rhs<S>>(m: V3<S>, dt: S, f: &mut F) -> V3<S> {
+    let k1 = f.eval(m);
     let predicted = m.axpy(dt, k1);
-    let k2 = f(predicted);
+    let k2 = f.eval(predicted);
     m.axpy(dt * S::cst(0.5), k1.add(k2)).normalized()
 }

@@ -12,6 +12,20 @@
 use crate::scalar::Scalar;
 use crate::vec3::V3;
 
+/// A right-hand side f(m) for the integrators (RK4 here, Heun in heun.rs):
+/// any closure, or a type whose `eval` chooses its own inlining
+/// (`torque::Llg`; closures cannot carry `#[inline(always)]`).
+pub trait Rhs<S: Scalar> {
+    fn eval(&mut self, m: V3<S>) -> V3<S>;
+}
+
+impl<S: Scalar, F: FnMut(V3<S>) -> V3<S>> Rhs<S> for F {
+    #[inline(always)]
+    fn eval(&mut self, m: V3<S>) -> V3<S> {
+        self(m)
+    }
+}
+
 /// Stage nodes: stage q + 1 (q = 0, 1, 2) evaluates f at m + RK4_NODES[q] dt k_q
 /// (classic RK4's Butcher matrix has only these sub-diagonal entries,
 /// a_{q+2,q+1} = c_{q+2}; c_1 = 0 is stage 1 at m itself).
@@ -33,33 +47,67 @@ pub fn times_coef<S: Scalar>(x: S, c: f64) -> S {
     }
 }
 
+/// A step length dt and its products with the tableau, `node[q]` =
+/// RK4_NODES[q] dt and `weight` = dt / RK4_WEIGHT_DENOM: the same operations
+/// on the same numbers in every step, so a caller that takes many steps of one
+/// length may compute them once (sysid.rs) with bit-identical results.
+#[derive(Clone, Copy)]
+pub struct Rk4Dt<S> {
+    pub dt: S,
+    pub node: [S; 3],
+    pub weight: S,
+}
+
+impl<S: Scalar> Rk4Dt<S> {
+    #[inline(always)]
+    pub fn new(dt: S) -> Self {
+        Rk4Dt { dt, node: [times_coef(dt, RK4_NODES[0]), times_coef(dt, RK4_NODES[1]), times_coef(dt, RK4_NODES[2])], weight: dt / S::cst(RK4_WEIGHT_DENOM) }
+    }
+}
+
 /// Input of stage q + 1 (q = 0, 1, 2): m + RK4_NODES[q] dt k_q.
 #[inline(always)]
-pub fn rk4_stage_input<S: Scalar>(m: V3<S>, dt: S, q: usize, kq: V3<S>) -> V3<S> {
-    m.axpy(times_coef(dt, RK4_NODES[q]), kq)
+pub fn rk4_stage_input<S: Scalar>(m: V3<S>, h: &Rk4Dt<S>, q: usize, kq: V3<S>) -> V3<S> {
+    m.axpy(h.node[q], kq)
 }
 
 /// The four RK4 stages at `m`, for reuse by the discrete adjoint.
 #[inline(always)]
-pub fn rk4_stages<S: Scalar, F: FnMut(V3<S>) -> V3<S>>(m: V3<S>, dt: S, f: &mut F) -> [V3<S>; 4] {
-    let k1 = f(m);
-    let k2 = f(rk4_stage_input(m, dt, 0, k1));
-    let k3 = f(rk4_stage_input(m, dt, 1, k2));
-    let k4 = f(rk4_stage_input(m, dt, 2, k3));
+pub fn rk4_stages<S: Scalar, F: Rhs<S>>(m: V3<S>, h: &Rk4Dt<S>, f: &mut F) -> [V3<S>; 4] {
+    let k1 = f.eval(m);
+    let k2 = f.eval(rk4_stage_input(m, h, 0, k1));
+    let k3 = f.eval(rk4_stage_input(m, h, 1, k2));
+    let k4 = f.eval(rk4_stage_input(m, h, 2, k3));
     [k1, k2, k3, k4]
+}
+
+/// Stage q's term RK4_WEIGHTS[q] k_q of the combination (the product skipped
+/// for weight 1, as in `times_coef`).
+#[inline(always)]
+fn weighted<S: Scalar>(k: V3<S>, q: usize) -> V3<S> {
+    if RK4_WEIGHTS[q] == 1.0 {
+        k
+    } else {
+        k.scale(S::cst(RK4_WEIGHTS[q]))
+    }
 }
 
 /// The stage combination m + dt/6 (k1 + 2 k2 + 2 k3 + k4), before renormalization.
 #[inline(always)]
-pub fn rk4_combine<S: Scalar>(m: V3<S>, dt: S, k: &[V3<S>; 4]) -> V3<S> {
-    let w = |q: usize| if RK4_WEIGHTS[q] == 1.0 { k[q] } else { k[q].scale(S::cst(RK4_WEIGHTS[q])) };
-    let sum = w(0).add(w(1)).add(w(2)).add(w(3));
-    m.axpy(dt / S::cst(RK4_WEIGHT_DENOM), sum)
+pub fn rk4_combine<S: Scalar>(m: V3<S>, h: &Rk4Dt<S>, k: &[V3<S>; 4]) -> V3<S> {
+    let sum = weighted(k[0], 0).add(weighted(k[1], 1)).add(weighted(k[2], 2)).add(weighted(k[3], 3));
+    m.axpy(h.weight, sum)
+}
+
+/// One RK4 step of length `h.dt` followed by renormalization.
+#[inline(always)]
+pub fn rk4_step_with<S: Scalar, F: Rhs<S>>(m: V3<S>, h: &Rk4Dt<S>, f: &mut F) -> V3<S> {
+    let k = rk4_stages(m, h, f);
+    rk4_combine(m, h, &k).normalized()
 }
 
 /// One RK4 step of length `dt` followed by renormalization.
 #[inline(always)]
-pub fn rk4_step<S: Scalar, F: FnMut(V3<S>) -> V3<S>>(m: V3<S>, dt: S, f: &mut F) -> V3<S> {
-    let k = rk4_stages(m, dt, f);
-    rk4_combine(m, dt, &k).normalized()
+pub fn rk4_step<S: Scalar, F: Rhs<S>>(m: V3<S>, dt: S, f: &mut F) -> V3<S> {
+    rk4_step_with(m, &Rk4Dt::new(dt), f)
 }

@@ -281,3 +281,76 @@ impl F32x4 {
         F32x4::new(a[0], a[1], a[2], a[3])
     }
 }
+
+/// Four f64 lanes as two `F64x2`: two independent dependency chains in one
+/// instruction stream, for work that is bound by latency rather than
+/// throughput in `F64x2` (sysid's loss-only integration).
+#[derive(Clone, Copy)]
+pub struct F64x4(pub F64x2, pub F64x2);
+
+impl Add for F64x4 {
+    type Output = F64x4;
+    #[inline(always)]
+    fn add(self, o: F64x4) -> F64x4 {
+        F64x4(self.0 + o.0, self.1 + o.1)
+    }
+}
+impl Sub for F64x4 {
+    type Output = F64x4;
+    #[inline(always)]
+    fn sub(self, o: F64x4) -> F64x4 {
+        F64x4(self.0 - o.0, self.1 - o.1)
+    }
+}
+impl Mul for F64x4 {
+    type Output = F64x4;
+    #[inline(always)]
+    fn mul(self, o: F64x4) -> F64x4 {
+        F64x4(self.0 * o.0, self.1 * o.1)
+    }
+}
+impl Div for F64x4 {
+    type Output = F64x4;
+    #[inline(always)]
+    fn div(self, o: F64x4) -> F64x4 {
+        F64x4(self.0 / o.0, self.1 / o.1)
+    }
+}
+impl Neg for F64x4 {
+    type Output = F64x4;
+    #[inline(always)]
+    fn neg(self) -> F64x4 {
+        F64x4(-self.0, -self.1)
+    }
+}
+impl Scalar for F64x4 {
+    #[inline(always)]
+    fn cst(x: f64) -> Self {
+        F64x4(F64x2::splat(x), F64x2::splat(x))
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        F64x4(Scalar::sqrt(self.0), Scalar::sqrt(self.1))
+    }
+}
+impl Lanes for F64x4 {
+    type Elem = f64;
+    const N: usize = 4;
+    #[inline(always)]
+    fn lane(self, i: usize) -> f64 {
+        if i < 2 {
+            self.0.get(i)
+        } else {
+            self.1.get(i - 2)
+        }
+    }
+    #[inline(always)]
+    fn from_fn<F: FnMut(usize) -> f64>(mut f: F) -> Self {
+        let a = [f(0), f(1), f(2), f(3)];
+        F64x4(F64x2::new(a[0], a[1]), F64x2::new(a[2], a[3]))
+    }
+    #[inline(always)]
+    fn splat(e: f64) -> Self {
+        F64x4(F64x2::splat(e), F64x2::splat(e))
+    }
+}

@@ -8,8 +8,10 @@
 //!   dm/dt = (T + alpha m x T) / (1 + alpha^2).
 //! `h_ext` carries the thermal field (eq. 3) and the coupling field (eq. 8).
 
+use crate::dual::Dual;
 use crate::params::Derived;
-use crate::scalar::Scalar;
+use crate::rk4::Rhs;
+use crate::scalar::{Lanes, Scalar};
 use crate::vec3::V3;
 
 /// dm/dt [1/s] at magnetization `m` for the derived parameters `d` and an
@@ -24,4 +26,29 @@ pub fn llg_rhs<S: Scalar>(m: V3<S>, d: &Derived<S>, h_ext: V3<S>) -> V3<S> {
     // T / gamma
     let t = m.cross(h).scale(-S::one()).axpy(-h_s, m_pm);
     t.axpy(d.alpha, m.cross(t)).scale(d.gamma_ll)
+}
+
+/// `llg_rhs` with the derived parameters `d` and no extra field (noise-free,
+/// uncoupled) as an integrator's right-hand side (rk4.rs `Rhs`).
+pub struct Llg<'a, S> {
+    pub d: &'a Derived<S>,
+}
+
+// Plain lanes: a few dozen operations, always inlined into the step.
+impl<'a, S: Lanes> Rhs<S> for Llg<'a, S> {
+    #[inline(always)]
+    fn eval(&mut self, m: V3<S>) -> V3<S> {
+        llg_rhs(m, self.d, V3::zero())
+    }
+}
+
+// Dual numbers: inlined into the step in wasm, where a call passes the state
+// and each stage through linear memory and copies them with `memcpy` (about a
+// sixth of a sysid epoch); natively a call, which is faster there (measured).
+impl<'a, S: Scalar, const K: usize> Rhs<Dual<S, K>> for Llg<'a, Dual<S, K>> {
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(never))]
+    fn eval(&mut self, m: V3<Dual<S, K>>) -> V3<Dual<S, K>> {
+        llg_rhs(m, self.d, V3::zero())
+    }
 }
