@@ -477,13 +477,21 @@ where
         let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
         let bs = f * g;
         let mt_off = 4 * sh.steps * bs;
-        for v in grads.w_in.iter_mut().chain(grads.w_out.iter_mut()).chain(grads.h_appl.iter_mut()) {
-            *v = S::Elem::zero();
+        // what `want` asks for is written whole below (as if zeroed first); the rest is zero
+        let z = S::Elem::zero();
+        if !want.w_in {
+            grads.w_in.fill(z);
+        }
+        if !want.w_out {
+            grads.w_out.fill(z);
+        }
+        if !want.phys {
+            grads.h_appl.fill(z);
         }
         grads.j_dc = 0.0;
         grads.alpha = 0.0;
         if want.w_out {
-            outer_lanes::<S>(n_out, f, &self.delta[..n_out * g], &self.st[mt_off..mt_off + bs], g, S::Elem::one(), grads.w_out, f1);
+            outer_lanes::<S>(n_out, f, &self.delta[..n_out * g], &self.st[mt_off..mt_off + bs], g, S::Elem::one(), grads.w_out, f1, false);
             for o in 0..n_out {
                 let mut s = S::zero();
                 for j in 0..g {
@@ -525,7 +533,7 @@ where
             }
         }
         if want.w_in {
-            outer_lanes::<S>(f, n_in, &lamv[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in);
+            outer_lanes::<S>(f, n_in, &lamv[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in, false);
         }
         if want.phys {
             for i in 0..n {
