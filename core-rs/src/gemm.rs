@@ -107,7 +107,6 @@ where
 {
     assert!(lam.len() >= rows * g && x.len() >= cols * g);
     assert!(ldo >= cols && (rows == 0 || out.len() >= (rows - 1) * ldo + cols));
-    let sc = S::splat(scale);
     let mut r0 = 0;
     while r0 < rows {
         let two = r0 + 1 < rows;
@@ -120,34 +119,47 @@ where
             let xb = if kn > 1 { &x[(k0 + 1) * g..(k0 + 2) * g] } else { xa };
             let xc = if kn > 2 { &x[(k0 + 2) * g..(k0 + 3) * g] } else { xa };
             let xd = if kn > 3 { &x[(k0 + 3) * g..(k0 + 4) * g] } else { xa };
-            let mut c = [[S::zero(); 4]; 2];
+            let (mut c0, mut c1) = ([S::zero(); 4], [S::zero(); 4]);
             for (((((&p0, &p1), &q0), &q1), &q2), &q3) in l0.iter().zip(l1).zip(xa).zip(xb).zip(xc).zip(xd) {
-                c[0][0] = c[0][0] + p0 * q0;
-                c[0][1] = c[0][1] + p0 * q1;
-                c[0][2] = c[0][2] + p0 * q2;
-                c[0][3] = c[0][3] + p0 * q3;
-                c[1][0] = c[1][0] + p1 * q0;
-                c[1][1] = c[1][1] + p1 * q1;
-                c[1][2] = c[1][2] + p1 * q2;
-                c[1][3] = c[1][3] + p1 * q3;
+                c0[0] = c0[0] + p0 * q0;
+                c0[1] = c0[1] + p0 * q1;
+                c0[2] = c0[2] + p0 * q2;
+                c0[3] = c0[3] + p0 * q3;
+                c1[0] = c1[0] + p1 * q0;
+                c1[1] = c1[1] + p1 * q1;
+                c1[2] = c1[2] + p1 * q2;
+                c1[3] = c1[3] + p1 * q3;
             }
-            for (r, cr) in c.iter().enumerate().take(if two { 2 } else { 1 }) {
-                let o = &mut out[(r0 + r) * ldo + k0..(r0 + r) * ldo + k0 + kn];
-                if kn == 4 && 4 % S::N == 0 {
-                    for h in (0..4).step_by(S::N) {
-                        let base = if accumulate { S::load(&o[h..]) } else { S::zero() };
-                        (base + sc * S::hsums(&cr[h..h + S::N])).store(&mut o[h..]);
-                    }
-                } else {
-                    for (oj, &v) in o.iter_mut().zip(cr) {
-                        let base = if accumulate { *oj } else { S::Elem::zero() };
-                        *oj = base + scale * hsum(v);
-                    }
-                }
+            finish_outer(&mut out[r0 * ldo + k0..r0 * ldo + k0 + kn], c0, scale, accumulate);
+            if two {
+                finish_outer(&mut out[(r0 + 1) * ldo + k0..(r0 + 1) * ldo + k0 + kn], c1, scale, accumulate);
             }
             k0 += 4;
         }
         r0 += 2;
+    }
+}
+
+/// o[j] = scale * hsum(c[j]) (+ o[j] if `accumulate`, else 0 +) for the
+/// o.len() <= 4 outputs of one row of an `outer_lanes` block; a whole block
+/// of four with `Lanes::hsums`. The accumulators come by value so that they
+/// stay in registers.
+#[inline(always)]
+fn finish_outer<S: Lanes>(o: &mut [S::Elem], c: [S; 4], scale: S::Elem, accumulate: bool)
+where
+    S::Elem: Scalar,
+{
+    if o.len() == 4 && 4 % S::N == 0 {
+        let sc = S::splat(scale);
+        for h in (0..4).step_by(S::N) {
+            let base = if accumulate { S::load(&o[h..]) } else { S::zero() };
+            (base + sc * S::hsums(&c[h..h + S::N])).store(&mut o[h..]);
+        }
+    } else {
+        for (oj, &v) in o.iter_mut().zip(&c) {
+            let base = if accumulate { *oj } else { S::Elem::zero() };
+            *oj = base + scale * hsum(v);
+        }
     }
 }
 

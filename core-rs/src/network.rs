@@ -372,7 +372,7 @@ where
     fn forward(&mut self, phys: &Physics, model: &Model<S::Elem>, g: usize) {
         let sh = self.shape;
         let n = sh.n;
-        let bs = sh.f() * g;
+        let (bs, ng) = (sh.f() * g, n * g);
         let unit = sh.x0 == X0Norm::Unit;
         let cm = S::Elem::cst(phys.cm_oe);
         let dt = S::cst(phys.dt_s);
@@ -380,38 +380,27 @@ where
             for q in 0..4 {
                 let blk = 4 * s + q;
                 let (before, after) = self.st.split_at_mut((blk + 1) * bs);
-                let m = &before[4 * s * bs..4 * s * bs + bs];
                 let x_in = &before[blk * bs..blk * bs + bs];
-                let hf = &mut self.hf[blk * n * g..(blk + 1) * n * g];
-                gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..n * g], g, hf, false);
-                let out = &mut after[..bs];
-                let bq = S::cst(RK4_WEIGHTS[q]);
-                for i in 0..n {
-                    let d = &self.der[i];
-                    for j in 0..g {
-                        let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                        let k = llg_rhs(V3::new(x_in[a], x_in[b], x_in[c]), d, V3::new(hf[i * g + j], S::zero(), S::zero()));
-                        let acc = if q == 0 { k } else { V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(bq, k) };
-                        let mv = V3::new(m[a], m[b], m[c]);
-                        let next = if q < 3 {
-                            self.kacc[a] = acc.x;
-                            self.kacc[b] = acc.y;
-                            self.kacc[c] = acc.z;
-                            mv.axpy(dt * S::cst(RK4_NODES[q]), k)
-                        } else {
-                            let mt = mv.axpy(dt / S::cst(RK4_WEIGHT_DENOM), acc);
-                            if unit {
-                                let r = mt.dot(mt).sqrt();
-                                self.nrm[s * n * g + i * g + j] = r;
-                                mt.scale(S::one() / r)
-                            } else {
-                                mt
-                            }
-                        };
-                        out[a] = next.x;
-                        out[b] = next.y;
-                        out[c] = next.z;
-                    }
+                let hf = &mut self.hf[blk * ng..(blk + 1) * ng];
+                gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..ng], g, hf, false);
+                let st = Stage {
+                    m: &before[4 * s * bs..4 * s * bs + bs],
+                    x_in,
+                    hf,
+                    kacc: &mut self.kacc[..bs],
+                    out: &mut after[..bs],
+                    nrm: &mut self.nrm[s * ng..(s + 1) * ng],
+                    der: &self.der,
+                    n,
+                    g,
+                };
+                // constants of the stage, once (the same values the per-element expressions gave)
+                let (bq, cdt, h6) = (S::cst(RK4_WEIGHTS[q]), dt * S::cst(RK4_NODES[q.min(2)]), dt / S::cst(RK4_WEIGHT_DENOM));
+                match (q, unit) {
+                    (0, _) => st.run::<0, false>(bq, cdt, h6),
+                    (1 | 2, _) => st.run::<1, false>(bq, cdt, h6),
+                    (_, true) => st.run::<3, true>(bq, cdt, h6),
+                    (_, false) => st.run::<3, false>(bq, cdt, h6),
                 }
             }
         }
@@ -593,6 +582,69 @@ where
             );
         }
         (gas, galpha)
+    }
+}
+
+/// One RK4 stage of the forward pass over all STOs and lane groups (the
+/// coupling field `hf` already computed): k = f(x_in, hf), the weighted sum
+/// of the stages in `kacc`, and the next stage input (or, at the last
+/// stage, the state after the step, renormalized if `UNIT`) in `out`.
+struct Stage<'a, S: Lanes> {
+    m: &'a [S],
+    x_in: &'a [S],
+    hf: &'a [S],
+    kacc: &'a mut [S],
+    out: &'a mut [S],
+    nrm: &'a mut [S],
+    der: &'a [Derived<S>],
+    n: usize,
+    g: usize,
+}
+
+impl<'a, S: Lanes> Stage<'a, S> {
+    /// Stage `Q` (0: the first, 1: the second or third, 3: the last); `bq`
+    /// its RK4 weight, `cdt` = dt c_q (stages 0-2), `h6` = dt / 6 (stage 3).
+    #[inline(always)]
+    fn run<const Q: usize, const UNIT: bool>(self, bq: S, cdt: S, h6: S) {
+        let (n, g) = (self.n, self.g);
+        let ng = n * g;
+        let three = |v: &'a [S]| (&v[..ng], &v[ng..2 * ng], &v[2 * ng..3 * ng]);
+        let (ma, mb, mc) = three(self.m);
+        let (xa, xb, xc) = three(self.x_in);
+        let (ka, rest) = self.kacc[..3 * ng].split_at_mut(ng);
+        let (kb, kc) = rest.split_at_mut(ng);
+        let (oa, rest) = self.out[..3 * ng].split_at_mut(ng);
+        let (ob, oc) = rest.split_at_mut(ng);
+        for (i, d) in self.der[..n].iter().enumerate() {
+            let r = i * g..(i + 1) * g;
+            let (ma, mb, mc, xa, xb, xc, hf) =
+                (&ma[r.clone()], &mb[r.clone()], &mc[r.clone()], &xa[r.clone()], &xb[r.clone()], &xc[r.clone()], &self.hf[r.clone()]);
+            let (ka, kb, kc) = (&mut ka[r.clone()], &mut kb[r.clone()], &mut kc[r.clone()]);
+            let (oa, ob, oc, nrm) = (&mut oa[r.clone()], &mut ob[r.clone()], &mut oc[r.clone()], &mut self.nrm[r]);
+            for j in 0..g {
+                let k = llg_rhs(V3::new(xa[j], xb[j], xc[j]), d, V3::new(hf[j], S::zero(), S::zero()));
+                let acc = if Q == 0 { k } else { V3::new(ka[j], kb[j], kc[j]).axpy(bq, k) };
+                let mv = V3::new(ma[j], mb[j], mc[j]);
+                let next = if Q < 3 {
+                    ka[j] = acc.x;
+                    kb[j] = acc.y;
+                    kc[j] = acc.z;
+                    mv.axpy(cdt, k)
+                } else {
+                    let mt = mv.axpy(h6, acc);
+                    if UNIT {
+                        let r = mt.dot(mt).sqrt();
+                        nrm[j] = r;
+                        mt.scale(S::one() / r)
+                    } else {
+                        mt
+                    }
+                };
+                oa[j] = next.x;
+                ob[j] = next.y;
+                oc[j] = next.z;
+            }
+        }
     }
 }
 
