@@ -172,9 +172,21 @@ export class Network {
     return this.labelsBuf.view();
   }
 
-  /** One forward (and backward, as `want` asks) pass on the first `count` images. */
-  step(dtS: number, cmOe: number, count: number, gradScale: number, want: number): { loss: number; correct: number } {
-    this.args.set({ dt_s: dtS, cm_oe: cmOe, batch: count, grad_scale: gradScale, want });
+  /**
+   * One forward (and backward, as `want` asks) pass on the first `count`
+   * images; with `split`, x(0) taken from `split.x0` instead of W_in u
+   * and/or dL/dx(0) written to `split.lamv` instead of the W_in gradient
+   * (network.rs `Split`: the products with W_in done by rows, `ImageLanes`).
+   */
+  step(
+    dtS: number,
+    cmOe: number,
+    count: number,
+    gradScale: number,
+    want: number,
+    split?: { x0?: LaneRows; lamv?: LaneRows },
+  ): { loss: number; correct: number } {
+    this.args.set({ dt_s: dtS, cm_oe: cmOe, batch: count, grad_scale: gradScale, want, x0: split?.x0?.address ?? 0, lamv: split?.lamv?.address ?? 0 });
     this.c.check(this.c.exports.stoopt_net_step(this.net, this.args.ptr), "network step");
     const s = this.stats.view();
     return { loss: s[0], correct: s[1] };
@@ -230,6 +242,99 @@ export class Network {
       b.free();
     this.args.free();
     this.c.exports.stoopt_net_free(this.net);
+  }
+}
+
+/**
+ * Rows of lane vectors in wasm memory (network.rs `Split`): x(0) = W_in u
+ * or dL/dx(0) of a batch, `rows` rows of ceil(batch / L) vectors of L lanes
+ * (L = 4 for f32, 2 for f64), stored as numbers row by row.
+ */
+export class LaneRows {
+  private readonly buf: Buf<Elem>;
+  /** lanes per vector */
+  readonly lanes: number;
+  constructor(
+    c: Core,
+    readonly precision: Precision,
+    readonly rows: number,
+    maxBatch: number,
+  ) {
+    this.lanes = precision === "f32" ? 4 : 2;
+    const n = rows * Math.ceil(maxBatch / this.lanes) * this.lanes;
+    this.buf = precision === "f32" ? c.f32(n) : c.f64(n);
+  }
+  /** For cli/core: the buffer's address. */
+  get address(): number {
+    return this.buf.ptr;
+  }
+  /** Numbers per row for a batch of `count` images. */
+  rowLength(count: number): number {
+    return Math.ceil(count / this.lanes) * this.lanes;
+  }
+  /** Rows [lo, hi) for a batch of `count` images (a fresh view). */
+  view(lo: number, hi: number, count: number): Elem {
+    const k = this.rowLength(count);
+    return this.buf.view().subarray(lo * k, hi * k);
+  }
+  free(): void {
+    this.buf.free();
+  }
+}
+
+/**
+ * A batch of images in lanes (network.rs `ImageLanes`), for the two
+ * products with W_in done by rows (up to `maxRows` at a time): rows of x(0)
+ * = W_in u from rows of an optimizer's theta, and rows of the W_in gradient
+ * into an optimizer's gradient slot (bit-identical to the network step's own
+ * products).
+ */
+export class ImageLanes {
+  private readonly h: number;
+  private readonly images: Buf<Uint8Array>;
+  private readonly elem: number;
+  /** images in the loaded batch */
+  count = 0;
+  constructor(
+    private readonly c: Core,
+    readonly precision: Precision,
+    readonly nIn: number,
+    readonly maxBatch: number,
+    maxRows: number,
+  ) {
+    this.h = c.exports.stoopt_lanes_new(PRECISION[precision], nIn, maxBatch, maxRows);
+    if (this.h === 0) c.check(1, "image lanes");
+    this.images = c.u8(nIn * maxBatch);
+    this.elem = precision === "f32" ? 4 : 8;
+  }
+
+  /** The wasm-side image buffer (count x nIn bytes) to fill before `load(count)` (a fresh view). */
+  imageBuffer(): Uint8Array {
+    return this.images.view();
+  }
+  /** Put the first `count` images of `imageBuffer()` into lanes. */
+  load(count: number): void {
+    this.c.check(this.c.exports.stoopt_lanes_load(this.h, this.images.ptr, count, this.nIn), "image lanes");
+    this.count = count;
+  }
+
+  /** Rows [lo, hi) of x(0) = W_in u, W_in from `opt`'s theta (layout `L`), into the same rows of `out`. */
+  x0Rows(opt: Optimizer, L: ThetaLayout, lo: number, hi: number, out: LaneRows): void {
+    const w = opt.address(0) + this.elem * (L.win[0] + lo * this.nIn);
+    const o = out.address + this.elem * lo * out.rowLength(this.count);
+    this.c.check(this.c.exports.stoopt_lanes_x0(this.h, w, hi - lo, this.nIn, o), "x(0) rows");
+  }
+
+  /** Rows [lo, hi) of the W_in gradient from the same rows of dL/dx(0) `lamv`, into `opt`'s gradient slot `slot` (layout `L`). */
+  outerRows(lamv: LaneRows, lo: number, hi: number, opt: Optimizer, slot: number, L: ThetaLayout): void {
+    const lam = lamv.address + this.elem * lo * lamv.rowLength(this.count);
+    const o = opt.address(3 + slot) + this.elem * (L.win[0] + lo * this.nIn);
+    this.c.check(this.c.exports.stoopt_lanes_outer(this.h, lam, hi - lo, this.nIn, o, this.nIn), "W_in gradient rows");
+  }
+
+  free(): void {
+    this.images.free();
+    this.c.exports.stoopt_lanes_free(this.h);
   }
 }
 

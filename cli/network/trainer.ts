@@ -105,6 +105,10 @@ export class Session {
     const wcpSab = new SharedArrayBuffer(8 * state.wcp.length);
     new Float64Array(wcpSab).set(state.wcp);
     const maxBatch = Math.max(1, Math.ceil(cfg.batch / threads));
+    // x(0) and dL/dx(0) of a worker's share: 3N rows of lane vectors (4 lanes in f32, 2 in f64)
+    const laneRow = Math.ceil(maxBatch / (f32 ? 4 : 2)) * (f32 ? 4 : 2);
+    const rowsBytes = threads > 1 ? 3 * cfg.n * laneRow * (f32 ? 4 : 8) : 0;
+    const perWorker = (): SharedArrayBuffer[] => Array.from({ length: threads }, () => new SharedArrayBuffer(rowsBytes));
     this.pool = new Pool(
       {
         n: cfg.n,
@@ -130,6 +134,8 @@ export class Session {
         adamV: this.adamV.buffer as SharedArrayBuffer,
         adamStep: state.adamStep,
         wcp: wcpSab,
+        x0s: perWorker(),
+        lamvs: perWorker(),
       },
       threads,
       this.L.total * (f32 ? 4 : 8),

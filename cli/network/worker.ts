@@ -4,18 +4,25 @@
  * network reads its weights from the optimizer's theta and writes its
  * gradient into its own slot, so a step copies nothing inside the worker.
  *
- * An epoch runs in the workers without the main thread: for every batch each
- * worker computes the gradient of its share of the images, the workers
- * exchange gradients through shared memory (each one needs, for the part of
- * the parameters it updates, every other worker's gradient), each applies
- * Adam to its own part with the sum of all the slots in worker order (the
- * same sums, in the same order, as one optimizer would form: the result is
- * identical for any number of workers), and they exchange the updated parts
- * of theta. Two barriers per batch. Protocol: see WorkerRequest / WorkerReply.
+ * An epoch runs in the workers without the main thread. For every batch
+ * each worker computes the gradient of its share of the images, each
+ * applies Adam to its own part of the parameters with the gradients of all
+ * the shares (summed in worker order, as one optimizer would: the result is
+ * identical for any number of workers), and the workers exchange through
+ * shared memory only what the others need, at two barriers per batch:
+ * - when W_in is trained (most of the parameters), each worker owns rows of
+ *   W_in: it forms those rows of x(0) = W_in u for every share of the batch
+ *   and, from the others' dL/dx(0), those rows of every share's W_in
+ *   gradient (network.rs `Split`, `ImageLanes`); what crosses is x(0) and
+ *   dL/dx(0) (3N numbers per image) and the other parameters' gradients and
+ *   updated values, never W_in or its gradient;
+ * - otherwise the gradients of the others' parts and the updated parts of
+ *   theta cross.
+ * Protocol: see WorkerRequest / WorkerReply.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core/wasm.js";
-import { Network, NetShape } from "../core/network.js";
+import { ImageLanes, LaneRows, Network, NetShape, wants } from "../core/network.js";
 import { Group, Optimizer } from "../core/optimizer.js";
 import type { Layout } from "./config.js";
 import { Barrier, BarrierAborted, partition, shares } from "./sync.js";
@@ -45,6 +52,10 @@ export interface WorkerInit extends NetShape {
   threads: number;
   /** one gradient exchange area per worker (theta's layout) */
   grads: SharedArrayBuffer[];
+  /** per worker: x(0) of its share of a batch (3N rows of lane vectors, network.rs `Split`), each row part written by the worker that owns those rows of W_in */
+  x0s: SharedArrayBuffer[];
+  /** per worker: dL/dx(0) of its share, read by the owners of the rows */
+  lamvs: SharedArrayBuffer[];
   /** the barrier's words (worker-pool.ts Barrier) */
   ctl: SharedArrayBuffer;
 }
@@ -94,6 +105,11 @@ class Worker {
   private readonly trainLabels: Uint8Array;
   private readonly testImages: Uint8Array;
   private readonly testLabels: Uint8Array;
+  /** for the W_in-rows split: every share's images in lanes, this share's x(0) and dL/dx(0), and scratch rows */
+  private readonly lanes: ImageLanes[];
+  private readonly x0: LaneRows;
+  private readonly lamv: LaneRows;
+  private readonly rowsTmp: LaneRows;
 
   constructor(private readonly d: WorkerInit) {
     const f32 = d.precision === "f32";
@@ -110,11 +126,14 @@ class Worker {
     this.testImages = new Uint8Array(d.testImages);
     this.testLabels = new Uint8Array(d.testLabels);
     this.b.setCoupling(new Float64Array(d.wcp));
+    const f = 3 * d.n;
+    this.lanes = d.threads > 1 ? Array.from({ length: d.threads }, () => new ImageLanes(this.c, d.precision, d.nIn, d.maxBatch, f)) : [];
+    [this.x0, this.lamv, this.rowsTmp] = [0, 1, 2].map(() => new LaneRows(this.c, d.precision, d.threads > 1 ? f : 0, d.maxBatch));
   }
 
-  private run(count: number, want: number, gradScale: number): { loss: number; correct: number } {
+  private run(count: number, want: number, gradScale: number, split?: { x0: LaneRows; lamv: LaneRows }): { loss: number; correct: number } {
     this.b.loadScalars(this.d.params);
-    const r = this.b.step(this.d.dtS, this.d.cmOe, count, gradScale, want);
+    const r = this.b.step(this.d.dtS, this.d.cmOe, count, gradScale, want, split);
     if (want) this.b.finishGradients(want);
     return r;
   }
@@ -128,13 +147,21 @@ class Worker {
       times[what] += now - t;
       t = now;
     };
-    const { index: me, threads, nIn } = this.d;
-    const parts = partition(
-      groups.map((g) => [g.start, g.end]),
+    const { index: me, threads, layout: L, nIn } = this.d;
+    // W_in rows split between the workers when W_in is trained; the other parameters in even parts
+    const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
+    const split = threads > 1 && win !== undefined && wants(want, "win");
+    const rows = rowParts(split ? L.win[1] / nIn - L.win[0] / nIn : 0, threads);
+    const smallGroups = split ? groups.filter((g) => g !== win) : groups;
+    const small = partition(
+      smallGroups.map((g) => [g.start, g.end]),
       threads,
     );
+    const parts = small.map((p, k): Ranges => (split ? [[L.win[0] + rows[k][0] * nIn, L.win[0] + rows[k][1] * nIn], ...p] : p));
     const mine = parts[me];
     const others = parts.flatMap((p, j) => (j === me ? [] : p));
+    const smallMine = small[me];
+    const smallOthers = small.flatMap((p, j) => (j === me ? [] : p));
     // Adam updates this worker's part of every group
     this.opt.setGroups(
       groups.flatMap((g) =>
@@ -149,24 +176,75 @@ class Worker {
       const sh = shares(n, threads);
       const used = sh.filter(([, k]) => k > 0).length;
       const [s, k] = sh[me];
+      // fresh views of the optimizer's buffers (a view dies if wasm memory grows)
+      const theta = this.opt.theta();
+      const slots = Array.from({ length: threads }, (_, j) => this.opt.slot(j));
+      if (split) {
+        // every share's images in lanes; my rows of each share's x(0): mine kept, the others' shared
+        for (let j = 0; j < used; j++) {
+          const [sj, kj] = sh[j];
+          const im = this.lanes[j].imageBuffer();
+          for (let i = 0; i < kj; i++) {
+            const o = this.order[start + sj + i];
+            im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
+          }
+          this.lanes[j].load(kj);
+          const [r0, r1] = rows[me];
+          this.lanes[j].x0Rows(this.opt, L, r0, r1, j === me ? this.x0 : this.rowsTmp);
+          if (j !== me) this.elem(this.d.x0s[j]).set(this.rowsTmp.view(r0, r1, kj), r0 * this.x0.rowLength(kj));
+        }
+        copyRanges(theta, this.theta, smallMine);
+        lap("core");
+        this.barrier.wait();
+        lap("wait");
+        // the others' rows of my x(0), and their parts of the other parameters
+        if (k > 0) {
+          const x0 = this.elem(this.d.x0s[me]);
+          const len = this.x0.rowLength(k);
+          for (let j = 0; j < threads; j++) if (j !== me) this.x0.view(rows[j][0], rows[j][1], k).set(x0.subarray(rows[j][0] * len, rows[j][1] * len));
+        }
+        copyRanges(this.theta, theta, smallOthers);
+        lap("copy");
+      }
       if (k > 0) {
         const im = this.b.images();
         const lb = this.b.labels();
         for (let i = 0; i < k; i++) {
           const o = this.order[start + s + i];
-          im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
+          if (!split) im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
           lb[i] = this.trainLabels[o];
         }
-        const r = this.run(k, want, 1 / n);
+        const r = this.run(k, want, 1 / n, split ? { x0: this.x0, lamv: this.lamv } : undefined);
         losses[b] = r.loss;
         correct += r.correct;
         done += k;
       }
       lap("core");
-      // fresh views of the optimizer's buffers (a view dies if wasm memory grows)
-      const theta = this.opt.theta();
-      const slots = Array.from({ length: threads }, (_, j) => this.opt.slot(j));
-      if (threads > 1) {
+      if (split) {
+        // my dL/dx(0) rows that the others own, and my gradient of their parts of the other parameters
+        if (k > 0) {
+          const len = this.lamv.rowLength(k);
+          const out = this.elem(this.d.lamvs[me]);
+          for (let j = 0; j < threads; j++) if (j !== me) out.set(this.lamv.view(rows[j][0], rows[j][1], k), rows[j][0] * len);
+          copyRanges(slots[me], this.grads[me], smallOthers);
+        }
+        lap("copy");
+        this.barrier.wait();
+        lap("wait");
+        // every share's gradient of my rows of W_in, and the others' gradients of my part of the rest
+        const [r0, r1] = rows[me];
+        for (let j = 0; j < used; j++) {
+          let lamv = this.lamv;
+          if (j !== me) {
+            const len = this.rowsTmp.rowLength(sh[j][1]);
+            this.rowsTmp.view(r0, r1, sh[j][1]).set(this.elem(this.d.lamvs[j]).subarray(r0 * len, r1 * len));
+            copyRanges(this.grads[j], slots[j], smallMine);
+            lamv = this.rowsTmp;
+          }
+          this.lanes[j].outerRows(lamv, r0, r1, this.opt, j, L);
+        }
+        lap("core");
+      } else if (threads > 1) {
         // my gradient of the others' parts out; theirs of my part in
         if (k > 0) copyRanges(slots[me], this.grads[me], others);
         lap("copy");
@@ -177,7 +255,7 @@ class Worker {
       }
       this.opt.step(used);
       lap("adam");
-      if (threads > 1) {
+      if (threads > 1 && !split) {
         // my part of theta out; the others' parts in
         copyRanges(theta, this.theta, mine);
         lap("copy");
@@ -188,10 +266,14 @@ class Worker {
       }
       if (me === 0) parentPort?.postMessage({ loss: 0, correct: 0, count: 0, progress: start + n } satisfies WorkerReply);
     }
-    // this worker's part of the state, for checkpoints and the main thread
+    // this worker's part of the state, for checkpoints and the main thread; with the W_in split, every worker takes the whole of theta (for evaluation)
     copyRanges(this.opt.theta(), this.theta, mine);
     copyRanges(this.opt.m(), this.elem(this.d.adamM), mine);
     copyRanges(this.opt.v(), this.elem(this.d.adamV), mine);
+    if (split) {
+      this.barrier.wait();
+      copyRanges(this.theta, this.opt.theta(), others);
+    }
     times.total = performance.now() - t0;
     return { loss: 0, correct, count: done, losses, times };
   }
@@ -213,6 +295,12 @@ class Worker {
     }
     return { loss, correct, count: end - start };
   }
+}
+
+/** [lo, hi) of `count` rows in `parts` consecutive parts of nearly equal size, cut at multiples of 4 (whole blocks of the products). */
+function rowParts(count: number, parts: number): [number, number][] {
+  const cut = (i: number): number => (i === parts ? count : Math.min(count, 4 * Math.round((i * count) / parts / 4)));
+  return Array.from({ length: parts }, (_, i) => [cut(i), cut(i + 1)]);
 }
 
 /** dst[lo, hi) = src[lo, hi) for each range. */
