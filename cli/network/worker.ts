@@ -92,6 +92,27 @@ export interface WorkerReply {
 type Elem = Float32Array | Float64Array;
 type Ranges = [number, number][];
 
+/**
+ * Who updates what in an epoch: each worker's part of the parameters
+ * (ranges of theta); with the W_in split (`split`) each worker's rows of
+ * W_in (`rows`) and its part of the other parameters (`small...`).
+ */
+interface Plan {
+  split: boolean;
+  rows: [number, number][];
+  mine: Ranges;
+  others: Ranges;
+  smallMine: Ranges;
+  smallOthers: Ranges;
+}
+
+/** A batch: its first image in the epoch's order, each worker's [first, count] within it, and how many workers have images. */
+interface Batch {
+  start: number;
+  shares: [number, number][];
+  used: number;
+}
+
 class Worker {
   private readonly c = new Core(wasmModule());
   private readonly opt: Optimizer;
@@ -110,6 +131,9 @@ class Worker {
   private readonly x0: LaneRows;
   private readonly lamv: LaneRows;
   private readonly rowsTmp: LaneRows;
+  /** views of the shared x(0) and dL/dx(0) areas, one per worker */
+  private readonly x0s: Elem[];
+  private readonly lamvs: Elem[];
 
   constructor(private readonly d: WorkerInit) {
     const f32 = d.precision === "f32";
@@ -129,6 +153,8 @@ class Worker {
     const f = 3 * d.n;
     this.lanes = d.threads > 1 ? Array.from({ length: d.threads }, () => new ImageLanes(this.c, d.precision, d.nIn, d.maxBatch, f)) : [];
     [this.x0, this.lamv, this.rowsTmp] = [0, 1, 2].map(() => new LaneRows(this.c, d.precision, d.threads > 1 ? f : 0, d.maxBatch));
+    this.x0s = d.x0s.map(this.elem);
+    this.lamvs = d.lamvs.map(this.elem);
   }
 
   private run(count: number, want: number, gradScale: number, split?: { x0: LaneRows; lamv: LaneRows }): { loss: number; correct: number } {
@@ -136,6 +162,21 @@ class Worker {
     const r = this.b.step(this.d.dtS, this.d.cmOe, count, gradScale, want, split);
     if (want) this.b.finishGradients(want);
     return r;
+  }
+
+  /** Who updates what in an epoch of `groups` (see `Plan`). */
+  private plan(groups: Group[], want: number): Plan {
+    const { index: me, threads, layout: L, nIn } = this.d;
+    const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
+    const split = threads > 1 && win !== undefined && wants(want, "win");
+    const rows = rowParts(split ? (L.win[1] - L.win[0]) / nIn : 0, threads);
+    const small = partition(
+      groups.filter((g) => !split || g !== win).map((g) => [g.start, g.end]),
+      threads,
+    );
+    const parts = small.map((p, k): Ranges => (split ? [[L.win[0] + rows[k][0] * nIn, L.win[0] + rows[k][1] * nIn], ...p] : p));
+    const others = <T>(per: T[][]): T[] => per.flatMap((p, j) => (j === me ? [] : p));
+    return { split, rows, mine: parts[me], others: others(parts), smallMine: small[me], smallOthers: others(small) };
   }
 
   epoch(count: number, batch: number, want: number, groups: Group[]): WorkerReply {
@@ -147,25 +188,12 @@ class Worker {
       times[what] += now - t;
       t = now;
     };
-    const { index: me, threads, layout: L, nIn } = this.d;
-    // W_in rows split between the workers when W_in is trained; the other parameters in even parts
-    const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
-    const split = threads > 1 && win !== undefined && wants(want, "win");
-    const rows = rowParts(split ? L.win[1] / nIn - L.win[0] / nIn : 0, threads);
-    const smallGroups = split ? groups.filter((g) => g !== win) : groups;
-    const small = partition(
-      smallGroups.map((g) => [g.start, g.end]),
-      threads,
-    );
-    const parts = small.map((p, k): Ranges => (split ? [[L.win[0] + rows[k][0] * nIn, L.win[0] + rows[k][1] * nIn], ...p] : p));
-    const mine = parts[me];
-    const others = parts.flatMap((p, j) => (j === me ? [] : p));
-    const smallMine = small[me];
-    const smallOthers = small.flatMap((p, j) => (j === me ? [] : p));
+    const { index: me, threads, nIn } = this.d;
+    const p = this.plan(groups, want);
     // Adam updates this worker's part of every group
     this.opt.setGroups(
       groups.flatMap((g) =>
-        mine.flatMap(([lo, hi]) => (Math.max(lo, g.start) < Math.min(hi, g.end) ? [{ ...g, start: Math.max(lo, g.start), end: Math.min(hi, g.end) }] : [])),
+        p.mine.flatMap(([lo, hi]) => (Math.max(lo, g.start) < Math.min(hi, g.end) ? [{ ...g, start: Math.max(lo, g.start), end: Math.min(hi, g.end) }] : [])),
       ),
     );
     const losses = new Float64Array(Math.ceil(count / batch));
@@ -174,36 +202,14 @@ class Worker {
     for (let start = 0, b = 0; start < count; start += batch, b++) {
       const n = Math.min(batch, count - start);
       const sh = shares(n, threads);
-      const used = sh.filter(([, k]) => k > 0).length;
+      const bt: Batch = { start, shares: sh, used: sh.filter(([, k]) => k > 0).length };
       const [s, k] = sh[me];
-      // fresh views of the optimizer's buffers (a view dies if wasm memory grows)
-      const theta = this.opt.theta();
-      const slots = Array.from({ length: threads }, (_, j) => this.opt.slot(j));
-      if (split) {
-        // every share's images in lanes; my rows of each share's x(0): mine kept, the others' shared
-        for (let j = 0; j < used; j++) {
-          const [sj, kj] = sh[j];
-          const im = this.lanes[j].imageBuffer();
-          for (let i = 0; i < kj; i++) {
-            const o = this.order[start + sj + i];
-            im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
-          }
-          this.lanes[j].load(kj);
-          const [r0, r1] = rows[me];
-          this.lanes[j].x0Rows(this.opt, L, r0, r1, j === me ? this.x0 : this.rowsTmp);
-          if (j !== me) this.elem(this.d.x0s[j]).set(this.rowsTmp.view(r0, r1, kj), r0 * this.x0.rowLength(kj));
-        }
-        copyRanges(theta, this.theta, smallMine);
+      if (p.split) {
+        this.shareX0(bt, p);
         lap("core");
         this.barrier.wait();
         lap("wait");
-        // the others' rows of my x(0), and their parts of the other parameters
-        if (k > 0) {
-          const x0 = this.elem(this.d.x0s[me]);
-          const len = this.x0.rowLength(k);
-          for (let j = 0; j < threads; j++) if (j !== me) this.x0.view(rows[j][0], rows[j][1], k).set(x0.subarray(rows[j][0] * len, rows[j][1] * len));
-        }
-        copyRanges(this.theta, theta, smallOthers);
+        this.takeX0(bt, p);
         lap("copy");
       }
       if (k > 0) {
@@ -211,71 +217,115 @@ class Worker {
         const lb = this.b.labels();
         for (let i = 0; i < k; i++) {
           const o = this.order[start + s + i];
-          if (!split) im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
+          if (!p.split) im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
           lb[i] = this.trainLabels[o];
         }
-        const r = this.run(k, want, 1 / n, split ? { x0: this.x0, lamv: this.lamv } : undefined);
+        const r = this.run(k, want, 1 / n, p.split ? { x0: this.x0, lamv: this.lamv } : undefined);
         losses[b] = r.loss;
         correct += r.correct;
         done += k;
       }
       lap("core");
-      if (split) {
-        // my dL/dx(0) rows that the others own, and my gradient of their parts of the other parameters
-        if (k > 0) {
-          const len = this.lamv.rowLength(k);
-          const out = this.elem(this.d.lamvs[me]);
-          for (let j = 0; j < threads; j++) if (j !== me) out.set(this.lamv.view(rows[j][0], rows[j][1], k), rows[j][0] * len);
-          copyRanges(slots[me], this.grads[me], smallOthers);
-        }
+      if (threads > 1) {
+        this.giveGradients(bt, p);
         lap("copy");
         this.barrier.wait();
         lap("wait");
-        // every share's gradient of my rows of W_in, and the others' gradients of my part of the rest
-        const [r0, r1] = rows[me];
-        for (let j = 0; j < used; j++) {
-          let lamv = this.lamv;
-          if (j !== me) {
-            const len = this.rowsTmp.rowLength(sh[j][1]);
-            this.rowsTmp.view(r0, r1, sh[j][1]).set(this.elem(this.d.lamvs[j]).subarray(r0 * len, r1 * len));
-            copyRanges(this.grads[j], slots[j], smallMine);
-            lamv = this.rowsTmp;
-          }
-          this.lanes[j].outerRows(lamv, r0, r1, this.opt, j, L);
-        }
-        lap("core");
-      } else if (threads > 1) {
-        // my gradient of the others' parts out; theirs of my part in
-        if (k > 0) copyRanges(slots[me], this.grads[me], others);
-        lap("copy");
-        this.barrier.wait();
-        lap("wait");
-        for (let j = 0; j < used; j++) if (j !== me) copyRanges(this.grads[j], slots[j], mine);
-        lap("copy");
+        this.takeGradients(bt, p);
+        lap(p.split ? "core" : "copy");
       }
-      this.opt.step(used);
+      this.opt.step(bt.used);
       lap("adam");
-      if (threads > 1 && !split) {
+      if (threads > 1 && !p.split) {
         // my part of theta out; the others' parts in
-        copyRanges(theta, this.theta, mine);
+        copyRanges(this.opt.theta(), this.theta, p.mine);
         lap("copy");
         this.barrier.wait();
         lap("wait");
-        copyRanges(this.theta, theta, others);
+        copyRanges(this.theta, this.opt.theta(), p.others);
         lap("copy");
       }
       if (me === 0) parentPort?.postMessage({ loss: 0, correct: 0, count: 0, progress: start + n } satisfies WorkerReply);
     }
     // this worker's part of the state, for checkpoints and the main thread; with the W_in split, every worker takes the whole of theta (for evaluation)
-    copyRanges(this.opt.theta(), this.theta, mine);
-    copyRanges(this.opt.m(), this.elem(this.d.adamM), mine);
-    copyRanges(this.opt.v(), this.elem(this.d.adamV), mine);
-    if (split) {
+    copyRanges(this.opt.theta(), this.theta, p.mine);
+    copyRanges(this.opt.m(), this.elem(this.d.adamM), p.mine);
+    copyRanges(this.opt.v(), this.elem(this.d.adamV), p.mine);
+    if (p.split) {
       this.barrier.wait();
-      copyRanges(this.theta, this.opt.theta(), others);
+      copyRanges(this.theta, this.opt.theta(), p.others);
     }
     times.total = performance.now() - t0;
     return { loss: 0, correct, count: done, losses, times };
+  }
+
+  /**
+   * W_in split, before the first barrier: every share's images into lanes, my
+   * rows of every share's x(0) (mine kept, the others' into their shared
+   * areas), and my part of the other parameters out.
+   */
+  private shareX0(bt: Batch, p: Plan): void {
+    const { index: me, nIn, layout: L } = this.d;
+    const [r0, r1] = p.rows[me];
+    for (let j = 0; j < bt.used; j++) {
+      const [sj, kj] = bt.shares[j];
+      const im = this.lanes[j].imageBuffer();
+      for (let i = 0; i < kj; i++) {
+        const o = this.order[bt.start + sj + i];
+        im.set(this.trainImages.subarray(o * nIn, (o + 1) * nIn), i * nIn);
+      }
+      this.lanes[j].load(kj);
+      this.lanes[j].x0Rows(this.opt, L, r0, r1, j === me ? this.x0 : this.rowsTmp);
+      if (j !== me) this.x0s[j].set(this.rowsTmp.view(r0, r1, kj), r0 * this.x0.rowLength(kj));
+    }
+    copyRanges(this.opt.theta(), this.theta, p.smallMine);
+  }
+
+  /** W_in split, after the first barrier: the others' rows of my x(0), and their parts of the other parameters. */
+  private takeX0(bt: Batch, p: Plan): void {
+    const me = this.d.index;
+    const k = bt.shares[me][1];
+    if (k > 0) {
+      const len = this.x0.rowLength(k);
+      p.rows.forEach(([r0, r1], j) => {
+        if (j !== me) this.x0.view(r0, r1, k).set(this.x0s[me].subarray(r0 * len, r1 * len));
+      });
+    }
+    copyRanges(this.theta, this.opt.theta(), p.smallOthers);
+  }
+
+  /** Before the second barrier: my gradient of the others' parts (with the W_in split: my dL/dx(0) rows of their rows of W_in, and my gradient of their parts of the other parameters). */
+  private giveGradients(bt: Batch, p: Plan): void {
+    const me = this.d.index;
+    const k = bt.shares[me][1];
+    if (k === 0) return;
+    const slot = this.opt.slot(me);
+    if (!p.split) {
+      copyRanges(slot, this.grads[me], p.others);
+      return;
+    }
+    const len = this.lamv.rowLength(k);
+    p.rows.forEach(([r0, r1], j) => {
+      if (j !== me) this.lamvs[me].set(this.lamv.view(r0, r1, k), r0 * len);
+    });
+    copyRanges(slot, this.grads[me], p.smallOthers);
+  }
+
+  /** After the second barrier: every share's gradient of my part into its slot (with the W_in split, my rows of W_in's from every share's dL/dx(0)). */
+  private takeGradients(bt: Batch, p: Plan): void {
+    const me = this.d.index;
+    const [r0, r1] = p.rows[me];
+    for (let j = 0; j < bt.used; j++) {
+      if (j !== me) copyRanges(this.grads[j], this.opt.slot(j), p.split ? p.smallMine : p.mine);
+      if (!p.split) continue;
+      let lamv = this.lamv;
+      if (j !== me) {
+        const len = this.rowsTmp.rowLength(bt.shares[j][1]);
+        this.rowsTmp.view(r0, r1, bt.shares[j][1]).set(this.lamvs[j].subarray(r0 * len, r1 * len));
+        lamv = this.rowsTmp;
+      }
+      this.lanes[j].outerRows(lamv, r0, r1, this.opt, j, this.d.layout);
+    }
   }
 
   evaluate(set: "test" | "val", start: number, end: number): WorkerReply {
