@@ -79,6 +79,8 @@ export class Session {
   private readonly order: Int32Array;
   /** where the workers' time went in the last epoch [ms], per worker */
   lastTimes: EpochTimes[] = [];
+  /** wall time of each batch of the last epoch [ms] (worker 0's clock) */
+  lastStepMs: Float64Array = new Float64Array(0);
   readonly trainCount: number;
   readonly testCount: number;
   /** held-out validation images (the last cfg.val of the training file) */
@@ -187,6 +189,7 @@ export class Session {
     const correct = rs.reduce((a, r) => a + r.correct, 0);
     st.adamStep += batches;
     this.lastTimes = rs.map((r) => r.times!);
+    this.lastStepMs = rs[0].stepMs!;
     return { loss: lossSum / this.trainCount, accuracy: correct / this.trainCount, seconds };
   }
 

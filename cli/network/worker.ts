@@ -82,6 +82,8 @@ export interface WorkerReply {
   /** epoch: this worker's loss summed over its images, per batch (0 where it had none) */
   losses?: Float64Array;
   times?: EpochTimes;
+  /** epoch: wall time of each batch [ms] */
+  stepMs?: Float64Array;
   /** a progress message of worker 0 (images done in the epoch), not a reply */
   progress?: number;
   error?: string;
@@ -197,9 +199,11 @@ class Worker {
       ),
     );
     const losses = new Float64Array(Math.ceil(count / batch));
+    const stepMs = new Float64Array(losses.length);
     let correct = 0;
     let done = 0;
     for (let start = 0, b = 0; start < count; start += batch, b++) {
+      const tb = t;
       const n = Math.min(batch, count - start);
       const sh = shares(n, threads);
       const bt: Batch = { start, shares: sh, used: sh.filter(([, k]) => k > 0).length };
@@ -245,6 +249,7 @@ class Worker {
         copyRanges(this.theta, this.opt.theta(), p.others);
         lap("copy");
       }
+      stepMs[b] = t - tb;
       if (me === 0) parentPort?.postMessage({ loss: 0, correct: 0, count: 0, progress: start + n } satisfies WorkerReply);
     }
     // this worker's part of the state, for checkpoints and the main thread; with the W_in split, every worker takes the whole of theta (for evaluation)
@@ -256,7 +261,7 @@ class Worker {
       copyRanges(this.theta, this.opt.theta(), p.others);
     }
     times.total = performance.now() - t0;
-    return { loss: 0, correct, count: done, losses, times };
+    return { loss: 0, correct, count: done, losses, times, stepMs };
   }
 
   /**
