@@ -65,6 +65,8 @@ export const LAYOUTS = {
     ["g_h_appl", "ptr"],
     ["g_phys", "ptr"],
     ["stats", "ptr"],
+    ["x0", "ptr"],
+    ["lamv", "ptr"],
   ],
   SysidArgs: [
     ["dt_s", "f64"],

@@ -45,8 +45,18 @@ export class Optimizer {
     this.groups = c.f64(5 * 16);
   }
 
-  private view(which: number): Vec {
+  /** The core this optimizer lives in. */
+  get core(): Core {
+    return this.c;
+  }
+  /** Address of buffer `which` (0 theta, 1 m, 2 v, 3 + k slot k) in the core's memory: for cli/core/network.ts, which binds a network's weights and gradients to it. */
+  address(which: number): number {
     const ptr = this.c.exports.stoopt_adam_buffer(this.handle, which);
+    if (ptr === 0) throw new Error(`internal error: optimizer buffer ${which}`);
+    return ptr;
+  }
+  private view(which: number): Vec {
+    const ptr = this.address(which);
     const buf = this.c.exports.memory.buffer;
     return this.precision === "f32" ? new Float32Array(buf, ptr, this.n) : new Float64Array(buf, ptr, this.n);
   }

@@ -12,7 +12,7 @@ import path from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { LAYOUTS, StructName, structLayout } from "./codes.js";
 
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -38,6 +38,11 @@ export interface CoreExports {
   stoopt_peak_flops(precision: number, iters: number, out: number): number;
   stoopt_net_trajectory(net: number, image: number, out: number): number;
   stoopt_net_flops(n: number, nIn: number, nOut: number, steps: number, want: number, x0Norm: number, out: number): number;
+  stoopt_lanes_new(precision: number, nIn: number, maxBatch: number, maxRows: number): number;
+  stoopt_lanes_free(lanes: number): void;
+  stoopt_lanes_load(lanes: number, images: number, batch: number, nIn: number): number;
+  stoopt_lanes_x0(lanes: number, w: number, rows: number, nIn: number, out: number): number;
+  stoopt_lanes_outer(lanes: number, lam: number, rows: number, nIn: number, out: number, ldo: number): number;
   stoopt_rng_new(seed: bigint, stream: bigint): number;
   stoopt_rng_free(rng: number): void;
   stoopt_rng_draw(rng: number, kind: number, a: number, b: number, n: number, out: number): number;

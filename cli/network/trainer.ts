@@ -1,20 +1,23 @@
 /**
  * Training and evaluation of the coupled-STO network (mirrors
- * core-rs/src/network.rs): batches split over the worker pool, the
- * gradients summed and applied with Adam here, physical parameters kept in
- * their ranges, one checkpoint + metrics.csv + result.json per epoch.
+ * core-rs/src/network.rs): each epoch runs in the worker pool (every batch
+ * split over the workers, the gradients summed and applied with Adam by the
+ * workers, each on its part of the parameters; worker.ts), physical
+ * parameters kept in their ranges, one checkpoint + metrics.csv +
+ * result.json per epoch from the state the workers leave in shared memory.
  */
 import path from "node:path";
 import { ensureDir, writeFileAtomic } from "../io/output.js";
 import { Dataset } from "../io/idx.js";
-import { Group, Optimizer, Vec } from "../core/optimizer.js";
+import { Group, Vec } from "../core/optimizer.js";
 import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpoint.js";
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
-import { Pool, shares } from "./worker-pool.js";
+import { Pool } from "./worker-pool.js";
+import { shares } from "./sync.js";
 import { UsageError } from "../errors.js";
-import type { WorkerReply } from "./worker.js";
+import type { EpochTimes, WorkerReply } from "./worker.js";
 
 export interface RunState {
   cfg: NetConfig;
@@ -69,17 +72,19 @@ function sharedBytes(...parts: Uint8Array[]): SharedArrayBuffer {
 export class Session {
   readonly L: Layout;
   readonly pool: Pool;
+  /** theta and Adam's moments as the workers left them after the last epoch (shared memory) */
   readonly theta: Vec;
+  private readonly adamM: Vec;
+  private readonly adamV: Vec;
   private readonly order: Int32Array;
-  private version = 0;
-  /** accumulated time spent in the core and in worker requests [ms], summed over workers */
-  coreMs = 0;
-  workerMs = 0;
+  /** where the workers' time went in the last epoch [ms], per worker */
+  lastTimes: EpochTimes[] = [];
+  /** wall time of each batch of the last epoch [ms] (worker 0's clock) */
+  lastStepMs: Float64Array = new Float64Array(0);
   readonly trainCount: number;
   readonly testCount: number;
   /** held-out validation images (the last cfg.val of the training file) */
   readonly valCount: number;
-  private readonly opt: Optimizer;
 
   constructor(
     readonly state: RunState,
@@ -90,8 +95,8 @@ export class Session {
     this.L = layout(cfg.n, cfg.nIn, cfg.nOut);
     const f32 = cfg.precision === "f32";
     this.theta = shared(state.theta, f32);
-    this.opt = new Optimizer(cfg.precision, state.theta.length, threads);
-    this.opt.load({ theta: state.theta, m: state.adamM, v: state.adamV, t: state.adamStep });
+    this.adamM = shared(state.adamM, f32);
+    this.adamV = shared(state.adamV, f32);
     this.valCount = cfg.val ?? 0;
     if (this.valCount >= data.train.count) throw new UsageError(`--val ${this.valCount}: ${data.dir} has only ${data.train.count} training images`);
     this.trainCount = Math.min(cfg.trainLimit, data.train.count - this.valCount);
@@ -102,6 +107,10 @@ export class Session {
     const wcpSab = new SharedArrayBuffer(8 * state.wcp.length);
     new Float64Array(wcpSab).set(state.wcp);
     const maxBatch = Math.max(1, Math.ceil(cfg.batch / threads));
+    // x(0) and dL/dx(0) of a worker's share: 3N rows of lane vectors (4 lanes in f32, 2 in f64)
+    const laneRow = Math.ceil(maxBatch / (f32 ? 4 : 2)) * (f32 ? 4 : 2);
+    const rowsBytes = threads > 1 ? 3 * cfg.n * laneRow * (f32 ? 4 : 8) : 0;
+    const perWorker = (): SharedArrayBuffer[] => Array.from({ length: threads }, () => new SharedArrayBuffer(rowsBytes));
     this.pool = new Pool(
       {
         n: cfg.n,
@@ -123,16 +132,16 @@ export class Session {
         testLabels: sharedBytes(data.test.labels.subarray(0, this.testCount)),
         order: orderSab,
         theta: this.theta.buffer as SharedArrayBuffer,
+        adamM: this.adamM.buffer as SharedArrayBuffer,
+        adamV: this.adamV.buffer as SharedArrayBuffer,
+        adamStep: state.adamStep,
         wcp: wcpSab,
+        x0s: perWorker(),
+        lamvs: perWorker(),
       },
       threads,
       this.L.total * (f32 ? 4 : 8),
     );
-  }
-
-  private gradViews(): Vec[] {
-    const f32 = this.state.cfg.precision === "f32";
-    return this.pool.grads.map((g) => (f32 ? new Float32Array(g) : new Float64Array(g)));
   }
 
   /** Loss and accuracy over the first `testCount` test images, or over the validation images. */
@@ -140,9 +149,7 @@ export class Session {
     const count = set === "val" ? this.valCount : this.testCount;
     const parts = shares(count, this.pool.size);
     const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
-    const rs = await Promise.all(
-      parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", set, start: s, end: s + k, version: this.version }) : Promise.resolve(none))),
-    );
+    const rs = await Promise.all(parts.map(([s, k], i) => (k > 0 ? this.pool.request(i, { kind: "eval", set, start: s, end: s + k }) : Promise.resolve(none))));
     const loss = rs.reduce((a, r) => a + r.loss, 0);
     const correct = rs.reduce((a, r) => a + r.correct, 0);
     return { loss: loss / count, accuracy: correct / count, correct, count };
@@ -152,62 +159,37 @@ export class Session {
   async trainEpoch(epoch: number, onBatch: (done: number) => void): Promise<{ loss: number; accuracy: number; seconds: number }> {
     const st = this.state;
     const cfg = st.cfg;
-    const c = core();
-    this.order.set(epochOrder(c, cfg.seed, epoch, this.trainCount));
+    this.order.set(epochOrder(core(), cfg.seed, epoch, this.trainCount));
     const want = wantBits(cfg.groups);
-    const grads = this.gradViews();
     const scale = Math.pow(cfg.lr.decay, epoch);
     const L = this.L;
-    const th = this.theta;
-    let lossSum = 0;
-    let correct = 0;
+    const g = cfg.groups;
+    const groups: Group[] = [];
+    if (g.includes("win")) groups.push({ start: L.win[0], end: L.win[1], lr: cfg.lr.win * scale });
+    if (g.includes("wout")) groups.push({ start: L.wout[0], end: L.wout[1], lr: cfg.lr.wout * scale });
+    if (g.includes("phys")) {
+      // physical parameters stay in their ranges
+      groups.push({ start: L.happl[0], end: L.happl[1], lr: cfg.lr.happl * scale, lo: RANGES.happl[0], hi: RANGES.happl[1] });
+      groups.push({ start: L.jdc, end: L.jdc + 1, lr: cfg.lr.jdc * scale, lo: RANGES.jdc[0], hi: RANGES.jdc[1] });
+      groups.push({ start: L.alpha, end: L.alpha + 1, lr: cfg.lr.alpha * scale, lo: RANGES.alpha[0], hi: RANGES.alpha[1] });
+    }
     const t0 = performance.now();
-    for (let start = 0; start < this.trainCount; start += cfg.batch) {
-      const count = Math.min(cfg.batch, this.trainCount - start);
-      const parts = shares(count, this.pool.size);
-      const none: WorkerReply = { loss: 0, correct: 0, count: 0 };
-      const rs = await Promise.all(
-        parts.map(([s, k], i) =>
-          k > 0
-            ? this.pool.request(i, { kind: "train", start: start + s, count: k, version: this.version, want, gradScale: 1 / count })
-            : Promise.resolve(none),
-        ),
-      );
-      for (const r of rs) {
-        lossSum += r.loss;
-        correct += r.correct;
-        this.coreMs += r.coreMs ?? 0;
-        this.workerMs += r.totalMs ?? 0;
-      }
-      const used = grads.filter((_, i) => parts[i][1] > 0);
-      st.adamStep += 1;
-      const g = cfg.groups;
-      const ranges: [number, number][] = [];
-      if (g.includes("win")) ranges.push(L.win);
-      if (g.includes("wout")) ranges.push(L.wout);
-      if (g.includes("phys")) ranges.push([L.happl[0], L.alpha + 1]);
-      // each worker's gradient slice into its slot; the optimizer's step sums the slots
-      used.forEach((src, k) => {
-        const dst = this.opt.slot(k);
-        for (const [lo, hi] of ranges) dst.set(src.subarray(lo, hi), lo);
-      });
-      const groups: Group[] = [];
-      if (g.includes("win")) groups.push({ start: L.win[0], end: L.win[1], lr: cfg.lr.win * scale });
-      if (g.includes("wout")) groups.push({ start: L.wout[0], end: L.wout[1], lr: cfg.lr.wout * scale });
-      if (g.includes("phys")) {
-        // physical parameters stay in their ranges
-        groups.push({ start: L.happl[0], end: L.happl[1], lr: cfg.lr.happl * scale, lo: RANGES.happl[0], hi: RANGES.happl[1] });
-        groups.push({ start: L.jdc, end: L.jdc + 1, lr: cfg.lr.jdc * scale, lo: RANGES.jdc[0], hi: RANGES.jdc[1] });
-        groups.push({ start: L.alpha, end: L.alpha + 1, lr: cfg.lr.alpha * scale, lo: RANGES.alpha[0], hi: RANGES.alpha[1] });
-      }
-      this.opt.setGroups(groups);
-      this.opt.step(used.length);
-      const tv = this.opt.theta();
-      for (const [lo, hi] of ranges) th.set(tv.subarray(lo, hi), lo);
-      this.version++;
-      onBatch(start + count);
+    this.pool.onProgress = onBatch;
+    let rs: WorkerReply[];
+    try {
+      rs = await this.pool.all(() => ({ kind: "epoch", count: this.trainCount, batch: cfg.batch, want, groups }));
+    } finally {
+      this.pool.onProgress = () => undefined;
     }
     const seconds = (performance.now() - t0) / 1000;
+    // batch by batch, worker by worker: the order the losses were always summed in
+    const batches = Math.ceil(this.trainCount / cfg.batch);
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) for (const r of rs) lossSum += r.losses![b];
+    const correct = rs.reduce((a, r) => a + r.correct, 0);
+    st.adamStep += batches;
+    this.lastTimes = rs.map((r) => r.times!);
+    this.lastStepMs = rs[0].stepMs!;
     return { loss: lossSum / this.trainCount, accuracy: correct / this.trainCount, seconds };
   }
 
@@ -223,7 +205,7 @@ export class Session {
 
   checkpoint(): Checkpoint {
     const st = this.state;
-    const snap = { theta: this.opt.theta().slice(), m: this.opt.m().slice(), v: this.opt.v().slice() };
+    const snap = { theta: this.theta.slice(), m: this.adamM.slice(), v: this.adamV.slice() };
     st.theta = snap.theta;
     st.adamM = snap.m;
     st.adamV = snap.v;
@@ -243,7 +225,6 @@ export class Session {
   }
 
   async close(): Promise<void> {
-    this.opt.free();
     await this.pool.close();
   }
 }

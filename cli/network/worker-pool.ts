@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Interrupted, RuntimeFailure } from "../errors.js";
 import { onStop, throwIfStopped } from "../signals.js";
 import type { WorkerInit, WorkerReply, WorkerRequest } from "./worker.js";
+import { Barrier, BARRIER_BYTES } from "./sync.js";
 
 /** The compiled worker script (dist/cli/network/worker.js), also when running from the TS sources. */
 function workerScript(): string {
@@ -20,20 +21,28 @@ export class Pool {
   private readonly workers: Worker[] = [];
   private readonly waiting: ((r: WorkerReply) => void)[][] = [];
   private failed: Error | undefined;
+  /** one gradient exchange area per worker (theta's layout) */
   readonly grads: SharedArrayBuffer[];
+  /** the workers' barrier (see `Barrier`) */
+  readonly ctl = new SharedArrayBuffer(BARRIER_BYTES);
+  /** called with worker 0's progress messages (images done in the current epoch) */
+  onProgress: (done: number) => void = () => undefined;
   private unsubscribe: () => void = () => undefined;
 
-  constructor(init: Omit<WorkerInit, "grad">, threads: number, gradBytes: number) {
+  constructor(init: Omit<WorkerInit, "index" | "threads" | "grads" | "ctl">, threads: number, gradBytes: number) {
     const script = workerScript();
-    this.grads = [];
+    this.grads = Array.from({ length: threads }, () => new SharedArrayBuffer(gradBytes));
     for (let i = 0; i < threads; i++) {
-      const grad = new SharedArrayBuffer(gradBytes);
-      this.grads.push(grad);
-      const w = new Worker(script, { workerData: { ...init, grad } satisfies WorkerInit });
+      const w = new Worker(script, { workerData: { ...init, index: i, threads, grads: this.grads, ctl: this.ctl } satisfies WorkerInit });
       const queue: ((r: WorkerReply) => void)[] = [];
-      w.on("message", (r: WorkerReply) => queue.shift()?.(r));
+      w.on("message", (r: WorkerReply) => {
+        if (r.progress !== undefined) this.onProgress(r.progress);
+        else queue.shift()?.(r);
+      });
       w.on("error", (e) => {
         this.failed = e;
+        // the others may be waiting for this one at the barrier
+        new Barrier(this.ctl, threads).abort();
         for (const q of queue.splice(0)) q({ loss: 0, correct: 0, count: 0, error: e.message });
       });
       this.workers.push(w);
@@ -56,11 +65,20 @@ export class Pool {
       this.waiting[i].push((r) => {
         const sig = (r as { signal?: NodeJS.Signals }).signal;
         if (sig) reject(new Interrupted(sig));
-        else if (r.error) reject(new RuntimeFailure(r.error));
+        else if (r.error) reject(new WorkerError(r.error, r.aborted === true));
         else resolve(r);
       });
       this.workers[i].postMessage(req);
     });
+  }
+
+  /** The same request to every worker; the replies in worker order, or the first real failure (not a worker that stopped because another failed). */
+  async all(req: (i: number) => WorkerRequest): Promise<WorkerReply[]> {
+    new Barrier(this.ctl, this.size).reset();
+    const rs = await Promise.allSettled(this.workers.map((_, i) => this.request(i, req(i))));
+    const failures = rs.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    if (failures.length) throw failures.find((e) => !(e instanceof WorkerError && e.aborted)) ?? failures[0];
+    return rs.map((r) => (r as PromiseFulfilledResult<WorkerReply>).value);
   }
 
   async close(): Promise<void> {
@@ -69,14 +87,12 @@ export class Pool {
   }
 }
 
-/** Split `count` items into `parts` contiguous shares as even as possible. */
-export function shares(count: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  let s = 0;
-  for (let i = 0; i < parts; i++) {
-    const k = Math.floor(count / parts) + (i < count % parts ? 1 : 0);
-    out.push([s, k]);
-    s += k;
+/** A worker's error reply; `aborted` when it only stopped because another worker failed. */
+export class WorkerError extends RuntimeFailure {
+  constructor(
+    message: string,
+    readonly aborted: boolean,
+  ) {
+    super(message);
   }
-  return out;
 }

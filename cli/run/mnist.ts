@@ -18,7 +18,7 @@ import { toJsonIndented } from "../render/text.js";
 import { core } from "../core/wasm.js";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../network/checkpoint.js";
 import { METRICS_FILE, RESULT_FILE } from "../network/trainer.js";
-import { NetConfig } from "../network/config.js";
+import { layout, NetConfig } from "../network/config.js";
 import { couplingMatrix, initialTheta } from "../network/init.js";
 import { RunState, runStateOf, Session, writeOutputs } from "../network/trainer.js";
 import type { ExportOptions } from "../render/figures/export.js";
@@ -120,9 +120,10 @@ function refuseExistingRun(dir: string): void {
 function checkNetSize(cfg: NetConfig, threads: number): void {
   const elem = cfg.precision === "f32" ? 4 : 8;
   const perWorker = Math.ceil(cfg.batch / threads) + 4;
-  // trajectory and coupling fields per RK4 stage (cli/network mirrors core-rs/src/network.rs Net::new)
-  const bytes =
-    elem * perWorker * (17 * cfg.n * cfg.steps + 8 * 3 * cfg.n + cfg.nIn) + 8 * cfg.n * cfg.n + elem * (cfg.nIn + 3 * cfg.n + 1) * (3 * cfg.n + cfg.nOut);
+  // trajectory and coupling fields per RK4 stage (cli/network mirrors core-rs/src/network.rs Net::new),
+  // and the worker's optimizer: theta, Adam's m and v, one gradient slot per worker
+  const params = layout(cfg.n, cfg.nIn, cfg.nOut).total;
+  const bytes = elem * perWorker * (17 * cfg.n * cfg.steps + 8 * 3 * cfg.n + 3 * cfg.nIn) + 8 * cfg.n * cfg.n + elem * (3 + threads) * params;
   checkMemory(
     bytes,
     `--duration, --n and --batch (${cfg.steps} steps, N = ${cfg.n}, ${Math.ceil(cfg.batch / threads)} images per worker)`,

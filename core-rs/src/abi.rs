@@ -12,7 +12,7 @@ use crate::simulate::{Batch, Scheme};
 use std::cell::RefCell;
 
 /// Bump on any change of a signature or a buffer layout.
-pub const ABI_VERSION: u32 = 10;
+pub const ABI_VERSION: u32 = 11;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
@@ -68,7 +68,7 @@ macro_rules! layout {
 /// The description of codes.rs with the layouts of the argument structs.
 pub fn describe() -> String {
     let layouts = vec![
-        layout!(NetStepArgs; dt_s, cm_oe, grad_scale, params, w_cp, w_in, w_out, h_appl, images, labels, batch, want, g_w_in, g_w_out, g_h_appl, g_phys, stats),
+        layout!(NetStepArgs; dt_s, cm_oe, grad_scale, params, w_cp, w_in, w_out, h_appl, images, labels, batch, want, g_w_in, g_w_out, g_h_appl, g_phys, stats, x0, lamv),
         layout!(SysidArgs; dt_s, washout_s, offset, amplitude, params, fit, n_fit, mode, n_trials, offsets, t_s, y, m0, chart, sel, n_sel, out, blocks, student),
         layout!(SimulateArgs; dt_s, temperature_k, params, scheme, n_trials, m, rng, steps_per_sample, n_samples, out),
         layout!(ReadoutArgs; lambda, x, f, t_total, t0, t1, y, n_out, w, g, out),
@@ -475,7 +475,7 @@ unsafe fn sysid_checks(
 // ===================================================================
 
 use crate::gemm::{peak_kernel, peak_kernel_flops};
-use crate::network::{Grads, Model, Net, Physics, Shape, Want, X0Norm};
+use crate::network::{Grads, ImageLanes, Model, Net, Physics, Shape, Split, Want, X0Norm};
 use crate::simd::{F32x4, F64x2};
 
 pub enum AnyNet {
@@ -503,42 +503,131 @@ pub unsafe extern "C" fn stoopt_net_free(net: *mut AnyNet) {
     drop_handle(net)
 }
 
-#[allow(clippy::too_many_arguments)]
-unsafe fn net_step_typed<S: crate::scalar::Lanes>(
-    net: &mut Net<S>,
-    phys: &Physics,
-    w_cp: *const u8,
-    w_in: *const u8,
-    w_out: *const u8,
-    h_appl: *const u8,
-    images: *const u8,
-    labels: *const u8,
-    batch: usize,
-    grad_scale: f64,
-    want: u32,
-    g_w_in: *mut u8,
-    g_w_out: *mut u8,
-    g_h_appl: *mut u8,
-    g_phys: *mut f64,
-    stats: *mut f64,
-) -> Result<(), String>
+pub enum AnyLanes {
+    F32(ImageLanes<F32x4>),
+    F64(ImageLanes<F64x2>),
+}
+
+/// A batch of up to `max_batch` images of `n_in` pixels in lanes (network.rs
+/// `ImageLanes`), for up to `max_rows` rows of x(0) and of the W_in gradient
+/// at a time; null on error. Allocates nothing after this call.
+#[no_mangle]
+pub extern "C" fn stoopt_lanes_new(precision: u32, n_in: usize, max_batch: usize, max_rows: usize) -> *mut AnyLanes {
+    into_handle(crate::codes::Precision::from_code(precision).and_then(|p| match p {
+        crate::codes::Precision::F32 => ImageLanes::new(n_in, max_batch, max_rows).map(AnyLanes::F32),
+        crate::codes::Precision::F64 => ImageLanes::new(n_in, max_batch, max_rows).map(AnyLanes::F64),
+    }))
+}
+
+/// # Safety
+/// `lanes` from `stoopt_lanes_new`, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_lanes_free(lanes: *mut AnyLanes) {
+    drop_handle(lanes)
+}
+
+unsafe fn n_in_of(lanes: *mut AnyLanes) -> usize {
+    match lanes.as_ref() {
+        Some(AnyLanes::F32(l)) => l.n_in(),
+        Some(AnyLanes::F64(l)) => l.n_in(),
+        None => 0,
+    }
+}
+
+/// Load `batch` images (batch x n_in bytes, pixel/255).
+///
+/// # Safety
+/// `lanes` from `stoopt_lanes_new`; `images` holds batch x n_in bytes.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_lanes_load(lanes: *mut AnyLanes, images: *const u8, batch: usize, n_in: usize) -> i32 {
+    let im = slice(images, batch * n_in);
+    status(match lanes.as_mut() {
+        Some(AnyLanes::F32(l)) if l.n_in() == n_in => l.load(im, batch),
+        Some(AnyLanes::F64(l)) if l.n_in() == n_in => l.load(im, batch),
+        Some(_) => Err(format!("images of {} pixels, the lanes hold {}-pixel images", n_in, n_in_of(lanes))),
+        None => Err("image lanes handle is null".into()),
+    })
+}
+
+/// `out` = rows of x(0) = W_in u for the `rows` rows of W_in at `w` (rows x
+/// n_in, the network's precision), as `NetStepArgs.x0` (rows x groups lane
+/// vectors as scalars).
+///
+/// # Safety
+/// `lanes` from `stoopt_lanes_new` with images loaded; `w` holds rows x
+/// n_in and `out` rows x groups x lanes numbers.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_lanes_x0(lanes: *mut AnyLanes, w: *const u8, rows: usize, n_in: usize, out: *mut u8) -> i32 {
+    fn go<S: crate::scalar::Lanes>(l: &mut ImageLanes<S>, w: *const u8, rows: usize, n_in: usize, out: *mut u8) -> Result<(), String>
+    where
+        S::Elem: crate::scalar::Scalar,
+    {
+        if n_in != l.n_in() {
+            return Err(format!("W_in rows of {} columns, the lanes hold {}-pixel images", n_in, l.n_in()));
+        }
+        let k = rows * l.groups() * S::N;
+        // SAFETY: sizes as documented at stoopt_lanes_x0
+        let (w, out) = unsafe { (slice(w as *const S::Elem, rows * n_in), slice_mut(out as *mut S::Elem, k)) };
+        l.x0_rows(w, rows, out)
+    }
+    status(match lanes.as_mut() {
+        Some(AnyLanes::F32(l)) => go(l, w, rows, n_in, out),
+        Some(AnyLanes::F64(l)) => go(l, w, rows, n_in, out),
+        None => Err("image lanes handle is null".into()),
+    })
+}
+
+/// Rows of the W_in gradient: out[r ldo + p] = sum over the images of lam_r
+/// u_p for the `rows` rows of dL/dx(0) at `lam` (as `NetStepArgs.lamv`).
+///
+/// # Safety
+/// `lanes` from `stoopt_lanes_new` with images loaded; `lam` holds rows x
+/// groups x lanes numbers and `out` (rows - 1) ldo + n_in.
+#[no_mangle]
+pub unsafe extern "C" fn stoopt_lanes_outer(lanes: *mut AnyLanes, lam: *const u8, rows: usize, n_in: usize, out: *mut u8, ldo: usize) -> i32 {
+    fn go<S: crate::scalar::Lanes>(l: &mut ImageLanes<S>, lam: *const u8, rows: usize, n_in: usize, out: *mut u8, ldo: usize) -> Result<(), String>
+    where
+        S::Elem: crate::scalar::Scalar,
+    {
+        if n_in != l.n_in() || ldo < n_in {
+            return Err(format!("W_in gradient rows of {} columns (stride {}), the lanes hold {}-pixel images", n_in, ldo, l.n_in()));
+        }
+        let k = rows * l.groups() * S::N;
+        let m = if rows == 0 { 0 } else { (rows - 1) * ldo + n_in };
+        // SAFETY: sizes as documented at stoopt_lanes_outer
+        let (lam, out) = unsafe { (slice(lam as *const S::Elem, k), slice_mut(out as *mut S::Elem, m)) };
+        l.outer_rows(lam, rows, out, ldo)
+    }
+    status(match lanes.as_mut() {
+        Some(AnyLanes::F32(l)) => go(l, lam, rows, n_in, out, ldo),
+        Some(AnyLanes::F64(l)) => go(l, lam, rows, n_in, out, ldo),
+        None => Err("image lanes handle is null".into()),
+    })
+}
+
+unsafe fn net_step_typed<S: crate::scalar::Lanes>(net: &mut Net<S>, phys: &Physics, a: &NetStepArgs) -> Result<(), String>
 where
     S::Elem: crate::scalar::Scalar + Into<f64>,
 {
     let sh = net.shape();
+    let batch = a.batch;
     if batch == 0 || batch > sh.max_batch {
         return Err(format!("batch {} outside 1..={}", batch, sh.max_batch));
     }
     let (n, f1) = (sh.n, sh.f1());
     let e = |p: *const u8, k: usize| slice(p as *const S::Elem, k);
-    let model = Model { w_cp: e(w_cp, n * n), w_in: e(w_in, sh.f() * sh.n_in), w_out: e(w_out, sh.n_out * f1), h_appl: e(h_appl, n) };
+    let model = Model { w_cp: e(a.w_cp, n * n), w_in: e(a.w_in, sh.f() * sh.n_in), w_out: e(a.w_out, sh.n_out * f1), h_appl: e(a.h_appl, n) };
     let em = |p: *mut u8, k: usize| slice_mut(p as *mut S::Elem, k);
-    let mut grads = Grads { w_in: em(g_w_in, sh.f() * sh.n_in), w_out: em(g_w_out, sh.n_out * f1), h_appl: em(g_h_appl, n), j_dc: 0.0, alpha: 0.0 };
-    let st = net.step(phys, &model, slice(images, batch * sh.n_in), slice(labels, batch), batch, grad_scale, Want::from_bits(want), &mut grads)?;
-    let gp = slice_mut(g_phys, 2);
+    let mut grads = Grads { w_in: em(a.g_w_in, sh.f() * sh.n_in), w_out: em(a.g_w_out, sh.n_out * f1), h_appl: em(a.g_h_appl, n), j_dc: 0.0, alpha: 0.0 };
+    // x(0) and dL/dx(0): 3N x ceil(batch / lanes) lane vectors, as scalars
+    let lanes = sh.f() * ((batch + S::N - 1) / S::N) * S::N;
+    let split = Split { x0: (!a.x0.is_null()).then(|| e(a.x0, lanes)), lamv: (!a.lamv.is_null()).then(|| em(a.lamv, lanes)) };
+    let images = if a.images.is_null() { &[][..] } else { slice(a.images, batch * sh.n_in) };
+    let st = net.step_split(phys, &model, images, slice(a.labels, batch), batch, a.grad_scale, Want::from_bits(a.want), &mut grads, split)?;
+    let gp = slice_mut(a.g_phys, 2);
     gp[0] = grads.j_dc;
     gp[1] = grads.alpha;
-    let so = slice_mut(stats, 2);
+    let so = slice_mut(a.stats, 2);
     so[0] = st.loss_sum;
     so[1] = st.correct as f64;
     Ok(())
@@ -552,6 +641,12 @@ where
 /// bytes (pixel/255), labels: batch bytes. Gradients (of grad_scale x summed
 /// loss) are overwritten: g_w_in, g_w_out, g_h_appl in the network's
 /// precision, g_phys = [d/dj_DC, d/dalpha] f64. stats = [summed loss, correct] f64.
+/// x0 and lamv (null: not used; network.rs `Split`): x(0) given instead of
+/// W_in u (W_in and, unless the step forms the W_in gradient, the images are
+/// not read), and dL/dx(0) returned instead of the W_in gradient (g_w_in is
+/// then left as it is); each 3N x ceil(batch / L) vectors of L lanes (L = 4
+/// for f32, 2 for f64), as scalars, lane l of group j of row r at (r
+/// ceil(batch / L) + j) L + l.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct NetStepArgs {
@@ -572,6 +667,8 @@ pub struct NetStepArgs {
     pub g_h_appl: *mut u8,
     pub g_phys: *mut f64,
     pub stats: *mut f64,
+    pub x0: *const u8,
+    pub lamv: *mut u8,
 }
 
 /// One step of the network `net` with the arguments `args` (`NetStepArgs`).
@@ -583,17 +680,12 @@ pub unsafe extern "C" fn stoopt_net_step(net: *mut AnyNet, args: *const NetStepA
     if net.is_null() || args.is_null() {
         return fail("network handle or arguments are null".into());
     }
-    let NetStepArgs { params, dt_s, cm_oe, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats } =
-        *args;
+    let a = *args;
     status((|| {
-        let phys = Physics { params: params_at(params)?, dt_s, cm_oe };
+        let phys = Physics { params: params_at(a.params)?, dt_s: a.dt_s, cm_oe: a.cm_oe };
         match &mut *net {
-            AnyNet::F32(nn) => {
-                net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats)
-            }
-            AnyNet::F64(nn) => {
-                net_step_typed(nn, &phys, w_cp, w_in, w_out, h_appl, images, labels, batch, grad_scale, want, g_w_in, g_w_out, g_h_appl, g_phys, stats)
-            }
+            AnyNet::F32(nn) => net_step_typed(nn, &phys, &a),
+            AnyNet::F64(nn) => net_step_typed(nn, &phys, &a),
         }
     })())
 }

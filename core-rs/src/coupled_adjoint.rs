@@ -83,7 +83,6 @@ pub struct CoupledAdjoint<S> {
     pub lam: Vec<S>,
     /// lam~ of the last step (3 N g); free for the caller after it.
     pub lamt: Vec<S>,
-    lamk: Vec<S>,
     lams: Vec<S>,
     lamh: Vec<S>,
 }
@@ -92,7 +91,7 @@ impl<S: Scalar> CoupledAdjoint<S> {
     /// Workspace for N STOs and up to `g` lane groups.
     pub fn new(n: usize, g: usize) -> Self {
         let z = S::zero();
-        CoupledAdjoint { lam: vec![z; 3 * n * g], lamt: vec![z; 3 * n * g], lamk: vec![z; 3 * n * g], lams: vec![z; 3 * n * g], lamh: vec![z; n * g] }
+        CoupledAdjoint { lam: vec![z; 3 * n * g], lamt: vec![z; 3 * n * g], lams: vec![z; 3 * n * g], lamh: vec![z; n * g] }
     }
 
     /// Reverse of one recorded step of N STOs in `g` lane groups: `self.lam`
@@ -113,67 +112,76 @@ impl<S: Scalar> CoupledAdjoint<S> {
     {
         let (bs, ng) = (3 * n * g, n * g);
         let h6 = dt / S::cst(RK4_WEIGHT_DENOM);
-        let lam = &mut self.lam[..bs];
-        let lamt = &mut self.lamt[..bs];
-        let lamk = &mut self.lamk[..bs];
-        let lams = &mut self.lams[..bs];
+        let k4 = h6 * S::cst(RK4_WEIGHTS[3]);
+        fn three<T>(v: &mut [T], ng: usize) -> (&mut [T], &mut [T], &mut [T]) {
+            let (a, r) = v[..3 * ng].split_at_mut(ng);
+            let (b, c) = r.split_at_mut(ng);
+            (a, b, c)
+        }
+        let (lam_a, lam_b, lam_c) = three(&mut self.lam, ng);
+        let (lt_a, lt_b, lt_c) = three(&mut self.lamt, ng);
+        let (ls_a, ls_b, ls_c) = three(&mut self.lams, ng);
         let lamh = &mut self.lamh[..ng];
         let m_next = &rec.after[..bs];
-        // renormalization m' = m~/|m~|: lam~ = (lam - m' (m'.lam)) / |m~|
-        for i in 0..n {
-            for j in 0..g {
-                let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                let mn = V3::new(m_next[a], m_next[b], m_next[c]);
-                let l = V3::new(lam[a], lam[b], lam[c]);
-                let lt = match rec.nrm {
-                    Some(nrm) => {
-                        let inv = S::one() / nrm[i * g + j];
-                        l.axpy(-mn.dot(l), mn).scale(inv)
-                    }
-                    None => l,
-                };
-                lamt[a] = lt.x;
-                lamt[b] = lt.y;
-                lamt[c] = lt.z;
-                // m~ = m + dt/6 sum b_q k_q: lam_m starts at lam~, lam_k4 = b_4 dt/6 lam~
-                lam[a] = lt.x;
-                lam[b] = lt.y;
-                lam[c] = lt.z;
-                let lk = lt.scale(h6 * S::cst(RK4_WEIGHTS[3]));
-                lamk[a] = lk.x;
-                lamk[b] = lk.y;
-                lamk[c] = lk.z;
-            }
-        }
+        // One pass over the STOs per stage, stage 4 first. Entering stage q,
+        // each element first finishes what the stage after it left (the
+        // renormalization at stage 4; lam_m += lam_s and lam_kq = b_q dt/6
+        // lam~ + c_q dt lam_s otherwise, lam_s with the coupling added), then
+        // takes lam_kq through the right-hand side: lam_kq is never stored.
         for q in (0..4).rev() {
             let x_in = &rec.stages[q * bs..(q + 1) * bs];
+            let (xa, xb, xc) = (&x_in[..ng], &x_in[ng..2 * ng], &x_in[2 * ng..3 * ng]);
             let hf = &rec.hx[q * ng..(q + 1) * ng];
-            for i in 0..n {
-                let d = &der[i];
+            let (wb, wc) = (h6 * S::cst(RK4_WEIGHTS[q.min(2)]), dt * S::cst(RK4_NODES[q.min(2)]));
+            for (i, d) in der[..n].iter().enumerate() {
+                let r = i * g..(i + 1) * g;
+                let (xa, xb, xc, hf) = (&xa[r.clone()], &xb[r.clone()], &xc[r.clone()], &hf[r.clone()]);
+                let (la, lb, lc) = (&mut lam_a[r.clone()], &mut lam_b[r.clone()], &mut lam_c[r.clone()]);
+                let (ta, tb, tc) = (&mut lt_a[r.clone()], &mut lt_b[r.clone()], &mut lt_c[r.clone()]);
+                let (sa, sb, sc) = (&mut ls_a[r.clone()], &mut ls_b[r.clone()], &mut ls_c[r.clone()]);
+                let lh = &mut lamh[r.clone()];
                 for j in 0..g {
-                    let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                    let (lm, lhx, lha, las, lal) = rhs_vjp(V3::new(x_in[a], x_in[b], x_in[c]), hf[i * g + j], d, V3::new(lamk[a], lamk[b], lamk[c]));
-                    lams[a] = lm.x;
-                    lams[b] = lm.y;
-                    lams[c] = lm.z;
-                    lamh[i * g + j] = lhx;
+                    let lk = if q == 3 {
+                        // renormalization m' = m~/|m~|: lam~ = (lam - m' (m'.lam)) / |m~|;
+                        // m~ = m + dt/6 sum b_q k_q: lam_m starts at lam~, lam_k4 = b_4 dt/6 lam~
+                        let ij = i * g + j;
+                        let l = V3::new(la[j], lb[j], lc[j]);
+                        let lt = match rec.nrm {
+                            Some(nrm) => {
+                                let mn = V3::new(m_next[ij], m_next[ng + ij], m_next[2 * ng + ij]);
+                                let inv = S::one() / nrm[ij];
+                                l.axpy(-mn.dot(l), mn).scale(inv)
+                            }
+                            None => l,
+                        };
+                        ta[j] = lt.x;
+                        tb[j] = lt.y;
+                        tc[j] = lt.z;
+                        la[j] = lt.x;
+                        lb[j] = lt.y;
+                        lc[j] = lt.z;
+                        lt.scale(k4)
+                    } else {
+                        // s_{q+1} = m + c_q dt k_q: lam_m += lam_s, lam_kq = b_q dt/6 lam~ + c_q dt lam_s
+                        la[j] = la[j] + sa[j];
+                        lb[j] = lb[j] + sb[j];
+                        lc[j] = lc[j] + sc[j];
+                        V3::new(wb * ta[j] + wc * sa[j], wb * tb[j] + wc * sb[j], wb * tc[j] + wc * sc[j])
+                    };
+                    let (lm, lhx, lha, las, lal) = rhs_vjp(V3::new(xa[j], xb[j], xc[j]), hf[j], d, lk);
+                    sa[j] = lm.x;
+                    sb[j] = lm.y;
+                    sc[j] = lm.z;
+                    lh[j] = lhx;
                     param(i * g + j, lhx, lha, las, lal);
                 }
             }
             // h_i = CM sum_l w_il x_l: lam_x += CM W^T lam_h
-            coupling_t(lamh, &mut lams[..ng]);
-            // s_q = m + c_{q-1} dt k_{q-1}: lam_m += lam_s,
-            // lam_k{q-1} = b_{q-1} dt/6 lam~ + c_{q-1} dt lam_s
-            for idx in 0..bs {
-                lam[idx] = lam[idx] + lams[idx];
-            }
-            if q > 0 {
-                let wb = h6 * S::cst(RK4_WEIGHTS[q - 1]);
-                let wc = dt * S::cst(RK4_NODES[q - 1]);
-                for idx in 0..bs {
-                    lamk[idx] = wb * lamt[idx] + wc * lams[idx];
-                }
-            }
+            coupling_t(lamh, ls_a);
+        }
+        // s_1 = m: lam_m += lam_s
+        for (l, s) in self.lam[..bs].iter_mut().zip(&self.lams[..bs]) {
+            *l = *l + *s;
         }
     }
 }

@@ -94,11 +94,14 @@ where
     s
 }
 
-/// out[r * ldo + k] += scale * sum over lanes and j of lam[r][j] * x[k][j]:
-/// the batch-summed outer product that gives a weight gradient.
-/// lam: rows x g lane-major, x: cols x g lane-major.
+/// out[r * ldo + k] = scale * sum over lanes and j of lam[r][j] * x[k][j]
+/// (+ out[r * ldo + k] if `accumulate`; else exactly 0 + that, as if out
+/// had been zeroed first): the batch-summed outer product that gives a
+/// weight gradient. lam: rows x g lane-major, x: cols x g lane-major.
+/// Each sum is over j in order within a lane, then over the lanes in lane
+/// order (`hsum`); four of them are finished at once with `Lanes::hsums`.
 #[allow(clippy::too_many_arguments)] // a BLAS-style kernel: sizes, strides and scale are separate on purpose
-pub fn outer_lanes<S: Lanes>(rows: usize, cols: usize, lam: &[S], x: &[S], g: usize, scale: S::Elem, out: &mut [S::Elem], ldo: usize)
+pub fn outer_lanes<S: Lanes>(rows: usize, cols: usize, lam: &[S], x: &[S], g: usize, scale: S::Elem, out: &mut [S::Elem], ldo: usize, accumulate: bool)
 where
     S::Elem: Scalar,
 {
@@ -116,26 +119,47 @@ where
             let xb = if kn > 1 { &x[(k0 + 1) * g..(k0 + 2) * g] } else { xa };
             let xc = if kn > 2 { &x[(k0 + 2) * g..(k0 + 3) * g] } else { xa };
             let xd = if kn > 3 { &x[(k0 + 3) * g..(k0 + 4) * g] } else { xa };
-            let mut c = [[S::zero(); 4]; 2];
+            let (mut c0, mut c1) = ([S::zero(); 4], [S::zero(); 4]);
             for (((((&p0, &p1), &q0), &q1), &q2), &q3) in l0.iter().zip(l1).zip(xa).zip(xb).zip(xc).zip(xd) {
-                c[0][0] = c[0][0] + p0 * q0;
-                c[0][1] = c[0][1] + p0 * q1;
-                c[0][2] = c[0][2] + p0 * q2;
-                c[0][3] = c[0][3] + p0 * q3;
-                c[1][0] = c[1][0] + p1 * q0;
-                c[1][1] = c[1][1] + p1 * q1;
-                c[1][2] = c[1][2] + p1 * q2;
-                c[1][3] = c[1][3] + p1 * q3;
+                c0[0] = c0[0] + p0 * q0;
+                c0[1] = c0[1] + p0 * q1;
+                c0[2] = c0[2] + p0 * q2;
+                c0[3] = c0[3] + p0 * q3;
+                c1[0] = c1[0] + p1 * q0;
+                c1[1] = c1[1] + p1 * q1;
+                c1[2] = c1[2] + p1 * q2;
+                c1[3] = c1[3] + p1 * q3;
             }
-            for (r, cr) in c.iter().enumerate().take(if two { 2 } else { 1 }) {
-                for (j, &v) in cr.iter().enumerate().take(kn) {
-                    let o = &mut out[(r0 + r) * ldo + k0 + j];
-                    *o = *o + scale * hsum(v);
-                }
+            finish_outer(&mut out[r0 * ldo + k0..r0 * ldo + k0 + kn], c0, scale, accumulate);
+            if two {
+                finish_outer(&mut out[(r0 + 1) * ldo + k0..(r0 + 1) * ldo + k0 + kn], c1, scale, accumulate);
             }
             k0 += 4;
         }
         r0 += 2;
+    }
+}
+
+/// o[j] = scale * hsum(c[j]) (+ o[j] if `accumulate`, else 0 +) for the
+/// o.len() <= 4 outputs of one row of an `outer_lanes` block; a whole block
+/// of four with `Lanes::hsums`. The accumulators come by value so that they
+/// stay in registers.
+#[inline(always)]
+fn finish_outer<S: Lanes>(o: &mut [S::Elem], c: [S; 4], scale: S::Elem, accumulate: bool)
+where
+    S::Elem: Scalar,
+{
+    if o.len() == 4 && 4 % S::N == 0 {
+        let sc = S::splat(scale);
+        for h in (0..4).step_by(S::N) {
+            let base = if accumulate { S::load(&o[h..]) } else { S::zero() };
+            (base + sc * S::hsums(&c[h..h + S::N])).store(&mut o[h..]);
+        }
+    } else {
+        for (oj, &v) in o.iter_mut().zip(&c) {
+            let base = if accumulate { *oj } else { S::Elem::zero() };
+            *oj = base + scale * hsum(v);
+        }
     }
 }
 
@@ -216,7 +240,7 @@ mod tests {
             let lv: Vec<f32> = (0..imgs * rows).map(|i| ((i * 29 % 5) as f32 - 2.0) * 0.5).collect();
             let (lam, _) = lanes_of(&lv, rows, imgs);
             let mut out = vec![0.5f32; rows * (cols + 1)];
-            outer_lanes::<F32x4>(rows, cols, &lam, &x, g, 3.0, &mut out, cols + 1);
+            outer_lanes::<F32x4>(rows, cols, &lam, &x, g, 3.0, &mut out, cols + 1, true);
             for r in 0..rows {
                 for k in 0..cols {
                     let mut s = 0.0f32;
@@ -228,5 +252,54 @@ mod tests {
                 assert_eq!(out[r * (cols + 1) + cols], 0.5);
             }
         }
+    }
+
+    /// The order of every sum is fixed (each lane over j in order, then the
+    /// lanes in order): the result is bit-identical to that loop written out,
+    /// whatever the blocking, in both modes and both lane types.
+    fn outer_order<S: Lanes>()
+    where
+        S::Elem: Scalar + PartialEq + core::fmt::Debug,
+    {
+        for &(rows, cols, g) in &[(5usize, 11usize, 3usize), (2, 4, 1), (600, 9, 13), (3, 8, 25)] {
+            let val = |i: usize, m: usize| S::Elem::cst(((i * m % 23) as f64 - 11.0) * 0.37 + 1e-3 * i as f64);
+            let lam: Vec<S> = (0..rows * g).map(|i| S::from_fn(|l| val(i * 4 + l, 7))).collect();
+            let x: Vec<S> = (0..cols * g).map(|i| S::from_fn(|l| val(i * 4 + l, 5))).collect();
+            let scale = S::Elem::cst(0.3);
+            for accumulate in [false, true] {
+                let ldo = cols + 2;
+                let mut out: Vec<S::Elem> = (0..rows * ldo).map(|i| val(i, 3)).collect();
+                let before = out.clone();
+                outer_lanes::<S>(rows, cols, &lam, &x, g, scale, &mut out, ldo, accumulate);
+                for r in 0..rows {
+                    for k in 0..ldo {
+                        let want = if k >= cols {
+                            before[r * ldo + k]
+                        } else {
+                            let mut c = vec![S::Elem::zero(); S::N];
+                            for j in 0..g {
+                                for (l, cl) in c.iter_mut().enumerate() {
+                                    *cl = *cl + lam[r * g + j].lane(l) * x[k * g + j].lane(l);
+                                }
+                            }
+                            let mut h = c[0];
+                            for &cl in &c[1..] {
+                                h = h + cl;
+                            }
+                            let base = if accumulate { before[r * ldo + k] } else { S::Elem::zero() };
+                            base + scale * h
+                        };
+                        assert_eq!(out[r * ldo + k], want, "{} {} {} {}", rows, cols, r, k);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outer_sums_in_a_fixed_order() {
+        outer_order::<F32x4>();
+        outer_order::<crate::simd::F64x2>();
+        outer_order::<f64>();
     }
 }

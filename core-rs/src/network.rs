@@ -152,6 +152,18 @@ pub struct Stats {
     pub correct: usize,
 }
 
+/// The product x(0) = W_in u and the W_in gradient done outside the step,
+/// by rows, in other threads (`ImageLanes`), so that W_in never crosses
+/// between threads: `x0` given (what W_in u would be: W_in and the images
+/// are then not read), and/or `lamv` receiving dL/dx(0) (the W_in gradient's
+/// left factor) instead of the step computing the W_in gradient (which is
+/// then left as it is). Both 3N x g lane vectors stored as scalars (lane l of
+/// group j of row r at (r g + j) N + l), any alignment.
+pub struct Split<'a, E> {
+    pub x0: Option<&'a [E]>,
+    pub lamv: Option<&'a mut [E]>,
+}
+
 /// Floating-point operations (+, -, *, /, sqrt, negation) of one `llg_rhs`
 /// evaluation with h_ext = (hx, 0, 0) and of one `rhs_vjp`; pinned by a
 /// counting-scalar test in tests/network.rs.
@@ -283,24 +295,56 @@ where
         want: Want,
         grads: &mut Grads<S::Elem>,
     ) -> Result<Stats, String> {
-        self.check_call(phys, model, images, labels, batch, grads)?;
+        self.step_split(phys, model, images, labels, batch, grad_scale, want, grads, Split { x0: None, lamv: None })
+    }
+
+    /// `step` with x(0) given and/or the W_in gradient's factor returned
+    /// (`Split`); the same arithmetic as `step` (bit-identical results).
+    #[allow(clippy::too_many_arguments)] // mirrors the flat ABI call: every buffer and option is its own argument
+    pub fn step_split(
+        &mut self,
+        phys: &Physics,
+        model: &Model<S::Elem>,
+        images: &[u8],
+        labels: &[u8],
+        batch: usize,
+        grad_scale: f64,
+        want: Want,
+        grads: &mut Grads<S::Elem>,
+        split: Split<S::Elem>,
+    ) -> Result<Stats, String> {
         let g = (batch + S::N - 1) / S::N;
+        let bs = self.shape.f() * g;
+        // the images are read to form x(0) or the W_in gradient here
+        let images_needed = split.x0.is_none() || (want.w_in && split.lamv.is_none());
+        self.check_call(phys, model, images_needed.then_some(images), labels, batch, grads)?;
+        if split.x0.map_or(false, |x| x.len() < bs * S::N) || split.lamv.as_ref().map_or(false, |l| l.len() < bs * S::N) {
+            return Err("x(0) or lamv buffer too short".into());
+        }
         self.last_groups = g;
-        self.load_inputs(phys, model, images, batch, g);
+        self.load_inputs(phys, model, images_needed.then_some(images), split.x0, batch, g);
         self.forward(phys, model, g);
         let stats = self.readout_loss(model, labels, batch, grad_scale, g)?;
-        self.backward(phys, model, want, g, grads);
+        self.backward(phys, model, want, g, grads, split.lamv);
         Ok(stats)
     }
 
     /// Every buffer size, label and physical parameter of a `step` call.
-    fn check_call(&self, phys: &Physics, model: &Model<S::Elem>, images: &[u8], labels: &[u8], batch: usize, grads: &Grads<S::Elem>) -> Result<(), String> {
+    fn check_call(
+        &self,
+        phys: &Physics,
+        model: &Model<S::Elem>,
+        images: Option<&[u8]>,
+        labels: &[u8],
+        batch: usize,
+        grads: &Grads<S::Elem>,
+    ) -> Result<(), String> {
         let sh = self.shape;
         let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
         if batch == 0 || batch > sh.max_batch {
             return Err(format!("batch {} outside 1..={}", batch, sh.max_batch));
         }
-        if images.len() < batch * n_in || labels.len() < batch {
+        if images.map_or(false, |im| im.len() < batch * n_in) || labels.len() < batch {
             return Err("image or label buffer too short".into());
         }
         if model.w_cp.len() != n * n || model.w_in.len() != f * n_in || model.w_out.len() != n_out * f1 || model.h_appl.len() != n {
@@ -323,22 +367,14 @@ where
     }
 
     /// Load inputs: the images into lanes, each STO's derived parameters,
-    /// the transposed coupling for the adjoint, and x(0) = W_in u
-    /// normalized per STO (or taken as it is) into stage block 0.
-    fn load_inputs(&mut self, phys: &Physics, model: &Model<S::Elem>, images: &[u8], batch: usize, g: usize) {
+    /// the transposed coupling for the adjoint, and x(0) = W_in u (or the
+    /// given `x0`) normalized per STO (or taken as it is) into stage block 0.
+    fn load_inputs(&mut self, phys: &Physics, model: &Model<S::Elem>, images: Option<&[u8]>, x0: Option<&[S::Elem]>, batch: usize, g: usize) {
         let sh = self.shape;
         let (n, f, n_in) = (sh.n, sh.f(), sh.n_in);
         let bs = f * g;
-        // Inputs to lanes; padding lanes repeat the last image (their
-        // output gradient is set to zero in `readout_loss`).
-        let inv255 = 1.0 / 255.0;
-        for p in 0..n_in {
-            for j in 0..g {
-                self.u[p * g + j] = S::from_fn(|l| {
-                    let b = (j * S::N + l).min(batch - 1);
-                    S::Elem::cst(images[b * n_in + p] as f64 * inv255)
-                });
-            }
+        if let Some(images) = images {
+            images_to_lanes(images, batch, n_in, g, &mut self.u[..n_in * g]);
         }
         // Per-STO derived parameters: shared j_DC and alpha, own H_appl.
         let base = phys.params.map(S::cst).derive();
@@ -352,7 +388,10 @@ where
             }
         }
         let unit = sh.x0 == X0Norm::Unit;
-        gemm_lanes::<S>(f, n_in, model.w_in, n_in, S::Elem::one(), &self.u[..n_in * g], g, &mut self.v0[..bs], false);
+        match x0 {
+            Some(x0) => from_scalars(x0, &mut self.v0[..bs]),
+            None => gemm_lanes::<S>(f, n_in, model.w_in, n_in, S::Elem::one(), &self.u[..n_in * g], g, &mut self.v0[..bs], false),
+        }
         let m0 = &mut self.st[..bs];
         for i in 0..n {
             for j in 0..g {
@@ -372,7 +411,7 @@ where
     fn forward(&mut self, phys: &Physics, model: &Model<S::Elem>, g: usize) {
         let sh = self.shape;
         let n = sh.n;
-        let bs = sh.f() * g;
+        let (bs, ng) = (sh.f() * g, n * g);
         let unit = sh.x0 == X0Norm::Unit;
         let cm = S::Elem::cst(phys.cm_oe);
         let dt = S::cst(phys.dt_s);
@@ -380,38 +419,27 @@ where
             for q in 0..4 {
                 let blk = 4 * s + q;
                 let (before, after) = self.st.split_at_mut((blk + 1) * bs);
-                let m = &before[4 * s * bs..4 * s * bs + bs];
                 let x_in = &before[blk * bs..blk * bs + bs];
-                let hf = &mut self.hf[blk * n * g..(blk + 1) * n * g];
-                gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..n * g], g, hf, false);
-                let out = &mut after[..bs];
-                let bq = S::cst(RK4_WEIGHTS[q]);
-                for i in 0..n {
-                    let d = &self.der[i];
-                    for j in 0..g {
-                        let (a, b, c) = (i * g + j, (n + i) * g + j, (2 * n + i) * g + j);
-                        let k = llg_rhs(V3::new(x_in[a], x_in[b], x_in[c]), d, V3::new(hf[i * g + j], S::zero(), S::zero()));
-                        let acc = if q == 0 { k } else { V3::new(self.kacc[a], self.kacc[b], self.kacc[c]).axpy(bq, k) };
-                        let mv = V3::new(m[a], m[b], m[c]);
-                        let next = if q < 3 {
-                            self.kacc[a] = acc.x;
-                            self.kacc[b] = acc.y;
-                            self.kacc[c] = acc.z;
-                            mv.axpy(dt * S::cst(RK4_NODES[q]), k)
-                        } else {
-                            let mt = mv.axpy(dt / S::cst(RK4_WEIGHT_DENOM), acc);
-                            if unit {
-                                let r = mt.dot(mt).sqrt();
-                                self.nrm[s * n * g + i * g + j] = r;
-                                mt.scale(S::one() / r)
-                            } else {
-                                mt
-                            }
-                        };
-                        out[a] = next.x;
-                        out[b] = next.y;
-                        out[c] = next.z;
-                    }
+                let hf = &mut self.hf[blk * ng..(blk + 1) * ng];
+                gemm_lanes::<S>(n, n, model.w_cp, n, cm, &x_in[..ng], g, hf, false);
+                let st = Stage {
+                    m: &before[4 * s * bs..4 * s * bs + bs],
+                    x_in,
+                    hf,
+                    kacc: &mut self.kacc[..bs],
+                    out: &mut after[..bs],
+                    nrm: &mut self.nrm[s * ng..(s + 1) * ng],
+                    der: &self.der,
+                    n,
+                    g,
+                };
+                // constants of the stage, once (the same values the per-element expressions gave)
+                let (bq, cdt, h6) = (S::cst(RK4_WEIGHTS[q]), dt * S::cst(RK4_NODES[q.min(2)]), dt / S::cst(RK4_WEIGHT_DENOM));
+                match (q, unit) {
+                    (0, _) => st.run::<0, false>(bq, cdt, h6),
+                    (1 | 2, _) => st.run::<1, false>(bq, cdt, h6),
+                    (_, true) => st.run::<3, true>(bq, cdt, h6),
+                    (_, false) => st.run::<3, false>(bq, cdt, h6),
                 }
             }
         }
@@ -472,18 +500,26 @@ where
     /// Backward: the gradients `want` asks for, from `self.delta`: W_out
     /// and the bias directly, then (for W_in or the physics) the adjoint
     /// through the readout, the dynamics (`adjoint_dynamics`) and x(0).
-    fn backward(&mut self, phys: &Physics, model: &Model<S::Elem>, want: Want, g: usize, grads: &mut Grads<S::Elem>) {
+    fn backward(&mut self, phys: &Physics, model: &Model<S::Elem>, want: Want, g: usize, grads: &mut Grads<S::Elem>, lamv_out: Option<&mut [S::Elem]>) {
         let sh = self.shape;
         let (n, f, f1, n_in, n_out) = (sh.n, sh.f(), sh.f1(), sh.n_in, sh.n_out);
         let bs = f * g;
         let mt_off = 4 * sh.steps * bs;
-        for v in grads.w_in.iter_mut().chain(grads.w_out.iter_mut()).chain(grads.h_appl.iter_mut()) {
-            *v = S::Elem::zero();
+        // what `want` asks for is written whole below (as if zeroed first); the rest is zero
+        let z = S::Elem::zero();
+        if !want.w_in {
+            grads.w_in.fill(z);
+        }
+        if !want.w_out {
+            grads.w_out.fill(z);
+        }
+        if !want.phys {
+            grads.h_appl.fill(z);
         }
         grads.j_dc = 0.0;
         grads.alpha = 0.0;
         if want.w_out {
-            outer_lanes::<S>(n_out, f, &self.delta[..n_out * g], &self.st[mt_off..mt_off + bs], g, S::Elem::one(), grads.w_out, f1);
+            outer_lanes::<S>(n_out, f, &self.delta[..n_out * g], &self.st[mt_off..mt_off + bs], g, S::Elem::one(), grads.w_out, f1, false);
             for o in 0..n_out {
                 let mut s = S::zero();
                 for j in 0..g {
@@ -525,7 +561,10 @@ where
             }
         }
         if want.w_in {
-            outer_lanes::<S>(f, n_in, &lamv[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in);
+            match lamv_out {
+                Some(out) => to_scalars(&lamv[..bs], out),
+                None => outer_lanes::<S>(f, n_in, &lamv[..bs], &self.u[..n_in * g], g, S::Elem::one(), grads.w_in, n_in, false),
+            }
         }
         if want.phys {
             for i in 0..n {
@@ -585,6 +624,182 @@ where
             );
         }
         (gas, galpha)
+    }
+}
+
+/// Images (u8 pixels, image-major, scaled by 1/255) into lanes, `g` lane
+/// groups: u[p g + j] lane l = pixel p of image j N + l; padding lanes
+/// repeat the last image (their output gradient is set to zero in
+/// `readout_loss`).
+fn images_to_lanes<S: Lanes>(images: &[u8], batch: usize, n_in: usize, g: usize, u: &mut [S])
+where
+    S::Elem: Scalar,
+{
+    let inv255 = 1.0 / 255.0;
+    for p in 0..n_in {
+        for j in 0..g {
+            u[p * g + j] = S::from_fn(|l| {
+                let b = (j * S::N + l).min(batch - 1);
+                S::Elem::cst(images[b * n_in + p] as f64 * inv255)
+            });
+        }
+    }
+}
+
+/// Lane vectors from scalars stored lane by lane (any alignment).
+fn from_scalars<S: Lanes>(src: &[S::Elem], dst: &mut [S]) {
+    for (d, c) in dst.iter_mut().zip(src.chunks_exact(S::N)) {
+        *d = S::load(c);
+    }
+}
+
+/// Lane vectors into scalars stored lane by lane.
+fn to_scalars<S: Lanes>(src: &[S], dst: &mut [S::Elem]) {
+    for (s, c) in src.iter().zip(dst.chunks_exact_mut(S::N)) {
+        s.store(c);
+    }
+}
+
+/// A batch of images in lanes as a `Net` holds them, for the two products
+/// with W_in done by rows outside the step (`Split`): rows of x(0) = W_in u
+/// and rows of the W_in gradient, with the same arithmetic as the step's
+/// (bit-identical), so that each thread can own rows of W_in.
+pub struct ImageLanes<S: Lanes> {
+    n_in: usize,
+    max_batch: usize,
+    u: Vec<S>,
+    g: usize,
+    /// up to max_rows x g lane vectors
+    rows: Vec<S>,
+    max_rows: usize,
+}
+
+impl<S: Lanes> ImageLanes<S>
+where
+    S::Elem: Scalar,
+{
+    /// Up to `max_batch` images of `n_in` pixels, products of up to `max_rows` rows.
+    pub fn new(n_in: usize, max_batch: usize, max_rows: usize) -> Result<Self, String> {
+        if n_in == 0 || n_in > 1_000_000 || max_batch == 0 || max_batch > 100_000 || max_rows > 1_000_000 {
+            return Err(format!("bad image batch size {} x {} or row count {}", max_batch, n_in, max_rows));
+        }
+        let g = (max_batch + S::N - 1) / S::N;
+        Ok(ImageLanes { n_in, max_batch, u: vec![S::zero(); n_in * g], g: 0, rows: vec![S::zero(); max_rows * g], max_rows })
+    }
+
+    /// Lane groups of the loaded batch.
+    pub fn groups(&self) -> usize {
+        self.g
+    }
+
+    pub fn n_in(&self) -> usize {
+        self.n_in
+    }
+
+    pub fn load(&mut self, images: &[u8], batch: usize) -> Result<(), String> {
+        if batch == 0 || batch > self.max_batch || images.len() < batch * self.n_in {
+            return Err(format!("batch {} outside 1..={} or image buffer too short", batch, self.max_batch));
+        }
+        self.g = (batch + S::N - 1) / S::N;
+        images_to_lanes(images, batch, self.n_in, self.g, &mut self.u[..self.n_in * self.g]);
+        Ok(())
+    }
+
+    fn rows_of(&mut self, rows: usize) -> &mut [S] {
+        &mut self.rows[..rows * self.g]
+    }
+
+    /// out = w u for the rows of w (rows x n_in, row-major): rows of x(0) =
+    /// W_in u, rows x g lane vectors stored as scalars (as `Split`).
+    pub fn x0_rows(&mut self, w: &[S::Elem], rows: usize, out: &mut [S::Elem]) -> Result<(), String> {
+        let (n_in, g) = (self.n_in, self.g);
+        if g == 0 || rows > self.max_rows || w.len() < rows * n_in || out.len() < rows * g * S::N {
+            return Err("no images loaded, too many rows, or weight or output buffer too short".into());
+        }
+        let u = std::mem::take(&mut self.u);
+        let y = self.rows_of(rows);
+        gemm_lanes::<S>(rows, n_in, w, n_in, S::Elem::one(), &u[..n_in * g], g, y, false);
+        to_scalars(y, out);
+        self.u = u;
+        Ok(())
+    }
+
+    /// out[r ldo + p] = sum over the images of lam[r] u[p] for the rows of
+    /// lam (rows of dL/dx(0), stored as `Split`): rows of the W_in gradient.
+    pub fn outer_rows(&mut self, lam: &[S::Elem], rows: usize, out: &mut [S::Elem], ldo: usize) -> Result<(), String> {
+        let (n_in, g) = (self.n_in, self.g);
+        if g == 0 || rows > self.max_rows || lam.len() < rows * g * S::N || ldo < n_in || (rows > 0 && out.len() < (rows - 1) * ldo + n_in) {
+            return Err("no images loaded, too many rows, or factor or output buffer too short".into());
+        }
+        let u = std::mem::take(&mut self.u);
+        let l = self.rows_of(rows);
+        from_scalars(lam, l);
+        outer_lanes::<S>(rows, n_in, l, &u[..n_in * g], g, S::Elem::one(), out, ldo, false);
+        self.u = u;
+        Ok(())
+    }
+}
+
+/// One RK4 stage of the forward pass over all STOs and lane groups (the
+/// coupling field `hf` already computed): k = f(x_in, hf), the weighted sum
+/// of the stages in `kacc`, and the next stage input (or, at the last
+/// stage, the state after the step, renormalized if `UNIT`) in `out`.
+struct Stage<'a, S: Lanes> {
+    m: &'a [S],
+    x_in: &'a [S],
+    hf: &'a [S],
+    kacc: &'a mut [S],
+    out: &'a mut [S],
+    nrm: &'a mut [S],
+    der: &'a [Derived<S>],
+    n: usize,
+    g: usize,
+}
+
+impl<'a, S: Lanes> Stage<'a, S> {
+    /// Stage `Q` (0: the first, 1: the second or third, 3: the last); `bq`
+    /// its RK4 weight, `cdt` = dt c_q (stages 0-2), `h6` = dt / 6 (stage 3).
+    #[inline(always)]
+    fn run<const Q: usize, const UNIT: bool>(self, bq: S, cdt: S, h6: S) {
+        let (n, g) = (self.n, self.g);
+        let ng = n * g;
+        let three = |v: &'a [S]| (&v[..ng], &v[ng..2 * ng], &v[2 * ng..3 * ng]);
+        let (ma, mb, mc) = three(self.m);
+        let (xa, xb, xc) = three(self.x_in);
+        let (ka, rest) = self.kacc[..3 * ng].split_at_mut(ng);
+        let (kb, kc) = rest.split_at_mut(ng);
+        let (oa, rest) = self.out[..3 * ng].split_at_mut(ng);
+        let (ob, oc) = rest.split_at_mut(ng);
+        for (i, d) in self.der[..n].iter().enumerate() {
+            let r = i * g..(i + 1) * g;
+            let (ma, mb, mc, xa, xb, xc, hf) =
+                (&ma[r.clone()], &mb[r.clone()], &mc[r.clone()], &xa[r.clone()], &xb[r.clone()], &xc[r.clone()], &self.hf[r.clone()]);
+            let (ka, kb, kc) = (&mut ka[r.clone()], &mut kb[r.clone()], &mut kc[r.clone()]);
+            let (oa, ob, oc, nrm) = (&mut oa[r.clone()], &mut ob[r.clone()], &mut oc[r.clone()], &mut self.nrm[r]);
+            for j in 0..g {
+                let k = llg_rhs(V3::new(xa[j], xb[j], xc[j]), d, V3::new(hf[j], S::zero(), S::zero()));
+                let acc = if Q == 0 { k } else { V3::new(ka[j], kb[j], kc[j]).axpy(bq, k) };
+                let mv = V3::new(ma[j], mb[j], mc[j]);
+                let next = if Q < 3 {
+                    ka[j] = acc.x;
+                    kb[j] = acc.y;
+                    kc[j] = acc.z;
+                    mv.axpy(cdt, k)
+                } else {
+                    let mt = mv.axpy(h6, acc);
+                    if UNIT {
+                        let r = mt.dot(mt).sqrt();
+                        nrm[j] = r;
+                        mt.scale(S::one() / r)
+                    } else {
+                        mt
+                    }
+                };
+                oa[j] = next.x;
+                ob[j] = next.y;
+                oc[j] = next.z;
+            }
+        }
     }
 }
 

@@ -54,6 +54,34 @@ pub trait Lanes: Scalar {
     fn from_fn<F: FnMut(usize) -> Self::Elem>(f: F) -> Self;
     /// Every lane set to `e`.
     fn splat(e: Self::Elem) -> Self;
+    /// Lanes from `s[..N]` (one unaligned vector load).
+    #[inline(always)]
+    fn load(s: &[Self::Elem]) -> Self {
+        Self::from_fn(|l| s[l])
+    }
+    /// The lanes into `out[..N]` (one unaligned vector store).
+    #[inline(always)]
+    fn store(self, out: &mut [Self::Elem]) {
+        for (l, o) in out[..Self::N].iter_mut().enumerate() {
+            *o = self.lane(l);
+        }
+    }
+    /// Lane i = the sum of the lanes of `v[i]`, added in lane order as
+    /// `gemm::hsum` does (bit-identical to it), for the N vectors `v[..N]`:
+    /// N horizontal sums at the cost of a transpose.
+    #[inline(always)]
+    fn hsums(v: &[Self]) -> Self
+    where
+        Self::Elem: Scalar,
+    {
+        Self::from_fn(|i| {
+            let mut s = v[i].lane(0);
+            for l in 1..Self::N {
+                s = s + v[i].lane(l);
+            }
+            s
+        })
+    }
 }
 
 impl Lanes for f64 {

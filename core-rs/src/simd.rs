@@ -27,6 +27,24 @@ mod imp {
             F64x2(f64x2_splat(x))
         }
         #[inline(always)]
+        pub fn load(s: &[f64]) -> Self {
+            let s = &s[..2];
+            // SAFETY: two f64 in bounds; v128.load has no alignment requirement
+            F64x2(unsafe { v128_load(s.as_ptr() as *const v128) })
+        }
+        #[inline(always)]
+        pub fn store(self, out: &mut [f64]) {
+            let o = &mut out[..2];
+            // SAFETY: two f64 in bounds; v128.store has no alignment requirement
+            unsafe { v128_store(o.as_mut_ptr() as *mut v128, self.0) }
+        }
+        /// [a0 + a1, b0 + b1]
+        #[inline(always)]
+        pub fn hsums(v: &[Self]) -> Self {
+            let (a, b) = (v[0].0, v[1].0);
+            F64x2(f64x2_add(i64x2_shuffle::<0, 2>(a, b), i64x2_shuffle::<1, 3>(a, b)))
+        }
+        #[inline(always)]
         pub fn new(a: f64, b: f64) -> Self {
             F64x2(f64x2(a, b))
         }
@@ -68,6 +86,32 @@ mod imp {
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
             F32x4(f32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn load(s: &[f32]) -> Self {
+            let s = &s[..4];
+            // SAFETY: four f32 in bounds; v128.load has no alignment requirement
+            F32x4(unsafe { v128_load(s.as_ptr() as *const v128) })
+        }
+        #[inline(always)]
+        pub fn store(self, out: &mut [f32]) {
+            let o = &mut out[..4];
+            // SAFETY: four f32 in bounds; v128.store has no alignment requirement
+            unsafe { v128_store(o.as_mut_ptr() as *mut v128, self.0) }
+        }
+        /// Lane i = ((v_i.0 + v_i.1) + v_i.2) + v_i.3: a 4 x 4 transpose, then three adds.
+        #[inline(always)]
+        pub fn hsums(v: &[Self]) -> Self {
+            let (a, b, c, d) = (v[0].0, v[1].0, v[2].0, v[3].0);
+            let ab_lo = i32x4_shuffle::<0, 4, 1, 5>(a, b); // a0 b0 a1 b1
+            let cd_lo = i32x4_shuffle::<0, 4, 1, 5>(c, d); // c0 d0 c1 d1
+            let ab_hi = i32x4_shuffle::<2, 6, 3, 7>(a, b); // a2 b2 a3 b3
+            let cd_hi = i32x4_shuffle::<2, 6, 3, 7>(c, d); // c2 d2 c3 d3
+            let l0 = i64x2_shuffle::<0, 2>(ab_lo, cd_lo); // a0 b0 c0 d0
+            let l1 = i64x2_shuffle::<1, 3>(ab_lo, cd_lo); // a1 b1 c1 d1
+            let l2 = i64x2_shuffle::<0, 2>(ab_hi, cd_hi);
+            let l3 = i64x2_shuffle::<1, 3>(ab_hi, cd_hi);
+            F32x4(f32x4_add(f32x4_add(f32x4_add(l0, l1), l2), l3))
         }
         #[inline(always)]
         pub fn new(a: f32, b: f32, c: f32, d: f32) -> Self {
@@ -122,6 +166,28 @@ mod imp {
                 #[inline(always)]
                 pub fn splat(x: $e) -> Self {
                     $t([x; $n])
+                }
+                #[inline(always)]
+                pub fn load(s: &[$e]) -> Self {
+                    let mut r = [0 as $e; $n];
+                    r.copy_from_slice(&s[..$n]);
+                    $t(r)
+                }
+                #[inline(always)]
+                pub fn store(self, out: &mut [$e]) {
+                    out[..$n].copy_from_slice(&self.0);
+                }
+                #[inline(always)]
+                pub fn hsums(v: &[Self]) -> Self {
+                    let mut r = [0 as $e; $n];
+                    for (i, ri) in r.iter_mut().enumerate() {
+                        let mut s = v[i].0[0];
+                        for l in 1..$n {
+                            s += v[i].0[l];
+                        }
+                        *ri = s;
+                    }
+                    $t(r)
                 }
                 #[inline(always)]
                 pub fn get(self, i: usize) -> $e {
@@ -262,6 +328,18 @@ macro_rules! ops {
             #[inline(always)]
             fn splat(e: $e) -> Self {
                 $t::splat(e)
+            }
+            #[inline(always)]
+            fn load(s: &[$e]) -> Self {
+                $t::load(s)
+            }
+            #[inline(always)]
+            fn store(self, out: &mut [$e]) {
+                $t::store(self, out)
+            }
+            #[inline(always)]
+            fn hsums(v: &[Self]) -> Self {
+                $t::hsums(v)
             }
         }
     };

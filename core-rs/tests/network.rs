@@ -3,7 +3,7 @@
 //! lane-type independence.
 
 use stoopt_core::dual::Dual;
-use stoopt_core::network::{rhs_vjp, Grads, Model, Net, Physics, Shape, Want, X0Norm};
+use stoopt_core::network::{rhs_vjp, Grads, ImageLanes, Model, Net, Physics, Shape, Split, Want, X0Norm};
 use stoopt_core::noise::Rng;
 use stoopt_core::params::Params;
 use stoopt_core::scalar::Lanes;
@@ -352,4 +352,52 @@ fn raw_initial_state_keeps_its_norm() {
             }
         }
     }
+}
+
+/// x(0) = W_in u and the W_in gradient done by rows outside the step
+/// (`ImageLanes`, `Split`), in any split of the rows, give exactly the bits
+/// of one step: what lets every worker thread own rows of W_in.
+fn split_is_bit_identical<S: Lanes>(x0: X0Norm)
+where
+    S::Elem: stoopt_core::scalar::Scalar + Into<f64> + From<f32> + PartialEq + std::fmt::Debug,
+{
+    for &batch in &[7usize, 8, 1] {
+        let c = case_x0(6, 30, batch, 10.0, x0);
+        let e = |v: &[f64]| -> Vec<S::Elem> { v.iter().map(|&x| S::Elem::from(x as f32)).collect() };
+        let (w_cp, w_in, w_out, h_appl) = (e(&c.w_cp), e(&c.w_in), e(&c.w_out), e(&c.h_appl));
+        let model = Model { w_cp: &w_cp, w_in: &w_in, w_out: &w_out, h_appl: &h_appl };
+        let (f, n_in) = (3 * c.shape.n, c.shape.n_in);
+        let z = <S::Elem as stoopt_core::scalar::Scalar>::zero();
+        let want = Want::from_bits(7);
+        let mut whole = (vec![z; f * n_in], vec![z; 10 * (f + 1)], vec![z; c.shape.n]);
+        let mut net: Net<S> = Net::new(c.shape).unwrap();
+        let mut g = Grads { w_in: &mut whole.0, w_out: &mut whole.1, h_appl: &mut whole.2, j_dc: 0.0, alpha: 0.0 };
+        let st = net.step(&c.phys, &model, &c.images, &c.labels, batch, 0.25, want, &mut g).unwrap();
+        let (j0, a0) = (g.j_dc, g.alpha);
+        for cut in [0usize, 5, f / 2, f] {
+            let mut lanes: ImageLanes<S> = ImageLanes::new(n_in, batch, f).unwrap();
+            lanes.load(&c.images, batch).unwrap();
+            let gr = lanes.groups();
+            let k = gr * S::N;
+            let mut x0v = vec![z; f * k];
+            lanes.x0_rows(&w_in[..cut * n_in], cut, &mut x0v[..cut * k]).unwrap();
+            lanes.x0_rows(&w_in[cut * n_in..], f - cut, &mut x0v[cut * k..]).unwrap();
+            let mut lamv = vec![z; f * k];
+            let mut parts = (vec![z; f * n_in], vec![z; 10 * (f + 1)], vec![z; c.shape.n]);
+            let mut net: Net<S> = Net::new(c.shape).unwrap();
+            let mut g = Grads { w_in: &mut parts.0, w_out: &mut parts.1, h_appl: &mut parts.2, j_dc: 0.0, alpha: 0.0 };
+            let sp = net.step_split(&c.phys, &model, &[], &c.labels, batch, 0.25, want, &mut g, Split { x0: Some(&x0v), lamv: Some(&mut lamv) }).unwrap();
+            assert_eq!((sp.loss_sum, sp.correct, g.j_dc, g.alpha), (st.loss_sum, st.correct, j0, a0));
+            lanes.outer_rows(&lamv[..cut * k], cut, &mut parts.0[..cut * n_in], n_in).unwrap();
+            lanes.outer_rows(&lamv[cut * k..], f - cut, &mut parts.0[cut * n_in..], n_in).unwrap();
+            assert_eq!(parts, whole, "batch {} cut {}", batch, cut);
+        }
+    }
+}
+
+#[test]
+fn split_products_are_bit_identical() {
+    split_is_bit_identical::<F32x4>(X0Norm::Unit);
+    split_is_bit_identical::<F64x2>(X0Norm::Unit);
+    split_is_bit_identical::<F32x4>(X0Norm::Raw);
 }
