@@ -63,6 +63,7 @@ beforeAll(() => {
   expect(runCli(["simulate", "--trials", "2", "--duration", "300ns", "-o", longTrials]).code).toBe(0);
 });
 
+// (--patience 0: every one of the 500 epochs runs, so the fit is still going when the signal comes)
 describe("class 3: sysid stops at once and writes the fit so far, marked interrupted", () => {
   const cases: [string, NodeJS.Signals, () => string, string][] = [
     ["1 thread, SIGINT", "SIGINT", () => teacher, "1"],
@@ -76,7 +77,11 @@ describe("class 3: sysid stops at once and writes the fit so far, marked interru
       name,
       async () => {
         const out = path.join(dir, `fit-${sig}-${threads}-${path.basename(file())}.json`);
-        const r = await signalWhen(["sysid", file(), "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "--threads", threads, "-o", out, "--json"], sig, working);
+        const r = await signalWhen(
+          ["sysid", file(), "--fit", "H_appl,j_DC,alpha", "--epochs", "500", "--patience", "0", "--threads", threads, "-o", out, "--json"],
+          sig,
+          working,
+        );
         expect(r.code, r.stderr).toBe(CODE[sig]);
         expect(r.stopMs).toBeLessThan(STOP_MS);
         const res = JSON.parse(fs.readFileSync(out, "utf8"));
