@@ -2,8 +2,8 @@
  * A request/reply channel in shared memory between the main thread and one
  * sysid worker, for evaluations split across threads mini-batch by
  * mini-batch: the main thread writes a request and wakes the worker with
- * `Atomics.notify`, computes its own share, then waits (`Atomics.wait`) for
- * the worker's sums. No message passes through either event loop, so a
+ * `Atomics.notify`, computes its own share, then waits for the worker's sums
+ * (each side spins a while before it sleeps in `Atomics.wait`, cli/wait.ts). No message passes through either event loop, so a
  * round trip costs microseconds instead of the fraction of a millisecond a
  * `postMessage` pair costs; that is what lets two threads win on a batch of
  * ten trials.
@@ -15,6 +15,7 @@
 import type { SysidMode } from "../core/sysid.js";
 import { SYSID_MODE } from "../core/codes.js";
 import type { Parts } from "./sysid.js";
+import { waitWhile } from "../wait.js";
 
 /** control words */
 const STATE = 0;
@@ -37,6 +38,16 @@ const MAX_VALUES = 64;
 const MAX_FIT = 16;
 
 const MODES = Object.keys(SYSID_MODE) as SysidMode[];
+
+/**
+ * How long each side spins before it sleeps (cli/wait.ts) [ms]. The worker
+ * waits between requests: in a fit, the main thread's Adam step and the next
+ * mini-batch's set-up (tenths of a millisecond), so it stays on its core for
+ * a whole epoch and sleeps soon after the fit. The main thread waits for the
+ * worker's share, which ends about when its own does.
+ */
+const REQUEST_SPIN_MS = 5;
+const REPLY_SPIN_MS = 20;
 
 /** Byte offsets of the regions of a channel for `maxSel` trials per request. */
 function layout(maxSel: number) {
@@ -109,9 +120,8 @@ export class ChannelClient {
   /** Block until the worker has answered the request in flight; its sums, or its error thrown. */
   wait(): Parts {
     const { ctrl } = this.v;
-    while (Atomics.load(ctrl, STATE) === REQUEST) Atomics.wait(ctrl, STATE, REQUEST);
+    const state = waitWhile(ctrl, STATE, REQUEST, REPLY_SPIN_MS);
     this.busy = false;
-    const state = Atomics.load(ctrl, STATE);
     Atomics.store(ctrl, STATE, IDLE);
     if (state === FAILED) throw new Error(new TextDecoder().decode(this.v.err.slice(0, ctrl[ERR_LEN])));
     const k = ctrl[N_FIT];
@@ -136,7 +146,8 @@ export class ChannelClient {
 
 /**
  * The worker's end: serve requests until released. `evaluate` is the
- * worker's evaluator; the loop blocks in `Atomics.wait` between requests.
+ * worker's evaluator; between requests the loop spins, then blocks in
+ * `Atomics.wait`.
  */
 export function serveChannel(
   shared: { sab: SharedArrayBuffer; maxSel: number },
@@ -146,10 +157,7 @@ export function serveChannel(
   const { ctrl } = v;
   for (;;) {
     let state = Atomics.load(ctrl, STATE);
-    while (state === IDLE || state === DONE || state === FAILED) {
-      Atomics.wait(ctrl, STATE, state);
-      state = Atomics.load(ctrl, STATE);
-    }
+    while (state === IDLE || state === DONE || state === FAILED) state = waitWhile(ctrl, STATE, state, REQUEST_SPIN_MS);
     if (state === RELEASE) {
       Atomics.store(ctrl, STATE, IDLE);
       return;

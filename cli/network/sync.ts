@@ -41,6 +41,8 @@ export function partition(ranges: [number, number][], parts: number): [number, n
   return out;
 }
 
+import { waitWhile } from "../wait.js";
+
 const BARRIER_WORDS = 3;
 /** Size of the SharedArrayBuffer a `Barrier` lives in. */
 export const BARRIER_BYTES = 4 * BARRIER_WORDS;
@@ -57,9 +59,9 @@ export class BarrierAborted extends Error {
 
 /**
  * A reusable barrier of `parties` threads on three Int32 words (generation,
- * arrivals, abort flag). The last to arrive opens it; the others spin for a
- * few microseconds (both cores are usually ours, and a futex wake-up costs
- * tens of microseconds), then sleep in Atomics.wait. `abort` opens it for
+ * arrivals, abort flag). The last to arrive opens it; the others spin a
+ * while (cli/wait.ts: a woken thread may be put on the waker's core), then
+ * sleep in Atomics.wait. `abort` opens it for
  * good: every waiter, now and later, throws `BarrierAborted`.
  */
 export class Barrier {
@@ -81,9 +83,7 @@ export class Barrier {
       Atomics.notify(w, GEN);
       return;
     }
-    const until = performance.now() + SPIN_MS;
-    while (Atomics.load(w, GEN) === gen && performance.now() < until);
-    while (Atomics.load(w, GEN) === gen) Atomics.wait(w, GEN, gen);
+    waitWhile(w, GEN, gen, SPIN_MS);
     if (Atomics.load(w, ABORT)) throw new BarrierAborted();
   }
 
@@ -100,5 +100,9 @@ export class Barrier {
   }
 }
 
-/** How long a thread spins at the barrier before it sleeps [ms]. */
-const SPIN_MS = 0.05;
+/**
+ * How long a thread spins at the barrier before it sleeps [ms] (cli/wait.ts):
+ * longer than the usual gap between the workers' arrivals (a few ms), so that
+ * in an epoch no worker is ever woken onto its partner's core.
+ */
+const SPIN_MS = 10;
