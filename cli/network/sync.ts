@@ -17,6 +17,18 @@ export function shares(count: number, parts: number): [number, number][] {
 }
 
 /**
+ * Split `count` items into `parts` contiguous shares of whole lane groups
+ * of `lanes` items (the last share with items takes the remainder), as even
+ * as possible in groups: no share but the last pads its last group.
+ */
+export function laneShares(count: number, parts: number, lanes: number): [number, number][] {
+  return shares(Math.ceil(count / lanes), parts).map(([s, k]) => {
+    const a = Math.min(count, s * lanes);
+    return [a, Math.min(count, (s + k) * lanes) - a];
+  });
+}
+
+/**
  * Split the parameters in `ranges` (ordered, disjoint [lo, hi)) into `parts`
  * consecutive pieces of nearly equal size (cut at multiples of 16 from the
  * first parameter, for whole SIMD vectors), each a list of ranges.

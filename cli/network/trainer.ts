@@ -15,7 +15,7 @@ import { CHECKPOINT_FILE, Checkpoint, EpochRow, saveCheckpoint } from "./checkpo
 import { layout, Layout, NetConfig, RANGES, wantBits } from "./config.js";
 import { epochOrder } from "./init.js";
 import { Pool } from "./worker-pool.js";
-import { shares } from "./sync.js";
+import { laneShares, shares } from "./sync.js";
 import { UsageError } from "../errors.js";
 import type { EpochTimes, WorkerReply } from "./worker.js";
 
@@ -106,9 +106,12 @@ export class Session {
     this.order = new Int32Array(orderSab);
     const wcpSab = new SharedArrayBuffer(8 * state.wcp.length);
     new Float64Array(wcpSab).set(state.wcp);
-    const maxBatch = Math.max(1, Math.ceil(cfg.batch / threads));
-    // x(0) and dL/dx(0) of a worker's share: 3N rows of lane vectors (4 lanes in f32, 2 in f64)
-    const laneRow = Math.ceil(maxBatch / (f32 ? 4 : 2)) * (f32 ? 4 : 2);
+    // a worker's share of a batch: even (evaluation, and training with W_in frozen) or in whole lane groups (worker.ts Plan)
+    const lanes = f32 ? 4 : 2;
+    const evalBatch = Math.max(1, Math.ceil(cfg.batch / threads));
+    const maxBatch = Math.max(evalBatch, ...laneShares(cfg.batch, threads, lanes).map(([, k]) => k));
+    // x(0) and dL/dx(0) of a worker's share: 3N rows of lane vectors
+    const laneRow = Math.ceil(maxBatch / lanes) * lanes;
     const rowsBytes = threads > 1 ? 3 * cfg.n * laneRow * (f32 ? 4 : 8) : 0;
     const perWorker = (): SharedArrayBuffer[] => Array.from({ length: threads }, () => new SharedArrayBuffer(rowsBytes));
     this.pool = new Pool(
@@ -118,6 +121,7 @@ export class Session {
         nOut: cfg.nOut,
         steps: cfg.steps,
         maxBatch,
+        evalBatch,
         precision: cfg.precision,
         x0Norm: cfg.x0Norm ?? "unit",
         params: cfg.params,

@@ -22,13 +22,15 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core/wasm.js";
-import { ImageLanes, LaneRows, Network, NetShape, wants } from "../core/network.js";
+import { ImageLanes, LaneRows, netFlopsPerImage, Network, NetShape, wants } from "../core/network.js";
 import { Group, Optimizer } from "../core/optimizer.js";
 import type { Layout } from "./config.js";
-import { Barrier, BarrierAborted, partition, shares } from "./sync.js";
+import { Barrier, BarrierAborted, laneShares, partition, shares } from "./sync.js";
 
 /** The network's shape (N, sizes, steps, largest share of a batch, precision, x(0) mode) and the shared data. */
 export interface WorkerInit extends NetShape {
+  /** images per evaluation step (the even share of a batch) */
+  evalBatch: number;
   params: number[];
   dtS: number;
   cmOe: number;
@@ -95,12 +97,15 @@ type Elem = Float32Array | Float64Array;
 type Ranges = [number, number][];
 
 /**
- * Who updates what in an epoch: each worker's part of the parameters
- * (ranges of theta); with the W_in split (`split`) each worker's rows of
- * W_in (`rows`) and its part of the other parameters (`small...`).
+ * Who does what in an epoch: each worker's share of a batch and its part
+ * of the parameters (ranges of theta); with the W_in split (`split`) each
+ * worker's rows of W_in (`rows`) and its part of the other parameters
+ * (`small...`).
  */
 interface Plan {
   split: boolean;
+  /** a batch of n images split into the workers' shares */
+  shares: (n: number) => [number, number][];
   rows: [number, number][];
   mine: Ranges;
   others: Ranges;
@@ -166,19 +171,40 @@ class Worker {
     return r;
   }
 
-  /** Who updates what in an epoch of `groups` (see `Plan`). */
-  private plan(groups: Group[], want: number): Plan {
+  /** Who updates what in an epoch of `groups` in batches of `batch` (see `Plan`). */
+  private plan(groups: Group[], want: number, batch: number): Plan {
     const { index: me, threads, layout: L, nIn } = this.d;
     const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
     const split = threads > 1 && win !== undefined && wants(want, "win");
-    const rows = rowParts(split ? (L.win[1] - L.win[0]) / nIn : 0, threads);
+    const lanes = this.x0.lanes;
+    const f = (L.win[1] - L.win[0]) / nIn;
+    // With the W_in split, a batch's shares are whole lane groups (no padded lanes but the last
+    // worker's), and the rows of W_in are split so that every worker has the same work: a worker
+    // with a lane group less takes more rows (x(0) and W_in-gradient rows for every share).
+    const groupsOf = split ? laneShares(batch, threads, lanes).map(([, k]) => Math.ceil(k / lanes)) : [];
+    const total = groupsOf.reduce((a, g) => a + g, 0);
+    // the rest of a lane group's work, in rows of W_in work (4 nIn flops per image and row)
+    const rest = split ? (netFlopsPerImage(this.c, this.d.n, nIn, this.d.nOut, this.d.steps, want, this.d.x0Norm) - 4 * f * nIn) / (4 * nIn) : 0;
+    const rows = rowParts(
+      groupsOf.map((g) => f / threads + ((total / threads - g) * rest) / total),
+      split ? f : 0,
+      threads,
+    );
     const small = partition(
       groups.filter((g) => !split || g !== win).map((g) => [g.start, g.end]),
       threads,
     );
     const parts = small.map((p, k): Ranges => (split ? [[L.win[0] + rows[k][0] * nIn, L.win[0] + rows[k][1] * nIn], ...p] : p));
     const others = <T>(per: T[][]): T[] => per.flatMap((p, j) => (j === me ? [] : p));
-    return { split, rows, mine: parts[me], others: others(parts), smallMine: small[me], smallOthers: others(small) };
+    return {
+      split,
+      shares: (n) => (split ? laneShares(n, threads, lanes) : shares(n, threads)),
+      rows,
+      mine: parts[me],
+      others: others(parts),
+      smallMine: small[me],
+      smallOthers: others(small),
+    };
   }
 
   epoch(count: number, batch: number, want: number, groups: Group[]): WorkerReply {
@@ -191,7 +217,7 @@ class Worker {
       t = now;
     };
     const { index: me, threads, nIn } = this.d;
-    const p = this.plan(groups, want);
+    const p = this.plan(groups, want, batch);
     // Adam updates this worker's part of every group
     this.opt.setGroups(
       groups.flatMap((g) =>
@@ -205,7 +231,7 @@ class Worker {
     for (let start = 0, b = 0; start < count; start += batch, b++) {
       const tb = t;
       const n = Math.min(batch, count - start);
-      const sh = shares(n, threads);
+      const sh = p.shares(n);
       const bt: Batch = { start, shares: sh, used: sh.filter(([, k]) => k > 0).length };
       const [s, k] = sh[me];
       if (p.split) {
@@ -340,8 +366,8 @@ class Worker {
     const labels = set === "val" ? this.trainLabels : this.testLabels;
     let loss = 0;
     let correct = 0;
-    for (let s = start; s < end; s += this.d.maxBatch) {
-      const k = Math.min(this.d.maxBatch, end - s);
+    for (let s = start; s < end; s += this.d.evalBatch) {
+      const k = Math.min(this.d.evalBatch, end - s);
       this.b.images().set(images.subarray((off + s) * nIn, (off + s + k) * nIn));
       this.b.labels().set(labels.subarray(off + s, off + s + k));
       const r = this.run(k, 0, 0);
@@ -352,10 +378,17 @@ class Worker {
   }
 }
 
-/** [lo, hi) of `count` rows in `parts` consecutive parts of nearly equal size, cut at multiples of 4 (whole blocks of the products). */
-function rowParts(count: number, parts: number): [number, number][] {
-  const cut = (i: number): number => (i === parts ? count : Math.min(count, 4 * Math.round((i * count) / parts / 4)));
-  return Array.from({ length: parts }, (_, i) => [cut(i), cut(i + 1)]);
+/**
+ * [lo, hi) of `count` rows in `parts` consecutive parts of about `sizes[k]`
+ * rows each (nearly equal if `sizes` is empty), cut at multiples of 4 (whole
+ * blocks of the products) within [0, count].
+ */
+function rowParts(sizes: number[], count: number, parts: number): [number, number][] {
+  const size = (k: number): number => (sizes.length ? sizes[k] : count / parts);
+  const cuts = [0];
+  for (let k = 1; k < parts; k++) cuts.push(Math.min(count, Math.max(cuts[k - 1], 4 * Math.round((cuts[k - 1] + size(k - 1)) / 4))));
+  cuts.push(count);
+  return Array.from({ length: parts }, (_, k) => [cuts[k], cuts[k + 1]]);
 }
 
 /** dst[lo, hi) = src[lo, hi) for each range. */
