@@ -22,7 +22,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core/wasm.js";
-import { ImageLanes, LaneRows, netFlopsPerImage, Network, NetShape, wants } from "../core/network.js";
+import { ImageLanes, LaneRows, Network, NetShape, wants } from "../core/network.js";
 import { Group, Optimizer } from "../core/optimizer.js";
 import type { Layout } from "./config.js";
 import { Barrier, BarrierAborted, laneShares, partition, shares } from "./sync.js";
@@ -172,24 +172,19 @@ class Worker {
   }
 
   /** Who updates what in an epoch of `groups` in batches of `batch` (see `Plan`). */
-  private plan(groups: Group[], want: number, batch: number): Plan {
+  private plan(groups: Group[], want: number): Plan {
     const { index: me, threads, layout: L, nIn } = this.d;
     const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
     const split = threads > 1 && win !== undefined && wants(want, "win");
     const lanes = this.x0.lanes;
     const f = (L.win[1] - L.win[0]) / nIn;
     // With the W_in split, a batch's shares are whole lane groups (no padded lanes but the last
-    // worker's), and the rows of W_in are split so that every worker has the same work: a worker
-    // with a lane group less takes more rows (x(0) and W_in-gradient rows for every share).
-    const groupsOf = split ? laneShares(batch, threads, lanes).map(([, k]) => Math.ceil(k / lanes)) : [];
-    const total = groupsOf.reduce((a, g) => a + g, 0);
-    // the rest of a lane group's work, in rows of W_in work (4 nIn flops per image and row)
-    const rest = split ? (netFlopsPerImage(this.c, this.d.n, nIn, this.d.nOut, this.d.steps, want, this.d.x0Norm) - 4 * f * nIn) / (4 * nIn) : 0;
-    const rows = rowParts(
-      groupsOf.map((g) => f / threads + ((total / threads - g) * rest) / total),
-      split ? f : 0,
-      threads,
-    );
+    // worker's), and the rows of W_in are split evenly. A batch has two halves, each ended by a
+    // barrier: the rows' work (W_in-gradient rows, Adam, the next batch's x(0) rows, for every
+    // share) and the images' work (the core step of my share). Each half must balance on its own:
+    // giving the worker with a lane group less more rows would even out the totals but make the
+    // other worker wait in the rows' half.
+    const rows = rowParts([], split ? f : 0, threads);
     const small = partition(
       groups.filter((g) => !split || g !== win).map((g) => [g.start, g.end]),
       threads,
@@ -217,7 +212,7 @@ class Worker {
       t = now;
     };
     const { index: me, threads, nIn } = this.d;
-    const p = this.plan(groups, want, batch);
+    const p = this.plan(groups, want);
     // Adam updates this worker's part of every group
     this.opt.setGroups(
       groups.flatMap((g) =>
