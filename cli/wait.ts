@@ -10,8 +10,17 @@
  * mini-batch of 10 trials took 1.5-2 ms instead of 0.8 in about half of the
  * round trips, and the worker sometimes started 1-3 ms late). A thread that
  * is still spinning is never woken: it keeps its own core. The spin is
- * bounded, so a thread whose partner went elsewhere sleeps after `spinMs`.
+ * bounded, so a thread whose partner went elsewhere sleeps after `spinMs`,
+ * and it is skipped (`spinFor`) when the threads waiting for each other are
+ * more than the cores: a spinning thread would then hold the core its
+ * partner needs.
  */
+import { defaultThreads } from "./options/threads.js";
+
+/** `ms` if `threads` threads that wait for each other fit on this machine's cores, else 0 (sleep at once). */
+export function spinFor(threads: number, ms: number): number {
+  return threads <= defaultThreads() ? ms : 0;
+}
 
 /** Wait while `a[i] === value`; returns the value that ended the wait. */
 export function waitWhile(a: Int32Array, i: number, value: number, spinMs: number): number {

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
-import { waitWhile } from "../cli/wait.js";
+import { spinFor, waitWhile } from "../cli/wait.js";
+import { defaultThreads } from "../cli/options/threads.js";
 
 /** A thread that stores `value` into word 0 after `delayMs` (busy, so the timing does not depend on its event loop). */
 function storeLater(sab: SharedArrayBuffer, value: number, delayMs: number): Worker {
@@ -18,6 +19,14 @@ function storeLater(sab: SharedArrayBuffer, value: number, delayMs: number): Wor
   `;
   return new Worker(code, { eval: true, workerData: { sab, value, delayMs } });
 }
+
+describe("spinFor", () => {
+  it("spins only while the threads waiting for each other fit on the cores", () => {
+    expect(spinFor(1, 5)).toBe(5);
+    expect(spinFor(defaultThreads(), 5)).toBe(5);
+    expect(spinFor(defaultThreads() + 1, 5)).toBe(0);
+  });
+});
 
 describe("waitWhile", () => {
   it("returns at once when the word already differs", () => {

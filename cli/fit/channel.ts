@@ -15,7 +15,7 @@
 import type { SysidMode } from "../core/sysid.js";
 import { SYSID_MODE } from "../core/codes.js";
 import type { Parts } from "./sysid.js";
-import { waitWhile } from "../wait.js";
+import { spinFor, waitWhile } from "../wait.js";
 
 /** control words */
 const STATE = 0;
@@ -48,6 +48,19 @@ const MODES = Object.keys(SYSID_MODE) as SysidMode[];
  */
 const REQUEST_SPIN_MS = 5;
 const REPLY_SPIN_MS = 20;
+
+/** The spins of one channel (0 where the threads are more than the cores). */
+interface Spin {
+  requestMs: number;
+  replyMs: number;
+}
+
+/** A channel as the worker receives it. */
+export interface SharedChannel {
+  sab: SharedArrayBuffer;
+  maxSel: number;
+  spin: Spin;
+}
 
 /** Byte offsets of the regions of a channel for `maxSel` trials per request. */
 function layout(maxSel: number) {
@@ -92,13 +105,17 @@ export class ChannelClient {
   private readonly v: Views;
   private busy = false;
 
-  constructor(maxSel: number) {
+  private readonly spin: Spin;
+
+  /** `threads`: the threads that wait for each other through this and its sibling channels (main thread included). */
+  constructor(maxSel: number, threads: number) {
     this.v = new Views(new SharedArrayBuffer(layout(maxSel).bytes), maxSel);
+    this.spin = { requestMs: spinFor(threads, REQUEST_SPIN_MS), replyMs: spinFor(threads, REPLY_SPIN_MS) };
   }
 
   /** What the worker needs to serve this channel (posted to it once). */
-  get shared(): { sab: SharedArrayBuffer; maxSel: number } {
-    return { sab: this.v.sab, maxSel: this.v.maxSel };
+  get shared(): SharedChannel {
+    return { sab: this.v.sab, maxSel: this.v.maxSel, spin: this.spin };
   }
 
   /** Write a request and wake the worker; `wait` collects the reply. */
@@ -120,7 +137,7 @@ export class ChannelClient {
   /** Block until the worker has answered the request in flight; its sums, or its error thrown. */
   wait(): Parts {
     const { ctrl } = this.v;
-    const state = waitWhile(ctrl, STATE, REQUEST, REPLY_SPIN_MS);
+    const state = waitWhile(ctrl, STATE, REQUEST, this.spin.replyMs);
     this.busy = false;
     Atomics.store(ctrl, STATE, IDLE);
     if (state === FAILED) throw new Error(new TextDecoder().decode(this.v.err.slice(0, ctrl[ERR_LEN])));
@@ -149,15 +166,12 @@ export class ChannelClient {
  * worker's evaluator; between requests the loop spins, then blocks in
  * `Atomics.wait`.
  */
-export function serveChannel(
-  shared: { sab: SharedArrayBuffer; maxSel: number },
-  evaluate: (values: Float64Array, fit: number[], mode: SysidMode, sel: number[]) => Parts,
-): void {
+export function serveChannel(shared: SharedChannel, evaluate: (values: Float64Array, fit: number[], mode: SysidMode, sel: number[]) => Parts): void {
   const v = new Views(shared.sab, shared.maxSel);
   const { ctrl } = v;
   for (;;) {
     let state = Atomics.load(ctrl, STATE);
-    while (state === IDLE || state === DONE || state === FAILED) state = waitWhile(ctrl, STATE, state, REQUEST_SPIN_MS);
+    while (state === IDLE || state === DONE || state === FAILED) state = waitWhile(ctrl, STATE, state, shared.spin.requestMs);
     if (state === RELEASE) {
       Atomics.store(ctrl, STATE, IDLE);
       return;

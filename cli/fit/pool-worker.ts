@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { adoptCore, Core } from "../core/wasm.js";
 import { CoreEvaluator, EpochRecord, FitEvent, fitOnce, FitOptions, TeacherArrays } from "./sysid.js";
 import { STOP_SIGNALS } from "./pool.js";
-import { serveChannel } from "./channel.js";
+import { SharedChannel, serveChannel } from "./channel.js";
 
 const core = new Core((workerData as { module: WebAssembly.Module }).module);
 // the optimizer and the shuffling of a whole start use this thread's instance
@@ -53,7 +53,7 @@ async function runStart(id: number, f: FitRequest): Promise<void> {
 interface Request {
   id: number;
   start?: FitRequest;
-  channel?: { sab: SharedArrayBuffer; maxSel: number };
+  channel?: SharedChannel;
   teacher?: TeacherArrays;
   dtS?: number;
   washoutS?: number;

@@ -229,7 +229,7 @@ export class PoolEvaluator implements Evaluator {
   private async channelFor(pw: PooledWorker): Promise<ChannelClient> {
     let ch = this.channels.get(pw);
     if (!ch) {
-      ch = new ChannelClient(this.cost.length);
+      ch = new ChannelClient(this.cost.length, this.workers.length + 1);
       this.channels.set(pw, ch);
     }
     if (!this.serving.has(pw)) {

@@ -53,7 +53,7 @@ export function partition(ranges: [number, number][], parts: number): [number, n
   return out;
 }
 
-import { waitWhile } from "../wait.js";
+import { spinFor, waitWhile } from "../wait.js";
 
 const BARRIER_WORDS = 3;
 /** Size of the SharedArrayBuffer a `Barrier` lives in. */
@@ -78,11 +78,13 @@ export class BarrierAborted extends Error {
  */
 export class Barrier {
   private readonly w: Int32Array;
+  private readonly spinMs: number;
   constructor(
     ctl: SharedArrayBuffer,
     private readonly parties: number,
   ) {
     this.w = new Int32Array(ctl);
+    this.spinMs = spinFor(parties, SPIN_MS);
   }
 
   wait(): void {
@@ -95,7 +97,7 @@ export class Barrier {
       Atomics.notify(w, GEN);
       return;
     }
-    waitWhile(w, GEN, gen, SPIN_MS);
+    waitWhile(w, GEN, gen, this.spinMs);
     if (Atomics.load(w, ABORT)) throw new BarrierAborted();
   }
 
