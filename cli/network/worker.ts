@@ -22,7 +22,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Core, wasmModule } from "../core/wasm.js";
-import { ImageLanes, LaneRows, Network, NetShape, wants } from "../core/network.js";
+import { ImageLanes, LaneRows, netFlopsPerImage, Network, NetShape, wants } from "../core/network.js";
 import { Group, Optimizer } from "../core/optimizer.js";
 import type { Layout } from "./config.js";
 import { Barrier, BarrierAborted, laneShares, partition, shares } from "./sync.js";
@@ -107,6 +107,8 @@ interface Plan {
   /** a batch of n images split into the workers' shares */
   shares: (n: number) => [number, number][];
   rows: [number, number][];
+  /** with the W_in split: for a batch's shares, whether this worker forms its rows of its own share's W_in gradient before the second barrier (`early`) */
+  early: (shares: [number, number][]) => boolean;
   mine: Ranges;
   others: Ranges;
   smallMine: Ranges;
@@ -118,6 +120,8 @@ interface Batch {
   start: number;
   shares: [number, number][];
   used: number;
+  /** this worker formed its rows of its own share's W_in gradient before the second barrier */
+  early: boolean;
 }
 
 class Worker {
@@ -172,19 +176,35 @@ class Worker {
   }
 
   /** Who updates what in an epoch of `groups` in batches of `batch` (see `Plan`). */
-  private plan(groups: Group[], want: number): Plan {
+  private plan(groups: Group[], want: number, batch: number): Plan {
     const { index: me, threads, layout: L, nIn } = this.d;
     const win = groups.find((g) => g.start === L.win[0] && g.end === L.win[1]);
     const split = threads > 1 && win !== undefined && wants(want, "win");
     const lanes = this.x0.lanes;
     const f = (L.win[1] - L.win[0]) / nIn;
     // With the W_in split, a batch's shares are whole lane groups (no padded lanes but the last
-    // worker's), and the rows of W_in are split evenly. A batch has two halves, each ended by a
-    // barrier: the rows' work (W_in-gradient rows, Adam, the next batch's x(0) rows, for every
-    // share) and the images' work (the core step of my share). Each half must balance on its own:
-    // giving the worker with a lane group less more rows would even out the totals but make the
-    // other worker wait in the rows' half.
-    const rows = rowParts([], split ? f : 0, threads);
+    // worker's). A batch has two halves, each ended by a barrier: the images' work (the core step
+    // of my share) and the rows' work (for my rows of W_in and every share: W_in-gradient rows,
+    // Adam, the next batch's x(0) rows). Each half must balance on its own. In the images' half a
+    // worker with a lane group less than the largest share would wait; it forms its rows of its
+    // own share's W_in gradient there instead (`early`, if that fits in the wait), so its rows cost
+    // it less in the rows' half, and it takes more rows.
+    const early = (sh: [number, number][]): boolean[] => {
+      const groupsOf = sh.map(([, k]) => Math.ceil(k / lanes));
+      const most = Math.max(...groupsOf);
+      return groupsOf.map((g) => split && g < most);
+    };
+    const nominal = laneShares(batch, threads, lanes);
+    const pre = early(nominal).map((e, w) => (e ? nominal[w][1] : 0));
+    // a row's cost in the rows' half: x(0) for the whole batch, the gradient for the shares not formed early
+    let sizes = pre.map((k) => 1 / (2 * batch - k));
+    const norm = sizes.reduce((a, v) => a + v, 0);
+    sizes = sizes.map((v) => (f * v) / norm);
+    // the early rows must fit in the wait: 2 nIn flops per image and row, against a lane group's other work
+    const rest = split ? (netFlopsPerImage(this.c, this.d.n, nIn, this.d.nOut, this.d.steps, want, this.d.x0Norm) - 4 * f * nIn) * lanes : 0;
+    const most = Math.max(...nominal.map(([, k]) => Math.ceil(k / lanes)));
+    const fits = pre.every((k, w) => k === 0 || 2 * nIn * k * sizes[w] <= (most - Math.ceil(nominal[w][1] / lanes)) * rest);
+    const rows = rowParts(fits ? sizes : [], split ? f : 0, threads);
     const small = partition(
       groups.filter((g) => !split || g !== win).map((g) => [g.start, g.end]),
       threads,
@@ -195,6 +215,7 @@ class Worker {
       split,
       shares: (n) => (split ? laneShares(n, threads, lanes) : shares(n, threads)),
       rows,
+      early: (sh) => fits && early(sh)[me],
       mine: parts[me],
       others: others(parts),
       smallMine: small[me],
@@ -212,7 +233,7 @@ class Worker {
       t = now;
     };
     const { index: me, threads, nIn } = this.d;
-    const p = this.plan(groups, want);
+    const p = this.plan(groups, want, batch);
     // Adam updates this worker's part of every group
     this.opt.setGroups(
       groups.flatMap((g) =>
@@ -227,7 +248,7 @@ class Worker {
       const tb = t;
       const n = Math.min(batch, count - start);
       const sh = p.shares(n);
-      const bt: Batch = { start, shares: sh, used: sh.filter(([, k]) => k > 0).length };
+      const bt: Batch = { start, shares: sh, used: sh.filter(([, k]) => k > 0).length, early: p.split && p.early(sh) };
       const [s, k] = sh[me];
       if (p.split) {
         this.shareX0(bt, p);
@@ -249,6 +270,10 @@ class Worker {
         losses[b] = r.loss;
         correct += r.correct;
         done += k;
+        if (bt.early) {
+          const [r0, r1] = p.rows[me];
+          this.lanes[me].outerRows(this.lamv, r0, r1, this.opt, me, this.d.layout);
+        }
       }
       lap("core");
       if (threads > 1) {
@@ -343,7 +368,7 @@ class Worker {
     const [r0, r1] = p.rows[me];
     for (let j = 0; j < bt.used; j++) {
       if (j !== me) copyRanges(this.grads[j], this.opt.slot(j), p.split ? p.smallMine : p.mine);
-      if (!p.split) continue;
+      if (!p.split || (j === me && bt.early)) continue;
       let lamv = this.lamv;
       if (j !== me) {
         const len = this.rowsTmp.rowLength(bt.shares[j][1]);
