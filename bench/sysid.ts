@@ -71,7 +71,7 @@ export async function sysidBench(): Promise<string[][]> {
  * - Four starts (`runFit --starts 4`, as the README's main job): with 2
  *   threads the starts run side by side, one on each thread; ms per epoch is
  *   the wall time over the 20 epochs of the four starts.
- * Best of 5 runs of 5 epochs per start (noise only ever adds time).
+ * Best of 10 runs of 5 epochs per start (noise only ever adds time).
  */
 export async function sysidFitEpochBench(): Promise<string[][]> {
   const teacher = await teacherArrays(100);
@@ -116,7 +116,7 @@ export async function sysidFitEpochBench(): Promise<string[][]> {
       };
       await run(); // warm-up: wasm tier-up, the worker's channel
       let best = Infinity;
-      for (let r = 0; r < 5; r++) {
+      for (let r = 0; r < 10; r++) {
         const t0 = process.hrtime.bigint();
         await run();
         best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6 / (epochs * starts));
