@@ -3,10 +3,10 @@
  * sysid worker, for evaluations split across threads mini-batch by
  * mini-batch: the main thread writes a request and wakes the worker with
  * `Atomics.notify`, computes its own share, then waits for the worker's sums
- * (each side spins a while before it sleeps in `Atomics.wait`, cli/wait.ts). No message passes through either event loop, so a
- * round trip costs microseconds instead of the fraction of a millisecond a
- * `postMessage` pair costs; that is what lets two threads win on a batch of
- * ten trials.
+ * (each side spins a while before it sleeps in `Atomics.wait`, cli/wait.ts).
+ * No message passes through either event loop, so a round trip costs
+ * microseconds instead of the fraction of a millisecond a `postMessage` pair
+ * costs; that is what lets two threads win on a batch of ten trials.
  *
  * While the worker serves the channel it blocks in `Atomics.wait` and reads no
  * messages: the main thread releases it (`release`) before it posts anything

@@ -3,6 +3,7 @@
  * shares of images, the split of the trainable parameters into parts (one
  * per worker, each updated by its worker), and the barrier they meet at.
  */
+import { spinFor, waitWhile } from "../wait.js";
 
 /** Split `count` items into `parts` contiguous shares as even as possible. */
 export function shares(count: number, parts: number): [number, number][] {
@@ -52,8 +53,6 @@ export function partition(ranges: [number, number][], parts: number): [number, n
   }
   return out;
 }
-
-import { spinFor, waitWhile } from "../wait.js";
 
 const BARRIER_WORDS = 3;
 /** Size of the SharedArrayBuffer a `Barrier` lives in. */
