@@ -162,14 +162,11 @@ describe("class 3: mnist stops at once at a consistent checkpoint", () => {
   }, 180_000);
   it("SIGTERM before any epoch finished: nothing written", async () => {
     const out = path.join(dir, "run-term");
-    // 2000 training images: an epoch of several seconds, so the signal lands inside the first
+    // 2000 training images over 10 ns (200 RK4 steps, 20x the default): an epoch of several
+    // seconds even on a fast machine (at the default 0.5 ns one took 0.3 s on CI, and the signal
+    // sent 0.3 s after the header landed in epoch 2), so the signal lands inside the first
     const big = tinyData(2000, 20);
-    const r = await signalWhen(
-      args(out).map((a) => (a === data ? big : a)),
-      "SIGTERM",
-      (e) => e.includes("stoopt mnist: N="),
-      300,
-    );
+    const r = await signalWhen([...args(out).map((a) => (a === data ? big : a)), "--duration", "10ns"], "SIGTERM", (e) => e.includes("stoopt mnist: N="), 300);
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stderr).toContain("no epoch finished; nothing was written");
@@ -191,7 +188,9 @@ describe("class 3: spectrum --sweep stops at once and writes nothing (earlier fi
         [
           "spectrum",
           "--sweep",
-          "j_DC=2.5mA:7.5mA:0.05mA",
+          // 251 points: about 1.2 s of work on 2 threads here (101 points took 0.5 s, close to
+          // the 0.3 s after which the signal comes)
+          "j_DC=2.5mA:7.5mA:0.02mA",
           "--max-washout",
           "400ns",
           "--threads",
@@ -206,7 +205,7 @@ describe("class 3: spectrum --sweep stops at once and writes nothing (earlier fi
       );
       expect(r.code, r.stderr).toBe(CODE[sig]);
       expect(r.stopMs).toBeLessThan(STOP_MS);
-      expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}: the sweep was not finished \\(\\d+ of 101 points\\); nothing was written`));
+      expect(r.stderr).toMatch(new RegExp(`interrupted by ${sig}: the sweep was not finished \\(\\d+ of 251 points\\); nothing was written`));
       expect(r.stdout).toBe("");
       expect(snapshot(out)).toEqual(before);
     }, 180_000);
@@ -233,7 +232,11 @@ describe("class 3: reservoir stops at once; --out keeps the last finished epoch"
   }, 180_000);
   it("SIGTERM before the first tuned epoch finished: nothing written", async () => {
     const out = path.join(dir, "res-term");
-    const r = await signalWhen(args(out), "SIGTERM", (e) => e.includes("epoch 0 (untuned)"), 100);
+    // 2.5x the training holds: a tuned epoch of about 1 s here (0.3-0.5 s with --train 4000),
+    // so the signal lands inside the first even on a fast machine; a stop waits for the end of
+    // the pass under way, so longer passes would stop later
+    const long = args(out).map((a) => (a === "4000" ? "10000" : a));
+    const r = await signalWhen(long, "SIGTERM", (e) => e.includes("epoch 0 (untuned)"), 100);
     expect(r.code, r.stderr).toBe(143);
     expect(r.stopMs).toBeLessThan(STOP_MS);
     expect(r.stderr).toContain("interrupted by SIGTERM: no tuned epoch finished; nothing was written");
