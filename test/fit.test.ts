@@ -189,3 +189,145 @@ describe("helpers", () => {
     ).toBeNull();
   });
 });
+
+/**
+ * With an evaluator that takes side work (two threads, cli/fit/pool.ts), an
+ * epoch's loss on all the data is evaluated during the next epoch and its
+ * checks wait until then; a plateau found late undoes the epoch that ran in
+ * the meantime. The fit must be the one the sequential order gives: the same
+ * epochs, events, history and result, in every path through the loop.
+ */
+describe("fitOnce: the full-data loss deferred to the next epoch's side work", () => {
+  /** `ev`, taking up to `per` side trials per call (as the lighter thread would). */
+  function takingSide(ev: Evaluator, per: number): Evaluator & { sideTrials: number } {
+    const out = {
+      takesSideWork: true,
+      sideTrials: 0,
+      async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[], side?: { values: Float64Array; sel: number[] }) {
+        const parts = await ev.evaluate(values, fit, mode, sel);
+        if (!side || side.sel.length === 0) return parts;
+        const taken = Math.min(per, side.sel.length);
+        out.sideTrials += taken;
+        return { ...parts, side: { parts: await ev.evaluate(side.values, [], "loss", side.sel.slice(0, taken)), taken } };
+      },
+      close: ev.close,
+    };
+    return out;
+  }
+  /**
+   * |H - 1800| / 100 per sample, floored at `floor` (a plateau once close);
+   * a mini-batch's evaluation is NaN where `bad(H, k)` holds, k counting
+   * the mini-batches (the same sequence in both orders; full-data losses
+   * stay finite).
+   */
+  const lossOf = (floor: number, bad: (h: number, k: number) => boolean): Evaluator => {
+    let k = 0;
+    return {
+      async evaluate(values: Float64Array, fit: number[], mode: string, sel: number[]): Promise<Parts> {
+        const h = values[H.index];
+        const n = sel.length;
+        if (mode !== "loss") k += 1;
+        if (mode !== "loss" && bad(h, k))
+          return { sumAbs: NaN, count: n, sumSq: NaN, grad: fit.map(() => NaN), jtj: fit.map(() => fit.map(() => NaN)), jtr: fit.map(() => NaN) };
+        const l = Math.max(floor, Math.abs(h - 1800) / 100);
+        return {
+          sumAbs: n * l,
+          count: n,
+          sumSq: n * l * l,
+          grad: fit.map(() => (n * Math.sign(h - 1800)) / 100),
+          jtj: fit.map(() => fit.map(() => n / 1e4)),
+          jtr: fit.map(() => 0),
+        };
+      },
+      async close() {},
+    };
+  };
+  const cases: [string, () => Evaluator, Record<string, unknown>, number, (ev: FitEvent[], epochs: number) => void][] = [
+    ["every epoch runs (patience 0)", () => lossOf(0, () => false), { patience: 0 }, 1600, (_, n) => expect(n).toBe(20)],
+    [
+      "the plateau found after epoch 3 undoes epoch 4",
+      () => lossOf(0.5, () => false),
+      { patience: 2, minImprovement: 0.1 },
+      1750,
+      (ev, n) => {
+        expect(n).toBe(3);
+        expect(ev.filter((e) => e.kind === "plateau").map((e) => e.epoch)).toEqual([3]);
+      },
+    ],
+    [
+      "the plateau after epoch 3 undoes epoch 4's rejected steps (events, learning rates)",
+      () => lossOf(0.5, (_, k) => k === 35 || k === 36),
+      { patience: 2, minImprovement: 0.1 },
+      1750,
+      (ev, n) => {
+        expect(n).toBe(3);
+        expect(ev.map((e) => e.kind)).toEqual(["plateau"]);
+      },
+    ],
+    [
+      "steps rejected in later epochs, the fit going on",
+      () => lossOf(0, (h, k) => k % 7 === 3),
+      { patience: 0 },
+      1500,
+      (ev, n) => {
+        expect(n).toBe(20);
+        expect(ev.filter((e) => e.kind === "nonfinite_step_rejected" && e.epoch > 1).length).toBeGreaterThan(5);
+      },
+    ],
+    [
+      "failures in epoch 3 stop the fit",
+      () => lossOf(0, (_, k) => k > 25),
+      { maxFailures: 3 },
+      1500,
+      (ev) => {
+        expect(ev.filter((e) => e.kind === "stopped_after_failures").map((e) => e.epoch)).toEqual([3]);
+      },
+    ],
+    [
+      "failures in epoch 4 while epoch 3's plateau is pending: the plateau stands",
+      () => lossOf(0.5, (_, k) => k > 30),
+      { maxFailures: 3, patience: 2, minImprovement: 0.1 },
+      1750,
+      (ev, n) => {
+        expect(n).toBe(3);
+        expect(ev.map((e) => e.kind)).toEqual(["plateau"]);
+      },
+    ],
+    [
+      "two stages, the first ended by its loss, the last watched",
+      () => lossOf(0.4, () => false),
+      {
+        patience: 2,
+        minImprovement: 0.1,
+        stages: [
+          { lr: { H_appl: 50 }, untilLoss: 1, epochs: 20 },
+          { lr: { H_appl: 10 }, epochs: 20 },
+        ],
+      },
+      1500,
+      (ev) => expect(ev.some((e) => e.kind === "plateau")).toBe(true),
+    ],
+  ];
+  for (const [name, make, extra, start, check] of cases) {
+    it(name, async () => {
+      const run = async (ev: Evaluator) => {
+        const events: FitEvent[] = [];
+        const history: unknown[] = [];
+        const r = await fitOnce(ev, 100, { ...opts(50), ...extra }, 0, [start], events, history as never);
+        return { r, events, history };
+      };
+      const plain = await run(make());
+      const side = takingSide(make(), 8);
+      const deferred = await run(side);
+      check(plain.events, plain.r.epochs);
+      expect(side.sideTrials).toBeGreaterThan(0);
+      expect(deferred.events).toEqual(plain.events);
+      expect(deferred.history).toEqual(plain.history);
+      expect(deferred.r.epochs).toBe(plain.r.epochs);
+      expect(deferred.r.plateau).toBe(plain.r.plateau);
+      expect(deferred.r.status).toBe(plain.r.status);
+      expect(deferred.r.values.H_appl).toBe(plain.r.values.H_appl);
+      expect(deferred.r.loss).toBeCloseTo(plain.r.loss, 12);
+    });
+  }
+});

@@ -204,3 +204,68 @@ describe("two threads: whole starts in a worker, mini-batches through the shared
     await closeIdleWorkers();
   });
 });
+
+describe("two threads, one start: the previous epoch's full-data loss as side work", () => {
+  it("is the loss of those trials, taken by the lighter share; the fit equals the one that evaluates it after each epoch", async () => {
+    const { readTeacher } = await import("../dist/cli/io/teacher-csv.js");
+    const { teacherArrays } = await import("../dist/cli/run/teacher.js");
+    const { CoreEvaluator, runFit: runFitBuilt } = await import("../dist/cli/fit/sysid.js");
+    const { PoolEvaluator, closeIdleWorkers } = await import("../dist/cli/fit/pool.js");
+    const { ROOT } = await import("./helpers.js");
+    const arrays = teacherArrays(await readTeacher(`${ROOT}/fixtures/teacher.csv`, { scale: 1 }));
+    const one = new CoreEvaluator(arrays, 0.5e-12, 0.5e-9);
+    const two = new PoolEvaluator(arrays, 0.5e-12, 0.5e-9, 2);
+    try {
+      expect(one.nTrials).toBe(100);
+      expect(two.takesSideWork).toBe(true);
+      const v = defaultParams();
+      v[H.index] = 1780;
+      const at = defaultParams();
+      at[H.index] = 1830;
+      const all = Array.from({ length: 100 }, (_, i) => i);
+      // 10 trials = 5 SIMD pairs: 3 and 2, the lighter share takes loss trials at the other point
+      const r = await two.evaluate(v, [H.index], "dual", all.slice(20, 30), { values: at, sel: all });
+      expect(r.side!.taken).toBeGreaterThan(0);
+      expect(r.side!.taken % 4).toBe(0);
+      const direct = await one.evaluate(at, [], "loss", all.slice(0, r.side!.taken));
+      expect(r.side!.parts.count).toBe(direct.count);
+      expect(r.side!.parts.sumAbs).toBeCloseTo(direct.sumAbs, 10);
+      expect(r.side!.parts.sumSq).toBeCloseTo(direct.sumSq, 10);
+      const plain = await two.evaluate(v, [H.index], "dual", all.slice(20, 30));
+      expect(r.sumAbs).toBe(plain.sumAbs);
+      expect(r.grad).toEqual(plain.grad);
+
+      // the same pool without side work: the fit's full-data losses evaluated after each epoch
+      const sequential: Evaluator = { evaluate: (values, fit, mode, sel) => two.evaluate(values, fit, mode, sel), close: async () => {} };
+      for (const extra of [{ patience: 0 }, { patience: 2, minImprovement: 0.99 }]) {
+        // with patience: less than 99 % better counts as flat, so the hand-over follows epoch 3
+        const o = options({
+          stages: [{ lr: { H_appl: 50 }, epochs: 6 }],
+          batch: 10,
+          // the hand-over is to Levenberg-Marquardt (3 iterations here)
+          lm: { maxIterations: 3 },
+          ...extra,
+        });
+        const a = await runFitBuilt(sequential, 100, o);
+        const b = await runFitBuilt(two, 100, o);
+        expect(b.history).toEqual(a.history);
+        expect(b.events).toEqual(a.events);
+        expect(b.starts.map((s: { epochs: number; plateau: boolean; values: unknown }) => [s.epochs, s.plateau, s.values])).toEqual(
+          a.starts.map((s: { epochs: number; plateau: boolean; values: unknown }) => [s.epochs, s.plateau, s.values]),
+        );
+        b.starts.forEach((s: { loss: number }, i: number) => expect(s.loss).toBeCloseTo(a.starts[i].loss, 12));
+        if (extra.patience) expect([b.starts[0].plateau, b.starts[0].epochs]).toEqual([true, 3]);
+        // and the one-thread fit, to rounding (sums split between threads)
+        const c = await runFitBuilt(one, 100, o);
+        expect(b.starts[0].epochs).toBe(c.starts[0].epochs);
+        b.params.forEach((p: { value: number }, i: number) =>
+          expect(Math.abs(p.value - c.params[i].value)).toBeLessThanOrEqual(1e-9 * Math.abs(c.params[i].value)),
+        );
+      }
+    } finally {
+      await one.close();
+      await two.close();
+      await closeIdleWorkers();
+    }
+  });
+});

@@ -8,6 +8,10 @@
  * microseconds instead of the fraction of a millisecond a `postMessage` pair
  * costs; that is what lets two threads win on a batch of ten trials.
  *
+ * A request may carry side work: loss-only trials at other values (the
+ * previous epoch's point), done after the request's own share and summed
+ * apart (`SideShare`), for a worker whose share is lighter than another's.
+ *
  * While the worker serves the channel it blocks in `Atomics.wait` and reads no
  * messages: the main thread releases it (`release`) before it posts anything
  * else to that worker (a whole start, a new teacher, an evaluation by message).
@@ -24,6 +28,8 @@ const N_FIT = 2;
 const N_SEL = 3;
 const N_VALUES = 4;
 const ERR_LEN = 5;
+const N_SIDE = 6;
+const N_SIDE_VALUES = 7;
 const CTRL_WORDS = 8;
 
 /** states */
@@ -55,6 +61,12 @@ interface Spin {
   replyMs: number;
 }
 
+/** Side work of one request: loss-only trials `sel` at `values` (cli/fit/pool.ts). */
+export interface SideShare {
+  values: ArrayLike<number>;
+  sel: number[];
+}
+
 /** A channel as the worker receives it. */
 export interface SharedChannel {
   sab: SharedArrayBuffer;
@@ -69,8 +81,11 @@ function layout(maxSel: number) {
   const resultLen = 3 + 2 * MAX_FIT + MAX_FIT * MAX_FIT;
   const fit = result + 8 * resultLen;
   const sel = fit + 4 * MAX_FIT;
-  const err = sel + 4 * maxSel;
-  return { values, result, resultLen, fit, sel, err, bytes: err + ERR_BYTES };
+  const sideValues = sel + 4 * maxSel;
+  const sideResult = sideValues + 8 * MAX_VALUES;
+  const sideSel = sideResult + 8 * 3;
+  const err = sideSel + 4 * maxSel;
+  return { values, result, resultLen, fit, sel, sideValues, sideResult, sideSel, err, bytes: err + ERR_BYTES };
 }
 
 /** Views of one channel's shared memory (the same on both sides). */
@@ -80,6 +95,9 @@ class Views {
   readonly result: Float64Array;
   readonly fit: Int32Array;
   readonly sel: Int32Array;
+  readonly sideValues: Float64Array;
+  readonly sideResult: Float64Array;
+  readonly sideSel: Int32Array;
   readonly err: Uint8Array;
   constructor(
     readonly sab: SharedArrayBuffer,
@@ -91,6 +109,9 @@ class Views {
     this.result = new Float64Array(sab, l.result, l.resultLen);
     this.fit = new Int32Array(sab, l.fit, MAX_FIT);
     this.sel = new Int32Array(sab, l.sel, maxSel);
+    this.sideValues = new Float64Array(sab, l.sideValues, MAX_VALUES);
+    this.sideResult = new Float64Array(sab, l.sideResult, 3);
+    this.sideSel = new Int32Array(sab, l.sideSel, maxSel);
     this.err = new Uint8Array(sab, l.err, ERR_BYTES);
   }
 }
@@ -118,8 +139,8 @@ export class ChannelClient {
     return { sab: this.v.sab, maxSel: this.v.maxSel, spin: this.spin };
   }
 
-  /** Write a request and wake the worker; `wait` collects the reply. */
-  post(values: ArrayLike<number>, fit: number[], mode: SysidMode, sel: number[]): void {
+  /** Write a request (with its side work, if any) and wake the worker; `wait` collects the reply. */
+  post(values: ArrayLike<number>, fit: number[], mode: SysidMode, sel: number[], side?: SideShare): void {
     if (this.busy) throw new Error("sysid channel: a request is already in flight");
     const { ctrl } = this.v;
     this.v.values.set(values);
@@ -129,13 +150,19 @@ export class ChannelClient {
     ctrl[N_FIT] = fit.length;
     ctrl[N_SEL] = sel.length;
     ctrl[N_VALUES] = values.length;
+    ctrl[N_SIDE] = side ? side.sel.length : 0;
+    if (side && side.sel.length) {
+      this.v.sideValues.set(side.values);
+      this.v.sideSel.set(side.sel);
+      ctrl[N_SIDE_VALUES] = side.values.length;
+    }
     this.busy = true;
     Atomics.store(ctrl, STATE, REQUEST);
     Atomics.notify(ctrl, STATE);
   }
 
-  /** Block until the worker has answered the request in flight; its sums, or its error thrown. */
-  wait(): Parts {
+  /** Block until the worker has answered the request in flight; its sums (and its side work's), or its error thrown. */
+  wait(): Parts & { side?: Parts } {
     const { ctrl } = this.v;
     const state = waitWhile(ctrl, STATE, REQUEST, this.spin.replyMs);
     this.busy = false;
@@ -143,6 +170,7 @@ export class ChannelClient {
     if (state === FAILED) throw new Error(new TextDecoder().decode(this.v.err.slice(0, ctrl[ERR_LEN])));
     const k = ctrl[N_FIT];
     const r = this.v.result;
+    const s = this.v.sideResult;
     return {
       sumAbs: r[0],
       count: r[1],
@@ -150,6 +178,7 @@ export class ChannelClient {
       grad: Array.from(r.subarray(3, 3 + k)),
       jtr: Array.from(r.subarray(3 + k, 3 + 2 * k)),
       jtj: Array.from({ length: k }, (_, a) => Array.from(r.subarray(3 + 2 * k + a * k, 3 + 2 * k + (a + 1) * k))),
+      ...(ctrl[N_SIDE] > 0 ? { side: { sumAbs: s[0], count: s[1], sumSq: s[2], grad: [], jtr: [], jtj: [] } } : {}),
     };
   }
 
@@ -163,8 +192,8 @@ export class ChannelClient {
 
 /**
  * The worker's end: serve requests until released. `evaluate` is the
- * worker's evaluator; between requests the loop spins, then blocks in
- * `Atomics.wait`.
+ * worker's evaluator (the request's share, then its side work in loss mode);
+ * between requests the loop spins, then blocks in `Atomics.wait`.
  */
 export function serveChannel(shared: SharedChannel, evaluate: (values: Float64Array, fit: number[], mode: SysidMode, sel: number[]) => Parts): void {
   const v = new Views(shared.sab, shared.maxSel);
@@ -192,6 +221,12 @@ export function serveChannel(shared: SharedChannel, evaluate: (values: Float64Ar
         r[3 + a] = parts.grad[a];
         r[3 + k + a] = parts.jtr[a];
         for (let b = 0; b < k; b++) r[3 + 2 * k + a * k + b] = parts.jtj[a][b];
+      }
+      if (ctrl[N_SIDE] > 0) {
+        const side = evaluate(Float64Array.from(v.sideValues.subarray(0, ctrl[N_SIDE_VALUES])), [], "loss", Array.from(v.sideSel.subarray(0, ctrl[N_SIDE])));
+        v.sideResult[0] = side.sumAbs;
+        v.sideResult[1] = side.count;
+        v.sideResult[2] = side.sumSq;
       }
       Atomics.store(ctrl, STATE, DONE);
     } catch (e) {

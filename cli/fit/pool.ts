@@ -13,16 +13,31 @@
  *   not by trial count, so both threads finish together.
  * - A selection too small to pay for a message round trip runs on the main
  *   thread alone.
+ * - A mini-batch rarely splits evenly: trials share SIMD lanes in pairs, and
+ *   a lone trial costs a pair, so of 10 trials (5 pairs) one thread has 3
+ *   pairs and the other 2. The lighter share takes side work offered with
+ *   the evaluation (`SideWork`: the previous epoch's loss on all the data,
+ *   cli/fit/sysid.ts `fitOnce`) for about the time it would wait.
  */
 import { Worker } from "node:worker_threads";
 import { wasmModule } from "../core/wasm.js";
-import { addParts, CoreEvaluator, EpochRecord, Evaluator, FitOptions, Parts, StartRun, TeacherArrays } from "./sysid.js";
+import { addParts, CoreEvaluator, EpochRecord, Evaluated, Evaluator, FitOptions, Parts, SideWork, StartRun, TeacherArrays } from "./sysid.js";
 import { Interrupted } from "../errors.js";
 import { onStop, pausePoint, stopRequested, throwIfStopped } from "../signals.js";
-import { ChannelClient, fitsChannel } from "./channel.js";
+import { ChannelClient, fitsChannel, SideShare } from "./channel.js";
 
 /** Below this many RK4 steps a share is not worth a round trip to a worker (about 0.1 ms of work at ~20 M steps/s). */
 export const MIN_STEPS_PER_WORKER = 2_000;
+
+/**
+ * What a pair of trials costs in dual mode with `k` fitted parameters, in
+ * loss-only trials of the same length (loss mode runs four lanes at once).
+ * Measured on the wasm core: 6.0, 10.6 and 15.0 for k = 1, 2, 3.
+ */
+export const lossTrialsPerDualPair = (k: number): number => 1.5 + 4.5 * k;
+
+/** Side work goes to a share in groups of this many trials (loss mode's four lanes). */
+const SIDE_GROUP = 4;
 
 interface Pending {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -182,6 +197,11 @@ export class PoolEvaluator implements Evaluator {
    * `threads` threads in all; with `mainComputes` (default) the main thread is
    * one of them, otherwise every share goes to a worker.
    */
+  /** The main thread and at least one worker share mini-batches through the channels: idle time to fill. */
+  get takesSideWork(): boolean {
+    return this.local !== undefined && this.workers.length > 0;
+  }
+
   constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number, mainComputes = true) {
     const shared = sharedTeacher(teacher);
     const nWorkers = Math.max(mainComputes ? 0 : 1, threads - (mainComputes ? 1 : 0));
@@ -200,25 +220,67 @@ export class PoolEvaluator implements Evaluator {
     }
   }
 
-  /** `sel` cut into `parts` contiguous pieces of about equal cost. */
-  private split(sel: number[], parts: number): number[][] {
+  /**
+   * `sel` cut into `parts` contiguous pieces of about equal cost, in units of
+   * `unit` neighbouring trials (2 where the core pairs trials in SIMD lanes at
+   * the cost of the longer one: a lone trial costs a pair, so a piece never
+   * ends in the middle of a pair).
+   */
+  private split(sel: number[], parts: number, unit = 1): number[][] {
+    const units: number[][] = [];
+    for (let j = 0; j < sel.length; j += unit) units.push(sel.slice(j, j + unit));
+    const costOf = (u: number[]) => Math.max(...u.map((i) => this.cost[i]));
     let total = 0;
-    for (const i of sel) total += this.cost[i];
+    for (const u of units) total += costOf(u);
     const out: number[][] = [];
     let piece: number[] = [];
     let acc = 0;
-    for (const i of sel) {
-      // close a piece when adding this trial would pass its target by more than leaving it out
+    for (const u of units) {
+      // close a piece when adding this unit would pass its target by more than leaving it out
       const target = (total * (out.length + 1)) / parts;
-      if (piece.length && out.length < parts - 1 && acc + this.cost[i] - target > target - acc) {
+      const c = costOf(u);
+      if (piece.length && out.length < parts - 1 && acc + c - target > target - acc) {
         out.push(piece);
         piece = [];
       }
-      piece.push(i);
-      acc += this.cost[i];
+      piece.push(...u);
+      acc += c;
     }
     out.push(piece);
     return out.filter((p) => p.length > 0);
+  }
+
+  /**
+   * The side work each piece of a dual evaluation takes: consecutive groups of
+   * `side` (in order, piece by piece) while the piece's dual pairs and its
+   * side trials together cost no more than the costliest piece's pairs.
+   * Costs in integration steps, a pair at `lossTrialsPerDualPair(k)` loss
+   * trials. Depends only on the selection, so a fit is reproducible.
+   */
+  private sideShares(pieces: number[][], k: number, side: number[]): number[][] {
+    const perPair = lossTrialsPerDualPair(k);
+    const dual = pieces.map((p) => {
+      let c = 0;
+      for (let j = 0; j < p.length; j += 2) c += Math.max(this.cost[p[j]], j + 1 < p.length ? this.cost[p[j + 1]] : 0) * perPair;
+      return c;
+    });
+    const top = Math.max(...dual);
+    const out: number[][] = [];
+    let next = 0;
+    pieces.forEach((_, k2) => {
+      let room = top - dual[k2];
+      const mine: number[] = [];
+      while (next < side.length) {
+        const group = side.slice(next, next + SIDE_GROUP);
+        const c = group.reduce((a, i) => a + this.cost[i], 0);
+        if (c > room) break;
+        room -= c;
+        mine.push(...group);
+        next += group.length;
+      }
+      out.push(mine);
+    });
+    return out;
   }
 
   /**
@@ -252,17 +314,27 @@ export class PoolEvaluator implements Evaluator {
    * channels: requests written, the main thread's share computed, the
    * workers' sums collected. Synchronous: no event-loop turn per round trip.
    */
-  private evaluateByChannel(channels: ChannelClient[], values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", pieces: number[][]): Parts {
-    channels.forEach((ch, k) => ch.post(values, fit, mode, pieces[k + 1]));
-    let mine: Parts | undefined;
+  private evaluateByChannel(
+    channels: ChannelClient[],
+    values: Float64Array,
+    fit: number[],
+    mode: "loss" | "dual" | "adjoint",
+    pieces: number[][],
+    side?: { values: Float64Array; pieces: number[][] },
+  ): Evaluated {
+    const sideOf = (k: number): SideShare | undefined => (side && side.pieces[k].length ? { values: side.values, sel: side.pieces[k] } : undefined);
+    channels.forEach((ch, k) => ch.post(values, fit, mode, pieces[k + 1], sideOf(k + 1)));
+    let mine: Evaluated | undefined;
     let localError: unknown;
     try {
       mine = this.local!.evaluateSync(values, fit, mode, pieces[0]);
+      const s = sideOf(0);
+      if (s) mine = { ...mine, side: { parts: this.local!.evaluateSync(side!.values, [], "loss", s.sel), taken: 0 } };
     } catch (e) {
       localError = e;
     }
     // every reply is collected, so that each channel is idle again whatever failed
-    const theirs: Parts[] = [];
+    const theirs: (Parts & { side?: Parts })[] = [];
     let remoteError: unknown;
     for (const ch of channels) {
       try {
@@ -273,10 +345,18 @@ export class PoolEvaluator implements Evaluator {
     }
     if (localError !== undefined) throw localError;
     if (remoteError !== undefined) throw remoteError;
-    return [mine!, ...theirs].reduce(addParts);
+    // (two or more parts: the sum is a new object, without the main thread's side field)
+    const total: Evaluated = ([mine!, ...theirs] as Parts[]).reduce(addParts);
+    if (side) {
+      // summed in piece order: the same for the same selection
+      const sides = [mine!.side?.parts, ...theirs.map((t) => t.side)].filter((p): p is Parts => p !== undefined);
+      const taken = side.pieces.reduce((a, p) => a + p.length, 0);
+      if (taken > 0) total.side = { parts: sides.reduce(addParts), taken };
+    }
+    return total;
   }
 
-  async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[]): Promise<Parts> {
+  async evaluate(values: Float64Array, fit: number[], mode: "loss" | "dual" | "adjoint", sel: number[], side?: SideWork): Promise<Evaluated> {
     // the channel path never yields by itself: let signals in between evaluations
     await pausePoint();
     throwIfStopped();
@@ -286,11 +366,13 @@ export class PoolEvaluator implements Evaluator {
     // one thread where a second cannot win: too little work for a round trip
     const use = this.local ? Math.max(1, Math.min(threads, sel.length, Math.floor(steps / MIN_STEPS_PER_WORKER))) : Math.min(threads, sel.length);
     if (use <= 1 && this.local) return this.local.evaluateSync(values, fit, mode, sel);
-    const pieces = this.split(sel, use);
+    const pieces = this.split(sel, use, mode === "loss" ? 1 : 2);
+    if (pieces.length <= 1 && this.local) return this.local.evaluateSync(values, fit, mode, sel);
     // the main thread computes a share: the workers' shares go through shared memory
     if (this.local && fitsChannel(values, fit)) {
       const channels = await Promise.all(pieces.slice(1).map((_, k) => this.channelFor(this.workers[k])));
-      return this.evaluateByChannel(channels, values, fit, mode, pieces);
+      const shares = side && mode === "dual" && fitsChannel(side.values, []) ? this.sideShares(pieces, fit.length, side.sel) : undefined;
+      return this.evaluateByChannel(channels, values, fit, mode, pieces, shares && { values: side!.values, pieces: shares });
     }
     this.releaseChannels();
     const v = Array.from(values);

@@ -27,9 +27,23 @@ export interface TeacherArrays {
 export type { Parts };
 export { addParts };
 
+/**
+ * Loss-only work offered to an evaluation: the trials `sel` at `values`. An
+ * evaluator that splits the evaluation across threads does a prefix of it
+ * on the threads whose share is lighter, in the time they would otherwise
+ * wait (cli/fit/pool.ts); others take none of it.
+ */
+export interface SideWork {
+  values: Float64Array;
+  sel: number[];
+}
+
+/** An evaluation's parts, with the side work's loss parts and how many of its trials (a prefix) were taken. */
+export type Evaluated = Parts & { side?: { parts: Parts; taken: number } };
+
 /** Anything that evaluates loss parts: the local core, or a pool of workers. */
 export interface Evaluator {
-  evaluate(values: Float64Array, fit: number[], mode: SysidMode, sel: number[]): Promise<Parts>;
+  evaluate(values: Float64Array, fit: number[], mode: SysidMode, sel: number[], side?: SideWork): Promise<Evaluated>;
   close(): Promise<void>;
   /**
    * One evaluator per thread, each evaluating whole selections on its own
@@ -41,6 +55,8 @@ export interface Evaluator {
    * no round trip per mini-batch. Without it, `fitOnce` runs here.
    */
   fitStart?(nTrials: number, opts: FitOptions, startIndex: number, startValues: number[]): Promise<StartRun>;
+  /** Takes side work (`SideWork`) beside split evaluations: a fit then defers its epochs' full-data losses to it. */
+  readonly takesSideWork?: boolean;
 }
 
 /** One start's result with its events and per-epoch history. */
@@ -232,6 +248,7 @@ export async function fitOnce(
   try {
     stages: for (let s = 0; s < opts.stages.length; s++) {
       const stage = opts.stages[s];
+      const stageEpochs = stage.epochs ?? 0;
       const active = opts.params.filter((p) => stage.lr[p.spec.name] !== undefined);
       const fit = active.map((p) => p.spec.index);
       const lr = active.map((p) => stage.lr[p.spec.name]);
@@ -246,8 +263,69 @@ export async function fitOnce(
       const watch = s === opts.stages.length - 1 && (opts.patience ?? 0) > 0;
       let plateauBest = Infinity;
       let flat = 0;
+      /** the plateau rule after epoch `e` of this stage; true: the stage ends there (`handOver`) */
+      const plateauAfter = (dataLoss: number, e: number): boolean => {
+        if (!watch || !Number.isFinite(dataLoss)) return false;
+        if (dataLoss < plateauBest * (1 - opts.minImprovement!)) flat = 0;
+        else flat += 1;
+        plateauBest = Math.min(plateauBest, dataLoss);
+        return flat >= opts.patience! && e + 1 < stageEpochs;
+      };
+      /** the stage ends on the plateau after epoch `at` (over all stages) */
+      const handOver = (at: number): void => {
+        plateau = true;
+        events.push({
+          start: startIndex,
+          epoch: at,
+          kind: "plateau",
+          detail: `the loss on all the data improved by less than ${100 * opts.minImprovement!} % in ${flat} epoch${flat > 1 ? "s" : ""} in a row: handed over to the refinement`,
+        });
+      };
+      /**
+       * With mini-batches split across threads (`ev.takesSideWork`), the loss on
+       * all the data at the point an epoch ended is not evaluated then: its
+       * trials are offered as side work to the next epoch's mini-batches, done
+       * by the thread whose share is lighter while it would wait, and the rest
+       * after them. That epoch's checks (best point, plateau rule) wait until
+       * then; if the plateau rule ends the stage there, the next epoch is undone
+       * (point, optimizer, learning rates, events), so the fit is the one a
+       * sequential run gives. Only a signal during the next epoch may drop a
+       * deferred point that was not finished.
+       */
+      let deferred:
+        | {
+            values: Float64Array;
+            e: number;
+            at: number;
+            todo: number[];
+            parts?: Parts;
+            state: { adam: OptimizerState; lr: number[]; prevLoss: number; failures: number; undo: typeof undo; events: number };
+          }
+        | undefined;
+      /** The deferred epoch's checks, its loss finished first; true: the stage ended there and what followed is undone. */
+      const settle = async (): Promise<boolean> => {
+        const d = deferred!;
+        deferred = undefined;
+        let p = d.parts;
+        if (d.todo.length) {
+          const rest = await ev.evaluate(d.values, [], "loss", d.todo);
+          p = p ? addParts(p, rest) : rest;
+        }
+        const dataLoss = consider(p!, d.values);
+        if (!plateauAfter(dataLoss, d.e)) return false;
+        values.set(d.values);
+        settled = Float64Array.from(d.values);
+        adam.restore(d.state.adam);
+        d.state.lr.forEach((x, i) => (lr[i] = x));
+        prevLoss = d.state.prevLoss;
+        failures = d.state.failures;
+        undo = d.state.undo;
+        events.length = d.state.events;
+        handOver(d.at);
+        return true;
+      };
       try {
-        for (let e = 0; e < (stage.epochs ?? 0); e++) {
+        epochs: for (let e = 0; e < stageEpochs; e++) {
           const order = opts.batch >= nTrials ? all : shuffled(nTrials, rnd);
           let sumAbs = 0;
           let count = 0;
@@ -255,7 +333,12 @@ export async function fitOnce(
             const sel = order.slice(b0, b0 + opts.batch);
             const before = Float64Array.from(values);
             settled = before;
-            const parts = await ev.evaluate(values, fit, opts.mode, sel);
+            const side = deferred && deferred.todo.length ? { values: deferred.values, sel: deferred.todo } : undefined;
+            const parts = await ev.evaluate(values, fit, opts.mode, sel, side);
+            if (deferred && parts.side) {
+              deferred.parts = deferred.parts ? addParts(deferred.parts, parts.side.parts) : parts.side.parts;
+              deferred.todo = deferred.todo.slice(parts.side.taken);
+            }
             if (!finite(parts)) {
               failures += 1;
               lr.forEach((_, i) => (lr[i] *= 0.5));
@@ -271,6 +354,8 @@ export async function fitOnce(
                 undo = undefined;
               }
               if (failures >= opts.maxFailures) {
+                // the previous epoch may have ended the stage before this one began
+                if (deferred && (await settle())) break epochs;
                 events.push({ start: startIndex, epoch: epochTotal + 1, kind: "stopped_after_failures", detail: `${failures} consecutive non-finite steps` });
                 status = "failed";
                 break stages;
@@ -290,12 +375,20 @@ export async function fitOnce(
             active.forEach((p, i) => (values[p.spec.index] = th[i]));
             if (opts.shouldStop?.()) break;
           }
+          if (deferred) {
+            // a stop: no time for the rest of a pass, but a finished one counts
+            if (opts.shouldStop?.()) {
+              if (!deferred.todo.length && deferred.parts) consider(deferred.parts, deferred.values);
+              deferred = undefined;
+            } else if (await settle()) break;
+          }
           epochTotal += 1;
           const loss = count > 0 ? sumAbs / count : NaN;
           // mini-batches: the epoch's loss mixes several points; evaluate the point reached on all the data
           // (full batch: the epoch's loss is that of all the data at the epoch's start point)
           let dataLoss = loss;
-          if (opts.batch < nTrials && !opts.shouldStop?.()) dataLoss = consider(await ev.evaluate(values, [], "loss", all), values);
+          const defer = opts.batch < nTrials && ev.takesSideWork === true && e + 1 < stageEpochs && !opts.shouldStop?.();
+          if (opts.batch < nTrials && !opts.shouldStop?.() && !defer) dataLoss = consider(await ev.evaluate(values, [], "loss", all), values);
           const rec: EpochRecord = {
             start: startIndex,
             stage: s,
@@ -326,21 +419,21 @@ export async function fitOnce(
             });
           }
           prevLoss = Math.min(prevLoss, loss);
-          if (stage.untilLoss !== undefined && loss < stage.untilLoss) break;
-          if (watch && Number.isFinite(dataLoss)) {
-            if (dataLoss < plateauBest * (1 - opts.minImprovement!)) flat = 0;
-            else flat += 1;
-            plateauBest = Math.min(plateauBest, dataLoss);
-            if (flat >= opts.patience! && e + 1 < (stage.epochs ?? 0)) {
-              plateau = true;
-              events.push({
-                start: startIndex,
-                epoch: epochTotal,
-                kind: "plateau",
-                detail: `the loss on all the data improved by less than ${100 * opts.minImprovement!} % in ${flat} epoch${flat > 1 ? "s" : ""} in a row: handed over to the refinement`,
-              });
-              break;
-            }
+          if (stage.untilLoss !== undefined && loss < stage.untilLoss) {
+            if (defer) consider(await ev.evaluate(values, [], "loss", all), values);
+            break;
+          }
+          if (defer) {
+            deferred = {
+              values: Float64Array.from(values),
+              e,
+              at: epochTotal,
+              todo: all,
+              state: { adam: adam.snapshot(), lr: [...lr], prevLoss, failures, undo, events: events.length },
+            };
+          } else if (plateauAfter(dataLoss, e)) {
+            handOver(epochTotal);
+            break;
           }
         }
       } finally {
