@@ -63,15 +63,19 @@ export async function sysidBench(): Promise<string[][]> {
 /**
  * One epoch as `stoopt sysid` runs it: ten mini-batches of 10 trials, each
  * evaluated with its gradient and followed by an Adam step, then the loss on
- * all 100 trials at the point reached. Every epoch runs (no plateau
- * hand-over, no refinement).
+ * all 100 trials at the point reached. Every epoch of a fit of 20 (sysid's
+ * default --epochs) runs (no plateau hand-over, no refinement); ms per epoch
+ * is the fit's wall time over its epochs. With 2 threads and one start, an
+ * epoch's full-data loss is evaluated during the next epoch's mini-batches,
+ * where the lighter share would wait (cli/fit/pool.ts), and the last epoch's
+ * after them: a fit of few epochs gains less.
  * - One start (`fitOnce`): with 2 threads the main thread and one worker
  *   share each evaluation (the worker's share through the shared-memory
  *   channel of cli/fit/channel.ts).
  * - Four starts (`runFit --starts 4`, as the README's main job): with 2
  *   threads the starts run side by side, one on each thread; ms per epoch is
- *   the wall time over the 20 epochs of the four starts.
- * Best of 10 runs of 5 epochs per start (noise only ever adds time).
+ *   the wall time over the 80 epochs of the four starts.
+ * Best of 5 runs (noise only ever adds time).
  */
 export async function sysidFitEpochBench(): Promise<string[][]> {
   const teacher = await teacherArrays(100);
@@ -91,7 +95,7 @@ export async function sysidFitEpochBench(): Promise<string[][]> {
   for (const threads of [1, 2]) {
     const ev: Evaluator = threads === 1 ? new CoreEvaluator(teacher, 0.5e-12, 0.5e-9) : new PoolEvaluator(teacher, 0.5e-12, 0.5e-9, 2);
     for (const [k, [label, params, starts]] of cases.entries()) {
-      const epochs = 5;
+      const epochs = 20;
       const opts = {
         base,
         params,
@@ -116,7 +120,7 @@ export async function sysidFitEpochBench(): Promise<string[][]> {
       };
       await run(); // warm-up: wasm tier-up, the worker's channel
       let best = Infinity;
-      for (let r = 0; r < 10; r++) {
+      for (let r = 0; r < 5; r++) {
         const t0 = process.hrtime.bigint();
         await run();
         best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6 / (epochs * starts));
