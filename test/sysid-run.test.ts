@@ -161,16 +161,23 @@ describe("Parts.jtr through the wasm ABI", () => {
   });
 });
 
+/**
+ * The built modules (the worker threads load dist/cli/fit/pool-worker.js) and
+ * a fixture's teacher arrays read by them.
+ */
+async function built(fixture: string) {
+  const { readTeacher } = await import("../dist/cli/io/teacher-csv.js");
+  const { teacherArrays } = await import("../dist/cli/run/teacher.js");
+  const { CoreEvaluator, runFit: runFitBuilt } = await import("../dist/cli/fit/sysid.js");
+  const { PoolEvaluator, closeIdleWorkers } = await import("../dist/cli/fit/pool.js");
+  const { ROOT } = await import("./helpers.js");
+  const arrays = teacherArrays(await readTeacher(`${ROOT}/fixtures/${fixture}`, { scale: 1 }));
+  return { arrays, CoreEvaluator, runFitBuilt, PoolEvaluator, closeIdleWorkers };
+}
+
 describe("two threads: whole starts in a worker, mini-batches through the shared-memory channel", () => {
   it("give exactly the one-thread fit: every start, epoch and value, and the refined point", async () => {
-    // the built modules: the worker threads load dist/cli/fit/pool-worker.js
-    const { readTeacher } = await import("../dist/cli/io/teacher-csv.js");
-    const { teacherArrays } = await import("../dist/cli/run/teacher.js");
-    const { CoreEvaluator, runFit: runFitBuilt } = await import("../dist/cli/fit/sysid.js");
-    const { PoolEvaluator, closeIdleWorkers } = await import("../dist/cli/fit/pool.js");
-    const { ROOT } = await import("./helpers.js");
-    const data = await readTeacher(`${ROOT}/fixtures/teacher-small.csv`, { scale: 1 });
-    const arrays = teacherArrays(data);
+    const { arrays, CoreEvaluator, runFitBuilt, PoolEvaluator, closeIdleWorkers } = await built("teacher-small.csv");
     const J = PARAMS.find((p) => p.name === "j_DC")!;
     const o = (starts: number) =>
       options({
@@ -207,12 +214,7 @@ describe("two threads: whole starts in a worker, mini-batches through the shared
 
 describe("two threads, one start: the previous epoch's full-data loss as side work", () => {
   it("is the loss of those trials, taken by the lighter share; the fit equals the one that evaluates it after each epoch", async () => {
-    const { readTeacher } = await import("../dist/cli/io/teacher-csv.js");
-    const { teacherArrays } = await import("../dist/cli/run/teacher.js");
-    const { CoreEvaluator, runFit: runFitBuilt } = await import("../dist/cli/fit/sysid.js");
-    const { PoolEvaluator, closeIdleWorkers } = await import("../dist/cli/fit/pool.js");
-    const { ROOT } = await import("./helpers.js");
-    const arrays = teacherArrays(await readTeacher(`${ROOT}/fixtures/teacher.csv`, { scale: 1 }));
+    const { arrays, CoreEvaluator, runFitBuilt, PoolEvaluator, closeIdleWorkers } = await built("teacher.csv");
     const one = new CoreEvaluator(arrays, 0.5e-12, 0.5e-9);
     const two = new PoolEvaluator(arrays, 0.5e-12, 0.5e-9, 2);
     try {
