@@ -197,11 +197,6 @@ export class PoolEvaluator implements Evaluator {
    * `threads` threads in all; with `mainComputes` (default) the main thread is
    * one of them, otherwise every share goes to a worker.
    */
-  /** The main thread and at least one worker share mini-batches through the channels: idle time to fill. */
-  get takesSideWork(): boolean {
-    return this.local !== undefined && this.workers.length > 0;
-  }
-
   constructor(teacher: TeacherArrays, dtS: number, washoutS: number, threads: number, mainComputes = true) {
     const shared = sharedTeacher(teacher);
     const nWorkers = Math.max(mainComputes ? 0 : 1, threads - (mainComputes ? 1 : 0));
@@ -220,6 +215,16 @@ export class PoolEvaluator implements Evaluator {
     }
   }
 
+  /** The main thread and at least one worker share mini-batches through the channels: idle time to fill. */
+  get takesSideWork(): boolean {
+    return this.local !== undefined && this.workers.length > 0;
+  }
+
+  /** RK4 steps of trials that run side by side in SIMD lanes: the longest one's. */
+  private unitCost(u: number[]): number {
+    return Math.max(...u.map((i) => this.cost[i]));
+  }
+
   /**
    * `sel` cut into `parts` contiguous pieces of about equal cost, in units of
    * `unit` neighbouring trials (2 where the core pairs trials in SIMD lanes at
@@ -229,16 +234,15 @@ export class PoolEvaluator implements Evaluator {
   private split(sel: number[], parts: number, unit = 1): number[][] {
     const units: number[][] = [];
     for (let j = 0; j < sel.length; j += unit) units.push(sel.slice(j, j + unit));
-    const costOf = (u: number[]) => Math.max(...u.map((i) => this.cost[i]));
     let total = 0;
-    for (const u of units) total += costOf(u);
+    for (const u of units) total += this.unitCost(u);
     const out: number[][] = [];
     let piece: number[] = [];
     let acc = 0;
     for (const u of units) {
       // close a piece when adding this unit would pass its target by more than leaving it out
       const target = (total * (out.length + 1)) / parts;
-      const c = costOf(u);
+      const c = this.unitCost(u);
       if (piece.length && out.length < parts - 1 && acc + c - target > target - acc) {
         out.push(piece);
         piece = [];
@@ -261,7 +265,7 @@ export class PoolEvaluator implements Evaluator {
     const perPair = lossTrialsPerDualPair(k);
     const dual = pieces.map((p) => {
       let c = 0;
-      for (let j = 0; j < p.length; j += 2) c += Math.max(this.cost[p[j]], j + 1 < p.length ? this.cost[p[j + 1]] : 0) * perPair;
+      for (let j = 0; j < p.length; j += 2) c += this.unitCost(p.slice(j, j + 2)) * perPair;
       return c;
     });
     const top = Math.max(...dual);
@@ -324,12 +328,13 @@ export class PoolEvaluator implements Evaluator {
   ): Evaluated {
     const sideOf = (k: number): SideShare | undefined => (side && side.pieces[k].length ? { values: side.values, sel: side.pieces[k] } : undefined);
     channels.forEach((ch, k) => ch.post(values, fit, mode, pieces[k + 1], sideOf(k + 1)));
-    let mine: Evaluated | undefined;
+    let mine: Parts | undefined;
+    let mineSide: Parts | undefined;
     let localError: unknown;
     try {
       mine = this.local!.evaluateSync(values, fit, mode, pieces[0]);
       const s = sideOf(0);
-      if (s) mine = { ...mine, side: { parts: this.local!.evaluateSync(side!.values, [], "loss", s.sel), taken: 0 } };
+      if (s) mineSide = this.local!.evaluateSync(side!.values, [], "loss", s.sel);
     } catch (e) {
       localError = e;
     }
@@ -345,11 +350,11 @@ export class PoolEvaluator implements Evaluator {
     }
     if (localError !== undefined) throw localError;
     if (remoteError !== undefined) throw remoteError;
-    // (two or more parts: the sum is a new object, without the main thread's side field)
-    const total: Evaluated = ([mine!, ...theirs] as Parts[]).reduce(addParts);
+    // (two or more parts: the sum is a new object, without a worker's side field)
+    const total: Evaluated = [mine!, ...theirs].reduce(addParts);
     if (side) {
       // summed in piece order: the same for the same selection
-      const sides = [mine!.side?.parts, ...theirs.map((t) => t.side)].filter((p): p is Parts => p !== undefined);
+      const sides = [mineSide, ...theirs.map((t) => t.side)].filter((p): p is Parts => p !== undefined);
       const taken = side.pieces.reduce((a, p) => a + p.length, 0);
       if (taken > 0) total.side = { parts: sides.reduce(addParts), taken };
     }
