@@ -190,9 +190,10 @@ where
     hsum(s)
 }
 
-/// Floating-point operations counted by `peak_kernel(iters)` for lane type `S`.
+/// Floating-point operations counted by `peak_kernel(iters)` for lane type `S`
+/// (in f64: the product passes usize's 32 bits on wasm32 beyond 44 M iterations).
 pub fn peak_kernel_flops<S: Lanes>(iters: usize) -> f64 {
-    (iters * 12 * 2 * S::N) as f64
+    iters as f64 * (12 * 2 * S::N) as f64
 }
 
 #[cfg(test)]
